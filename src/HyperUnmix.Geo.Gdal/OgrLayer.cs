@@ -1,0 +1,58 @@
+using HyperUnmix.Geo.Gdal.Native;
+
+namespace HyperUnmix.Geo.Gdal;
+
+/// <summary>A vector layer. Its features are read as WKB geometries, so callers can use any geometry library.</summary>
+public sealed unsafe class OgrLayer
+{
+    private readonly GdalDataset _dataset;
+    private readonly nint _layer;
+
+    internal OgrLayer(GdalDataset dataset, nint layer)
+    {
+        _dataset = dataset;
+        _layer = layer;
+    }
+
+    public string Name => _dataset.Use(() => GdalNative.Str(GdalNative.OGR_L_GetName(_layer)) ?? "");
+
+    /// <summary>The layer's CRS (GeoJSON: WGS 84; Shapefile: its .prj; GeoPackage: its srs), or null.</summary>
+    public SpatialReference? SpatialReference => _dataset.Use(() => SpatialReference.FromBorrowed(GdalNative.OGR_L_GetSpatialRef(_layer)));
+
+    /// <summary>Restricts the features read to those matching an OGR SQL WHERE clause (null clears it).</summary>
+    public void SetAttributeFilter(string? where) => _dataset.Use(() =>
+    {
+        GdalNative.CPLErrorReset();
+        if (GdalNative.OGR_L_SetAttributeFilter(_layer, where) != 0)
+            GdalLibrary.ThrowLast($"invalid attribute filter '{where}'", _dataset.Path, io: false);
+        return 0;
+    });
+
+    /// <summary>Every feature as (feature id, WKB in little-endian order); features without geometry are skipped.</summary>
+    public List<(long Fid, byte[] Wkb)> ReadGeometries() => _dataset.Use(() =>
+    {
+        var result = new List<(long, byte[])>();
+        GdalNative.OGR_L_ResetReading(_layer);
+        nint f;
+        while ((f = GdalNative.OGR_L_GetNextFeature(_layer)) != 0)
+        {
+            try
+            {
+                var g = GdalNative.OGR_F_GetGeometryRef(f);
+                if (g == 0) continue;
+                var wkb = new byte[GdalNative.OGR_G_WkbSize(g)];
+                fixed (byte* p = wkb)
+                {
+                    if (GdalNative.OGR_G_ExportToWkb(g, 1, p) != 0)
+                        GdalLibrary.ThrowLast("cannot export a geometry", _dataset.Path, io: false);
+                }
+                result.Add((GdalNative.OGR_F_GetFID(f), wkb));
+            }
+            finally
+            {
+                GdalNative.OGR_F_Destroy(f);
+            }
+        }
+        return result;
+    });
+}

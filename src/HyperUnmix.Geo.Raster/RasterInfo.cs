@@ -1,0 +1,110 @@
+using System.Globalization;
+using HyperUnmix.Geo.Gdal;
+
+namespace HyperUnmix.Geo.Raster;
+
+/// <summary>Everything about a scene that is not its pixels: size, grid, CRS, per-band metadata.</summary>
+public sealed record RasterInfo
+{
+    public required string Path { get; init; }
+    public required string Driver { get; init; }
+    public required int Width { get; init; }
+    public required int Height { get; init; }
+    public required int BandCount { get; init; }
+    public required GdalDataType DataType { get; init; }
+    /// <summary>The affine geotransform; null when the file has none (pixel coordinates).</summary>
+    public double[]? GeoTransform { get; init; }
+    /// <summary>CRS as WKT, empty when the file has none.</summary>
+    public string CrsWkt { get; init; } = "";
+    public int? Epsg { get; init; }
+    public required double?[] NoData { get; init; }
+    public required double[] Scale { get; init; }
+    public required double[] Offset { get; init; }
+    public required string[] BandNames { get; init; }
+    /// <summary>Band centre wavelengths, or null when the file gives none.</summary>
+    public double[]? Wavelengths { get; init; }
+    public string? WavelengthUnits { get; init; }
+    public double[]? Fwhm { get; init; }
+    /// <summary>0-based indices of bands flagged bad (ENVI bbl = 0).</summary>
+    public int[] BadBands { get; init; } = [];
+    public (int X, int Y) BlockSize { get; init; }
+    /// <summary>"BAND", "PIXEL", "LINE" (GeoTIFF / ENVI bsq, bip, bil) when known.</summary>
+    public string? Interleave { get; init; }
+    public string? Compression { get; init; }
+
+    public bool HasGeoreference => GeoTransform is not null;
+    public double PixelWidth => GeoTransform?[1] ?? 1;
+    public double PixelHeight => Math.Abs(GeoTransform?[5] ?? 1);
+
+    /// <summary>The geotransform of a sub-window of this grid, shifted exactly (no resampling).</summary>
+    public double[]? GeoTransformFor(Window w)
+    {
+        if (GeoTransform is not { } t) return null;
+        return [t[0] + w.ColOff * t[1] + w.RowOff * t[2], t[1], t[2], t[3] + w.ColOff * t[4] + w.RowOff * t[5], t[4], t[5]];
+    }
+
+    internal static RasterInfo Read(GdalDataset ds, string path)
+    {
+        var n = ds.BandCount;
+        if (n == 0) throw new RasterDataException(path, "has no raster bands");
+        var bands = Enumerable.Range(1, n).Select(ds.GetBand).ToArray();
+        var envi = ds.DriverName == "ENVI" ? ds.GetMetadata("ENVI") : new Dictionary<string, string>();
+        var imageStructure = ds.GetMetadata("IMAGE_STRUCTURE");
+
+        var wl = bands.Select(b => ParseDouble(b.GetMetadataItem("wavelength"))).ToArray();
+        var wavelengths = wl.All(v => v.HasValue) ? wl.Select(v => v!.Value).ToArray() : ParseList(envi.GetValueOrDefault("wavelength"), n);
+        var units = bands[0].GetMetadataItem("wavelength_units") ?? envi.GetValueOrDefault("wavelength_units");
+        var fwhm = ParseList(envi.GetValueOrDefault("fwhm"), n)
+                   ?? (bands.Select(b => ParseDouble(b.GetMetadataItem("fwhm"))).ToArray() is var f && f.All(v => v.HasValue)
+                       ? f.Select(v => v!.Value).ToArray() : null);
+        var bbl = ParseList(envi.GetValueOrDefault("bbl"), n);
+        var names = bands.Select((b, i) => string.IsNullOrWhiteSpace(b.Description) ? $"Band {i + 1}" : b.Description).ToArray();
+        string? epsgWkt = ds.ProjectionWkt;
+        int? epsg = null;
+        if (!string.IsNullOrEmpty(epsgWkt))
+        {
+            using var srs = SpatialReference.FromUserInput(epsgWkt);
+            epsg = srs.Epsg;
+        }
+        return new RasterInfo
+        {
+            Path = path,
+            Driver = ds.DriverName,
+            Width = ds.Width,
+            Height = ds.Height,
+            BandCount = n,
+            DataType = bands[0].DataType,
+            GeoTransform = ds.GetGeoTransform(),
+            CrsWkt = epsgWkt ?? "",
+            Epsg = epsg,
+            NoData = bands.Select(b => b.NoData).ToArray(),
+            Scale = bands.Select(b => b.Scale ?? 1.0).ToArray(),
+            Offset = bands.Select(b => b.Offset ?? 0.0).ToArray(),
+            BandNames = names,
+            Wavelengths = wavelengths,
+            WavelengthUnits = units,
+            Fwhm = fwhm,
+            BadBands = bbl is null ? [] : bbl.Select((v, i) => (v, i)).Where(t => t.v == 0).Select(t => t.i).ToArray(),
+            BlockSize = bands[0].BlockSize,
+            Interleave = imageStructure.GetValueOrDefault("INTERLEAVE") ?? envi.GetValueOrDefault("interleave")?.ToUpperInvariant() switch
+            {
+                "BSQ" => "BAND", "BIP" => "PIXEL", "BIL" => "LINE", var other => other,
+            },
+            Compression = imageStructure.GetValueOrDefault("COMPRESSION"),
+        };
+    }
+
+    private static double? ParseDouble(string? s) =>
+        double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : null;
+
+    /// <summary>Parses an ENVI list "{1, 2, 3}"; null when absent or of the wrong length.</summary>
+    internal static double[]? ParseList(string? s, int expected)
+    {
+        if (string.IsNullOrWhiteSpace(s)) return null;
+        var parts = s.Trim().TrimStart('{').TrimEnd('}').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var values = new double[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+            if (!double.TryParse(parts[i], NumberStyles.Float, CultureInfo.InvariantCulture, out values[i])) return null;
+        return values.Length == expected ? values : null;
+    }
+}

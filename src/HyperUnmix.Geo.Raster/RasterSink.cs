@@ -1,0 +1,226 @@
+using HyperUnmix.Geo.Gdal;
+
+namespace HyperUnmix.Geo.Raster;
+
+/// <summary>Output raster formats.</summary>
+public enum RasterFormat
+{
+    /// <summary>Tiled GeoTIFF, DEFLATE with floating-point predictor.</summary>
+    GTiff,
+    /// <summary>Cloud-Optimized GeoTIFF with overviews (a tiled GeoTIFF copied by GDAL's COG driver).</summary>
+    Cog,
+    /// <summary>ENVI BSQ with a .hdr naming the bands.</summary>
+    Envi,
+}
+
+/// <summary>What an output raster looks like (rasterio's profile): derive it from a source, then change what differs.</summary>
+public sealed record RasterProfile
+{
+    public required int Width { get; init; }
+    public required int Height { get; init; }
+    public required string[] BandNames { get; init; }
+    public double[]? GeoTransform { get; init; }
+    public string CrsWkt { get; init; } = "";
+    public double? NoData { get; init; }
+    /// <summary>Dataset metadata, written to the default domain (GDAL 3.6 drops custom domains on CreateCopy).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+    /// <summary>Optional per-band metadata (e.g. wavelength), one dictionary per band.</summary>
+    public IReadOnlyList<IReadOnlyDictionary<string, string>>? BandMetadata { get; init; }
+    public int BandCount => BandNames.Length;
+
+    /// <summary>The grid of a source scene, or of a sub-window of it (geotransform shifted exactly).</summary>
+    public static RasterProfile FromSource(RasterInfo info, Window? window, string[] bandNames)
+    {
+        var w = window ?? new Window(0, 0, info.Width, info.Height);
+        return new RasterProfile
+        {
+            Width = w.Width,
+            Height = w.Height,
+            BandNames = bandNames,
+            GeoTransform = info.GeoTransformFor(w),
+            CrsWkt = info.CrsWkt,
+        };
+    }
+}
+
+/// <summary>
+/// Writes a raster tile by tile under a temporary name in the destination folder and moves it to its final
+/// name only in <see cref="Commit"/>; disposing an uncommitted sink deletes everything it wrote. Memory is bounded
+/// by the tile, not the scene. <see cref="WriteTile"/> is thread-safe and accepts tiles in any order.
+/// </summary>
+public sealed class RasterSink : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly string _finalPath;
+    private readonly string _tempPath;
+    private readonly RasterFormat _format;
+    private readonly bool _overwrite;
+    private GdalDataset? _ds;
+    private bool _committed;
+
+    private RasterSink(string finalPath, string tempPath, RasterFormat format, bool overwrite, GdalDataset ds, RasterProfile profile)
+    {
+        _finalPath = finalPath;
+        _tempPath = tempPath;
+        _format = format;
+        _overwrite = overwrite;
+        _ds = ds;
+        Profile = profile;
+    }
+
+    public RasterProfile Profile { get; }
+    public string Path => _finalPath;
+
+    /// <summary>Creates the temporary output. Fails at once if the output exists and <paramref name="overwrite"/> is false.</summary>
+    public static RasterSink Create(string path, RasterProfile profile, RasterFormat format, bool overwrite = false, int blockSize = 256)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        var dir = System.IO.Path.GetDirectoryName(full)!;
+        if (!Directory.Exists(dir)) throw new RasterOutputException(path, $"the output folder {dir} does not exist");
+        if (Directory.Exists(full)) throw new RasterOutputException(path, "is a directory");
+        foreach (var f in FinalFiles(full, format))
+            if (File.Exists(f) && !overwrite) throw new RasterOutputException(f, "already exists (use --overwrite to replace it)");
+        if (profile.Width < 1 || profile.Height < 1 || profile.BandCount < 1)
+            throw new ArgumentException($"cannot write a {profile.Width}x{profile.Height} raster with {profile.BandCount} bands");
+
+        var ext = format == RasterFormat.Envi ? ".img" : ".tif";
+        var temp = System.IO.Path.Combine(dir, $".{System.IO.Path.GetFileName(full)}.{Guid.NewGuid():N}.partial{ext}");
+        var options = format == RasterFormat.Envi
+            ? new[] { "INTERLEAVE=BSQ" }
+            : ["TILED=YES", $"BLOCKXSIZE={blockSize}", $"BLOCKYSIZE={blockSize}", "COMPRESS=DEFLATE", "PREDICTOR=3", "BIGTIFF=IF_SAFER", "INTERLEAVE=BAND"];
+        GdalDataset ds;
+        try
+        {
+            ds = GdalDataset.Create(format == RasterFormat.Envi ? "ENVI" : "GTiff", temp, profile.Width, profile.Height, profile.BandCount,
+                GdalDataType.Float32, options);
+        }
+        catch (GdalException e)
+        {
+            throw new RasterOutputException(path, $"cannot create the output: {e.Message}", e);
+        }
+        var sink = new RasterSink(full, temp, format, overwrite, ds, profile);
+        try
+        {
+            sink.WriteHeader();
+        }
+        catch
+        {
+            sink.Dispose();
+            throw;
+        }
+        return sink;
+    }
+
+    private void WriteHeader()
+    {
+        var ds = _ds!;
+        if (Profile.GeoTransform is { } gt) ds.SetGeoTransform(gt);
+        if (!string.IsNullOrEmpty(Profile.CrsWkt)) ds.SetProjection(Profile.CrsWkt);
+        foreach (var (k, v) in Profile.Metadata) ds.SetMetadataItem(k, v);
+        for (var b = 0; b < Profile.BandCount; b++)
+        {
+            var band = ds.GetBand(b + 1);
+            band.Description = Profile.BandNames[b];
+            if (Profile.NoData is { } nd) band.SetNoData(nd);
+            if (Profile.BandMetadata is { } bm)
+                foreach (var (k, v) in bm[b]) band.SetMetadataItem(k, v);
+        }
+    }
+
+    /// <summary>Writes a band-sequential tile (bands x window area floats) at <paramref name="window"/> of the output grid.</summary>
+    public unsafe void WriteTile(Window window, ReadOnlySpan<float> bandSequential)
+    {
+        if (!new Window(0, 0, Profile.Width, Profile.Height).Contains(window) || window.IsEmpty)
+            throw new ArgumentOutOfRangeException(nameof(window), $"{window} is outside the {Profile.Width}x{Profile.Height} output");
+        var n = window.Area;
+        if (bandSequential.Length != n * Profile.BandCount)
+            throw new ArgumentException($"tile holds {bandSequential.Length} samples, expected {n * Profile.BandCount}");
+        Span<int> map = stackalloc int[Math.Min(Profile.BandCount, 256)];
+        var bands = Profile.BandCount <= 256 ? map[..Profile.BandCount] : new int[Profile.BandCount];
+        for (var i = 0; i < bands.Length; i++) bands[i] = i + 1;
+        lock (_gate)
+        {
+            var ds = _ds ?? throw new ObjectDisposedException(_finalPath);
+            fixed (float* p = bandSequential)
+                ds.RasterIO(true, window.ColOff, window.RowOff, window.Width, window.Height, p, GdalDataType.Float32, bands, 4, 4L * window.Width, 4L * n);
+        }
+    }
+
+    /// <summary>Flushes, converts (COG) and moves the output to its final name.</summary>
+    public void Commit()
+    {
+        lock (_gate)
+        {
+            var ds = _ds ?? throw new InvalidOperationException("the sink was already committed or disposed");
+            var files = ds.FileList.ToList();
+            try
+            {
+                ds.Close();
+                _ds = null;
+                if (_format == RasterFormat.Cog)
+                {
+                    var cog = _tempPath + ".cog.tif";
+                    files.Add(cog);
+                    using (var src = GdalDataset.Open(_tempPath))
+                    using (var copy = src.CreateCopy("COG", cog, ["COMPRESS=DEFLATE", "PREDICTOR=YES", "OVERVIEWS=AUTO", "BLOCKSIZE=256", "BIGTIFF=IF_SAFER"]))
+                        copy.Close();
+                    File.Delete(_tempPath);
+                    File.Move(cog, _finalPath, _overwrite);
+                }
+                else
+                {
+                    var tempStem = System.IO.Path.ChangeExtension(_tempPath, null);
+                    var finalStem = _format == RasterFormat.Envi ? System.IO.Path.ChangeExtension(_finalPath, null) : null;
+                    foreach (var f in files.Where(File.Exists))
+                    {
+                        var target = f == _tempPath ? _finalPath
+                            : finalStem is not null && f.StartsWith(tempStem, StringComparison.Ordinal) ? finalStem + f[tempStem.Length..]
+                            : _finalPath + f[_tempPath.Length..];
+                        File.Move(f, target, _overwrite);
+                    }
+                }
+                _committed = true;
+            }
+            catch (Exception e) when (e is GdalException or IOException)
+            {
+                DeleteAll(files);
+                throw new RasterOutputException(_finalPath, $"cannot complete the output: {e.Message}", e);
+            }
+            finally
+            {
+                if (!_committed) DeleteAll(files);
+            }
+        }
+    }
+
+    /// <summary>The files the final output consists of (ENVI: the .img and its .hdr).</summary>
+    public static IEnumerable<string> FinalFiles(string path, RasterFormat format)
+    {
+        yield return path;
+        if (format == RasterFormat.Envi) yield return System.IO.Path.ChangeExtension(path, ".hdr");
+    }
+
+    private void DeleteAll(IEnumerable<string> files)
+    {
+        foreach (var f in files.Append(_tempPath).Append(System.IO.Path.ChangeExtension(_tempPath, ".hdr")).Append(_tempPath + ".aux.xml"))
+        {
+            try { if (File.Exists(f)) File.Delete(f); }
+            catch (IOException) { /* best effort: the original error matters more */ }
+        }
+    }
+
+    /// <summary>Abandons an uncommitted output, deleting the temporary files.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_ds is { } ds)
+            {
+                var files = ds.FileList.ToList();
+                ds.Dispose();
+                _ds = null;
+                if (!_committed) DeleteAll(files);
+            }
+        }
+    }
+}

@@ -1,0 +1,230 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Numerics;
+using HyperUnmix.Geo.Gdal;
+
+namespace HyperUnmix.Geo.Raster;
+
+/// <summary>How a tile's samples are laid out in a caller's buffer.</summary>
+public enum BufferLayout
+{
+    /// <summary>One band's pixels contiguous: the buffer is the L x N matrix Y (row-major), N = window area.</summary>
+    BandSequential,
+    /// <summary>One pixel's bands contiguous: the buffer is the N x L matrix Yᵀ.</summary>
+    PixelInterleaved,
+}
+
+/// <summary>What to do with NaN samples in bands whose nodata value is not NaN.</summary>
+public enum NanPolicy
+{
+    /// <summary>Stop with an error naming the band and pixel (the data is probably corrupt or nodata is undeclared).</summary>
+    Error,
+    /// <summary>Treat the pixel as nodata.</summary>
+    Mask,
+}
+
+/// <summary>Options for <see cref="RasterSource.Open"/>.</summary>
+public sealed record RasterOpenOptions
+{
+    /// <summary>Use the memory-mapped path for uncompressed float32 layouts (default); false forces GDAL's RasterIO.</summary>
+    public bool AllowRawPath { get; init; } = true;
+    public NanPolicy Nan { get; init; } = NanPolicy.Error;
+    /// <summary>Overrides the nodata value of every band (NaN allowed).</summary>
+    public double? NoData { get; init; }
+}
+
+/// <summary>
+/// A scene opened for tiled reading. <see cref="Read"/> may be called from many threads at once: the raw path
+/// reads a shared read-only mapping, and GDAL's path gives each concurrent reader its own dataset handle.
+/// </summary>
+public sealed class RasterSource : IDisposable
+{
+    private readonly ConcurrentBag<GdalDataset> _pool = [];
+    private readonly RawLayout? _raw;
+    private readonly RasterOpenOptions _options;
+    private readonly double?[] _noData;
+    private readonly bool _scaled;
+
+    private RasterSource(string path, GdalDataset first, RasterInfo info, RasterOpenOptions options)
+    {
+        Path = path;
+        Info = info;
+        _options = options;
+        _noData = options.NoData is { } nd ? Enumerable.Repeat<double?>(nd, info.BandCount).ToArray() : info.NoData;
+        _scaled = info.Scale.Any(s => s != 1) || info.Offset.Any(o => o != 0);
+        var why = "raw path disabled";
+        _raw = options.AllowRawPath ? RawLayout.TryCreate(first, info, out why) : null;
+        ReadPath = _raw?.Description ?? $"GDAL RasterIO ({why})";
+        _pool.Add(first);
+    }
+
+    public string Path { get; }
+    public RasterInfo Info { get; }
+    /// <summary>Which reading path serves this file (memory-mapped layout or GDAL RasterIO), for logs and reports.</summary>
+    public string ReadPath { get; }
+    /// <summary>The nodata value in force for each band (the file's, or the override).</summary>
+    public IReadOnlyList<double?> NoData => _noData;
+    public Window Extent => new(0, 0, Info.Width, Info.Height);
+
+    /// <summary>Opens a scene and checks that its file is consistent with its header.</summary>
+    /// <exception cref="GdalOpenException">Missing file, directory, or not a raster.</exception>
+    /// <exception cref="RasterDataException">Truncated file, band count that disagrees with the file size, unsupported type.</exception>
+    public static RasterSource Open(string path, RasterOpenOptions? options = null)
+    {
+        var ds = GdalDataset.Open(path);
+        try
+        {
+            var info = RasterInfo.Read(ds, path);
+            if (info.DataType is GdalDataType.Unknown or GdalDataType.CInt16 or GdalDataType.CInt32 or GdalDataType.CFloat32 or GdalDataType.CFloat64)
+                throw new RasterDataException(path, $"unsupported data type {info.DataType}: hyperspectral cubes must be real-valued");
+            if (info.Driver == "ENVI") CheckEnviSize(ds, info, path);
+            return new RasterSource(path, ds, info, options ?? new RasterOpenOptions());
+        }
+        catch
+        {
+            ds.Dispose();
+            throw;
+        }
+    }
+
+    private static void CheckEnviSize(GdalDataset ds, RasterInfo info, string path)
+    {
+        var envi = ds.GetMetadata("ENVI");
+        var header = long.Parse(envi.GetValueOrDefault("header_offset", "0"), CultureInfo.InvariantCulture);
+        var sample = info.DataType switch
+        {
+            GdalDataType.Byte or GdalDataType.Int8 => 1,
+            GdalDataType.UInt16 or GdalDataType.Int16 => 2,
+            GdalDataType.Float64 or GdalDataType.Int64 or GdalDataType.UInt64 => 8,
+            _ => 4,
+        };
+        var expected = header + (long)info.Width * info.Height * info.BandCount * sample;
+        var file = ds.FileList is { Count: > 0 } files ? files[0] : path;
+        var actual = new FileInfo(file).Length;
+        if (actual < expected)
+            throw new RasterDataException(file,
+                $"truncated: the header describes {info.BandCount} bands of {info.Width}x{info.Height} {info.DataType} ({expected} bytes) but the file has {actual} bytes");
+        if (actual > expected)
+            throw new RasterDataException(file,
+                $"the header's band count or size disagrees with the file: {info.BandCount} bands of {info.Width}x{info.Height} {info.DataType} need {expected} bytes, the file has {actual}");
+    }
+
+    /// <summary>
+    /// Reads a window of the given 0-based bands into <paramref name="dest"/> (length bands x area), applies
+    /// scale/offset and marks in <paramref name="valid"/> (length area, 1 = valid) the pixels where no band is
+    /// nodata. Invalid pixels' samples are set to 0.
+    /// </summary>
+    /// <returns>The number of valid pixels.</returns>
+    public int Read(Window window, ReadOnlySpan<int> bands, Span<float> dest, Span<byte> valid, BufferLayout layout = BufferLayout.BandSequential)
+    {
+        if (!Extent.Contains(window) || window.IsEmpty)
+            throw new ArgumentOutOfRangeException(nameof(window), $"{window} is not inside {Path} ({Info.Width}x{Info.Height})");
+        var n = checked((int)window.Area);
+        if (dest.Length < n * bands.Length) throw new ArgumentException($"buffer holds {dest.Length} samples, needs {n * bands.Length}", nameof(dest));
+        if (valid.Length < n) throw new ArgumentException($"mask holds {valid.Length} pixels, needs {n}", nameof(valid));
+        foreach (var b in bands)
+            if ((uint)b >= (uint)Info.BandCount) throw new ArgumentOutOfRangeException(nameof(bands), b, $"{Path} has {Info.BandCount} bands");
+
+        dest = dest[..(n * bands.Length)];
+        if (_raw is not null) _raw.Copy(window, bands, dest, layout);
+        else ReadWithGdal(window, bands, dest, layout);
+        return Finish(window, bands, dest, valid[..n], layout);
+    }
+
+    /// <summary>All bands, in file order.</summary>
+    public int[] AllBands => Enumerable.Range(0, Info.BandCount).ToArray();
+
+    private unsafe void ReadWithGdal(Window w, ReadOnlySpan<int> bands, Span<float> dest, BufferLayout layout)
+    {
+        if (!_pool.TryTake(out var ds)) ds = GdalDataset.Open(Path);
+        try
+        {
+            Span<int> map = bands.Length <= 512 ? stackalloc int[bands.Length] : new int[bands.Length];
+            for (var i = 0; i < bands.Length; i++) map[i] = bands[i] + 1;
+            long n = w.Area;
+            var (pixel, line, band) = layout == BufferLayout.BandSequential
+                ? (4L, 4L * w.Width, 4L * n)
+                : (4L * bands.Length, 4L * bands.Length * w.Width, 4L);
+            fixed (float* p = dest) ds.RasterIO(false, w.ColOff, w.RowOff, w.Width, w.Height, p, GdalDataType.Float32, map, pixel, line, band);
+        }
+        finally
+        {
+            _pool.Add(ds);
+        }
+    }
+
+    private int Finish(Window w, ReadOnlySpan<int> bands, Span<float> dest, Span<byte> valid, BufferLayout layout)
+    {
+        var n = valid.Length;
+        valid.Fill(1);
+        var k = bands.Length;
+        for (var q = 0; q < k; q++)
+        {
+            var b = bands[q];
+            var nd = _noData[b];
+            var ndIsNan = nd is { } x && double.IsNaN(x);
+            var ndValue = nd is { } y && !double.IsNaN(y) ? (float)y : float.NaN;
+            if (layout == BufferLayout.BandSequential)
+            {
+                var row = dest.Slice(q * n, n);
+                if (!NeedsScan(row, nd.HasValue && !ndIsNan, ndValue)) continue;
+                for (var p = 0; p < n; p++) Classify(row[p], p, b, nd.HasValue, ndIsNan, ndValue, w, valid);
+            }
+            else
+            {
+                for (var p = 0; p < n; p++) Classify(dest[p * k + q], p, b, nd.HasValue, ndIsNan, ndValue, w, valid);
+            }
+        }
+        var count = 0;
+        for (var p = 0; p < n; p++) count += valid[p];
+        if (count < n || _scaled)
+        {
+            for (var q = 0; q < k; q++)
+            {
+                float scale = (float)Info.Scale[bands[q]], offset = (float)Info.Offset[bands[q]];
+                for (var p = 0; p < n; p++)
+                {
+                    ref var v = ref (layout == BufferLayout.BandSequential ? ref dest[q * n + p] : ref dest[p * k + q]);
+                    v = valid[p] != 0 ? v * scale + offset : 0f;
+                }
+            }
+        }
+        return count;
+    }
+
+    /// <summary>Fast vector test: does the band row contain NaN or the nodata value at all?</summary>
+    private static bool NeedsScan(ReadOnlySpan<float> row, bool hasValue, float ndValue)
+    {
+        var i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var nd = new Vector<float>(ndValue);
+            for (; i <= row.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                var v = new Vector<float>(row.Slice(i, Vector<float>.Count));
+                if (!Vector.EqualsAll(v, v) || (hasValue && Vector.EqualsAny(v, nd))) return true;
+            }
+        }
+        for (; i < row.Length; i++)
+            if (float.IsNaN(row[i]) || (hasValue && row[i] == ndValue)) return true;
+        return false;
+    }
+
+    private void Classify(float v, int p, int band, bool hasNd, bool ndIsNan, float ndValue, Window w, Span<byte> valid)
+    {
+        if (float.IsNaN(v))
+        {
+            if (ndIsNan || _options.Nan == NanPolicy.Mask) { valid[p] = 0; return; }
+            throw new RasterDataException(Path,
+                $"band {band + 1} has NaN at pixel (col {w.ColOff + p % w.Width}, row {w.RowOff + p / w.Width}) and its nodata value is not NaN; " +
+                "declare the nodata value (e.g. --nodata nan) or mask NaN pixels (--nan-as-nodata)");
+        }
+        if (hasNd && !ndIsNan && v == ndValue) valid[p] = 0;
+    }
+
+    public void Dispose()
+    {
+        _raw?.Dispose();
+        while (_pool.TryTake(out var ds)) ds.Dispose();
+    }
+}

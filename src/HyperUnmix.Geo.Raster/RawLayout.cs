@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.IO.MemoryMappedFiles;
+using HyperUnmix.Geo.Gdal;
+
+namespace HyperUnmix.Geo.Raster;
+
+/// <summary>
+/// Where every pixel of an uncompressed float32 raster lies in its file, so that tiles are copied straight out of
+/// a read-only memory mapping instead of through GDAL's block cache. Covers ENVI BSQ/BIL/BIP (offsets from the
+/// header) and uncompressed little-endian GeoTIFF, tiled or stripped, band- or pixel-interleaved (offsets from
+/// GDAL's BLOCK_OFFSET_x_y items). Thread-safe: the mapping is only read.
+/// </summary>
+internal sealed unsafe class RawLayout : IDisposable
+{
+    private readonly MemoryMappedFile _file;
+    private readonly MemoryMappedViewAccessor _view;
+    private readonly byte* _base;
+    private readonly int _bands, _blockW, _blockH, _blocksPerRow, _blocksPerBand;
+    private readonly long _pixelStride, _lineStride;
+    private readonly bool _pixelInterleaved;
+    /// <summary>File offset of band b's sample of block-pixel (0,0), per [b * blocksPerBand + block].</summary>
+    private readonly long[] _blockOffsets;
+
+    private RawLayout(string file, string description, int bands, int blockW, int blockH, int blocksPerRow, int blocksPerBand,
+        long pixelStride, long lineStride, bool pixelInterleaved, long[] blockOffsets)
+    {
+        Description = description;
+        _bands = bands;
+        _blockW = blockW;
+        _blockH = blockH;
+        _blocksPerRow = blocksPerRow;
+        _blocksPerBand = blocksPerBand;
+        _pixelStride = pixelStride;
+        _lineStride = lineStride;
+        _pixelInterleaved = pixelInterleaved;
+        _blockOffsets = blockOffsets;
+        _file = MemoryMappedFile.CreateFromFile(file, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+        byte* p = null;
+        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+        _base = p + _view.PointerOffset;
+    }
+
+    public string Description { get; }
+
+    /// <summary>A layout for the dataset, or null (with the reason) when GDAL's generic path must be used.</summary>
+    public static RawLayout? TryCreate(GdalDataset ds, RasterInfo info, out string reason)
+    {
+        if (info.DataType != GdalDataType.Float32) { reason = $"data type {info.DataType}"; return null; }
+        var files = ds.FileList;
+        if (files.Count == 0 || !File.Exists(files[0])) { reason = "not a local file"; return null; }
+        var file = files[0];
+        var length = new FileInfo(file).Length;
+        int w = info.Width, h = info.Height, n = info.BandCount;
+        if (info.Driver == "ENVI")
+        {
+            var envi = ds.GetMetadata("ENVI");
+            if (envi.GetValueOrDefault("byte_order", "0") != "0") { reason = "big-endian ENVI"; return null; }
+            var header = long.Parse(envi.GetValueOrDefault("header_offset", "0"), CultureInfo.InvariantCulture);
+            var plane = (long)w * h * 4;
+            var (pixel, line, bandStep, pi) = info.Interleave switch
+            {
+                "BAND" => (4L, w * 4L, plane, false),
+                "LINE" => (4L, (long)n * w * 4, w * 4L, false),
+                "PIXEL" => ((long)n * 4, (long)w * n * 4, 4L, true),
+                _ => (0L, 0L, 0L, false),
+            };
+            if (pixel == 0) { reason = $"ENVI interleave {info.Interleave}"; return null; }
+            if (header + plane * n > length) { reason = "file shorter than its header says"; return null; }
+            var offsets = new long[n];
+            for (var b = 0; b < n; b++) offsets[b] = header + b * bandStep;
+            reason = "";
+            return new RawLayout(file, $"memory-mapped ENVI {info.Interleave}", n, w, h, 1, 1, pixel, line, pi, offsets);
+        }
+        if (info.Driver == "GTiff")
+        {
+            if (info.Compression is not (null or "NONE")) { reason = $"compression {info.Compression}"; return null; }
+            Span<byte> magic = stackalloc byte[2];
+            using (var fs = File.OpenRead(file)) fs.ReadExactly(magic);
+            if (magic[0] != (byte)'I' || magic[1] != (byte)'I') { reason = "big-endian TIFF"; return null; }
+            var (bw, bh) = info.BlockSize;
+            int bpr = (w + bw - 1) / bw, bpc = (h + bh - 1) / bh, blocks = bpr * bpc;
+            var pi = info.Interleave == "PIXEL";
+            var offsets = new long[n * blocks];
+            for (var b = 0; b < n; b++)
+            {
+                var band = ds.GetBand(pi ? 1 : b + 1);
+                for (var k = 0; k < blocks; k++)
+                {
+                    if (pi && b > 0) { offsets[b * blocks + k] = offsets[k] + b * 4L; continue; }
+                    int bx = k % bpr, by = k / bpr;
+                    var off = band.GetMetadataItem($"BLOCK_OFFSET_{bx}_{by}", "TIFF");
+                    var size = band.GetMetadataItem($"BLOCK_SIZE_{bx}_{by}", "TIFF");
+                    if (off is null || size is null || long.Parse(off, CultureInfo.InvariantCulture) == 0)
+                    { reason = "sparse blocks"; return null; }
+                    var o = long.Parse(off, CultureInfo.InvariantCulture);
+                    if (o + long.Parse(size, CultureInfo.InvariantCulture) > length) { reason = "truncated file"; return null; }
+                    offsets[b * blocks + k] = o;
+                }
+            }
+            long pixel = pi ? n * 4L : 4L;
+            reason = "";
+            return new RawLayout(file, $"memory-mapped GeoTIFF ({(pi ? "pixel" : "band")}-interleaved {bw}x{bh} blocks)",
+                n, bw, bh, bpr, blocks, pixel, pixel * bw, pi, offsets);
+        }
+        reason = $"driver {info.Driver}";
+        return null;
+    }
+
+    /// <summary>Copies a window of the given bands into <paramref name="dest"/> in the requested layout.</summary>
+    public void Copy(Window win, ReadOnlySpan<int> bands, Span<float> dest, BufferLayout layout)
+    {
+        int w = win.Width, h = win.Height, k = bands.Length;
+        long n = (long)w * h;
+        fixed (float* d = dest)
+        {
+            var allBandsInOrder = k == _bands && IsIdentity(bands);
+            for (var rr = 0; rr < h; rr++)
+            {
+                var r = win.RowOff + rr;
+                int by = r / _blockH, rIn = r - by * _blockH;
+                for (var c = win.ColOff; c < win.ColEnd;)
+                {
+                    int bx = c / _blockW, cIn = c - bx * _blockW;
+                    var count = Math.Min(_blockW - cIn, win.ColEnd - c);
+                    var block = by * _blocksPerRow + bx;
+                    long rowStart = (long)rIn * _lineStride + cIn * _pixelStride;
+                    long p0 = (long)rr * w + (c - win.ColOff);
+                    if (_pixelInterleaved && layout == BufferLayout.PixelInterleaved && allBandsInOrder)
+                    {
+                        Buffer.MemoryCopy(_base + _blockOffsets[block] + rowStart, d + p0 * k, (long)count * k * 4, (long)count * k * 4);
+                    }
+                    else if (_pixelInterleaved)
+                    {
+                        var src = (float*)(_base + _blockOffsets[block] + rowStart);
+                        for (var j = 0; j < count; j++)
+                        {
+                            var pix = src + (long)j * _bands;
+                            if (layout == BufferLayout.BandSequential)
+                                for (var q = 0; q < k; q++) d[q * n + p0 + j] = pix[bands[q]];
+                            else
+                                for (var q = 0; q < k; q++) d[(p0 + j) * k + q] = pix[bands[q]];
+                        }
+                    }
+                    else
+                    {
+                        for (var q = 0; q < k; q++)
+                        {
+                            var src = (float*)(_base + _blockOffsets[bands[q] * _blocksPerBand + block] + rowStart);
+                            if (layout == BufferLayout.BandSequential)
+                                Buffer.MemoryCopy(src, d + q * n + p0, count * 4L, count * 4L);
+                            else
+                                for (var j = 0; j < count; j++) d[(p0 + j) * k + q] = src[j];
+                        }
+                    }
+                    c += count;
+                }
+            }
+        }
+    }
+
+    private static bool IsIdentity(ReadOnlySpan<int> bands)
+    {
+        for (var i = 0; i < bands.Length; i++) if (bands[i] != i) return false;
+        return true;
+    }
+
+    public void Dispose()
+    {
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _file.Dispose();
+    }
+}
