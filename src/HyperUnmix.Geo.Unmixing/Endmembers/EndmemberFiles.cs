@@ -1,0 +1,257 @@
+using System.Globalization;
+using System.Text;
+
+namespace HyperUnmix.Geo.Unmixing.Endmembers;
+
+/// <summary>A problem in an endmember file: names the file and what is wrong.</summary>
+public sealed class EndmemberFileException(string path, string problem) : Exception($"{path}: {problem}")
+{
+    public string Path { get; } = path;
+}
+
+/// <summary>
+/// Reads and writes endmember spectra: CSV (one row per band; optional columns band/channel/original_band,
+/// wavelength[_nm], fwhm[_nm]; every other column one spectrum) and ENVI spectral libraries (.sli + .hdr).
+/// </summary>
+public static class EndmemberFiles
+{
+    private static readonly string[] IndexColumns = ["band", "channel", "original_band", "index"];
+    private static readonly string[] WavelengthColumns = ["wavelength", "wavelength_nm", "wavelength_um", "wavelength (nm)", "wl"];
+    private static readonly string[] FwhmColumns = ["fwhm", "fwhm_nm"];
+
+    /// <summary>Loads a CSV or an ENVI spectral library (chosen by extension: .sli/.hdr are ENVI).</summary>
+    public static EndmemberSet Load(string path, IReadOnlyCollection<string>? select = null)
+    {
+        if (!File.Exists(path)) throw new EndmemberFileException(path, "file not found");
+        var ext = Path.GetExtension(path).ToLowerInvariant();
+        var set = ext is ".sli" or ".hdr" ? ReadEnviLibrary(path) : ReadCsv(path);
+        if (select is null || select.Count == 0) return set;
+        var idx = select.Select(name => Array.IndexOf(set.Names, name) is var i && i >= 0
+            ? i : throw new EndmemberFileException(path, $"has no spectrum named '{name}' (it has: {string.Join(", ", set.Names.Take(10))}{(set.Names.Length > 10 ? ", ..." : "")})")).ToArray();
+        return EndmemberSet.FromSpectra(idx.Select(set.Spectrum).ToArray(), idx.Select(i => set.Names[i]).ToArray(), set.Wavelengths);
+    }
+
+    public static EndmemberSet ReadCsv(string path)
+    {
+        var lines = File.ReadAllLines(path).Where(l => !string.IsNullOrWhiteSpace(l) && !l.StartsWith('#')).ToArray();
+        if (lines.Length < 2) throw new EndmemberFileException(path, "is empty: expected a header row and one row per band");
+        var header = SplitCsv(lines[0]);
+        var wlCol = Array.FindIndex(header, h => WavelengthColumns.Contains(h.Trim().ToLowerInvariant()));
+        var spectraCols = Enumerable.Range(0, header.Length)
+            .Where(i => i != wlCol && !IndexColumns.Contains(header[i].Trim().ToLowerInvariant()) && !FwhmColumns.Contains(header[i].Trim().ToLowerInvariant()))
+            .ToArray();
+        if (spectraCols.Length == 0) throw new EndmemberFileException(path, "has no spectrum columns (only band/wavelength columns)");
+        var l = lines.Length - 1;
+        var e = new double[l * spectraCols.Length];
+        var wl = wlCol >= 0 ? new double[l] : null;
+        for (var r = 0; r < l; r++)
+        {
+            var cells = SplitCsv(lines[r + 1]);
+            if (cells.Length != header.Length)
+                throw new EndmemberFileException(path, $"line {r + 2} has {cells.Length} fields, the header has {header.Length}");
+            for (var k = 0; k < spectraCols.Length; k++)
+                e[r * spectraCols.Length + k] = ParseNumber(cells[spectraCols[k]], path, r + 2);
+            if (wl is not null) wl[r] = ParseNumber(cells[wlCol], path, r + 2);
+        }
+        try
+        {
+            return new EndmemberSet(e, l, spectraCols.Length, spectraCols.Select(i => header[i].Trim()).ToArray(), wl);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new EndmemberFileException(path, ex.Message);
+        }
+    }
+
+    public static void WriteCsv(string path, EndmemberSet set)
+    {
+        var sb = new StringBuilder();
+        sb.Append("band");
+        if (set.Wavelengths is not null) sb.Append(",wavelength");
+        foreach (var n in set.Names) sb.Append(',').Append(Quote(n));
+        sb.Append('\n');
+        for (var l = 0; l < set.Bands; l++)
+        {
+            sb.Append(l + 1);
+            if (set.Wavelengths is { } w) sb.Append(',').Append(w[l].ToString("R", CultureInfo.InvariantCulture));
+            for (var j = 0; j < set.Count; j++) sb.Append(',').Append(set.E[l * set.Count + j].ToString("R", CultureInfo.InvariantCulture));
+            sb.Append('\n');
+        }
+        WriteAtomically(path, Encoding.UTF8.GetBytes(sb.ToString()));
+    }
+
+    /// <summary>Writes an ENVI spectral library: float32 .sli (one line per spectrum) and its .hdr.</summary>
+    public static void WriteEnviLibrary(string path, EndmemberSet set, string wavelengthUnits = "Nanometers")
+    {
+        var data = new byte[set.Bands * set.Count * 4];
+        var span = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(data.AsSpan());
+        for (var j = 0; j < set.Count; j++)
+            for (var l = 0; l < set.Bands; l++) span[j * set.Bands + l] = (float)set.E[l * set.Count + j];
+        var hdr = new StringBuilder();
+        hdr.Append("ENVI\ndescription = {HyperUnmix.Geo endmember spectra}\n");
+        hdr.Append(CultureInfo.InvariantCulture, $"samples = {set.Bands}\nlines = {set.Count}\nbands = 1\nheader offset = 0\n");
+        hdr.Append("file type = ENVI Spectral Library\ndata type = 4\ninterleave = bsq\nbyte order = 0\n");
+        hdr.Append("spectra names = {").Append(string.Join(", ", set.Names.Select(n => n.Replace(',', ';')))).Append("}\n");
+        if (set.Wavelengths is { } w)
+        {
+            hdr.Append(CultureInfo.InvariantCulture, $"wavelength units = {wavelengthUnits}\n");
+            hdr.Append("wavelength = {").Append(string.Join(", ", w.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))).Append("}\n");
+        }
+        WriteAtomically(path, data);
+        WriteAtomically(Path.ChangeExtension(path, ".hdr"), Encoding.UTF8.GetBytes(hdr.ToString()));
+    }
+
+    public static EndmemberSet ReadEnviLibrary(string path)
+    {
+        var hdrPath = Path.GetExtension(path).Equals(".hdr", StringComparison.OrdinalIgnoreCase) ? path : Path.ChangeExtension(path, ".hdr");
+        if (!File.Exists(hdrPath)) throw new EndmemberFileException(path, $"has no ENVI header ({hdrPath} not found)");
+        var h = ParseEnviHeader(File.ReadAllText(hdrPath));
+        int Int(string key) => h.TryGetValue(key, out var v) && int.TryParse(v, CultureInfo.InvariantCulture, out var i)
+            ? i : throw new EndmemberFileException(hdrPath, $"missing or invalid '{key}'");
+        int samples = Int("samples"), lines = Int("lines"), type = Int("data type");
+        var offset = h.TryGetValue("header offset", out var o) ? int.Parse(o, CultureInfo.InvariantCulture) : 0;
+        if (type is not (4 or 5)) throw new EndmemberFileException(hdrPath, $"data type {type} is not supported (4 = float32, 5 = float64)");
+        var dataPath = hdrPath == path ? FindData(hdrPath) : path;
+        var bytes = File.ReadAllBytes(dataPath);
+        var size = type == 4 ? 4 : 8;
+        if (bytes.Length < offset + (long)samples * lines * size)
+            throw new EndmemberFileException(dataPath, $"truncated: {lines} spectra of {samples} bands need {offset + samples * lines * size} bytes, file has {bytes.Length}");
+        var bigEndian = h.GetValueOrDefault("byte order") == "1";
+        var spectra = new List<double[]>();
+        for (var j = 0; j < lines; j++)
+        {
+            var s = new double[samples];
+            for (var l = 0; l < samples; l++)
+            {
+                var at = offset + (j * samples + l) * size;
+                var chunk = bytes.AsSpan(at, size).ToArray();
+                if (bigEndian) Array.Reverse(chunk);
+                s[l] = size == 4 ? BitConverter.ToSingle(chunk) : BitConverter.ToDouble(chunk);
+            }
+            spectra.Add(s);
+        }
+        var names = SplitList(h.GetValueOrDefault("spectra names"));
+        var wl = SplitList(h.GetValueOrDefault("wavelength")).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        try
+        {
+            return EndmemberSet.FromSpectra(spectra, names.Length == lines ? names : null, wl.Length == samples ? wl : null);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new EndmemberFileException(path, ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// Checks that endmembers fit a scene's bands. With wavelengths on both sides that differ, the spectra are
+    /// linearly resampled to the scene's wavelengths when <paramref name="resample"/> is set, else refused.
+    /// </summary>
+    public static EndmemberSet MatchScene(EndmemberSet set, string source, int sceneBands, double[]? sceneWavelengths, bool resample)
+    {
+        var same = set.Bands == sceneBands && (set.Wavelengths is null || sceneWavelengths is null ||
+                   set.Wavelengths.Zip(sceneWavelengths).All(t => Math.Abs(t.First - t.Second) <= 1e-3 * Math.Max(1, Math.Abs(t.Second))));
+        if (same) return set;
+        if (set.Wavelengths is null || sceneWavelengths is null)
+            throw new EndmemberFileException(source,
+                $"has {set.Bands} bands but the scene has {sceneBands}, and without wavelengths on both sides they cannot be matched");
+        if (!resample)
+        {
+            var worst = set.Bands == sceneBands ? set.Wavelengths.Zip(sceneWavelengths).Max(t => Math.Abs(t.First - t.Second)) : double.NaN;
+            throw new EndmemberFileException(source, set.Bands == sceneBands
+                ? $"wavelengths differ from the scene's by up to {worst:G4}; pass --resample to interpolate the spectra to the scene's wavelengths"
+                : $"has {set.Bands} bands, the scene has {sceneBands}; pass --resample to interpolate the spectra to the scene's wavelengths");
+        }
+        var order = Enumerable.Range(0, set.Bands).OrderBy(i => set.Wavelengths[i]).ToArray();
+        var xs = order.Select(i => set.Wavelengths[i]).ToArray();
+        if (sceneWavelengths.Min() < xs[0] - 1e-6 || sceneWavelengths.Max() > xs[^1] + 1e-6)
+            throw new EndmemberFileException(source, $"covers {xs[0]:G6}-{xs[^1]:G6}, the scene {sceneWavelengths.Min():G6}-{sceneWavelengths.Max():G6}: cannot resample outside the library's range");
+        var spectra = new List<double[]>();
+        for (var j = 0; j < set.Count; j++)
+        {
+            var s = set.Spectrum(j);
+            var ys = order.Select(i => s[i]).ToArray();
+            spectra.Add(sceneWavelengths.Select(w => Interpolate(xs, ys, w)).ToArray());
+        }
+        return EndmemberSet.FromSpectra(spectra, set.Names, sceneWavelengths);
+    }
+
+    private static double Interpolate(double[] xs, double[] ys, double x)
+    {
+        var i = Array.BinarySearch(xs, x);
+        if (i >= 0) return ys[i];
+        i = ~i;
+        if (i == 0) return ys[0];
+        if (i >= xs.Length) return ys[^1];
+        var t = (x - xs[i - 1]) / (xs[i] - xs[i - 1]);
+        return ys[i - 1] + t * (ys[i] - ys[i - 1]);
+    }
+
+    internal static Dictionary<string, string> ParseEnviHeader(string text)
+    {
+        var d = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var lines = text.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var line = lines[i];
+            var eq = line.IndexOf('=', StringComparison.Ordinal);
+            if (eq < 0) continue;
+            var key = line[..eq].Trim();
+            var value = line[(eq + 1)..].Trim();
+            if (value.StartsWith('{'))
+                while (!value.Contains('}', StringComparison.Ordinal) && i + 1 < lines.Length) value += " " + lines[++i].Trim();
+            d[key] = value;
+        }
+        return d;
+    }
+
+    private static string[] SplitList(string? v) => string.IsNullOrWhiteSpace(v) ? []
+        : v.Trim().TrimStart('{').TrimEnd('}').Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
+    private static string FindData(string hdr)
+    {
+        foreach (var ext in new[] { ".sli", ".img", ".dat", "" })
+        {
+            var p = Path.ChangeExtension(hdr, ext == "" ? null : ext);
+            if (File.Exists(p) && p != hdr) return p;
+        }
+        throw new EndmemberFileException(hdr, "no data file (.sli, .img, .dat) found next to the header");
+    }
+
+    private static double ParseNumber(string s, string path, int line) =>
+        double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
+            ? v : throw new EndmemberFileException(path, $"line {line}: '{s.Trim()}' is not a finite number");
+
+    private static string[] SplitCsv(string line)
+    {
+        var cells = new List<string>();
+        var sb = new StringBuilder();
+        var quoted = false;
+        for (var i = 0; i < line.Length; i++)
+        {
+            var c = line[i];
+            if (c == '"') { if (quoted && i + 1 < line.Length && line[i + 1] == '"') { sb.Append('"'); i++; } else quoted = !quoted; }
+            else if (c == ',' && !quoted) { cells.Add(sb.ToString()); sb.Clear(); }
+            else sb.Append(c);
+        }
+        cells.Add(sb.ToString().TrimEnd('\r'));
+        return cells.ToArray();
+    }
+
+    private static string Quote(string s) => s.Contains(',', StringComparison.Ordinal) || s.Contains('"', StringComparison.Ordinal) ? $"\"{s.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : s;
+
+    /// <summary>Writes a small file under a temporary name and renames it, so readers never see half a file.</summary>
+    public static void WriteAtomically(string path, byte[] content)
+    {
+        var full = Path.GetFullPath(path);
+        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.partial");
+        try
+        {
+            File.WriteAllBytes(temp, content);
+            File.Move(temp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp)) File.Delete(temp);
+        }
+    }
+}

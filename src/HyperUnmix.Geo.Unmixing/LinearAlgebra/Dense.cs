@@ -1,0 +1,34 @@
+using MathNet.Numerics.LinearAlgebra;
+
+namespace HyperUnmix.Geo.Unmixing.LinearAlgebra;
+
+/// <summary>Helpers between row-major arrays, BLAS products and MathNet's small decompositions.</summary>
+public static class Dense
+{
+    /// <summary>X Xᵀ / scale for a row-major r x c matrix (r x r result, row-major), one GEMM.</summary>
+    public static double[] Gram(IBlas blas, double[] x, int r, int c, double scale)
+    {
+        var g = new double[r * r];
+        blas.Gemm(false, true, r, r, c, 1.0 / scale, x, c, x, c, 0.0, g, r);
+        return g;
+    }
+
+    public static Matrix<double> ToMatrix(double[] rowMajor, int r, int c) => Matrix<double>.Build.Dense(r, c, (i, j) => rowMajor[i * c + j]);
+
+    /// <summary>Eigenvectors of a symmetric matrix, columns sorted by decreasing eigenvalue (values returned too).</summary>
+    public static (Matrix<double> Vectors, double[] Values) EigenDescending(Matrix<double> symmetric)
+    {
+        var evd = symmetric.Evd(MathNet.Numerics.LinearAlgebra.Symmetricity.Symmetric);
+        var n = symmetric.RowCount;
+        var order = Enumerable.Range(0, n).OrderByDescending(i => evd.EigenValues[i].Real).ToArray();
+        var v = Matrix<double>.Build.Dense(n, n, (i, j) => evd.EigenVectors[i, order[j]]);
+        // Fix each eigenvector's sign (largest component positive) so results do not depend on the solver's choice.
+        for (var j = 0; j < n; j++)
+        {
+            var col = v.Column(j);
+            var k = col.AbsoluteMaximumIndex();
+            if (col[k] < 0) v.SetColumn(j, col.Negate());
+        }
+        return (v, order.Select(i => evd.EigenValues[i].Real).ToArray());
+    }
+}

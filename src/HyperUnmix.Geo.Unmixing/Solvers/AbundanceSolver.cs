@@ -1,0 +1,165 @@
+using HyperUnmix.Geo.Unmixing.Endmembers;
+using HyperUnmix.Geo.Unmixing.LinearAlgebra;
+
+namespace HyperUnmix.Geo.Unmixing.Solvers;
+
+/// <summary>Abundance estimators for a fixed endmember set.</summary>
+public enum LinearMethod
+{
+    /// <summary>Unconstrained least squares.</summary>
+    Ucls,
+    /// <summary>Sum-to-one constrained least squares.</summary>
+    Scls,
+    /// <summary>Non-negative least squares.</summary>
+    Nnls,
+    /// <summary>Fully constrained least squares (non-negative and sum-to-one).</summary>
+    Fcls,
+}
+
+/// <summary>
+/// Solves a tile of pixels at once: GEMMs form EᵀY (in double, over chunks of 1024 pixels that stay in cache),
+/// then each pixel needs only its own small exact solve (closed form for UCLS/SCLS, active set for NNLS/FCLS) on
+/// the shared, prepared (EᵀE)⁻¹ or EᵀE.
+/// A second GEMM reconstructs EA for the residual. Thread-safe: instances hold no mutable state; scratch
+/// comes from the caller's <see cref="TileScratch"/>.
+/// </summary>
+public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method, IBlas? blas = null)
+{
+    private readonly IBlas _blas = blas ?? Blas.Default;
+
+    public EndmemberSet Endmembers { get; } = endmembers;
+    public LinearMethod Method { get; } = method;
+
+    /// <summary>
+    /// Unmixes a band-sequential tile <paramref name="y"/> (L x N) into <paramref name="abundances"/> (P x N,
+    /// band-sequential) and per-pixel residual RMSE (N). Pixels with <paramref name="valid"/>[n] == 0 get
+    /// <paramref name="noData"/> everywhere.
+    /// </summary>
+    /// <returns>The total number of active-set iterations (a cost indicator).</returns>
+    public long SolveTile(ReadOnlySpan<float> y, int pixels, ReadOnlySpan<byte> valid, Span<float> abundances, Span<float> residual,
+        float noData, TileScratch scratch)
+    {
+        int l = Endmembers.Bands, p = Endmembers.Count, n = pixels;
+        if (y.Length < l * n) throw new ArgumentException($"tile holds {y.Length} samples, expected {l}x{n}");
+        if (abundances.Length < p * n || residual.Length < n) throw new ArgumentException("output buffers are too small");
+        scratch.Ensure(l, p, n);
+        Span<double> a = stackalloc double[p];
+        Span<double> b = stackalloc double[p];
+        var work = scratch.ActiveSet;
+        long iterations = 0;
+        var gram = Endmembers.Gram;
+        // EᵀY in double over cache-sized pixel chunks: the normal equations square E's condition number, so a
+        // float product would cost digits the float32 data itself still has.
+        var yChunk = scratch.Chunk;
+        var eTy = scratch.ETy;
+        for (var start = 0; start < n; start += TileScratch.ChunkPixels)
+        {
+            var m = Math.Min(TileScratch.ChunkPixels, n - start);
+            for (var band = 0; band < l; band++)
+            {
+                var src = y.Slice(band * n + start, m);
+                var dst = yChunk.AsSpan(band * m, m);
+                for (var k = 0; k < m; k++) dst[k] = src[k];
+            }
+            _blas.Gemm(true, false, p, m, l, 1.0, Endmembers.E, p, yChunk, m, 0.0, eTy, m);
+            for (var k = 0; k < m; k++)
+            {
+                var px = start + k;
+                if (valid[px] == 0) continue;
+                for (var j = 0; j < p; j++) b[j] = eTy[j * m + k];
+                switch (Method)
+                {
+                    case LinearMethod.Ucls:
+                        MultiplyGramInverse(b, a);
+                        break;
+                    case LinearMethod.Scls:
+                        SolveScls(b, a);
+                        break;
+                    case LinearMethod.Nnls:
+                        iterations += ActiveSet.Solve(gram, b, false, a, work);
+                        break;
+                    default:
+                        iterations += ActiveSet.Solve(gram, b, true, a, work);
+                        break;
+                }
+                for (var j = 0; j < p; j++) abundances[j * n + px] = (float)a[j];
+            }
+        }
+
+        var recon = scratch.Reconstruction.AsSpan(0, l * n);
+        _blas.Gemm(false, false, l, n, p, 1f, Endmembers.EFloat, p, abundances, n, 0f, recon, n);
+        ResidualRmse(y, recon, l, n, residual, scratch.Accumulator);
+        for (var px = 0; px < n; px++)
+        {
+            if (valid[px] != 0) continue;
+            for (var j = 0; j < p; j++) abundances[j * n + px] = noData;
+            residual[px] = noData;
+        }
+        return iterations;
+    }
+
+    /// <summary>UCLS: a = G⁻¹b.</summary>
+    private void MultiplyGramInverse(ReadOnlySpan<double> b, Span<double> a)
+    {
+        var p = a.Length;
+        var gi = Endmembers.GramInverse;
+        for (var i = 0; i < p; i++)
+        {
+            double s = 0;
+            for (var j = 0; j < p; j++) s += gi[i * p + j] * b[j];
+            a[i] = s;
+        }
+    }
+
+    /// <summary>SCLS: a = G⁻¹b − G⁻¹1 (1ᵀG⁻¹b − 1) / (1ᵀG⁻¹1).</summary>
+    private void SolveScls(ReadOnlySpan<double> b, Span<double> a)
+    {
+        MultiplyGramInverse(b, a);
+        double sum = 0;
+        foreach (var v in a) sum += v;
+        var k = (sum - 1) / Endmembers.OnesGramInverseOnes;
+        for (var i = 0; i < a.Length; i++) a[i] -= Endmembers.GramInverseOnes[i] * k;
+    }
+
+    /// <summary>Per-pixel sqrt(mean over bands of (y − ŷ)²), accumulated band by band over contiguous rows.</summary>
+    internal static void ResidualRmse(ReadOnlySpan<float> y, ReadOnlySpan<float> recon, int l, int n, Span<float> residual, double[] accumulator)
+    {
+        var acc = accumulator.AsSpan(0, n);
+        acc.Clear();
+        for (var band = 0; band < l; band++)
+        {
+            var yr = y.Slice(band * n, n);
+            var rr = recon.Slice(band * n, n);
+            for (var px = 0; px < n; px++)
+            {
+                double d = yr[px] - rr[px];
+                acc[px] += d * d;
+            }
+        }
+        for (var px = 0; px < n; px++) residual[px] = (float)Math.Sqrt(acc[px] / l);
+    }
+}
+
+/// <summary>Per-worker scratch buffers, grown on demand and reused from tile to tile.</summary>
+public sealed class TileScratch
+{
+    /// <summary>Pixels per EᵀY product: a chunk of 224 bands in double is 1.8 MB, cache-sized.</summary>
+    public const int ChunkPixels = 1024;
+
+    public double[] ETy { get; private set; } = [];
+    public double[] Chunk { get; private set; } = [];
+    public float[] Reconstruction { get; private set; } = [];
+    public double[] ActiveSet { get; private set; } = [];
+    public double[] Accumulator { get; private set; } = [];
+
+    public void Ensure(int bands, int endmembers, int pixels)
+    {
+        var chunk = Math.Min(pixels, ChunkPixels);
+        if (ETy.Length < endmembers * chunk) ETy = new double[endmembers * chunk];
+        if (Chunk.Length < bands * chunk) Chunk = new double[bands * chunk];
+        if (Reconstruction.Length < bands * pixels) Reconstruction = new float[bands * pixels];
+        if (Accumulator.Length < pixels) Accumulator = new double[pixels];
+        var need = Solvers.ActiveSet.ScratchLength(endmembers);
+        if (ActiveSet.Length < need) ActiveSet = new double[need];
+    }
+}

@@ -1,0 +1,140 @@
+namespace HyperUnmix.Geo.Unmixing.Solvers;
+
+/// <summary>
+/// Exact solution of the small convex QP  min ½aᵀGa − bᵀa  s.t. a ≥ 0 (and 1ᵀa = 1 when sum-to-one), by a
+/// primal active-set method (Lawson–Hanson, generalised to the equality constraint). Allocation-free: all work
+/// is in caller-provided scratch. Terminates with the KKT conditions satisfied to a relative tolerance.
+/// </summary>
+public static class ActiveSet
+{
+    /// <summary>Scratch length needed for P unknowns.</summary>
+    public static int ScratchLength(int p) => (p + 1) * (p + 2) + 4 * p + 2;
+
+    /// <summary>Solves the QP. <paramref name="g"/> is P x P row-major (symmetric positive definite).</summary>
+    /// <returns>The number of active-set iterations (0 when the starting point was optimal).</returns>
+    public static int Solve(ReadOnlySpan<double> g, ReadOnlySpan<double> b, bool sumToOne, Span<double> a, Span<double> scratch)
+    {
+        var p = a.Length;
+        var m = scratch[..((p + 1) * (p + 2))];          // augmented KKT system, row stride p + 2
+        var z = scratch.Slice(m.Length, p + 1);          // subproblem solution (+ multiplier)
+        var grad = scratch.Slice(m.Length + p + 1, p);
+        Span<bool> free = stackalloc bool[p];
+        Span<int> idx = stackalloc int[p];
+
+        double scale = 0;
+        for (var i = 0; i < p * p; i++) scale = Math.Max(scale, Math.Abs(g[i]));
+        for (var i = 0; i < p; i++) scale = Math.Max(scale, Math.Abs(b[i]));
+        var tol = 1e-11 * Math.Max(scale, 1e-300);
+
+        if (sumToOne) { a.Fill(1.0 / p); free.Fill(true); }
+        else { a.Clear(); free.Clear(); }
+
+        var maxIter = 30 * p + 30;
+        int iter;
+        for (iter = 0; iter < maxIter; iter++)
+        {
+            var nf = 0;
+            for (var i = 0; i < p; i++) if (free[i]) idx[nf++] = i;
+            var feasible = true;
+            if (nf > 0)
+            {
+                SolveSubproblem(g, b, sumToOne, idx[..nf], m, z);
+                for (var t = 0; t < nf; t++) if (z[t] <= 0) { feasible = false; break; }
+            }
+            if (feasible)
+            {
+                a.Clear();
+                for (var t = 0; t < nf; t++) a[idx[t]] = z[t];
+                // Multipliers of the bound constraints: λ = Ga − b − ν1, ν from the free variables (0 without ASC).
+                for (var i = 0; i < p; i++)
+                {
+                    double s = -b[i];
+                    for (var j = 0; j < p; j++) s += g[i * p + j] * a[j];
+                    grad[i] = s;
+                }
+                double nu = 0;
+                if (sumToOne && nf > 0) { for (var t = 0; t < nf; t++) nu += grad[idx[t]]; nu /= nf; }
+                int worst = -1;
+                var worstValue = -tol;
+                for (var i = 0; i < p; i++)
+                {
+                    if (free[i]) continue;
+                    var lambda = grad[i] - nu;
+                    if (lambda < worstValue) { worstValue = lambda; worst = i; }
+                }
+                if (worst < 0) return iter;
+                free[worst] = true;
+                continue;
+            }
+            // Move from a towards z until the first free variable hits zero; it becomes active.
+            var alpha = 1.0;
+            var blocking = -1;
+            for (var t = 0; t < nf; t++)
+            {
+                if (z[t] > 0) continue;
+                var ai = a[idx[t]];
+                var step = ai / (ai - z[t]);
+                if (step < alpha || blocking < 0) { alpha = Math.Min(alpha, step); blocking = t; }
+            }
+            for (var t = 0; t < nf; t++)
+            {
+                var i = idx[t];
+                a[i] += alpha * (z[t] - a[i]);
+                if (t == blocking || a[i] <= 0) { a[i] = 0; free[i] = false; }
+            }
+            if (sumToOne) Renormalise(a);
+        }
+        return iter;
+    }
+
+    private static void Renormalise(Span<double> a)
+    {
+        double s = 0;
+        foreach (var v in a) s += v;
+        if (s > 0) for (var i = 0; i < a.Length; i++) a[i] /= s;
+    }
+
+    /// <summary>Solves G_FF z = b_F (and, with sum-to-one, the bordered system with 1ᵀz = 1) by Gaussian elimination.</summary>
+    private static void SolveSubproblem(ReadOnlySpan<double> g, ReadOnlySpan<double> b, bool sumToOne, ReadOnlySpan<int> f, Span<double> m, Span<double> z)
+    {
+        var p = (int)Math.Round(Math.Sqrt(g.Length));
+        var nf = f.Length;
+        var n = sumToOne ? nf + 1 : nf;
+        var stride = n + 1;
+        for (var r = 0; r < nf; r++)
+        {
+            for (var c = 0; c < nf; c++) m[r * stride + c] = g[f[r] * p + f[c]];
+            if (sumToOne) m[r * stride + nf] = 1;
+            m[r * stride + n] = b[f[r]];
+        }
+        if (sumToOne)
+        {
+            for (var c = 0; c < nf; c++) m[nf * stride + c] = 1;
+            m[nf * stride + nf] = 0;
+            m[nf * stride + n] = 1;
+        }
+        for (var col = 0; col < n; col++)
+        {
+            var piv = col;
+            for (var r = col + 1; r < n; r++)
+                if (Math.Abs(m[r * stride + col]) > Math.Abs(m[piv * stride + col])) piv = r;
+            if (piv != col)
+                for (var c = 0; c <= n; c++) (m[col * stride + c], m[piv * stride + c]) = (m[piv * stride + c], m[col * stride + c]);
+            var d = m[col * stride + col];
+            if (d == 0) d = 1e-300;
+            for (var r = col + 1; r < n; r++)
+            {
+                var factor = m[r * stride + col] / d;
+                if (factor == 0) continue;
+                for (var c = col; c <= n; c++) m[r * stride + c] -= factor * m[col * stride + c];
+            }
+        }
+        for (var r = n - 1; r >= 0; r--)
+        {
+            var s = m[r * stride + n];
+            for (var c = r + 1; c < n; c++) s -= m[r * stride + c] * z[c];
+            var d = m[r * stride + r];
+            z[r] = s / (d == 0 ? 1e-300 : d);
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using HyperUnmix.Geo.Unmixing.Endmembers;
+using HyperUnmix.Geo.Unmixing.Synthetic;
+
+namespace HyperUnmix.Geo.Unmixing.Tests.Endmembers;
+
+public sealed class EndmemberFilesTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("hu-em-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    private static EndmemberSet Sample()
+    {
+        var wl = SyntheticSpectra.Wavelengths(40);
+        return EndmemberSet.FromSpectra(SyntheticSpectra.Create(3, wl), ["vegetation", "soil, dry", "water"], wl);
+    }
+
+    [Fact]
+    public void Csv_RoundTrip_KeepsSpectraNamesAndWavelengths()
+    {
+        var s = Sample();
+        var path = Path.Combine(_dir, "e.csv");
+        EndmemberFiles.WriteCsv(path, s);
+        var r = EndmemberFiles.Load(path);
+        Assert.Equal(s.Names, r.Names);
+        Assert.Equal(s.Wavelengths, r.Wavelengths);
+        Assert.Equal(s.E, r.E);
+    }
+
+    [Fact]
+    public void EnviLibrary_RoundTrip_KeepsSpectraAtFloatPrecision()
+    {
+        var s = Sample();
+        var path = Path.Combine(_dir, "e.sli");
+        EndmemberFiles.WriteEnviLibrary(path, s);
+        var r = EndmemberFiles.Load(path);
+        Assert.Equal(3, r.Count);
+        Assert.Equal("water", r.Names[2]);
+        for (var i = 0; i < s.E.Length; i++) Assert.Equal(s.E[i], r.E[i], 1e-6);
+        Assert.NotNull(r.Wavelengths);
+    }
+
+    [Fact]
+    public void MatchScene_WrongBandCount_NamesTheFileAndOffersResampling()
+    {
+        var s = Sample();
+        var ex = Assert.Throws<EndmemberFileException>(() => EndmemberFiles.MatchScene(s, "lib.csv", 30, SyntheticSpectra.Wavelengths(30, 450, 2400), false));
+        Assert.Contains("lib.csv", ex.Message);
+        Assert.Contains("--resample", ex.Message);
+        var r = EndmemberFiles.MatchScene(s, "lib.csv", 30, SyntheticSpectra.Wavelengths(30, 450, 2400), true);
+        Assert.Equal(30, r.Bands);
+        // Linear interpolation is exact at the library's own wavelengths and between them for linear spectra.
+        var soil = SyntheticSpectra.Create("water", SyntheticSpectra.Wavelengths(30, 450, 2400));
+        for (var i = 0; i < 30; i++) Assert.Equal(soil[i], r.Spectrum(2)[i], 3e-3);
+    }
+
+    [Fact]
+    public void MatchScene_WithoutWavelengthsAndWrongCount_Throws()
+    {
+        var s = EndmemberSet.FromSpectra(SyntheticSpectra.Create(2, SyntheticSpectra.Wavelengths(20)));
+        Assert.Throws<EndmemberFileException>(() => EndmemberFiles.MatchScene(s, "x.csv", 21, null, true));
+    }
+
+    [Fact]
+    public void ReadCsv_NonNumericCell_NamesFileAndLine()
+    {
+        var path = Path.Combine(_dir, "bad.csv");
+        File.WriteAllText(path, "band,a,b\n1,0.1,0.2\n2,0.3,oops\n");
+        var ex = Assert.Throws<EndmemberFileException>(() => EndmemberFiles.Load(path));
+        Assert.Contains("bad.csv", ex.Message);
+        Assert.Contains("line 3", ex.Message);
+    }
+
+    [Fact]
+    public void Load_UsgsLibrarySelection_PicksNamedSpectra()
+    {
+        var path = Path.Combine(_dir, "lib.csv");
+        File.WriteAllText(path, "channel,wavelength_nm,fwhm_nm,A,B,C\n1,400,10,0.1,0.5,0.2\n2,500,10,0.2,0.4,0.9\n3,600,10,0.3,0.1,0.3\n");
+        var r = EndmemberFiles.Load(path, ["C", "A"]);
+        Assert.Equal(["C", "A"], r.Names);
+        Assert.Equal([400.0, 500, 600], r.Wavelengths!);
+        Assert.Equal(0.9, r.Spectrum(0)[1]);
+    }
+}

@@ -1,0 +1,113 @@
+using HyperUnmix.Geo.Unmixing.Endmembers;
+using HyperUnmix.Geo.Unmixing.Solvers;
+using HyperUnmix.Geo.Unmixing.Synthetic;
+
+namespace HyperUnmix.Geo.Unmixing.Tests.Solvers;
+
+public class AbundanceSolverTests
+{
+    internal static EndmemberSet Materials(int p, int bands = 120) =>
+        EndmemberSet.FromSpectra(SyntheticSpectra.Create(p, SyntheticSpectra.Wavelengths(bands)), SyntheticSpectra.Materials.Take(p).ToArray());
+
+    private static (float[] A, float[] R) Solve(AbundanceSolver s, SyntheticScene scene, byte[]? valid = null)
+    {
+        var n = scene.Pixels;
+        var a = new float[s.Endmembers.Count * n];
+        var r = new float[n];
+        valid ??= Enumerable.Repeat((byte)1, n).ToArray();
+        s.SolveTile(scene.Cube, n, valid, a, r, -9999f, new TileScratch());
+        return (a, r);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
+    public void Fcls_NoiselessLmmWithTrueEndmembers_ReturnsTrueAbundances(string backend)
+    {
+        var e = Materials(5);
+        var scene = SceneGenerator.Generate(e, new SceneOptions { Width = 30, Height = 30, SnrDb = double.PositiveInfinity, Seed = 3 });
+        var (a, r) = Solve(new AbundanceSolver(e, LinearMethod.Fcls, Backends.Get(backend)), scene);
+        for (var i = 0; i < a.Length; i++) Assert.Equal(scene.Abundances[i], a[i], 1e-5);
+        Assert.All(r, v => Assert.True(v < 1e-5));
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends.Names), MemberType = typeof(Backends))]
+    public void Ucls_And_Scls_MatchTheirClosedForms(string backend)
+    {
+        var e = Materials(4);
+        var scene = SceneGenerator.Generate(e, new SceneOptions { Width = 10, Height = 10, SnrDb = 25, Seed = 5 });
+        var (u, _) = Solve(new AbundanceSolver(e, LinearMethod.Ucls, Backends.Get(backend)), scene);
+        var (s, _) = Solve(new AbundanceSolver(e, LinearMethod.Scls, Backends.Get(backend)), scene);
+        var em = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(e.Bands, e.Count, (i, j) => e.E[i * e.Count + j]);
+        var n = scene.Pixels;
+        for (var px = 0; px < n; px++)
+        {
+            var y = MathNet.Numerics.LinearAlgebra.Vector<double>.Build.Dense(e.Bands, i => scene.Cube[i * n + px]);
+            var ls = em.Solve(y); // QR least squares
+            for (var j = 0; j < e.Count; j++) Assert.Equal(ls[j], u[j * n + px], 2e-3);
+            // SCLS: sums to one and the residual gradient is constant across endmembers (Lagrange condition).
+            Assert.Equal(1.0, Enumerable.Range(0, e.Count).Sum(j => (double)s[j * n + px]), 1e-5);
+            var a = MathNet.Numerics.LinearAlgebra.Vector<double>.Build.Dense(e.Count, j => s[j * n + px]);
+            var grad = em.TransposeThisAndMultiply(em * a - y);
+            Assert.True(grad.Max() - grad.Min() < 1e-4, $"pixel {px}: gradient spread {grad.Max() - grad.Min()}");
+        }
+    }
+
+    [Theory]
+    [InlineData(LinearMethod.Fcls)]
+    [InlineData(LinearMethod.Nnls)]
+    public void SolveTile_SplitIntoTiles_GivesIdenticalResults(LinearMethod method)
+    {
+        var e = Materials(5);
+        var scene = SceneGenerator.Generate(e, new SceneOptions { Width = 37, Height = 23, SnrDb = 20, Seed = 8 });
+        var solver = new AbundanceSolver(e, method, Backends.OpenBlasOrFail());
+        var (whole, wholeR) = Solve(solver, scene);
+        int n = scene.Pixels, l = e.Bands, p = e.Count;
+        var scratch = new TileScratch();
+        foreach (var chunk in new[] { 1, 7, 64, 300 })
+        {
+            for (var start = 0; start < n; start += chunk)
+            {
+                var m = Math.Min(chunk, n - start);
+                var y = new float[l * m];
+                for (var b = 0; b < l; b++) Array.Copy(scene.Cube, b * n + start, y, b * m, m);
+                var a = new float[p * m];
+                var r = new float[m];
+                solver.SolveTile(y, m, Enumerable.Repeat((byte)1, m).ToArray(), a, r, -1, scratch);
+                for (var j = 0; j < p; j++)
+                    for (var k = 0; k < m; k++) Assert.Equal(whole[j * n + start + k], a[j * m + k]);
+                for (var k = 0; k < m; k++) Assert.Equal(wholeR[start + k], r[k]);
+            }
+        }
+    }
+
+    [Fact]
+    public void SolveTile_MaskedPixels_GetNoDataAndOthersAreUnchanged()
+    {
+        var e = Materials(3);
+        var scene = SceneGenerator.Generate(e, new SceneOptions { Width = 8, Height = 8, Seed = 2 });
+        var solver = new AbundanceSolver(e, LinearMethod.Fcls, Backends.OpenBlasOrFail());
+        var valid = Enumerable.Range(0, 64).Select(i => (byte)(i % 3 == 0 ? 0 : 1)).ToArray();
+        var (all, _) = Solve(solver, scene);
+        var (masked, r) = Solve(solver, scene, valid);
+        for (var px = 0; px < 64; px++)
+            for (var j = 0; j < 3; j++)
+                Assert.Equal(valid[px] == 0 ? -9999f : all[j * 64 + px], masked[j * 64 + px]);
+        Assert.Equal(-9999f, r[0]);
+    }
+
+    [Fact]
+    public void EndmemberSet_MoreEndmembersThanBands_IsRefused()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => new EndmemberSet(new double[12], 3, 4));
+        Assert.Contains("band count", ex.Message);
+    }
+
+    [Fact]
+    public void EndmemberSet_DuplicateSpectra_IsRefusedAsLinearlyDependent()
+    {
+        var s = SyntheticSpectra.Create(2, SyntheticSpectra.Wavelengths(50));
+        var ex = Assert.Throws<ArgumentException>(() => EndmemberSet.FromSpectra([s[0], s[1], s[0]]));
+        Assert.Contains("linearly dependent", ex.Message);
+    }
+}
