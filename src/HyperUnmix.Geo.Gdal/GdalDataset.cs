@@ -147,12 +147,17 @@ public sealed unsafe class GdalDataset : IDisposable
     /// size*bands, line = pixel*w, band = size.
     /// </summary>
     public void RasterIO(bool write, int x, int y, int w, int h, void* buffer, GdalDataType bufferType,
+        ReadOnlySpan<int> bands, long pixelSpace, long lineSpace, long bandSpace) =>
+        RasterIO(write, x, y, w, h, buffer, w, h, bufferType, bands, pixelSpace, lineSpace, bandSpace);
+
+    /// <summary>As above, with a buffer of another size than the window (GDAL resamples, nearest neighbour).</summary>
+    public void RasterIO(bool write, int x, int y, int w, int h, void* buffer, int bufferWidth, int bufferHeight, GdalDataType bufferType,
         ReadOnlySpan<int> bands, long pixelSpace, long lineSpace, long bandSpace)
     {
         GdalNative.CPLErrorReset();
         int err;
         fixed (int* map = bands)
-            err = GdalNative.GDALDatasetRasterIOEx(Handle, write ? 1 : 0, x, y, w, h, buffer, w, h, (int)bufferType,
+            err = GdalNative.GDALDatasetRasterIOEx(Handle, write ? 1 : 0, x, y, w, h, buffer, bufferWidth, bufferHeight, (int)bufferType,
                 bands.Length, map, pixelSpace, lineSpace, bandSpace, 0);
         if (err >= 3 || GdalNative.CPLGetLastErrorType() >= 3)
             GdalLibrary.ThrowLast(write ? $"cannot write window x={x} y={y} {w}x{h}" : $"cannot read window x={x} y={y} {w}x{h}", Path, io: true);

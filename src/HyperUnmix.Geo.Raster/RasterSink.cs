@@ -125,6 +125,16 @@ public sealed class RasterSink : IDisposable
             if (Profile.BandMetadata is { } bm)
                 foreach (var (k, v) in bm[b]) band.SetMetadataItem(k, v);
         }
+        // GDAL's ENVI driver writes its own metadata domain into the .hdr: that is where ENVI readers look.
+        if (_format == RasterFormat.Envi && Profile.BandMetadata is { } meta && meta.All(m => m.ContainsKey("wavelength")))
+        {
+            ds.SetMetadataItem("wavelength", "{" + string.Join(", ", meta.Select(m => m["wavelength"])) + "}", "ENVI");
+            if (meta[0].TryGetValue("wavelength_units", out var units)) ds.SetMetadataItem("wavelength_units", units, "ENVI");
+        }
+        if (_format == RasterFormat.Envi)
+        {
+            ds.SetMetadataItem("band_names", "{" + string.Join(", ", Profile.BandNames.Select(n => n.Replace(',', ';'))) + "}", "ENVI");
+        }
     }
 
     /// <summary>Writes a band-sequential tile (bands x window area floats) at <paramref name="window"/> of the output grid.</summary>
@@ -169,6 +179,7 @@ public sealed class RasterSink : IDisposable
                 }
                 else
                 {
+                    if (_format == RasterFormat.Envi) FixEnviDescription(System.IO.Path.ChangeExtension(_tempPath, ".hdr"));
                     var tempStem = System.IO.Path.ChangeExtension(_tempPath, null);
                     var finalStem = _format == RasterFormat.Envi ? System.IO.Path.ChangeExtension(_finalPath, null) : null;
                     foreach (var f in files.Where(File.Exists))
@@ -191,6 +202,18 @@ public sealed class RasterSink : IDisposable
                 if (!_committed) DeleteAll(files);
             }
         }
+    }
+
+    /// <summary>GDAL's ENVI driver writes the (temporary) file name as the description; name the output instead.</summary>
+    private void FixEnviDescription(string hdr)
+    {
+        if (!File.Exists(hdr)) return;
+        var text = File.ReadAllText(hdr);
+        var start = text.IndexOf("description = {", StringComparison.Ordinal);
+        var end = start < 0 ? -1 : text.IndexOf('}', start);
+        if (end < 0) return;
+        var description = Profile.Metadata.GetValueOrDefault("DESCRIPTION") ?? $"{System.IO.Path.GetFileName(_finalPath)}, written by HyperUnmix.Geo";
+        File.WriteAllText(hdr, text[..start] + "description = {" + description.Replace('}', ')') + text[end..]);
     }
 
     /// <summary>The files the final output consists of (ENVI: the .img and its .hdr).</summary>

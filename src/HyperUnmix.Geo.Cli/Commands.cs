@@ -1,0 +1,412 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using HyperUnmix.Geo.Gdal;
+using HyperUnmix.Geo.Pipeline;
+using HyperUnmix.Geo.Raster;
+using HyperUnmix.Geo.Unmixing.Endmembers;
+using HyperUnmix.Geo.Unmixing.Extraction;
+using HyperUnmix.Geo.Unmixing.LinearAlgebra;
+using HyperUnmix.Geo.Unmixing.Metrics;
+using HyperUnmix.Geo.Unmixing.Solvers;
+using HyperUnmix.Geo.Unmixing.Synthetic;
+
+namespace HyperUnmix.Geo.Cli;
+
+/// <summary>The <c>hyperunmix</c> command tree.</summary>
+public static class Commands
+{
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    private static readonly Option<bool> Verbose = new("--verbose") { Description = "Print details (GDAL messages, stack traces) on errors.", Recursive = true };
+
+    public static RootCommand Build(CancellationToken cancel)
+    {
+        var root = new RootCommand("""
+            HyperUnmix.Geo: hyperspectral unmixing for georeferenced scenes (ENVI, GeoTIFF, any GDAL raster).
+
+            Examples:
+              hyperunmix info sample-rasters/scene.img
+              hyperunmix unmix sample-rasters/scene.tif -o out/abundances.tif
+              hyperunmix unmix sample-rasters/scene.tif -o out/roi.tif --roi sample-rasters/roi.geojson --method fcls
+              hyperunmix evaluate out/abundances.tif --truth sample-rasters/scene_abundances.tif --truth-endmembers sample-rasters/scene_endmembers.csv
+
+            Exit codes: 0 ok, 2 bad arguments, 3 bad input data, 4 output/I-O failure, 130 cancelled, 1 internal error.
+            """);
+        root.Options.Add(Verbose);
+        root.Subcommands.Add(Info());
+        root.Subcommands.Add(Estimate(cancel));
+        root.Subcommands.Add(Endmembers(cancel));
+        root.Subcommands.Add(Unmix(cancel));
+        root.Subcommands.Add(Evaluate());
+        root.Subcommands.Add(Synth());
+        root.Subcommands.Add(SampleData());
+        return root;
+    }
+
+    private static Argument<string> SceneArgument() => new("scene") { Description = "Input raster: ENVI (.img/.dat with .hdr), GeoTIFF, VRT or any GDAL raster." };
+
+    /// <summary>Runs an action, turning exceptions into a one-line message and the documented exit code.</summary>
+    private static int Guard(ParseResult parse, string? output, Func<int> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (Exception e)
+        {
+            var (code, message) = ExitCodes.Classify(e, output);
+            Console.Error.WriteLine($"hyperunmix: {message}");
+            if (parse.GetValue(Verbose)) Console.Error.WriteLine(e);
+            return code;
+        }
+    }
+
+    private static Command Info()
+    {
+        var scene = SceneArgument();
+        var json = new Option<bool>("--json") { Description = "Print machine-readable JSON." };
+        var cmd = new Command("info", "Describe a scene: size, bands, CRS, pixel size, wavelengths, nodata, bad bands, blocks.\n\nExample:\n  hyperunmix info sample-rasters/scene.img --json") { scene, json };
+        cmd.SetAction(parse => Guard(parse, null, () =>
+        {
+            using var src = RasterSource.Open(parse.GetValue(scene)!);
+            var i = src.Info;
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    path = i.Path, driver = i.Driver, width = i.Width, height = i.Height, bands = i.BandCount, data_type = i.DataType.ToString(),
+                    epsg = i.Epsg, crs_wkt = i.CrsWkt, geotransform = i.GeoTransform, pixel_width = i.PixelWidth, pixel_height = i.PixelHeight,
+                    nodata = i.NoData, band_names = i.BandNames, wavelengths = i.Wavelengths, wavelength_units = i.WavelengthUnits, fwhm = i.Fwhm,
+                    bad_bands = i.BadBands.Select(b => b + 1), block = new[] { i.BlockSize.X, i.BlockSize.Y }, interleave = i.Interleave,
+                    compression = i.Compression, reader = src.ReadPath,
+                }, Json));
+                return ExitCodes.Ok;
+            }
+            Console.WriteLine($"{i.Path}");
+            Console.WriteLine($"  driver      {i.Driver}, {i.DataType}, interleave {i.Interleave ?? "?"}, compression {i.Compression ?? "none"}");
+            Console.WriteLine($"  size        {i.Width} x {i.Height} pixels, {i.BandCount} bands, blocks {i.BlockSize.X} x {i.BlockSize.Y}");
+            Console.WriteLine($"  CRS         {(i.Epsg is { } e ? $"EPSG:{e}" : string.IsNullOrEmpty(i.CrsWkt) ? "none (pixel coordinates)" : "custom WKT")}");
+            Console.WriteLine($"  pixel size  {(i.HasGeoreference ? string.Create(CultureInfo.InvariantCulture, $"{i.PixelWidth:G6} x {i.PixelHeight:G6}") : "n/a")}");
+            if (i.GeoTransform is { } gt) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  origin      {gt[0]:G10}, {gt[3]:G10}"));
+            var nd = i.NoData.Distinct().ToArray();
+            Console.WriteLine($"  nodata      {(nd.Length == 1 ? nd[0]?.ToString(CultureInfo.InvariantCulture) ?? "none" : "per band")}");
+            Console.WriteLine(i.Wavelengths is { } w
+                ? string.Create(CultureInfo.InvariantCulture, $"  wavelengths {w.Min():G6} - {w.Max():G6} {i.WavelengthUnits}")
+                : "  wavelengths none");
+            Console.WriteLine($"  bad bands   {(i.BadBands.Length == 0 ? "none" : string.Join(",", i.BadBands.Select(b => b + 1)))}");
+            Console.WriteLine($"  reader      {src.ReadPath}");
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private sealed record SceneOptions(Option<string?> NoData, Option<bool> NanAsNoData, Option<string?> Bands, Option<bool> DropBad, Option<double> Scale,
+        Option<int> Sample, Option<long> Seed, Option<string?> Roi)
+    {
+        public static SceneOptions Create() => new(
+            new Option<string?>("--nodata") { Description = "Input nodata value for every band (a number or 'nan'); overrides the file's." },
+            new Option<bool>("--nan-as-nodata") { Description = "Treat NaN samples as nodata (default: NaN in a band whose nodata is not NaN is an error)." },
+            new Option<string?>("--bands") { Description = "Bands to use, 1-based: '1-100,120-150'." },
+            new Option<bool>("--drop-bad-bands") { Description = "Leave out the bands flagged bad in the header (ENVI bbl)." },
+            new Option<double>("--scale") { Description = "Multiply input values by this factor (e.g. 0.0001 for reflectance x 10000).", DefaultValueFactory = _ => 1.0 },
+            new Option<int>("--sample") { Description = "Pixels sampled (spatially stratified) for HySime and VCA.", DefaultValueFactory = _ => 20000 },
+            new Option<long>("--seed") { Description = "Seed for sampling and VCA; same seed, same result.", DefaultValueFactory = _ => 42 },
+            new Option<string?>("--roi") { Description = "Polygons (GeoJSON, Shapefile, GeoPackage, ...) to clip to." });
+
+        public IEnumerable<Option> All => [NoData, NanAsNoData, Bands, DropBad, Scale, Sample, Seed, Roi];
+
+        public UnmixOptions Apply(ParseResult p, UnmixOptions o) => o with
+        {
+            InputNoData = ParseNoData(p.GetValue(NoData)),
+            NanAsNoData = p.GetValue(NanAsNoData),
+            Bands = ParseBands(p.GetValue(Bands)),
+            DropBadBands = p.GetValue(DropBad),
+            InputScale = p.GetValue(Scale),
+            SampleSize = p.GetValue(Sample),
+            Seed = p.GetValue(Seed),
+            Roi = p.GetValue(Roi),
+        };
+    }
+
+    private static Command Estimate(CancellationToken cancel)
+    {
+        var scene = SceneArgument();
+        var common = SceneOptions.Create();
+        var json = new Option<bool>("--json") { Description = "Print machine-readable JSON." };
+        var cmd = new Command("estimate", "Estimate the number of endmembers with HySime on a stratified sample of valid pixels.\n\nExample:\n  hyperunmix estimate sample-rasters/scene.tif") { scene, json };
+        foreach (var opt in common.All) cmd.Options.Add(opt);
+        cmd.SetAction(parse => Guard(parse, null, () =>
+        {
+            var o = common.Apply(parse, new UnmixOptions { Input = parse.GetValue(scene)!, Output = "unused" });
+            var sample = ReadSample(o, out _);
+            cancel.ThrowIfCancellationRequested();
+            if (sample.Count <= sample.Bands)
+                throw new RasterDataException(o.Input, $"only {sample.Count} valid pixels for {sample.Bands} bands: too few for HySime");
+            var r = HySime.Estimate(sample.Y, sample.Bands, sample.Count);
+            if (parse.GetValue(json))
+                Console.WriteLine(JsonSerializer.Serialize(new { hysime = r.Count, pixels = sample.Count, bands = sample.Bands }, Json));
+            else
+                Console.WriteLine($"HySime: {r.Count} endmembers ({sample.Count} pixels, {sample.Bands} bands)");
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static PixelSample ReadSample(UnmixOptions o, out RasterInfo info)
+    {
+        using var src = RasterSource.Open(o.Input, new RasterOpenOptions { NoData = o.InputNoData, Nan = o.NanAsNoData ? NanPolicy.Mask : NanPolicy.Error });
+        info = src.Info;
+        var bands = (o.Bands ?? src.AllBands).Where(b => !(o.DropBadBands && src.Info.BadBands.Contains(b))).ToArray();
+        foreach (var b in bands)
+            if (b >= src.Info.BandCount) throw new UsageException($"band {b + 1} does not exist: {o.Input} has {src.Info.BandCount} bands");
+        var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, src.Info);
+        var sample = Sampling.Read(src, roi?.Window ?? src.Extent, roi, bands, o.InputScale, o.SampleSize, o.Seed);
+        if (sample.Count == 0) throw new RasterDataException(o.Input, "has no valid pixel");
+        return sample;
+    }
+
+    private static Command Endmembers(CancellationToken cancel)
+    {
+        var scene = SceneArgument();
+        var common = SceneOptions.Create();
+        var p = new Option<int?>("-p", "--endmember-count") { Description = "Number of endmembers (default: HySime estimate)." };
+        var output = new Option<string>("-o", "--output") { Description = "CSV to write (an ENVI spectral library .sli/.hdr and a plot .png are written next to it).", Required = true };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing outputs." };
+        var cmd = new Command("endmembers", "Extract endmember spectra with VCA.\n\nExample:\n  hyperunmix endmembers sample-rasters/scene.tif -p 4 -o out/endmembers.csv") { scene, p, output, overwrite };
+        foreach (var opt in common.All) cmd.Options.Add(opt);
+        cmd.SetAction(parse => Guard(parse, parse.GetValue(output), () =>
+        {
+            var o = common.Apply(parse, new UnmixOptions { Input = parse.GetValue(scene)!, Output = parse.GetValue(output)! });
+            var csv = Path.GetFullPath(o.Output);
+            var sli = Path.ChangeExtension(csv, ".sli");
+            var png = Path.ChangeExtension(csv, ".png");
+            foreach (var f in new[] { csv, sli, Path.ChangeExtension(csv, ".hdr"), png })
+                if (File.Exists(f) && !parse.GetValue(overwrite)) throw new RasterOutputException(f, "already exists (use --overwrite to replace it)");
+            if (!Directory.Exists(Path.GetDirectoryName(csv))) throw new RasterOutputException(csv, "the output folder does not exist");
+            var sample = ReadSample(o, out var info);
+            cancel.ThrowIfCancellationRequested();
+            var count = parse.GetValue(p);
+            if (count is < 1) throw new UsageException($"-p must be at least 1, got {count}");
+            count ??= HySime.Estimate(sample.Y, sample.Bands, sample.Count).Count;
+            if (count > sample.Bands) throw new UsageException($"P = {count} is larger than the number of bands ({sample.Bands})");
+            var vca = Vca.Extract(sample.Y, sample.Bands, sample.Count, count.Value, o.Seed);
+            var bands = o.Bands ?? Enumerable.Range(0, info.BandCount).Where(b => !(o.DropBadBands && info.BadBands.Contains(b))).ToArray();
+            var set = new EndmemberSet(vca.Endmembers, vca.Bands, vca.Count, Enumerable.Range(1, count.Value).Select(i => $"EM{i}").ToArray(),
+                info.Wavelengths is null ? null : bands.Select(b => info.Wavelengths[b]).ToArray());
+            EndmemberFiles.WriteCsv(csv, set);
+            EndmemberFiles.WriteEnviLibrary(sli, set);
+            QuickLook.WriteSpectra(png, set);
+            Console.WriteLine($"{count} endmembers (VCA, seed {o.Seed}, {sample.Count} pixels, estimated SNR {vca.SnrDb:F1} dB)");
+            Console.WriteLine($"  {csv}\n  {sli}\n  {png}");
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command Unmix(CancellationToken cancel)
+    {
+        var scene = SceneArgument();
+        var common = SceneOptions.Create();
+        var output = new Option<string>("-o", "--output") { Description = "Abundance raster to write (side outputs are named after it).", Required = true };
+        var method = new Option<string>("--method", "-m") { Description = "fcls | nnls | scls | ucls.", DefaultValueFactory = _ => "fcls" };
+        method.AcceptOnlyFromAmong("fcls", "nnls", "scls", "ucls");
+        var endmembers = new Option<string?>("--endmembers", "-e") { Description = "Endmember spectra: CSV (one row per band) or ENVI spectral library (.sli)." };
+        var names = new Option<string?>("--endmember-names") { Description = "Comma-separated spectra to take from --endmembers." };
+        var resample = new Option<bool>("--resample") { Description = "Interpolate --endmembers spectra to the scene's wavelengths when they differ." };
+        var p = new Option<int?>("-p", "--endmember-count") { Description = "Endmembers to extract with VCA (default: HySime estimate)." };
+        var tile = new Option<int>("--tile") { Description = "Tile side in pixels.", DefaultValueFactory = _ => 256 };
+        var threads = new Option<int>("--threads") { Description = "Worker threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var memory = new Option<int>("--memory") { Description = "Memory budget for tiles in flight, MB.", DefaultValueFactory = _ => 1024 };
+        var format = new Option<string>("--format", "-f") { Description = "gtiff | cog | envi.", DefaultValueFactory = _ => "gtiff" };
+        format.AcceptOnlyFromAmong("gtiff", "cog", "envi");
+        var outNoData = new Option<float>("--output-nodata") { Description = "Nodata value written to the output.", DefaultValueFactory = _ => -9999f };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing outputs." };
+        var truth = new Option<string?>("--truth") { Description = "Ground-truth abundances, for metrics in the report." };
+        var truthE = new Option<string?>("--truth-endmembers") { Description = "Ground-truth endmembers CSV, for SAD in the report." };
+        var roiWhere = new Option<string?>("--roi-where") { Description = "Attribute filter for --roi (OGR SQL WHERE clause)." };
+        var roiLayer = new Option<string?>("--roi-layer") { Description = "Layer of --roi (default: the first)." };
+        var roiFids = new Option<string?>("--roi-fid") { Description = "Comma-separated feature ids of --roi to use." };
+        var roiSame = new Option<bool>("--roi-assume-scene-crs") { Description = "Read polygon coordinates in the scene's CRS (or pixel coordinates when the scene has none)." };
+        var gdalReader = new Option<bool>("--gdal-reader") { Description = "Read through GDAL RasterIO even where a memory-mapped path exists." };
+        var cmd = new Command("unmix", """
+            Unmix a scene into per-endmember abundance bands plus a residual band.
+
+            Outputs next to -o OUT: OUT (abundances + residual_rmse, georeferenced), OUT's stem + .endmembers.csv/.sli,
+            .report.json, .qml (QGIS style, applied on load), .abundances.png and .endmembers.png.
+
+            Examples:
+              hyperunmix unmix sample-rasters/scene.tif -o out/abundances.tif
+              hyperunmix unmix sample-rasters/scene.img -o out/a.tif -e sample-rasters/scene_endmembers.csv --method nnls
+              hyperunmix unmix sample-rasters/scene.tif -o out/roi.tif --roi sample-rasters/roi.geojson --format cog
+            """)
+        { scene, output, method, endmembers, names, resample, p, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader };
+        foreach (var opt in common.All) cmd.Options.Add(opt);
+        cmd.SetAction(parse => Guard(parse, parse.GetValue(output), () =>
+        {
+            var o = common.Apply(parse, new UnmixOptions
+            {
+                Input = parse.GetValue(scene)!,
+                Output = parse.GetValue(output)!,
+                Method = Enum.Parse<LinearMethod>(parse.GetValue(method)!, ignoreCase: true),
+                EndmembersFile = parse.GetValue(endmembers),
+                EndmemberNames = parse.GetValue(names)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
+                Resample = parse.GetValue(resample),
+                EndmemberCount = parse.GetValue(p),
+                TileSize = parse.GetValue(tile),
+                Threads = parse.GetValue(threads),
+                MemoryBytes = (long)parse.GetValue(memory) << 20,
+                Format = parse.GetValue(format) switch { "cog" => RasterFormat.Cog, "envi" => RasterFormat.Envi, _ => RasterFormat.GTiff },
+                OutputNoData = parse.GetValue(outNoData),
+                Overwrite = parse.GetValue(overwrite),
+                TruthAbundances = parse.GetValue(truth),
+                TruthEndmembers = parse.GetValue(truthE),
+                ForceGdalReader = parse.GetValue(gdalReader),
+                RoiSelection = new RoiSelection
+                {
+                    Where = parse.GetValue(roiWhere),
+                    Layer = parse.GetValue(roiLayer),
+                    FeatureIds = parse.GetValue(roiFids)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                        .Select(s => long.TryParse(s, CultureInfo.InvariantCulture, out var v) ? v : throw new UsageException($"--roi-fid: '{s}' is not a feature id")).ToArray() ?? [],
+                    AssumeSceneCrs = parse.GetValue(roiSame),
+                },
+            });
+            var progress = new ProgressReporter();
+            var r = UnmixJob.Run(o, progress.Report, cancel);
+            Console.WriteLine($"Unmixed {r.ValidPixels} of {r.TotalPixels} pixels into {r.Endmembers.Count} endmembers ({string.Join(", ", r.Endmembers.Names)}) with {o.Method.ToString().ToUpperInvariant()}");
+            Console.WriteLine($"  endmembers: {r.EndmemberSource}");
+            Console.WriteLine($"  {r.Tiles} tiles of {r.TileSize} px on {r.Workers} threads; reader: {r.ReadPath}; BLAS: {Blas.Default.Name}");
+            Console.WriteLine($"  time: {string.Join(", ", r.StageSeconds.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:F2} s")))}");
+            Console.WriteLine($"Outputs:\n  {r.Output}");
+            foreach (var f in r.SideOutputs.Where(File.Exists)) Console.WriteLine($"  {f}");
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command Evaluate()
+    {
+        var output = new Argument<string>("abundances") { Description = "An abundance raster written by 'unmix'." };
+        var truth = new Option<string?>("--truth") { Description = "Ground-truth abundance raster (one band per endmember)." };
+        var truthE = new Option<string?>("--truth-endmembers") { Description = "Ground-truth endmember CSV." };
+        var est = new Option<string?>("--endmembers") { Description = "Estimated endmembers (default: the run's <stem>.endmembers.csv)." };
+        var match = new Option<string>("--match") { Description = "Hungarian matching on 'sad' (spectral angle) or 'abundance' (map RMSE).", DefaultValueFactory = _ => "sad" };
+        match.AcceptOnlyFromAmong("sad", "abundance");
+        var json = new Option<bool>("--json") { Description = "Print machine-readable JSON." };
+        var cmd = new Command("evaluate", "Score an unmixing against ground truth: SAD (rad and deg) and abundance RMSE, Hungarian-matched.\n\nExample:\n  hyperunmix evaluate out/abundances.tif --truth sample-rasters/scene_abundances.tif --truth-endmembers sample-rasters/scene_endmembers.csv")
+            { output, truth, truthE, est, match, json };
+        cmd.SetAction(parse => Guard(parse, null, () =>
+        {
+            var raster = parse.GetValue(output)!;
+            var estPath = parse.GetValue(est) ?? UnmixJob.OutputNames(new UnmixOptions { Input = "", Output = raster }).Csv;
+            var estimated = File.Exists(estPath) ? EndmemberFiles.Load(estPath) : null;
+            if (parse.GetValue(est) is { } given && estimated is null) throw new EndmemberFileException(given, "file not found");
+            var by = parse.GetValue(match) == "abundance" ? MatchBy.Abundance : MatchBy.Sad;
+            var s = Evaluation.Score(raster, parse.GetValue(truth), parse.GetValue(truthE), estimated, null, by);
+            var names = estimated?.Names ?? Enumerable.Range(1, s.Match.Length).Select(i => $"EM{i}").ToArray();
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(Evaluation.ToJsonObject(s, names), Json));
+                return ExitCodes.Ok;
+            }
+            Console.WriteLine($"Matching: Hungarian on {(by == MatchBy.Sad ? "spectral angle" : "abundance RMSE")}");
+            Console.WriteLine($"{"reference",-10} {"estimate",-10} {"SAD rad",9} {"SAD deg",9} {"RMSE",9}");
+            for (var r = 0; r < s.Match.Length; r++)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{r + 1,-10} {(s.Match[r] >= 0 ? names[s.Match[r]] : "-"),-10} {s.SadRadians[r],9:F4} {s.SadRadians[r] * 180 / Math.PI,9:F2} {s.AbundanceRmsePer[r],9:F4}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{"mean",-21} {s.MeanSadRadians,9:F4} {s.MeanSadDegrees,9:F2} {s.AbundanceRmse,9:F4}   (aRMSE x100 = {s.AbundanceRmse * 100:F2})"));
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command Synth()
+    {
+        var output = new Option<string>("-o", "--output") { Description = "Cube to write (.tif or .img); ground truth goes next to it as _abundances.tif and _endmembers.csv.", Required = true };
+        var width = new Option<int>("--width") { DefaultValueFactory = _ => 100, Description = "Columns." };
+        var height = new Option<int>("--height") { DefaultValueFactory = _ => 100, Description = "Rows." };
+        var bands = new Option<int>("--bands") { DefaultValueFactory = _ => 96, Description = "Bands (built-in spectra; a library sets its own)." };
+        var p = new Option<int>("-p", "--endmember-count") { DefaultValueFactory = _ => 4, Description = "Endmembers." };
+        var model = new Option<string>("--model") { DefaultValueFactory = _ => "lmm", Description = "lmm | fan | gbm | ppnm | mlm." };
+        model.AcceptOnlyFromAmong("lmm", "fan", "gbm", "ppnm", "mlm");
+        var snr = new Option<double>("--snr") { DefaultValueFactory = _ => 30, Description = "Signal-to-noise ratio, dB (inf for none)." };
+        var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 1, Description = "Random seed." };
+        var library = new Option<string?>("--library") { Description = "Spectral library CSV (e.g. the USGS library); built-in spectra when absent." };
+        var names = new Option<string?>("--library-names") { Description = "Comma-separated spectra to take from --library." };
+        var spatial = new Option<bool>("--spatial") { Description = "Smooth spatial patches instead of independent Dirichlet pixels." };
+        var purity = new Option<double?>("--max-purity") { Description = "Largest abundance allowed outside pure pixels." };
+        var pure = new Option<int>("--pure-pixels") { DefaultValueFactory = _ => 1, Description = "Pure pixels per endmember." };
+        var format = new Option<string>("--format", "-f") { DefaultValueFactory = _ => "gtiff", Description = "gtiff | envi." };
+        format.AcceptOnlyFromAmong("gtiff", "envi");
+        var epsg = new Option<int>("--epsg") { DefaultValueFactory = _ => 32633, Description = "CRS of the grid." };
+        var pixel = new Option<double>("--pixel-size") { DefaultValueFactory = _ => 30, Description = "Pixel size in CRS units." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing outputs." };
+        var cmd = new Command("synth", "Write a synthetic georeferenced scene with ground truth.\n\nExample:\n  hyperunmix synth -o out/ppnm.tif --model ppnm --snr 30 -p 4 --spatial")
+            { output, width, height, bands, p, model, snr, seed, library, names, spatial, purity, pure, format, epsg, pixel, overwrite };
+        cmd.SetAction(parse => Guard(parse, parse.GetValue(output), () =>
+        {
+            var r = SyntheticSceneWriter.Write(new SynthOptions
+            {
+                Output = parse.GetValue(output)!,
+                Bands = parse.GetValue(bands),
+                EndmemberCount = parse.GetValue(p),
+                Library = parse.GetValue(library),
+                LibraryNames = parse.GetValue(names)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
+                Format = parse.GetValue(format) == "envi" ? RasterFormat.Envi : RasterFormat.GTiff,
+                Epsg = parse.GetValue(epsg),
+                PixelSize = parse.GetValue(pixel),
+                Overwrite = parse.GetValue(overwrite),
+                Scene = new HyperUnmix.Geo.Unmixing.Synthetic.SceneOptions
+                {
+                    Width = parse.GetValue(width),
+                    Height = parse.GetValue(height),
+                    Model = Enum.Parse<MixingModel>(parse.GetValue(model)!, ignoreCase: true),
+                    SnrDb = parse.GetValue(snr),
+                    Seed = parse.GetValue(seed),
+                    Spatial = parse.GetValue(spatial),
+                    MaxPurity = parse.GetValue(purity),
+                    PurePixels = parse.GetValue(pure),
+                },
+            });
+            Console.WriteLine($"Synthetic scene ({string.Join(", ", r.Truth.Names)}):\n  {r.Cube}\n  {r.Abundances}\n  {r.Endmembers}");
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    private static Command SampleData()
+    {
+        var dir = new Argument<string>("folder") { Description = "Folder to write the sample scenes into (created if missing).", DefaultValueFactory = _ => "sample-rasters" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing files." };
+        var cmd = new Command("sample-data", "Regenerate the project's sample-rasters/ (deterministic).") { dir, overwrite };
+        cmd.SetAction(parse => Guard(parse, null, () =>
+        {
+            foreach (var f in SampleRasters.Write(parse.GetValue(dir)!, parse.GetValue(overwrite))) Console.WriteLine($"  {f}");
+            return ExitCodes.Ok;
+        }));
+        return cmd;
+    }
+
+    internal static double? ParseNoData(string? s) => s is null ? null
+        : s.Equals("nan", StringComparison.OrdinalIgnoreCase) ? double.NaN
+        : double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v
+        : throw new UsageException($"--nodata: '{s}' is not a number or 'nan'");
+
+    /// <summary>Parses "1-10,12,20-30" (1-based, inclusive) into 0-based band indices.</summary>
+    internal static int[]? ParseBands(string? s)
+    {
+        if (s is null) return null;
+        var result = new List<int>();
+        foreach (var part in s.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            var range = part.Split('-');
+            if (range.Length is < 1 or > 2 || !range.All(r => int.TryParse(r, CultureInfo.InvariantCulture, out var v) && v >= 1))
+                throw new UsageException($"--bands: '{part}' is not a band number or range like 10-20 (bands are 1-based)");
+            int a = int.Parse(range[0], CultureInfo.InvariantCulture), b = int.Parse(range[^1], CultureInfo.InvariantCulture);
+            if (b < a) throw new UsageException($"--bands: range '{part}' is reversed");
+            for (var i = a; i <= b; i++) result.Add(i - 1);
+        }
+        return result.Count > 0 ? result.ToArray() : throw new UsageException("--bands selects no band");
+    }
+}

@@ -1,0 +1,36 @@
+using HyperUnmix.Geo.Gdal;
+using HyperUnmix.Geo.Pipeline;
+using HyperUnmix.Geo.Raster;
+using HyperUnmix.Geo.Unmixing.Endmembers;
+
+namespace HyperUnmix.Geo.Cli;
+
+/// <summary>The command's exit codes (documented in the README).</summary>
+public static class ExitCodes
+{
+    public const int Ok = 0;
+    public const int Internal = 1;
+    public const int Usage = 2;
+    public const int BadInput = 3;
+    public const int OutputFailure = 4;
+    public const int Cancelled = 130;
+
+    /// <summary>Maps an exception to an exit code and a one-line message a user understands.</summary>
+    public static (int Code, string Message) Classify(Exception e, string? outputPath) => e switch
+    {
+        OperationCanceledException => (Cancelled, "cancelled; no output was written"),
+        UsageException or ArgumentException => (Usage, e.Message),
+        RasterOutputException => (OutputFailure, e.Message),
+        GdalNotInstalledException => (Internal, e.Message),
+        GdalIOException g when outputPath is not null && g.Path is not null && SamePath(g.Path, outputPath) => (OutputFailure, e.Message),
+        RasterDataException or EndmemberFileException or GdalException => (BadInput, e.Message),
+        IOException or UnauthorizedAccessException => (OutputFailure, e.Message),
+        _ => (Internal, $"internal error: {e.GetType().Name}: {e.Message}"),
+    };
+
+    private static bool SamePath(string a, string b)
+    {
+        try { return Path.GetFullPath(a) == Path.GetFullPath(b) || Path.GetFileName(a).Contains(Path.GetFileName(b), StringComparison.Ordinal); }
+        catch (ArgumentException) { return false; }
+    }
+}

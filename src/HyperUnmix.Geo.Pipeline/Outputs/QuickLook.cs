@@ -1,0 +1,105 @@
+using HyperUnmix.Geo.Gdal;
+using HyperUnmix.Geo.Unmixing.Endmembers;
+
+namespace HyperUnmix.Geo.Pipeline;
+
+/// <summary>PNG quick-looks through GDAL's MEM and PNG drivers: abundance maps side by side, and the spectra.</summary>
+public static class QuickLook
+{
+    private static readonly byte[][] Palette =
+    [
+        [230, 25, 75], [60, 180, 75], [0, 130, 200], [245, 130, 48], [145, 30, 180],
+        [70, 240, 240], [240, 50, 230], [128, 128, 0], [0, 0, 128], [170, 110, 40],
+    ];
+
+    /// <summary>The first <paramref name="p"/> bands of a raster as grey maps in [0, 1], side by side, at most 400 px high.</summary>
+    public static unsafe void WriteAbundances(string png, string raster, int p)
+    {
+        using var ds = GdalDataset.Open(raster);
+        var scale = Math.Min(1.0, 400.0 / Math.Max(ds.Width, ds.Height));
+        int w = Math.Max(1, (int)(ds.Width * scale)), h = Math.Max(1, (int)(ds.Height * scale)), gap = 4;
+        var noData = ds.GetBand(1).NoData;
+        var buf = new float[w * h];
+        var canvas = new byte[3][];
+        var width = p * w + (p - 1) * gap;
+        for (var c = 0; c < 3; c++) { canvas[c] = new byte[width * h]; Array.Fill(canvas[c], (byte)255); }
+        for (var b = 0; b < p; b++)
+        {
+            fixed (float* ptr = buf)
+                ds.RasterIO(false, 0, 0, ds.Width, ds.Height, ptr, w, h, GdalDataType.Float32, [b + 1], 4, 4L * w, 4L * w * h);
+            for (var y = 0; y < h; y++)
+                for (var x = 0; x < w; x++)
+                {
+                    var v = buf[y * w + x];
+                    var at = y * width + b * (w + gap) + x;
+                    if (noData is { } nd && v == (float)nd) { canvas[0][at] = 255; canvas[1][at] = 255; canvas[2][at] = 255; continue; }
+                    var g = (byte)Math.Clamp(v * 255, 0, 255);
+                    canvas[0][at] = canvas[1][at] = canvas[2][at] = g;
+                }
+        }
+        Save(png, canvas, width, h);
+    }
+
+    /// <summary>The endmember spectra as coloured lines (x: band or wavelength, y: 0 to the largest value).</summary>
+    public static void WriteSpectra(string png, EndmemberSet e)
+    {
+        const int w = 640, h = 360, m = 20;
+        var canvas = new byte[3][];
+        for (var c = 0; c < 3; c++) { canvas[c] = new byte[w * h]; Array.Fill(canvas[c], (byte)255); }
+        var xs = e.Wavelengths ?? Enumerable.Range(0, e.Bands).Select(i => (double)i).ToArray();
+        double x0 = xs.Min(), x1 = Math.Max(xs.Max(), x0 + 1e-9), y1 = Math.Max(e.E.Max(), 1e-9);
+        Line(canvas, w, h, m, h - m, w - m, h - m, [0, 0, 0]);
+        Line(canvas, w, h, m, m, m, h - m, [0, 0, 0]);
+        for (var j = 0; j < e.Count; j++)
+        {
+            var colour = Palette[j % Palette.Length];
+            for (var i = 0; i + 1 < e.Bands; i++)
+            {
+                int ax = m + (int)((xs[i] - x0) / (x1 - x0) * (w - 2 * m)), bx = m + (int)((xs[i + 1] - x0) / (x1 - x0) * (w - 2 * m));
+                int ay = h - m - (int)(Math.Max(0, e.E[i * e.Count + j]) / y1 * (h - 2 * m));
+                int by = h - m - (int)(Math.Max(0, e.E[(i + 1) * e.Count + j]) / y1 * (h - 2 * m));
+                Line(canvas, w, h, ax, ay, bx, by, colour);
+                Line(canvas, w, h, ax, ay + 1, bx, by + 1, colour);
+            }
+            for (var y = 0; y < 8; y++)
+                for (var x = 0; x < 16; x++)
+                    for (var c = 0; c < 3; c++) canvas[c][(m + 4 + 12 * j + y) * w + w - m - 20 + x] = colour[c];
+        }
+        Save(png, canvas, w, h);
+    }
+
+    private static void Line(byte[][] canvas, int w, int h, int x0, int y0, int x1, int y1, byte[] colour)
+    {
+        int dx = Math.Abs(x1 - x0), dy = -Math.Abs(y1 - y0), sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1, err = dx + dy;
+        while (true)
+        {
+            if (x0 >= 0 && x0 < w && y0 >= 0 && y0 < h)
+                for (var c = 0; c < 3; c++) canvas[c][y0 * w + x0] = colour[c];
+            if (x0 == x1 && y0 == y1) break;
+            var e2 = 2 * err;
+            if (e2 >= dy) { err += dy; x0 += sx; }
+            if (e2 <= dx) { err += dx; y0 += sy; }
+        }
+    }
+
+    private static unsafe void Save(string png, byte[][] rgb, int w, int h)
+    {
+        var temp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(png))!, $".{Path.GetFileName(png)}.{Guid.NewGuid():N}.partial.png");
+        try
+        {
+            using (var mem = GdalDataset.Create("MEM", "", w, h, 3, GdalDataType.Byte))
+            {
+                for (var c = 0; c < 3; c++)
+                    fixed (byte* p = rgb[c]) mem.RasterIO(true, 0, 0, w, h, p, GdalDataType.Byte, [c + 1], 1, w, (long)w * h);
+                using var copy = mem.CreateCopy("PNG", temp);
+                copy.Close();
+            }
+            File.Move(temp, png, overwrite: true);
+        }
+        finally
+        {
+            foreach (var f in new[] { temp, temp + ".aux.xml" })
+                if (File.Exists(f)) File.Delete(f);
+        }
+    }
+}

@@ -1,0 +1,53 @@
+using System.Text.Json;
+using HyperUnmix.Geo.Gdal;
+using HyperUnmix.Geo.Raster;
+
+namespace HyperUnmix.Geo.Pipeline;
+
+/// <summary>The JSON record of a run: inputs, parameters, back-ends, timings, pixel counts, and metrics when truth is given.</summary>
+public static class RunReport
+{
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    public static void Write(string path, UnmixOptions o, RasterInfo info, UnmixResult r, string blas)
+    {
+        object? metrics = null;
+        if (o.TruthAbundances is not null || o.TruthEndmembers is not null)
+        {
+            var s = Evaluation.Score(r.Output, o.TruthAbundances, o.TruthEndmembers, r.Endmembers, r.Area);
+            metrics = Evaluation.ToJsonObject(s, r.Endmembers.Names);
+        }
+        var report = new Dictionary<string, object?>
+        {
+            ["software"] = new { name = "HyperUnmix.Geo", version = UnmixJob.Version, gdal = GdalLibrary.Version, blas, reader = r.ReadPath },
+            ["input"] = new { path = Path.GetFullPath(o.Input), width = info.Width, height = info.Height, bands = info.BandCount, crs_epsg = info.Epsg, driver = info.Driver },
+            ["parameters"] = new
+            {
+                method = o.Method.ToString().ToUpperInvariant(),
+                seed = o.Seed,
+                tile = r.TileSize,
+                workers = r.Workers,
+                memory_mb = o.MemoryBytes >> 20,
+                roi = o.Roi,
+                input_scale = o.InputScale,
+                output_nodata = o.OutputNoData,
+                sample_size = o.SampleSize,
+            },
+            ["endmembers"] = new
+            {
+                source = r.EndmemberSource,
+                names = r.Endmembers.Names,
+                count = r.Endmembers.Count,
+                bands = r.Endmembers.Bands,
+                condition_number = r.Endmembers.Condition,
+                hysime_estimate = r.Estimate?.Count,
+                vca_snr_db = r.VcaSnrDb is { } v && double.IsFinite(v) ? v : (double?)null,
+            },
+            ["output"] = new { path = r.Output, window = new { col = r.Area.ColOff, row = r.Area.RowOff, width = r.Area.Width, height = r.Area.Height }, side_outputs = r.SideOutputs },
+            ["pixels"] = new { total = r.TotalPixels, valid = r.ValidPixels, tiles = r.Tiles },
+            ["seconds"] = r.StageSeconds,
+            ["metrics"] = metrics,
+        };
+        Unmixing.Endmembers.EndmemberFiles.WriteAtomically(path, JsonSerializer.SerializeToUtf8Bytes(report, Indented));
+    }
+}

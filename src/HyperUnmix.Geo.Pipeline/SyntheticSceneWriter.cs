@@ -1,0 +1,128 @@
+using System.Globalization;
+using System.Text;
+using HyperUnmix.Geo.Gdal;
+using HyperUnmix.Geo.Raster;
+using HyperUnmix.Geo.Unmixing.Endmembers;
+using HyperUnmix.Geo.Unmixing.Synthetic;
+
+namespace HyperUnmix.Geo.Pipeline;
+
+/// <summary>Where and how a synthetic scene is written.</summary>
+public sealed record SynthOptions
+{
+    /// <summary>Output path of the cube (.tif or .img); ground truth goes next to it.</summary>
+    public required string Output { get; init; }
+    public SceneOptions Scene { get; init; } = new();
+    public int Bands { get; init; } = 96;
+    public int EndmemberCount { get; init; } = 4;
+    /// <summary>Spectral library CSV to draw endmembers from (built-in synthetic spectra when null).</summary>
+    public string? Library { get; init; }
+    public IReadOnlyList<string> LibraryNames { get; init; } = [];
+    public RasterFormat Format { get; init; } = RasterFormat.GTiff;
+    public int Epsg { get; init; } = 32633;
+    public double PixelSize { get; init; } = 30;
+    public double OriginX { get; init; } = 500000;
+    public double OriginY { get; init; } = 5200000;
+    /// <summary>Pixels set to nodata (value -9999 in every band) in the top-left corner, as a square of this side.</summary>
+    public int NoDataCorner { get; init; }
+    public bool Overwrite { get; init; }
+}
+
+/// <summary>Files written for a synthetic scene.</summary>
+public sealed record SynthResult(string Cube, string Abundances, string Endmembers, EndmemberSet Truth);
+
+/// <summary>Writes a synthetic georeferenced scene with its ground truth (abundances GeoTIFF, endmembers CSV).</summary>
+public static class SyntheticSceneWriter
+{
+    public const float NoData = -9999f;
+
+    public static SynthResult Write(SynthOptions o)
+    {
+        var endmembers = LoadEndmembers(o);
+        var scene = SceneGenerator.Generate(endmembers, o.Scene);
+        var cube = scene.Cube;
+        var n = scene.Pixels;
+        var corner = Math.Min(o.NoDataCorner, Math.Min(scene.Width, scene.Height));
+        for (var r = 0; r < corner; r++)
+            for (var c = 0; c < corner - r; c++)
+                for (var b = 0; b < scene.Bands; b++) cube[b * n + r * scene.Width + c] = NoData;
+
+        using var srs = SpatialReference.FromUserInput($"EPSG:{o.Epsg}");
+        double[] gt = [o.OriginX, o.PixelSize, 0, o.OriginY, 0, -o.PixelSize];
+        var full = Path.GetFullPath(o.Output);
+        var stem = Path.Combine(Path.GetDirectoryName(full)!, Path.GetFileNameWithoutExtension(full));
+        var abundancePath = stem + "_abundances.tif";
+        var csvPath = stem + "_endmembers.csv";
+        foreach (var f in new[] { abundancePath, csvPath })
+            if (File.Exists(f) && !o.Overwrite) throw new RasterOutputException(f, "already exists (use --overwrite to replace it)");
+
+        var meta = new Dictionary<string, string>
+        {
+            ["HYPERUNMIX_SYNTHETIC"] = $"model={o.Scene.Model} snr_db={o.Scene.SnrDb.ToString(CultureInfo.InvariantCulture)} seed={o.Scene.Seed} p={endmembers.Count}",
+            ["HYPERUNMIX_ENDMEMBERS"] = string.Join(",", endmembers.Names),
+        };
+        var cubeProfile = new RasterProfile
+        {
+            Width = scene.Width,
+            Height = scene.Height,
+            BandNames = endmembers.Wavelengths!.Select(w => $"{w:0.#} nm").ToArray(),
+            GeoTransform = gt,
+            CrsWkt = srs.Wkt,
+            NoData = corner > 0 ? NoData : null,
+            Metadata = meta,
+        };
+        SceneFiles.WriteCube(full, o.Format, cube, cubeProfile, endmembers.Wavelengths, o.Overwrite);
+        var abundanceProfile = cubeProfile with { BandNames = endmembers.Names, NoData = null };
+        SceneFiles.WriteCube(abundancePath, RasterFormat.GTiff, Array.ConvertAll(scene.Abundances, v => (float)v), abundanceProfile, null, o.Overwrite);
+        EndmemberFiles.WriteCsv(csvPath, endmembers);
+        return new SynthResult(full, abundancePath, csvPath, endmembers);
+    }
+
+    private static EndmemberSet LoadEndmembers(SynthOptions o)
+    {
+        if (o.Library is null)
+        {
+            var wl = SyntheticSpectra.Wavelengths(o.Bands);
+            if (o.EndmemberCount > SyntheticSpectra.Materials.Length)
+                throw new UsageException($"-p {o.EndmemberCount}: the built-in library has {SyntheticSpectra.Materials.Length} materials; use --library for more");
+            return EndmemberSet.FromSpectra(SyntheticSpectra.Create(o.EndmemberCount, wl), SyntheticSpectra.Materials.Take(o.EndmemberCount).ToArray(), wl);
+        }
+        var lib = EndmemberFiles.Load(o.Library, o.LibraryNames);
+        if (lib.Wavelengths is null) throw new EndmemberFileException(o.Library, "has no wavelength column");
+        if (o.LibraryNames.Count > 0) return lib;
+        // Pick P spectra spread over the library deterministically (seeded), avoiding near-duplicates.
+        var rng = new Unmixing.LinearAlgebra.Rng(o.Scene.Seed);
+        var chosen = new List<int>();
+        for (var tries = 0; chosen.Count < o.EndmemberCount && tries < 10000; tries++)
+        {
+            var c = rng.Next(lib.Count);
+            var s = lib.Spectrum(c);
+            if (chosen.All(k => Unmixing.Metrics.UnmixingMetrics.Sad(lib.Spectrum(k), s) > 0.1)) chosen.Add(c);
+        }
+        if (chosen.Count < o.EndmemberCount) throw new EndmemberFileException(o.Library, $"has fewer than {o.EndmemberCount} mutually distinct spectra");
+        return EndmemberSet.FromSpectra(chosen.Select(lib.Spectrum).ToArray(), chosen.Select(k => lib.Names[k]).ToArray(), lib.Wavelengths);
+    }
+
+    /// <summary>A GeoJSON (WGS 84) polygon with a hole over part of a scene, made from pixel-space rings.</summary>
+    public static void WriteRoiGeoJson(string path, RasterInfo scene, IReadOnlyList<(double Col, double Row)[]> rings, bool overwrite)
+    {
+        if (File.Exists(path) && !overwrite) throw new RasterOutputException(path, "already exists (use --overwrite to replace it)");
+        var gt = scene.GeoTransform ?? throw new RasterDataException(scene.Path, "has no georeferencing");
+        using var from = SpatialReference.FromUserInput(scene.CrsWkt);
+        using var to = SpatialReference.FromUserInput("EPSG:4326");
+        using var ct = new CoordinateTransformation(from, to);
+        var sb = new StringBuilder("{\"type\":\"FeatureCollection\",\"name\":\"roi\",\"features\":[{\"type\":\"Feature\",\"properties\":{\"id\":1,\"name\":\"study area\"},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[");
+        for (var k = 0; k < rings.Count; k++)
+        {
+            var ring = rings[k];
+            var x = ring.Select(p => gt[0] + p.Col * gt[1]).ToArray();
+            var y = ring.Select(p => gt[3] + p.Row * gt[5]).ToArray();
+            ct.Transform(x, y);
+            sb.Append(k > 0 ? ",[" : "[");
+            sb.Append(string.Join(",", x.Select((v, i) => string.Create(CultureInfo.InvariantCulture, $"[{v:R},{y[i]:R}]"))));
+            sb.Append(']');
+        }
+        sb.Append("]}}]}\n");
+        EndmemberFiles.WriteAtomically(path, Encoding.UTF8.GetBytes(sb.ToString()));
+    }
+}

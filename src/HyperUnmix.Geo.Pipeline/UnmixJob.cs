@@ -1,0 +1,278 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reflection;
+using HyperUnmix.Geo.Gdal;
+using HyperUnmix.Geo.Raster;
+using HyperUnmix.Geo.Unmixing.Endmembers;
+using HyperUnmix.Geo.Unmixing.Extraction;
+using HyperUnmix.Geo.Unmixing.LinearAlgebra;
+using HyperUnmix.Geo.Unmixing.Solvers;
+
+namespace HyperUnmix.Geo.Pipeline;
+
+/// <summary>What a finished run produced and measured.</summary>
+public sealed record UnmixResult
+{
+    public required string Output { get; init; }
+    public required IReadOnlyList<string> SideOutputs { get; init; }
+    public required EndmemberSet Endmembers { get; init; }
+    public required string EndmemberSource { get; init; }
+    public required Window Area { get; init; }
+    public required long ValidPixels { get; init; }
+    public required long TotalPixels { get; init; }
+    public required int Tiles { get; init; }
+    public required int TileSize { get; init; }
+    public required int Workers { get; init; }
+    public required string ReadPath { get; init; }
+    public required IReadOnlyDictionary<string, double> StageSeconds { get; init; }
+    public HySimeResult? Estimate { get; init; }
+    public double? VcaSnrDb { get; init; }
+}
+
+/// <summary>
+/// The scene pipeline: reader → endmembers (given, or HySime + VCA on a stratified sample) → tiles unmixed in
+/// parallel with one shared, prepared endmember set → writer. Memory is bounded by the tiles in flight (one per
+/// worker, sized to the budget); the output appears only when complete.
+/// </summary>
+public static class UnmixJob
+{
+    public static string Version => typeof(UnmixJob).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
+
+    public static UnmixResult Run(UnmixOptions o, ProgressHandler? progress = null, CancellationToken cancel = default)
+    {
+        Validate(o);
+        var stages = new Dictionary<string, double>();
+        var clock = Stopwatch.StartNew();
+        void Lap(string stage) { stages[stage] = Math.Round(clock.Elapsed.TotalSeconds, 3); clock.Restart(); }
+        progress?.Invoke("open", 0);
+
+        using var source = RasterSource.Open(o.Input, new RasterOpenOptions
+        {
+            AllowRawPath = !o.ForceGdalReader,
+            NoData = o.InputNoData,
+            Nan = o.NanAsNoData ? NanPolicy.Mask : NanPolicy.Error,
+        });
+        var info = source.Info;
+        var bands = SelectBands(o, info);
+        var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, info, o.RoiSelection);
+        var area = roi?.Window ?? source.Extent;
+        var outputs = OutputNames(o);
+        foreach (var f in outputs.All.Concat(RasterSink.FinalFiles(o.Output, o.Format)))
+            if (File.Exists(f) && !o.Overwrite) throw new RasterOutputException(f, "already exists (use --overwrite to replace it)");
+        Lap("open");
+
+        var sceneWavelengths = info.Wavelengths is null ? null : bands.Select(b => info.Wavelengths[b]).ToArray();
+        EndmemberSet endmembers;
+        string endmemberSource;
+        HySimeResult? estimate = null;
+        double? snr = null;
+        if (o.EndmembersFile is not null)
+        {
+            var loaded = EndmemberFiles.Load(o.EndmembersFile, o.EndmemberNames);
+            endmembers = EndmemberFiles.MatchScene(loaded, o.EndmembersFile, bands.Length, sceneWavelengths, o.Resample);
+            endmemberSource = Path.GetFullPath(o.EndmembersFile);
+        }
+        else
+        {
+            progress?.Invoke("sample", 0.01);
+            var sample = Sampling.Read(source, area, roi, bands, o.InputScale, o.SampleSize, o.Seed);
+            cancel.ThrowIfCancellationRequested();
+            if (sample.Count == 0) throw new RasterDataException(o.Input, roi is null ? "has no valid pixel (all nodata)" : "has no valid pixel inside the region of interest");
+            var p = o.EndmemberCount;
+            if (p is null)
+            {
+                if (sample.Count <= bands.Length)
+                    throw new RasterDataException(o.Input, $"only {sample.Count} valid pixels for {bands.Length} bands: too few to estimate the number of endmembers; give -p");
+                estimate = HySime.Estimate(sample.Y, sample.Bands, sample.Count);
+                p = estimate.Count;
+            }
+            if (p > bands.Length) throw new UsageException($"P = {p} is larger than the number of bands used ({bands.Length})");
+            if (p > sample.Count) throw new RasterDataException(o.Input, $"only {sample.Count} valid pixels, fewer than P = {p}");
+            progress?.Invoke("endmembers", 0.03);
+            var vca = Vca.Extract(sample.Y, sample.Bands, sample.Count, p.Value, o.Seed);
+            snr = vca.SnrDb;
+            endmembers = new EndmemberSet(vca.Endmembers, vca.Bands, vca.Count,
+                Enumerable.Range(1, p.Value).Select(i => $"EM{i}").ToArray(), sceneWavelengths);
+            endmemberSource = $"VCA (seed {o.Seed}) on {(sample.Exhaustive ? "all" : "a stratified sample of")} {sample.Count} valid pixels" +
+                              (estimate is null ? "" : $"; P = {p} from HySime");
+        }
+        Lap("endmembers");
+
+        var solver = new AbundanceSolver(endmembers, o.Method);
+        var (tileSize, workers) = PlanMemory(o, bands.Length, endmembers.Count);
+        var plan = new TilePlan(area, tileSize, tileSize);
+        var outBands = endmembers.Names.Append("residual_rmse").ToArray();
+        var profile = RasterProfile.FromSource(info, area, outBands) with
+        {
+            NoData = o.OutputNoData,
+            Metadata = RunMetadata(o, info, endmembers, endmemberSource),
+        };
+
+        long valid = 0;
+        var done = 0;
+        using (var sink = RasterSink.Create(o.Output, profile, o.Format, o.Overwrite))
+        {
+            var openBlas = Blas.Default is OpenBlas;
+            if (openBlas && workers > 1) OpenBlas.SetThreads(1);
+            try
+            {
+                Parallel.For(0, plan.Count, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel },
+                    () => new Worker(bands.Length, endmembers.Count, plan.TileWidth * plan.TileHeight),
+                    (index, _, worker) =>
+                    {
+                        var n = worker.Process(plan[index].Window, source, roi, bands, o.InputScale, solver, o.OutputNoData, area, sink);
+                        Interlocked.Add(ref valid, n);
+                        var k = Interlocked.Increment(ref done);
+                        progress?.Invoke("unmix", 0.05 + 0.9 * k / plan.Count);
+                        return worker;
+                    },
+                    _ => { });
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
+            {
+                throw e.InnerExceptions[0];
+            }
+            finally
+            {
+                if (openBlas && workers > 1) OpenBlas.SetThreads(Environment.ProcessorCount);
+            }
+            if (valid == 0)
+                throw new RasterDataException(o.Input, roi is null ? "has no valid pixel (all nodata)" : "has no valid pixel inside the region of interest");
+            cancel.ThrowIfCancellationRequested();
+            progress?.Invoke("write", 0.96);
+            sink.Commit();
+        }
+        Lap("unmix");
+
+        var result = new UnmixResult
+        {
+            Output = Path.GetFullPath(o.Output),
+            SideOutputs = o.SideOutputs ? outputs.All : [],
+            Endmembers = endmembers,
+            EndmemberSource = endmemberSource,
+            Area = area,
+            ValidPixels = valid,
+            TotalPixels = area.Area,
+            Tiles = plan.Count,
+            TileSize = tileSize,
+            Workers = workers,
+            ReadPath = source.ReadPath,
+            StageSeconds = stages,
+            Estimate = estimate,
+            VcaSnrDb = snr,
+        };
+        if (o.SideOutputs)
+        {
+            EndmemberFiles.WriteCsv(outputs.Csv, endmembers);
+            EndmemberFiles.WriteEnviLibrary(outputs.Sli, endmembers);
+            StyleFile.Write(outputs.Qml, endmembers.Names, o.OutputNoData);
+            QuickLook.WriteAbundances(outputs.AbundancePng, o.Output, endmembers.Count);
+            QuickLook.WriteSpectra(outputs.SpectraPng, endmembers);
+            Lap("side outputs");
+            RunReport.Write(outputs.Report, o, info, result, Blas.Default.Name);
+        }
+        progress?.Invoke("done", 1);
+        return result;
+    }
+
+    /// <summary>The side outputs' names, derived from the abundance raster's.</summary>
+    public sealed record OutputFiles(string Csv, string Sli, string Report, string Qml, string AbundancePng, string SpectraPng)
+    {
+        public IReadOnlyList<string> All => [Csv, Sli, Path.ChangeExtension(Sli, ".hdr"), Report, Qml, AbundancePng, SpectraPng];
+    }
+
+    public static OutputFiles OutputNames(UnmixOptions o)
+    {
+        var full = Path.GetFullPath(o.Output);
+        var stem = Path.Combine(Path.GetDirectoryName(full)!, Path.GetFileNameWithoutExtension(full));
+        // QGIS applies <raster>.qml automatically when it loads <raster>.
+        return new OutputFiles(stem + ".endmembers.csv", stem + ".endmembers.sli", stem + ".report.json", stem + ".qml",
+            stem + ".abundances.png", stem + ".endmembers.png");
+    }
+
+    private static void Validate(UnmixOptions o)
+    {
+        if (o.TileSize < 16) throw new UsageException($"--tile must be at least 16 pixels, got {o.TileSize}");
+        if (o.Threads < 1) throw new UsageException($"--threads must be at least 1, got {o.Threads}");
+        if (o.MemoryBytes < 16L << 20) throw new UsageException($"--memory must be at least 16 MB, got {o.MemoryBytes >> 20} MB");
+        if (o.EndmemberCount is < 1) throw new UsageException($"-p must be at least 1, got {o.EndmemberCount}");
+        if (o.EndmembersFile is not null && o.EndmemberCount is not null) throw new UsageException("give either --endmembers or -p, not both");
+        if (o.SampleSize < 100) throw new UsageException($"--sample must be at least 100 pixels, got {o.SampleSize}");
+        if (!double.IsFinite(o.InputScale) || o.InputScale <= 0) throw new UsageException($"--scale must be a positive number, got {o.InputScale}");
+        if (Path.GetFullPath(o.Input) == Path.GetFullPath(o.Output)) throw new UsageException("the output would overwrite the input");
+    }
+
+    private static int[] SelectBands(UnmixOptions o, RasterInfo info)
+    {
+        var bands = (o.Bands ?? Enumerable.Range(0, info.BandCount).ToArray()).ToList();
+        foreach (var b in bands)
+            if (b < 0 || b >= info.BandCount) throw new UsageException($"band {b + 1} does not exist: {info.Path} has {info.BandCount} bands");
+        if (o.DropBadBands) bands.RemoveAll(info.BadBands.Contains);
+        if (bands.Count == 0) throw new UsageException("no bands left to unmix");
+        if (bands.Distinct().Count() != bands.Count) throw new UsageException("a band is selected twice");
+        return bands.ToArray();
+    }
+
+    /// <summary>Tile side and worker count such that the tiles in flight fit the memory budget.</summary>
+    private static (int Tile, int Workers) PlanMemory(UnmixOptions o, int bands, int p)
+    {
+        // Per pixel: input tile + reconstruction (float), output bands, mask, residual accumulator.
+        long perPixel = 4L * (2 * bands + p + 1) + 1 + 8;
+        var fixedPerWorker = 8L * (bands + p) * TileScratch.ChunkPixels;
+        var workers = o.Threads;
+        var tile = o.TileSize;
+        while (workers * (perPixel * tile * tile + fixedPerWorker) > o.MemoryBytes / 2 && tile > 16) tile = Math.Max(16, tile / 2);
+        while (workers > 1 && workers * (perPixel * tile * tile + fixedPerWorker) > o.MemoryBytes / 2) workers--;
+        return (tile, workers);
+    }
+
+    private static Dictionary<string, string> RunMetadata(UnmixOptions o, RasterInfo info, EndmemberSet e, string source) => new()
+    {
+        ["HYPERUNMIX_VERSION"] = Version,
+        ["HYPERUNMIX_METHOD"] = o.Method.ToString().ToUpperInvariant(),
+        ["HYPERUNMIX_INPUT"] = Path.GetFullPath(info.Path),
+        ["HYPERUNMIX_ENDMEMBERS"] = string.Join(",", e.Names),
+        ["HYPERUNMIX_ENDMEMBER_SOURCE"] = source,
+        ["HYPERUNMIX_P"] = e.Count.ToString(CultureInfo.InvariantCulture),
+        ["HYPERUNMIX_SEED"] = o.Seed.ToString(CultureInfo.InvariantCulture),
+        ["HYPERUNMIX_PARAMETERS"] = $"bands={e.Bands} scale={o.InputScale.ToString(CultureInfo.InvariantCulture)} roi={(o.Roi is null ? "none" : Path.GetFileName(o.Roi))}",
+        ["HYPERUNMIX_GDAL"] = GdalLibrary.Version,
+    };
+
+    /// <summary>One worker's buffers, reused from tile to tile.</summary>
+    private sealed class Worker(int bands, int p, int maxPixels)
+    {
+        private readonly float[] _y = new float[bands * maxPixels];
+        private readonly byte[] _valid = new byte[maxPixels];
+        private readonly float[] _out = new float[(p + 1) * maxPixels];
+        private readonly TileScratch _scratch = new();
+
+        public int Process(Window w, RasterSource source, RegionOfInterest? roi, int[] bandList, double scale, AbundanceSolver solver,
+            float noData, Window area, RasterSink sink)
+        {
+            var n = (int)w.Area;
+            var valid = _valid.AsSpan(0, n);
+            var output = _out.AsSpan(0, (p + 1) * n);
+            var count = 0;
+            var inside = true;
+            if (roi is not null)
+            {
+                valid.Fill(1);
+                inside = roi.Mask(w, valid) > 0;
+            }
+            if (inside)
+            {
+                var y = _y.AsSpan(0, bands * n);
+                count = source.Read(w, bandList, y, valid);
+                if (roi is not null) count = roi.Mask(w, valid);
+                if (scale != 1)
+                    foreach (ref var v in y) v = (float)(v * scale);
+                if (count > 0)
+                    solver.SolveTile(y, n, valid, output[..(p * n)], output.Slice(p * n, n), noData, _scratch);
+            }
+            if (count == 0) output.Fill(noData);
+            sink.WriteTile(w.RelativeTo(area), output);
+            return count;
+        }
+    }
+}

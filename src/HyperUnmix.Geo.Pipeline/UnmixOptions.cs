@@ -1,0 +1,52 @@
+using HyperUnmix.Geo.Raster;
+using HyperUnmix.Geo.Unmixing.Solvers;
+
+namespace HyperUnmix.Geo.Pipeline;
+
+/// <summary>Everything an unmixing run needs; each field maps to a command-line option.</summary>
+public sealed record UnmixOptions
+{
+    public required string Input { get; init; }
+    /// <summary>The abundance raster; side outputs are named after it.</summary>
+    public required string Output { get; init; }
+    public LinearMethod Method { get; init; } = LinearMethod.Fcls;
+    /// <summary>Endmember spectra (CSV or ENVI spectral library); extracted with VCA when null.</summary>
+    public string? EndmembersFile { get; init; }
+    /// <summary>Names of the spectra to use from <see cref="EndmembersFile"/> (all when empty).</summary>
+    public IReadOnlyList<string> EndmemberNames { get; init; } = [];
+    /// <summary>Resample library spectra to the scene's wavelengths when they differ.</summary>
+    public bool Resample { get; init; }
+    /// <summary>Number of endmembers to extract; estimated with HySime when null.</summary>
+    public int? EndmemberCount { get; init; }
+    public string? Roi { get; init; }
+    public RoiSelection RoiSelection { get; init; } = new();
+    public int TileSize { get; init; } = 256;
+    public int Threads { get; init; } = Environment.ProcessorCount;
+    /// <summary>Budget for tile buffers in flight, bytes.</summary>
+    public long MemoryBytes { get; init; } = 1L << 30;
+    public RasterFormat Format { get; init; } = RasterFormat.GTiff;
+    /// <summary>0-based bands to use (all when null).</summary>
+    public IReadOnlyList<int>? Bands { get; init; }
+    public bool DropBadBands { get; init; }
+    /// <summary>Factor applied to input values after the file's own scale/offset (e.g. 0.0001 for DN to reflectance).</summary>
+    public double InputScale { get; init; } = 1;
+    public double? InputNoData { get; init; }
+    public bool NanAsNoData { get; init; }
+    public float OutputNoData { get; init; } = -9999f;
+    public long Seed { get; init; } = 42;
+    public bool Overwrite { get; init; }
+    /// <summary>Pixels sampled (spatially stratified) for HySime and VCA.</summary>
+    public int SampleSize { get; init; } = 20000;
+    /// <summary>Ground-truth abundances (raster) for metrics in the report.</summary>
+    public string? TruthAbundances { get; init; }
+    public string? TruthEndmembers { get; init; }
+    /// <summary>Write the endmember files, report, style and quick-looks next to the raster.</summary>
+    public bool SideOutputs { get; init; } = true;
+    public bool ForceGdalReader { get; init; }
+}
+
+/// <summary>An option value that cannot work (exit code 2).</summary>
+public sealed class UsageException(string message) : Exception(message);
+
+/// <summary>Progress of a run: a stage name and the fraction of all work done.</summary>
+public delegate void ProgressHandler(string stage, double fraction);
