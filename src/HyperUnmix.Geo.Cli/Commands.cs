@@ -229,6 +229,7 @@ public static class Commands
         var roiFids = new Option<string?>("--roi-fid") { Description = "Comma-separated feature ids of --roi to use." };
         var roiSame = new Option<bool>("--roi-assume-scene-crs") { Description = "Read polygon coordinates in the scene's CRS (or pixel coordinates when the scene has none)." };
         var gdalReader = new Option<bool>("--gdal-reader") { Description = "Read through GDAL RasterIO even where a memory-mapped path exists." };
+        var ioOnly = new Option<bool>("--io-only") { Description = "Benchmark aid: read and write everything without unmixing (the I/O floor)." };
         var cmd = new Command("unmix", """
             Unmix a scene into per-endmember abundance bands plus a residual band.
 
@@ -240,7 +241,7 @@ public static class Commands
               hyperunmix unmix sample-rasters/scene.img -o out/a.tif -e sample-rasters/scene_endmembers.csv --method nnls
               hyperunmix unmix sample-rasters/scene.tif -o out/roi.tif --roi sample-rasters/roi.geojson --format cog
             """)
-        { scene, output, method, endmembers, names, resample, p, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader };
+        { scene, output, method, endmembers, names, resample, p, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly };
         foreach (var opt in common.All) cmd.Options.Add(opt);
         cmd.SetAction(parse => Guard(parse, parse.GetValue(output), () =>
         {
@@ -262,6 +263,7 @@ public static class Commands
                 TruthAbundances = parse.GetValue(truth),
                 TruthEndmembers = parse.GetValue(truthE),
                 ForceGdalReader = parse.GetValue(gdalReader),
+                IoOnly = parse.GetValue(ioOnly),
                 RoiSelection = new RoiSelection
                 {
                     Where = parse.GetValue(roiWhere),

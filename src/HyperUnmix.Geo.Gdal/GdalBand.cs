@@ -38,6 +38,14 @@ public sealed unsafe class GdalBand
 
     public double? Offset => _dataset.Use(() => { int ok; var v = GdalNative.GDALGetRasterOffset(_band, &ok); return ok != 0 ? v : (double?)null; });
 
+    /// <summary>Sets the factor and offset that turn stored values into physical ones (value * scale + offset).</summary>
+    public void SetScaleOffset(double scale, double offset) => _dataset.Use(() =>
+    {
+        GdalLibrary.Check(GdalNative.GDALSetRasterScale(_band, scale), "cannot set scale", _dataset.Path);
+        GdalLibrary.Check(GdalNative.GDALSetRasterOffset(_band, offset), "cannot set offset", _dataset.Path);
+        return 0;
+    });
+
     public (int X, int Y) BlockSize => _dataset.Use(() => { int x, y; GdalNative.GDALGetBlockSize(_band, &x, &y); return (x, y); });
 
     public string? GetMetadataItem(string name, string? domain = null) =>

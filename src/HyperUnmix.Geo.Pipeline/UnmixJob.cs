@@ -120,7 +120,7 @@ public static class UnmixJob
                     () => new Worker(bands.Length, endmembers.Count, plan.TileWidth * plan.TileHeight),
                     (index, _, worker) =>
                     {
-                        var n = worker.Process(plan[index].Window, source, roi, bands, o.InputScale, solver, o.OutputNoData, area, sink);
+                        var n = worker.Process(plan[index].Window, source, roi, bands, o.InputScale, o.IoOnly ? null : solver, o.OutputNoData, area, sink);
                         Interlocked.Add(ref valid, n);
                         var k = Interlocked.Increment(ref done);
                         progress?.Invoke("unmix", 0.05 + 0.9 * k / plan.Count);
@@ -247,7 +247,8 @@ public static class UnmixJob
         private readonly float[] _out = new float[(p + 1) * maxPixels];
         private readonly TileScratch _scratch = new();
 
-        public int Process(Window w, RasterSource source, RegionOfInterest? roi, int[] bandList, double scale, AbundanceSolver solver,
+        /// <param name="solver">Null measures the I/O floor: the input's first bands are written instead of abundances.</param>
+        public int Process(Window w, RasterSource source, RegionOfInterest? roi, int[] bandList, double scale, AbundanceSolver? solver,
             float noData, Window area, RasterSink sink)
         {
             var n = (int)w.Area;
@@ -267,8 +268,10 @@ public static class UnmixJob
                 if (roi is not null) count = roi.Mask(w, valid);
                 if (scale != 1)
                     foreach (ref var v in y) v = (float)(v * scale);
-                if (count > 0)
+                if (count > 0 && solver is not null)
                     solver.SolveTile(y, n, valid, output[..(p * n)], output.Slice(p * n, n), noData, _scratch);
+                else if (count > 0)
+                    for (var b = 0; b <= p; b++) y.Slice(Math.Min(b, bands - 1) * n, n).CopyTo(output.Slice(b * n, n));
             }
             if (count == 0) output.Fill(noData);
             sink.WriteTile(w.RelativeTo(area), output);

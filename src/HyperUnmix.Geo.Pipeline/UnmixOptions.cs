@@ -43,6 +43,11 @@ public sealed record UnmixOptions
     /// <summary>Write the endmember files, report, style and quick-looks next to the raster.</summary>
     public bool SideOutputs { get; init; } = true;
     public bool ForceGdalReader { get; init; }
+    /// <summary>
+    /// Measure the I/O floor: read every tile and write an output of the same size (the input's first bands
+    /// stand in for the abundances, so compression costs the same) without unmixing.
+    /// </summary>
+    public bool IoOnly { get; init; }
 }
 
 /// <summary>An option value that cannot work (exit code 2).</summary>

@@ -25,6 +25,8 @@ internal static unsafe partial class GdalNative
     [LibraryImport(Lib)] internal static partial int GDALSetRasterNoDataValue(nint band, double value);
     [LibraryImport(Lib)] internal static partial double GDALGetRasterScale(nint band, int* success);
     [LibraryImport(Lib)] internal static partial double GDALGetRasterOffset(nint band, int* success);
+    [LibraryImport(Lib)] internal static partial int GDALSetRasterScale(nint band, double scale);
+    [LibraryImport(Lib)] internal static partial int GDALSetRasterOffset(nint band, double offset);
     [LibraryImport(Lib)] internal static partial nint GDALGetDescription(nint obj);
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial void GDALSetDescription(nint obj, string description);
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial nint GDALGetMetadataItem(nint obj, string name, string? domain);

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Globalization;
+using HyperUnmix.Geo.Gdal;
+
+namespace HyperUnmix.Geo.Benchmarks;
+
+internal static class Common
+{
+    public static string RepoRoot()
+    {
+        var d = new DirectoryInfo(AppContext.BaseDirectory);
+        while (d is not null && !File.Exists(Path.Combine(d.FullName, "HyperUnmix.Geo.sln"))) d = d.Parent;
+        return d?.FullName ?? throw new InvalidOperationException("run from inside the repository");
+    }
+
+    public static string Cli => Path.Combine(RepoRoot(), "src/HyperUnmix.Geo.Cli/bin/Release/net10.0/hyperunmix.dll");
+
+    /// <summary>Writes a float32 cube tile by tile with a generator function (band-sequential tile buffer).</summary>
+    public static unsafe void WriteCube(string path, string driver, int w, int h, int bands, string[] options, Action<int, int, int, int, float[]> fill,
+        double[]? gt = null, int epsg = 32633)
+    {
+        using var ds = GdalDataset.Create(driver, path, w, h, bands, GdalDataType.Float32, options);
+        ds.SetGeoTransform(gt ?? [500000, 30, 0, 5200000, 0, -30]);
+        using (var srs = SpatialReference.FromUserInput($"EPSG:{epsg}")) ds.SetProjection(srs.Wkt);
+        var map = Enumerable.Range(1, bands).ToArray();
+        const int t = 256;
+        var buf = new float[bands * t * t];
+        for (var r0 = 0; r0 < h; r0 += t)
+            for (var c0 = 0; c0 < w; c0 += t)
+            {
+                int tw = Math.Min(t, w - c0), th = Math.Min(t, h - r0);
+                fill(c0, r0, tw, th, buf);
+                fixed (float* p = buf) ds.RasterIO(true, c0, r0, tw, th, p, GdalDataType.Float32, map, 4, 4L * tw, 4L * tw * th);
+            }
+        ds.Close();
+    }
+
+    /// <summary>Reads a file once so that the measured runs find it in the page cache.</summary>
+    public static void Warm(string path)
+    {
+        var buf = new byte[1 << 22];
+        using var f = File.OpenRead(path);
+        while (f.Read(buf) > 0) { }
+    }
+
+    /// <summary>Runs a program, returning wall seconds and peak resident memory (polled from /proc).</summary>
+    public static (double Seconds, long PeakRssMb, string Output) Run(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        var sw = Stopwatch.StartNew();
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        long peak = 0;
+        while (!p.WaitForExit(20))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines($"/proc/{p.Id}/status"))
+                    if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                        peak = Math.Max(peak, long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024);
+            }
+            catch (IOException) { }
+        }
+        sw.Stop();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({p.ExitCode}): {stderr.Result}{stdout.Result}");
+        return (sw.Elapsed.TotalSeconds, peak, stdout.Result);
+    }
+
+    public static string F(double v, string format = "F2") => v.ToString(format, CultureInfo.InvariantCulture);
+}

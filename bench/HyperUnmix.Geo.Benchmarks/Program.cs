@@ -1,0 +1,38 @@
+using HyperUnmix.Geo.Benchmarks;
+
+// Benchmarks print figures and ratios measured in the same run; they never assert time.
+//   read      [--size 1000] [--bands 224]   tile reading: ours vs GDAL's generic RasterIO, per layout
+//   unmix     [--size 1000] [--bands 224]   scene FCLS/UCLS end to end vs OTB UCLS and our I/O floor
+//   accuracy  [--datasets ../shared/datasets] [--out docs/accuracy-linear.md]   Samson / Jasper Ridge vs OTB
+var command = args.FirstOrDefault() ?? "help";
+var options = Args.Parse(args.Skip(1));
+switch (command)
+{
+    case "read": ReadBenchmark.Run(options); break;
+    case "unmix": UnmixBenchmark.Run(options); break;
+    case "accuracy": AccuracyBenchmark.Run(options); break;
+    default:
+        Console.WriteLine("usage: dotnet run -c Release --project bench/HyperUnmix.Geo.Benchmarks -- read|unmix|accuracy [--size N] [--bands L] [--data DIR]");
+        break;
+}
+
+namespace HyperUnmix.Geo.Benchmarks
+{
+    internal sealed class Args(Dictionary<string, string> values)
+    {
+        public static Args Parse(IEnumerable<string> args)
+        {
+            var d = new Dictionary<string, string>();
+            string? key = null;
+            foreach (var a in args)
+            {
+                if (a.StartsWith("--", StringComparison.Ordinal)) { key = a[2..]; d[key] = "true"; }
+                else if (key is not null) { d[key] = a; key = null; }
+            }
+            return new Args(d);
+        }
+
+        public int Int(string key, int fallback) => values.TryGetValue(key, out var v) ? int.Parse(v, System.Globalization.CultureInfo.InvariantCulture) : fallback;
+        public string Str(string key, string fallback) => values.GetValueOrDefault(key, fallback);
+    }
+}
