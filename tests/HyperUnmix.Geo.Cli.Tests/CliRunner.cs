@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace HyperUnmix.Geo.Cli.Tests;
+
+/// <summary>Runs the real hyperunmix command as a separate process, as users and the QGIS plugin do.</summary>
+public sealed class CliRunner : IDisposable
+{
+    public string Dir { get; } = Directory.CreateTempSubdirectory("hu-cli-").FullName;
+
+    public static string RepoRoot
+    {
+        get
+        {
+            var d = new DirectoryInfo(AppContext.BaseDirectory);
+            while (d is not null && !File.Exists(System.IO.Path.Combine(d.FullName, "HyperUnmix.Geo.sln"))) d = d.Parent;
+            return d!.FullName;
+        }
+    }
+
+    public static string Sample(string name) => System.IO.Path.Combine(RepoRoot, "sample-rasters", name);
+
+    public string Path(string name) => System.IO.Path.Combine(Dir, name);
+
+    public (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Dir };
+        psi.ArgumentList.Add(System.IO.Path.Combine(AppContext.BaseDirectory, "hyperunmix.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        p.WaitForExit();
+        return (p.ExitCode, o.Result, e.Result);
+    }
+
+    public static JsonElement GdalInfo(string path)
+    {
+        var psi = new ProcessStartInfo("gdalinfo") { RedirectStandardOutput = true };
+        psi.ArgumentList.Add("-json");
+        psi.ArgumentList.Add(path);
+        using var p = Process.Start(psi)!;
+        var json = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return JsonDocument.Parse(json).RootElement;
+    }
+
+    public void Dispose() => Directory.Delete(Dir, true);
+}

@@ -1,0 +1,141 @@
+using System.Text.Json;
+
+namespace HyperUnmix.Geo.Cli.Tests;
+
+public sealed class CommandTests : IDisposable
+{
+    private readonly CliRunner _cli = new();
+
+    public void Dispose() => _cli.Dispose();
+
+    [Fact]
+    public void Unmix_SampleScene_WritesGeoreferencedNamedBandsWithNodataAndMetadata()
+    {
+        var o = _cli.Path("a.tif");
+        var (code, stdout, err) = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", o,
+            "--truth", CliRunner.Sample("scene_abundances.tif"), "--truth-endmembers", CliRunner.Sample("scene_endmembers.csv"));
+        Assert.True(code == 0, err);
+        Assert.Contains("PROGRESS 100 done", stdout);
+        var info = CliRunner.GdalInfo(o);
+        var bands = info.GetProperty("bands").EnumerateArray().ToArray();
+        Assert.Equal(["EM1", "EM2", "EM3", "EM4", "residual_rmse"], bands.Select(b => b.GetProperty("description").GetString()));
+        Assert.All(bands, b => Assert.Equal(-9999, b.GetProperty("noDataValue").GetDouble()));
+        Assert.Contains("32633", info.GetProperty("coordinateSystem").GetProperty("wkt").GetString());
+        Assert.Equal([500000.0, 30, 0, 5200000, 0, -30], info.GetProperty("geoTransform").EnumerateArray().Select(v => v.GetDouble()));
+        var meta = info.GetProperty("metadata").GetProperty("");
+        Assert.Equal("FCLS", meta.GetProperty("HYPERUNMIX_METHOD").GetString());
+        Assert.Equal("4", meta.GetProperty("HYPERUNMIX_P").GetString());
+        Assert.Equal("42", meta.GetProperty("HYPERUNMIX_SEED").GetString());
+        Assert.EndsWith("scene.tif", meta.GetProperty("HYPERUNMIX_INPUT").GetString());
+        var report = JsonDocument.Parse(File.ReadAllText(_cli.Path("a.report.json"))).RootElement;
+        Assert.True(report.GetProperty("metrics").GetProperty("mean_sad_rad").GetDouble() < 0.02);
+        Assert.Equal(7922, report.GetProperty("pixels").GetProperty("valid").GetInt64());
+        foreach (var side in new[] { "a.endmembers.csv", "a.endmembers.sli", "a.endmembers.hdr", "a.qml", "a.abundances.png", "a.endmembers.png" })
+            Assert.True(File.Exists(_cli.Path(side)), side);
+        Assert.Equal("PNG", CliRunner.GdalInfo(_cli.Path("a.abundances.png")).GetProperty("driverShortName").GetString());
+    }
+
+    [Fact]
+    public void Unmix_CogAndEnvi_AreReadableByGdal()
+    {
+        Assert.Equal(0, _cli.Run("unmix", CliRunner.Sample("scene.img"), "-o", _cli.Path("c.tif"), "--format", "cog", "-p", "4").Code);
+        var cog = CliRunner.GdalInfo(_cli.Path("c.tif"));
+        Assert.Equal("COG", cog.GetProperty("metadata").GetProperty("IMAGE_STRUCTURE").GetProperty("LAYOUT").GetString());
+        Assert.Equal(0, _cli.Run("unmix", CliRunner.Sample("scene.img"), "-o", _cli.Path("e.img"), "--format", "envi", "-p", "4").Code);
+        var envi = CliRunner.GdalInfo(_cli.Path("e.img"));
+        Assert.Equal("ENVI", envi.GetProperty("driverShortName").GetString());
+        Assert.Equal("EM1", envi.GetProperty("bands")[0].GetProperty("description").GetString());
+    }
+
+    [Fact]
+    public void Info_Json_DescribesTheScene()
+    {
+        var (code, stdout, _) = _cli.Run("info", CliRunner.Sample("scene.img"), "--json");
+        Assert.Equal(0, code);
+        var j = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal(100, j.GetProperty("width").GetInt32());
+        Assert.Equal(64, j.GetProperty("bands").GetInt32());
+        Assert.Equal(32633, j.GetProperty("epsg").GetInt32());
+        Assert.Equal(400, j.GetProperty("wavelengths")[0].GetDouble());
+        Assert.Equal(-9999, j.GetProperty("nodata")[0].GetDouble());
+    }
+
+    [Fact]
+    public void Estimate_Endmembers_Evaluate_Synth_WorkEndToEnd()
+    {
+        var (c1, o1, _) = _cli.Run("estimate", CliRunner.Sample("scene.tif"), "--json");
+        Assert.Equal(0, c1);
+        Assert.Equal(4, JsonDocument.Parse(o1).RootElement.GetProperty("hysime").GetInt32());
+
+        Assert.Equal(0, _cli.Run("endmembers", CliRunner.Sample("scene.tif"), "-p", "4", "-o", _cli.Path("e.csv")).Code);
+        Assert.True(File.Exists(_cli.Path("e.sli")) && File.Exists(_cli.Path("e.hdr")) && File.Exists(_cli.Path("e.png")));
+
+        Assert.Equal(0, _cli.Run("synth", "-o", _cli.Path("s.tif"), "--width", "30", "--height", "20", "--model", "ppnm", "-p", "3").Code);
+        Assert.Equal(0, _cli.Run("unmix", _cli.Path("s.tif"), "-o", _cli.Path("s-a.tif"), "-e", _cli.Path("s_endmembers.csv")).Code);
+        var (c2, o2, e2) = _cli.Run("evaluate", _cli.Path("s-a.tif"), "--truth", _cli.Path("s_abundances.tif"), "--truth-endmembers", _cli.Path("s_endmembers.csv"), "--json");
+        Assert.True(c2 == 0, e2);
+        var score = JsonDocument.Parse(o2).RootElement;
+        Assert.Equal(0, score.GetProperty("mean_sad_rad").GetDouble(), 1e-6); // the true endmembers were given
+        Assert.True(score.GetProperty("abundance_rmse").GetDouble() < 0.2);
+    }
+
+    [Fact]
+    public void Help_EverywhereHasExamples()
+    {
+        foreach (var cmd in new[] { "info", "estimate", "endmembers", "unmix", "evaluate", "synth" })
+        {
+            var (code, stdout, _) = _cli.Run(cmd, "--help");
+            Assert.Equal(0, code);
+            Assert.Contains("hyperunmix " + cmd, stdout);
+        }
+    }
+
+    public static TheoryData<string, int, string> BadInvocations => new()
+    {
+        { "unmix|missing.tif|-o|OUT", 3, "file not found" },
+        { "unmix|TEXT|-o|OUT", 3, "text.tif: cannot open as raster" },
+        { "unmix|SCENE|-o|OUT|-p|65", 2, "larger than the number of bands" },
+        { "unmix|SCENE|-o|OUT|--method|magic", 2, "magic" },
+        { "unmix|SCENE|-o|OUT|--tile|0", 2, "--tile" },
+        { "unmix|SCENE|-o|OUT|-e|BADCSV", 3, "has 3 bands but the scene has 64" },
+        { "unmix|SCENE|-o|OUT|--roi|FAR", 3, "does not overlap" },
+        { "unmix|SCENE|-o|OUT|--bands|0-3", 2, "1-based" },
+        { "unmix|SCENE", 2, "'-o' is required" },
+        { "frobnicate", 2, "frobnicate" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInvocations))]
+    public void BadInput_GivesDocumentedExitCodeOneLineMessageAndNoOutput(string argLine, int expected, string mention)
+    {
+        File.WriteAllText(_cli.Path("text.tif"), "not a raster");
+        File.WriteAllText(_cli.Path("bad.csv"), "band,a,b\n1,0.1,0.2\n2,0.2,0.1\n3,0.3,0.5\n");
+        File.WriteAllText(_cli.Path("far.geojson"), "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[2,48],[2.1,48],[2.1,48.1],[2,48]]]}}]}");
+        var args = argLine.Split('|').Select(a => a switch
+        {
+            "OUT" => _cli.Path("out.tif"),
+            "SCENE" => CliRunner.Sample("scene.tif"),
+            "TEXT" => _cli.Path("text.tif"),
+            "BADCSV" => _cli.Path("bad.csv"),
+            "FAR" => _cli.Path("far.geojson"),
+            var x => x,
+        }).ToArray();
+        var before = Directory.GetFileSystemEntries(_cli.Dir).Order().ToArray();
+        var (code, _, err) = _cli.Run(args);
+        Assert.Equal(expected, code);
+        Assert.Contains(mention, err);
+        Assert.StartsWith("hyperunmix: ", err);
+        Assert.Equal(before, Directory.GetFileSystemEntries(_cli.Dir).Order().ToArray());
+    }
+
+    [Fact]
+    public void Unmix_ExistingOutputWithoutOverwrite_Exits4AndKeepsIt()
+    {
+        var o = _cli.Path("exists.tif");
+        File.WriteAllText(o, "precious");
+        var (code, _, err) = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", o, "-p", "4");
+        Assert.Equal(4, code);
+        Assert.Contains("--overwrite", err);
+        Assert.Equal("precious", File.ReadAllText(o));
+    }
+}

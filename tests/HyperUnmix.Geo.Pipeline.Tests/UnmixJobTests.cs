@@ -1,0 +1,115 @@
+using HyperUnmix.Geo.Raster;
+using HyperUnmix.Geo.Unmixing.Solvers;
+
+namespace HyperUnmix.Geo.Pipeline.Tests;
+
+[Collection("sample")]
+public sealed class UnmixJobTests(SampleScene s)
+{
+    private static float[] ReadAll(string path)
+    {
+        using var src = RasterSource.Open(path);
+        var n = (int)src.Extent.Area;
+        var buf = new float[src.Info.BandCount * n];
+        src.Read(src.Extent, src.AllBands, buf, new byte[n]);
+        return buf;
+    }
+
+    [Fact]
+    public void Run_DefaultOnSampleScene_RecoversGroundTruth()
+    {
+        var dir = s.NewDir();
+        var r = UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = Path.Combine(dir, "a.tif"), TruthAbundances = s.Truth, TruthEndmembers = s.TruthEndmembers });
+        Assert.Equal(4, r.Endmembers.Count);
+        Assert.Equal(4, r.Estimate!.Count); // HySime found P
+        var score = Evaluation.Score(r.Output, s.Truth, s.TruthEndmembers, r.Endmembers);
+        Assert.True(score.MeanSadRadians < 0.02, $"mean SAD {score.MeanSadRadians}");
+        Assert.True(score.AbundanceRmse < 0.02, $"abundance RMSE {score.AbundanceRmse}");
+        // 78 nodata pixels in the generated corner stay nodata; the rest is unmixed.
+        Assert.Equal(8000 - 78, r.ValidPixels);
+        foreach (var f in r.SideOutputs) Assert.True(File.Exists(f), f);
+    }
+
+    [Fact]
+    public void Run_DifferentTilesThreadsAndMemory_GiveIdenticalBytes()
+    {
+        var dir = s.NewDir();
+        float[]? reference = null;
+        foreach (var (tile, threads, memory) in new[] { (256, 1, 1024), (16, 2, 1024), (48, 2, 16), (100, 2, 64) })
+        {
+            var o = Path.Combine(dir, $"t{tile}-{threads}-{memory}.tif");
+            UnmixJob.Run(new UnmixOptions { Input = s.Img, Output = o, TileSize = tile, Threads = threads, MemoryBytes = (long)memory << 20, SideOutputs = false });
+            var data = ReadAll(o);
+            if (reference is null) reference = data;
+            else Assert.Equal(reference, data);
+        }
+    }
+
+    [Fact]
+    public void Run_EnviAndGeoTiffOfTheSameScene_GiveIdenticalAbundances()
+    {
+        var dir = s.NewDir();
+        var a = UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = Path.Combine(dir, "a.tif"), EndmembersFile = s.TruthEndmembers, SideOutputs = false });
+        var b = UnmixJob.Run(new UnmixOptions { Input = s.Img, Output = Path.Combine(dir, "b.tif"), EndmembersFile = s.TruthEndmembers, SideOutputs = false, ForceGdalReader = true });
+        Assert.Equal(ReadAll(a.Output), ReadAll(b.Output));
+    }
+
+    [Theory]
+    [InlineData(LinearMethod.Fcls)]
+    [InlineData(LinearMethod.Nnls)]
+    [InlineData(LinearMethod.Scls)]
+    [InlineData(LinearMethod.Ucls)]
+    public void Run_EachMethodWithTrueEndmembers_RespectsItsConstraints(LinearMethod method)
+    {
+        var dir = s.NewDir();
+        var r = UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = Path.Combine(dir, "a.tif"), EndmembersFile = s.TruthEndmembers, Method = method, SideOutputs = false });
+        using var src = RasterSource.Open(r.Output);
+        var n = (int)src.Extent.Area;
+        var buf = new float[5 * n];
+        var valid = new byte[n];
+        src.Read(src.Extent, src.AllBands, buf, valid);
+        for (var px = 0; px < n; px++)
+        {
+            if (valid[px] == 0) continue;
+            var sum = 0.0;
+            for (var j = 0; j < 4; j++)
+            {
+                var v = buf[j * n + px];
+                sum += v;
+                if (method is LinearMethod.Fcls or LinearMethod.Nnls) Assert.True(v >= 0, $"{method} gave {v}");
+            }
+            if (method is LinearMethod.Fcls or LinearMethod.Scls) Assert.Equal(1.0, sum, 1e-5);
+        }
+    }
+
+    [Fact]
+    public void Run_IntermediateFailure_LeavesNoOutputs()
+    {
+        var dir = s.NewDir();
+        var o = Path.Combine(dir, "a.tif");
+        using var cts = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() => UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = o, TileSize = 16, Threads = 1 },
+            (stage, f) => { if (stage == "unmix" && f > 0.3) cts.Cancel(); }, cts.Token));
+        Assert.Empty(Directory.GetFileSystemEntries(dir));
+    }
+
+    [Fact]
+    public void Run_PLargerThanBands_AndNoValidPixel_AreClearErrors()
+    {
+        var dir = s.NewDir();
+        var e = Assert.Throws<UsageException>(() => UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = Path.Combine(dir, "a.tif"), EndmemberCount = 65 }));
+        Assert.Contains("larger than the number of bands", e.Message);
+        var empty = WriteAllNoData(dir);
+        var d = Assert.Throws<RasterDataException>(() => UnmixJob.Run(new UnmixOptions { Input = empty, Output = Path.Combine(dir, "b.tif"), EndmemberCount = 2 }));
+        Assert.Contains("no valid pixel", d.Message);
+        Assert.Equal([empty], Directory.GetFiles(dir));
+    }
+
+    private static string WriteAllNoData(string dir)
+    {
+        var path = Path.Combine(dir, "nodata.tif");
+        var profile = new RasterProfile { Width = 20, Height = 10, BandNames = ["a", "b", "c"], NoData = -1 };
+        SceneFiles.WriteCube(path, RasterFormat.GTiff, Enumerable.Repeat(-1f, 600).ToArray(), profile, null, false);
+        return path;
+    }
+}
