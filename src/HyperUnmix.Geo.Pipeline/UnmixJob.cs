@@ -110,6 +110,7 @@ public static class UnmixJob
 
         long valid = 0;
         var done = 0;
+        var preview = new Preview(area.Width, area.Height, endmembers.Count);
         using (var sink = RasterSink.Create(o.Output, profile, o.Format, o.Overwrite))
         {
             var openBlas = Blas.Default is OpenBlas;
@@ -120,7 +121,7 @@ public static class UnmixJob
                     () => new Worker(bands.Length, endmembers.Count, plan.TileWidth * plan.TileHeight),
                     (index, _, worker) =>
                     {
-                        var n = worker.Process(plan[index].Window, source, roi, bands, o.InputScale, o.IoOnly ? null : solver, o.OutputNoData, area, sink);
+                        var n = worker.Process(plan[index].Window, source, roi, bands, o.InputScale, o.IoOnly ? null : solver, o.OutputNoData, area, sink, preview);
                         Interlocked.Add(ref valid, n);
                         var k = Interlocked.Increment(ref done);
                         progress?.Invoke("unmix", 0.05 + 0.9 * k / plan.Count);
@@ -166,7 +167,7 @@ public static class UnmixJob
             EndmemberFiles.WriteCsv(outputs.Csv, endmembers);
             EndmemberFiles.WriteEnviLibrary(outputs.Sli, endmembers);
             StyleFile.Write(outputs.Qml, endmembers.Names, o.OutputNoData);
-            QuickLook.WriteAbundances(outputs.AbundancePng, o.Output, endmembers.Count);
+            QuickLook.WriteAbundances(outputs.AbundancePng, preview);
             QuickLook.WriteSpectra(outputs.SpectraPng, endmembers);
             Lap("side outputs");
             RunReport.Write(outputs.Report, o, info, result, Blas.Default.Name);
@@ -216,9 +217,9 @@ public static class UnmixJob
     /// <summary>Tile side and worker count such that the tiles in flight fit the memory budget.</summary>
     private static (int Tile, int Workers) PlanMemory(UnmixOptions o, int bands, int p)
     {
-        // Per pixel: input tile + reconstruction (float), output bands, mask, residual accumulator.
-        long perPixel = 4L * (2 * bands + p + 1) + 1 + 8;
-        var fixedPerWorker = 8L * (bands + p) * TileScratch.ChunkPixels;
+        // Per pixel: input tile and output bands (float), mask; per worker: the solver's chunk buffers (double).
+        long perPixel = 4L * (bands + p + 1) + 1;
+        var fixedPerWorker = 8L * (2 * bands + 2 * p + 1) * TileScratch.ChunkPixels;
         var workers = o.Threads;
         var tile = o.TileSize;
         while (workers * (perPixel * tile * tile + fixedPerWorker) > o.MemoryBytes / 2 && tile > 16) tile = Math.Max(16, tile / 2);
@@ -249,7 +250,7 @@ public static class UnmixJob
 
         /// <param name="solver">Null measures the I/O floor: the input's first bands are written instead of abundances.</param>
         public int Process(Window w, RasterSource source, RegionOfInterest? roi, int[] bandList, double scale, AbundanceSolver? solver,
-            float noData, Window area, RasterSink sink)
+            float noData, Window area, RasterSink sink, Preview preview)
         {
             var n = (int)w.Area;
             var valid = _valid.AsSpan(0, n);
@@ -275,6 +276,7 @@ public static class UnmixJob
             }
             if (count == 0) output.Fill(noData);
             sink.WriteTile(w.RelativeTo(area), output);
+            preview.Add(w.RelativeTo(area), output, noData);
             return count;
         }
     }

@@ -126,7 +126,11 @@ public sealed class RasterSource : IDisposable
             if ((uint)b >= (uint)Info.BandCount) throw new ArgumentOutOfRangeException(nameof(bands), b, $"{Path} has {Info.BandCount} bands");
 
         dest = dest[..(n * bands.Length)];
-        if (_raw is not null) _raw.Copy(window, bands, dest, layout);
+        if (_raw is not null)
+        {
+            _raw.Copy(window, bands, dest, layout);
+            _raw.Release(window, bands);
+        }
         else ReadWithGdal(window, bands, dest, layout);
         return Finish(window, bands, dest, valid[..n], layout);
     }

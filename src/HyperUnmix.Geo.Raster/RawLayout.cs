@@ -10,8 +10,10 @@ namespace HyperUnmix.Geo.Raster;
 /// header) and uncompressed little-endian GeoTIFF, tiled or stripped, band- or pixel-interleaved (offsets from
 /// GDAL's BLOCK_OFFSET_x_y items). Thread-safe: the mapping is only read.
 /// </summary>
-internal sealed unsafe class RawLayout : IDisposable
+internal sealed unsafe partial class RawLayout : IDisposable
 {
+    private const int MadvDontNeed = 4;
+    private static readonly long PageSize = Environment.SystemPageSize;
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
     private readonly byte* _base;
@@ -181,6 +183,41 @@ internal sealed unsafe class RawLayout : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Drops the page mappings a window's copy touched, so resident memory stays bounded by the tiles in flight
+    /// instead of growing to the file size (the pages stay in the page cache; a later touch is a minor fault).
+    /// </summary>
+    public void Release(Window win, ReadOnlySpan<int> bands)
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        int by0 = win.RowOff / _blockH, by1 = (win.RowEnd - 1) / _blockH, bx0 = win.ColOff / _blockW, bx1 = (win.ColEnd - 1) / _blockW;
+        for (var by = by0; by <= by1; by++)
+        {
+            // Rows of this block row that the window covers, relative to the block.
+            int r0 = Math.Max(win.RowOff, by * _blockH) - by * _blockH, r1 = Math.Min(win.RowEnd, (by + 1) * _blockH) - by * _blockH;
+            for (var bx = bx0; bx <= bx1; bx++)
+            {
+                var block = by * _blocksPerRow + bx;
+                if (_pixelInterleaved)
+                    Advise(_blockOffsets[block] + r0 * _lineStride, (r1 - r0) * _lineStride);
+                else
+                    foreach (var b in bands) Advise(_blockOffsets[b * _blocksPerBand + block] + r0 * _lineStride, (r1 - r0) * _lineStride);
+            }
+        }
+    }
+
+    private void Advise(long offset, long length)
+    {
+        // Only whole pages inside the range: a page shared with a neighbour's data stays mapped.
+        var start = _base + offset;
+        var aligned = (byte*)(((long)start + PageSize - 1) & ~(PageSize - 1));
+        var end = (byte*)(((long)(start + length)) & ~(PageSize - 1));
+        if (end > aligned) _ = madvise(aligned, (nuint)(end - aligned), MadvDontNeed);
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc")]
+    private static partial int madvise(void* address, nuint length, int advice);
 
     private static bool IsIdentity(ReadOnlySpan<int> bands)
     {

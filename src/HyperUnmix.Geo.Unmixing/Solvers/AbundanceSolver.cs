@@ -17,10 +17,9 @@ public enum LinearMethod
 }
 
 /// <summary>
-/// Solves a tile of pixels at once: GEMMs form EᵀY (in double, over chunks of 1024 pixels that stay in cache),
-/// then each pixel needs only its own small exact solve (closed form for UCLS/SCLS, active set for NNLS/FCLS) on
-/// the shared, prepared (EᵀE)⁻¹ or EᵀE.
-/// A second GEMM reconstructs EA for the residual. Thread-safe: instances hold no mutable state; scratch
+/// Solves a tile of pixels at once, in chunks of 1024 pixels that stay in cache: a GEMM forms EᵀY in double,
+/// each pixel then needs only its own small exact solve (closed form for UCLS/SCLS, active set for NNLS/FCLS) on
+/// the shared, prepared (EᵀE)⁻¹ or EᵀE, and a second GEMM reconstructs EA for the residual. Thread-safe: instances hold no mutable state; scratch
 /// comes from the caller's <see cref="TileScratch"/>.
 /// </summary>
 public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method, IBlas? blas = null)
@@ -48,10 +47,14 @@ public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method
         var work = scratch.ActiveSet;
         long iterations = 0;
         var gram = Endmembers.Gram;
-        // EᵀY in double over cache-sized pixel chunks: the normal equations square E's condition number, so a
-        // float product would cost digits the float32 data itself still has.
+        // Everything per chunk of pixels, in double, while the chunk is in cache: EᵀY (the normal equations square
+        // E's condition number, so a float product would cost digits the float32 data itself still has), the
+        // solves, then EA and the residual.
         var yChunk = scratch.Chunk;
         var eTy = scratch.ETy;
+        var aChunk = scratch.Abundances;
+        var recon = scratch.Reconstruction;
+        var acc = scratch.Accumulator;
         for (var start = 0; start < n; start += TileScratch.ChunkPixels)
         {
             var m = Math.Min(TileScratch.ChunkPixels, n - start);
@@ -64,8 +67,11 @@ public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method
             _blas.Gemm(true, false, p, m, l, 1.0, Endmembers.E, p, yChunk, m, 0.0, eTy, m);
             for (var k = 0; k < m; k++)
             {
-                var px = start + k;
-                if (valid[px] == 0) continue;
+                if (valid[start + k] == 0)
+                {
+                    for (var j = 0; j < p; j++) aChunk[j * m + k] = 0;
+                    continue;
+                }
                 for (var j = 0; j < p; j++) b[j] = eTy[j * m + k];
                 switch (Method)
                 {
@@ -82,18 +88,32 @@ public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method
                         iterations += ActiveSet.Solve(gram, b, true, a, work);
                         break;
                 }
-                for (var j = 0; j < p; j++) abundances[j * n + px] = (float)a[j];
+                for (var j = 0; j < p; j++) aChunk[j * m + k] = a[j];
             }
-        }
-
-        var recon = scratch.Reconstruction.AsSpan(0, l * n);
-        _blas.Gemm(false, false, l, n, p, 1f, Endmembers.EFloat, p, abundances, n, 0f, recon, n);
-        ResidualRmse(y, recon, l, n, residual, scratch.Accumulator);
-        for (var px = 0; px < n; px++)
-        {
-            if (valid[px] != 0) continue;
-            for (var j = 0; j < p; j++) abundances[j * n + px] = noData;
-            residual[px] = noData;
+            _blas.Gemm(false, false, l, m, p, 1.0, Endmembers.E, p, aChunk, m, 0.0, recon, m);
+            Array.Clear(acc, 0, m);
+            for (var band = 0; band < l; band++)
+            {
+                var yr = yChunk.AsSpan(band * m, m);
+                var rr = recon.AsSpan(band * m, m);
+                for (var k = 0; k < m; k++)
+                {
+                    var d = yr[k] - rr[k];
+                    acc[k] += d * d;
+                }
+            }
+            for (var k = 0; k < m; k++)
+            {
+                var px = start + k;
+                if (valid[px] == 0)
+                {
+                    for (var j = 0; j < p; j++) abundances[j * n + px] = noData;
+                    residual[px] = noData;
+                    continue;
+                }
+                for (var j = 0; j < p; j++) abundances[j * n + px] = (float)aChunk[j * m + k];
+                residual[px] = (float)Math.Sqrt(acc[k] / l);
+            }
         }
         return iterations;
     }
@@ -121,44 +141,29 @@ public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method
         for (var i = 0; i < a.Length; i++) a[i] -= Endmembers.GramInverseOnes[i] * k;
     }
 
-    /// <summary>Per-pixel sqrt(mean over bands of (y − ŷ)²), accumulated band by band over contiguous rows.</summary>
-    internal static void ResidualRmse(ReadOnlySpan<float> y, ReadOnlySpan<float> recon, int l, int n, Span<float> residual, double[] accumulator)
-    {
-        var acc = accumulator.AsSpan(0, n);
-        acc.Clear();
-        for (var band = 0; band < l; band++)
-        {
-            var yr = y.Slice(band * n, n);
-            var rr = recon.Slice(band * n, n);
-            for (var px = 0; px < n; px++)
-            {
-                double d = yr[px] - rr[px];
-                acc[px] += d * d;
-            }
-        }
-        for (var px = 0; px < n; px++) residual[px] = (float)Math.Sqrt(acc[px] / l);
-    }
 }
 
-/// <summary>Per-worker scratch buffers, grown on demand and reused from tile to tile.</summary>
+/// <summary>Per-worker scratch buffers, sized for one chunk of pixels and reused from tile to tile.</summary>
 public sealed class TileScratch
 {
-    /// <summary>Pixels per EᵀY product: a chunk of 224 bands in double is 1.8 MB, cache-sized.</summary>
+    /// <summary>Pixels per chunk: 224 bands of 1024 pixels in double is 1.8 MB, cache-sized.</summary>
     public const int ChunkPixels = 1024;
 
-    public double[] ETy { get; private set; } = [];
     public double[] Chunk { get; private set; } = [];
-    public float[] Reconstruction { get; private set; } = [];
-    public double[] ActiveSet { get; private set; } = [];
+    public double[] ETy { get; private set; } = [];
+    public double[] Abundances { get; private set; } = [];
+    public double[] Reconstruction { get; private set; } = [];
     public double[] Accumulator { get; private set; } = [];
+    public double[] ActiveSet { get; private set; } = [];
 
     public void Ensure(int bands, int endmembers, int pixels)
     {
         var chunk = Math.Min(pixels, ChunkPixels);
-        if (ETy.Length < endmembers * chunk) ETy = new double[endmembers * chunk];
         if (Chunk.Length < bands * chunk) Chunk = new double[bands * chunk];
-        if (Reconstruction.Length < bands * pixels) Reconstruction = new float[bands * pixels];
-        if (Accumulator.Length < pixels) Accumulator = new double[pixels];
+        if (Reconstruction.Length < bands * chunk) Reconstruction = new double[bands * chunk];
+        if (ETy.Length < endmembers * chunk) ETy = new double[endmembers * chunk];
+        if (Abundances.Length < endmembers * chunk) Abundances = new double[endmembers * chunk];
+        if (Accumulator.Length < chunk) Accumulator = new double[chunk];
         var need = Solvers.ActiveSet.ScratchLength(endmembers);
         if (ActiveSet.Length < need) ActiveSet = new double[need];
     }
