@@ -4,6 +4,7 @@ using System.Text.Json;
 using HyperUnmix.Geo.Gdal;
 using HyperUnmix.Geo.Pipeline;
 using HyperUnmix.Geo.Raster;
+using HyperUnmix.Geo.Unmixing.Deep;
 using HyperUnmix.Geo.Unmixing.Endmembers;
 using HyperUnmix.Geo.Unmixing.Extraction;
 using HyperUnmix.Geo.Unmixing.LinearAlgebra;
@@ -209,8 +210,15 @@ public static class Commands
         var scene = SceneArgument();
         var common = SceneOptions.Create();
         var output = new Option<string>("-o", "--output") { Description = "Abundance raster to write (side outputs are named after it).", Required = true };
-        var method = new Option<string>("--method", "-m") { Description = "fcls | nnls | scls | ucls.", DefaultValueFactory = _ => "fcls" };
-        method.AcceptOnlyFromAmong("fcls", "nnls", "scls", "ucls");
+        var method = new Option<string>("--method", "-m") { Description = "mtl (the deep multi-task method) | fcls | nnls | scls | ucls.", DefaultValueFactory = _ => "mtl" };
+        method.AcceptOnlyFromAmong("mtl", "fcls", "nnls", "scls", "ucls");
+        var model = new Option<string?>("--model") { Description = "Apply a fitted deep model (a .model.json from an earlier run) instead of fitting one." };
+        var alpha = new Option<double>("--alpha") { Description = "mtl: weight of the auxiliary NMF task.", DefaultValueFactory = _ => new MtlOptions().Alpha };
+        var epochs = new Option<int>("--epochs") { Description = "mtl: maximum training epochs.", DefaultValueFactory = _ => new MtlOptions().MaxEpochs };
+        var fitPixels = new Option<int>("--fit-pixels") { Description = "mtl: pixels the model is fitted on (all valid pixels when fewer).", DefaultValueFactory = _ => 10000 };
+        var noRow = new Option<bool>("--no-row-branch") { Description = "mtl ablation: drop the row (endmember) branch." };
+        var noColumn = new Option<bool>("--no-column-branch") { Description = "mtl ablation: drop the column (abundance) branch." };
+        var linearOnly = new Option<bool>("--linear-only") { Description = "mtl ablation: drop both networks (a regularised NMF)." };
         var endmembers = new Option<string?>("--endmembers", "-e") { Description = "Endmember spectra: CSV (one row per band) or ENVI spectral library (.sli)." };
         var names = new Option<string?>("--endmember-names") { Description = "Comma-separated spectra to take from --endmembers." };
         var resample = new Option<bool>("--resample") { Description = "Interpolate --endmembers spectra to the scene's wavelengths when they differ." };
@@ -233,15 +241,20 @@ public static class Commands
         var cmd = new Command("unmix", """
             Unmix a scene into per-endmember abundance bands plus a residual band.
 
+            The default method, mtl, is the deep multi-task model of Mehrdad & Janani (arXiv 2402.03398): fitted on a
+            sample of valid pixels (all of them in a small scene or ROI), starting from VCA + FCLS, then applied to
+            every tile. fcls/nnls/scls/ucls are the exact linear solvers.
+
             Outputs next to -o OUT: OUT (abundances + residual_rmse, georeferenced), OUT's stem + .endmembers.csv/.sli,
-            .report.json, .qml (QGIS style, applied on load), .abundances.png and .endmembers.png.
+            .report.json, .qml (QGIS style, applied on load), .abundances.png, .endmembers.png and, for mtl, .model.json.
 
             Examples:
               hyperunmix unmix sample-rasters/scene.tif -o out/abundances.tif
               hyperunmix unmix sample-rasters/scene.img -o out/a.tif -e sample-rasters/scene_endmembers.csv --method nnls
+              hyperunmix unmix sample-rasters/scene.img -o out/b.tif --model out/abundances.model.json
               hyperunmix unmix sample-rasters/scene.tif -o out/roi.tif --roi sample-rasters/roi.geojson --format cog
             """)
-        { scene, output, method, endmembers, names, resample, p, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly };
+        { scene, output, method, endmembers, names, resample, p, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly, model, alpha, epochs, fitPixels, noRow, noColumn, linearOnly };
         foreach (var opt in common.All) cmd.Options.Add(opt);
         cmd.SetAction(parse => Guard(parse, parse.GetValue(output), () =>
         {
@@ -249,7 +262,17 @@ public static class Commands
             {
                 Input = parse.GetValue(scene)!,
                 Output = parse.GetValue(output)!,
-                Method = Enum.Parse<LinearMethod>(parse.GetValue(method)!, ignoreCase: true),
+                Method = Enum.Parse<UnmixMethod>(parse.GetValue(method)!, ignoreCase: true),
+                ModelFile = parse.GetValue(model),
+                FitPixels = parse.GetValue(fitPixels),
+                Mtl = new MtlOptions
+                {
+                    Alpha = parse.GetValue(alpha),
+                    MaxEpochs = parse.GetValue(epochs),
+                    RowBranch = !parse.GetValue(noRow),
+                    ColumnBranch = !parse.GetValue(noColumn),
+                    Nonlinear = !parse.GetValue(linearOnly),
+                },
                 EndmembersFile = parse.GetValue(endmembers),
                 EndmemberNames = parse.GetValue(names)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
                 Resample = parse.GetValue(resample),
@@ -277,6 +300,9 @@ public static class Commands
             var r = UnmixJob.Run(o, progress.Report, cancel);
             Console.WriteLine($"Unmixed {r.ValidPixels} of {r.TotalPixels} pixels into {r.Endmembers.Count} endmembers ({string.Join(", ", r.Endmembers.Names)}) with {o.Method.ToString().ToUpperInvariant()}");
             Console.WriteLine($"  endmembers: {r.EndmemberSource}");
+            if (r.Fit is { } fitted)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  deep model: fitted on {fitted.Pixels} pixels, {fitted.Epochs} epochs in {fitted.Seconds:F1} s ({fitted.Gflops / fitted.Seconds:F1} GFLOP/s), loss {fitted.InitialLoss:G4} -> {fitted.FinalLoss:G4}"));
             Console.WriteLine($"  {r.Tiles} tiles of {r.TileSize} px on {r.Workers} threads; reader: {r.ReadPath}; BLAS: {Blas.Default.Name}");
             Console.WriteLine($"  time: {string.Join(", ", r.StageSeconds.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:F2} s")))}");
             Console.WriteLine($"Outputs:\n  {r.Output}");

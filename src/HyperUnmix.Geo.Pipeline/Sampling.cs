@@ -5,7 +5,20 @@ namespace HyperUnmix.Geo.Pipeline;
 
 /// <summary>Valid pixels gathered for model-order estimation and endmember extraction.</summary>
 /// <param name="Y">L x N row-major.</param>
-public sealed record PixelSample(double[] Y, int Bands, int Count, bool Exhaustive);
+/// <param name="Positions">Scene position (row * width + col) of each column.</param>
+public sealed record PixelSample(double[] Y, int Bands, int Count, bool Exhaustive, long[] Positions)
+{
+    /// <summary>A subset of the columns, evenly spread over the sample's order (which follows the scene's cells).</summary>
+    public PixelSample Subset(int max)
+    {
+        if (Count <= max) return this;
+        var idx = Enumerable.Range(0, max).Select(i => (int)((long)i * Count / max)).ToArray();
+        var y = new double[Bands * max];
+        for (var b = 0; b < Bands; b++)
+            for (var k = 0; k < max; k++) y[b * max + k] = Y[b * Count + idx[k]];
+        return new PixelSample(y, Bands, max, false, idx.Select(i => Positions[i]).ToArray());
+    }
+}
 
 /// <summary>
 /// Reads every valid pixel of a small area, or a spatially stratified random sample of a large one: the area is
@@ -18,6 +31,8 @@ public static class Sampling
     {
         var l = bands.Length;
         var columns = new List<float[]>();
+        var positions = new List<long>();
+        long width = source.Info.Width;
         if (area.Area <= maxPixels)
         {
             var plan = new TilePlan(area, 256, 256);
@@ -35,9 +50,10 @@ public static class Sampling
                     var col = new float[l];
                     for (var b = 0; b < l; b++) col[b] = buf[b * n + p];
                     columns.Add(col);
+                    positions.Add((w.RowOff + p / w.Width) * width + w.ColOff + p % w.Width);
                 }
             }
-            return Pack(columns, l, scale, exhaustive: true);
+            return Pack(columns, positions, l, scale, exhaustive: true);
         }
 
         var rng = new Rng(seed);
@@ -58,17 +74,18 @@ public static class Sampling
                 if (source.Read(pw, bands, pixel, one) == 0) continue;
                 if (roi is not null && roi.Mask(pw, one) == 0) continue;
                 columns.Add((float[])pixel.Clone());
+                positions.Add(r * width + c);
             }
         }
-        return Pack(columns, l, scale, exhaustive: false);
+        return Pack(columns, positions, l, scale, exhaustive: false);
     }
 
-    private static PixelSample Pack(List<float[]> columns, int l, double scale, bool exhaustive)
+    private static PixelSample Pack(List<float[]> columns, List<long> positions, int l, double scale, bool exhaustive)
     {
         var n = columns.Count;
         var y = new double[l * n];
         for (var p = 0; p < n; p++)
             for (var b = 0; b < l; b++) y[b * n + p] = columns[p][b] * scale;
-        return new PixelSample(y, l, n, exhaustive);
+        return new PixelSample(y, l, n, exhaustive, positions.ToArray());
     }
 }

@@ -87,20 +87,23 @@ public static class SyntheticSceneWriter
                 throw new UsageException($"-p {o.EndmemberCount}: the built-in library has {SyntheticSpectra.Materials.Length} materials; use --library for more");
             return EndmemberSet.FromSpectra(SyntheticSpectra.Create(o.EndmemberCount, wl), SyntheticSpectra.Materials.Take(o.EndmemberCount).ToArray(), wl);
         }
-        var lib = EndmemberFiles.Load(o.Library, o.LibraryNames);
+        var lib = EndmemberFiles.LoadLibrary(o.Library);
         if (lib.Wavelengths is null) throw new EndmemberFileException(o.Library, "has no wavelength column");
-        if (o.LibraryNames.Count > 0) return lib;
-        // Pick P spectra spread over the library deterministically (seeded), avoiding near-duplicates.
-        var rng = new Unmixing.LinearAlgebra.Rng(o.Scene.Seed);
+        return o.LibraryNames.Count > 0 ? lib.Select(o.LibraryNames) : PickDistinct(lib, o.EndmemberCount, o.Scene.Seed);
+    }
+
+    /// <summary>P spectra drawn from a library with a seed, each at least 0.15 rad from the others.</summary>
+    public static EndmemberSet PickDistinct(SpectralLibrary lib, int p, long seed)
+    {
+        var rng = new Unmixing.LinearAlgebra.Rng(seed);
         var chosen = new List<int>();
-        for (var tries = 0; chosen.Count < o.EndmemberCount && tries < 10000; tries++)
+        for (var tries = 0; chosen.Count < p && tries < 100000; tries++)
         {
             var c = rng.Next(lib.Count);
-            var s = lib.Spectrum(c);
-            if (chosen.All(k => Unmixing.Metrics.UnmixingMetrics.Sad(lib.Spectrum(k), s) > 0.1)) chosen.Add(c);
+            if (chosen.All(k => Unmixing.Metrics.UnmixingMetrics.Sad(lib.Spectra[k], lib.Spectra[c]) > 0.15)) chosen.Add(c);
         }
-        if (chosen.Count < o.EndmemberCount) throw new EndmemberFileException(o.Library, $"has fewer than {o.EndmemberCount} mutually distinct spectra");
-        return EndmemberSet.FromSpectra(chosen.Select(lib.Spectrum).ToArray(), chosen.Select(k => lib.Names[k]).ToArray(), lib.Wavelengths);
+        if (chosen.Count < p) throw new EndmemberFileException(lib.Path, $"has fewer than {p} mutually distinct spectra");
+        return lib.SelectIndices(chosen);
     }
 
     /// <summary>A GeoJSON (WGS 84) polygon with a hole over part of a scene, made from pixel-space rings.</summary>

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Reflection;
 using HyperUnmix.Geo.Gdal;
 using HyperUnmix.Geo.Raster;
+using HyperUnmix.Geo.Unmixing.Deep;
 using HyperUnmix.Geo.Unmixing.Endmembers;
 using HyperUnmix.Geo.Unmixing.Extraction;
 using HyperUnmix.Geo.Unmixing.LinearAlgebra;
@@ -27,6 +28,10 @@ public sealed record UnmixResult
     public required IReadOnlyDictionary<string, double> StageSeconds { get; init; }
     public HySimeResult? Estimate { get; init; }
     public double? VcaSnrDb { get; init; }
+    /// <summary>The deep model's fit, when one was made in this run.</summary>
+    public MtlFit? Fit { get; init; }
+    /// <summary>Where the deep model came from or was saved.</summary>
+    public string? ModelFile { get; init; }
 }
 
 /// <summary>
@@ -66,7 +71,16 @@ public static class UnmixJob
         string endmemberSource;
         HySimeResult? estimate = null;
         double? snr = null;
-        if (o.EndmembersFile is not null)
+        MtlModel? model = null;
+        PixelSample? sample = null;
+        if (o.ModelFile is not null)
+        {
+            model = MtlModel.Load(o.ModelFile);
+            model.CheckScene(o.Input, bands.Length, sceneWavelengths);
+            endmembers = model.Endmembers;
+            endmemberSource = $"deep model {Path.GetFullPath(o.ModelFile)}";
+        }
+        else if (o.EndmembersFile is not null)
         {
             var loaded = EndmemberFiles.Load(o.EndmembersFile, o.EndmemberNames);
             endmembers = EndmemberFiles.MatchScene(loaded, o.EndmembersFile, bands.Length, sceneWavelengths, o.Resample);
@@ -75,7 +89,7 @@ public static class UnmixJob
         else
         {
             progress?.Invoke("sample", 0.01);
-            var sample = Sampling.Read(source, area, roi, bands, o.InputScale, o.SampleSize, o.Seed);
+            sample = Sampling.Read(source, area, roi, bands, o.InputScale, o.SampleSize, o.Seed);
             cancel.ThrowIfCancellationRequested();
             if (sample.Count == 0) throw new RasterDataException(o.Input, roi is null ? "has no valid pixel (all nodata)" : "has no valid pixel inside the region of interest");
             var p = o.EndmemberCount;
@@ -98,7 +112,33 @@ public static class UnmixJob
         }
         Lap("endmembers");
 
-        var solver = new AbundanceSolver(endmembers, o.Method);
+        MtlFit? fit = null;
+        ITileUnmixer unmixer;
+        if (o.Method != UnmixMethod.Mtl)
+        {
+            unmixer = new LinearTileUnmixer(new AbundanceSolver(endmembers, ToLinear(o.Method)));
+        }
+        else if (model is not null)
+        {
+            unmixer = new MtlTileUnmixer(model, null, null, info.Width);
+        }
+        else
+        {
+            progress?.Invoke("fit", 0.04);
+            sample ??= Sampling.Read(source, area, roi, bands, o.InputScale, o.SampleSize, o.Seed);
+            if (sample.Count == 0) throw new RasterDataException(o.Input, "has no valid pixel");
+            var fitSet = sample.Subset(o.FitPixels);
+            fit = MtlTrainer.Fit(fitSet.Y, fitSet.Bands, fitSet.Count, endmembers, o.Mtl with { Seed = o.Seed },
+                epochCallback: (epoch, _) => progress?.Invoke("fit", 0.04 + 0.5 * epoch / o.Mtl.MaxEpochs), cancel: cancel);
+            model = fit.Model;
+            endmembers = model.Endmembers;
+            // A fit over every valid pixel of the area is the answer for those pixels; otherwise apply the model.
+            var exhaustive = fitSet.Exhaustive && fitSet.Count == sample.Count;
+            unmixer = exhaustive
+                ? new MtlTileUnmixer(model, fit.Abundances, fitSet.Positions.Select((pos, i) => (pos, i)).ToDictionary(t => t.pos, t => t.i), info.Width)
+                : new MtlTileUnmixer(model, null, null, info.Width);
+            Lap("fit");
+        }
         var (tileSize, workers) = PlanMemory(o, bands.Length, endmembers.Count);
         var plan = new TilePlan(area, tileSize, tileSize);
         var outBands = endmembers.Names.Append("residual_rmse").ToArray();
@@ -118,13 +158,14 @@ public static class UnmixJob
             try
             {
                 Parallel.For(0, plan.Count, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel },
-                    () => new Worker(bands.Length, endmembers.Count, plan.TileWidth * plan.TileHeight),
+                    () => new Worker(bands.Length, endmembers.Count, plan.TileWidth * plan.TileHeight, unmixer.CreateState()),
                     (index, _, worker) =>
                     {
-                        var n = worker.Process(plan[index].Window, source, roi, bands, o.InputScale, o.IoOnly ? null : solver, o.OutputNoData, area, sink, preview);
+                        var n = worker.Process(plan[index].Window, source, roi, bands, o.InputScale, o.IoOnly ? null : unmixer, o.OutputNoData, area, sink, preview);
                         Interlocked.Add(ref valid, n);
                         var k = Interlocked.Increment(ref done);
-                        progress?.Invoke("unmix", 0.05 + 0.9 * k / plan.Count);
+                        var start = fit is null ? 0.05 : 0.55;
+                        progress?.Invoke("unmix", start + (0.95 - start) * k / plan.Count);
                         return worker;
                     },
                     _ => { });
@@ -161,9 +202,19 @@ public static class UnmixJob
             StageSeconds = stages,
             Estimate = estimate,
             VcaSnrDb = snr,
+            Fit = fit,
+            ModelFile = fit is not null && o.SideOutputs ? outputs.Model : o.ModelFile,
         };
         if (o.SideOutputs)
         {
+            fit?.Model.Save(outputs.Model, new Dictionary<string, string>
+            {
+                ["software"] = $"HyperUnmix.Geo {Version}",
+                ["input"] = Path.GetFullPath(o.Input),
+                ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
+                ["fit_pixels"] = fit.Pixels.ToString(CultureInfo.InvariantCulture),
+                ["epochs"] = fit.Epochs.ToString(CultureInfo.InvariantCulture),
+            });
             EndmemberFiles.WriteCsv(outputs.Csv, endmembers);
             EndmemberFiles.WriteEnviLibrary(outputs.Sli, endmembers);
             StyleFile.Write(outputs.Qml, endmembers.Names, o.OutputNoData);
@@ -177,9 +228,9 @@ public static class UnmixJob
     }
 
     /// <summary>The side outputs' names, derived from the abundance raster's.</summary>
-    public sealed record OutputFiles(string Csv, string Sli, string Report, string Qml, string AbundancePng, string SpectraPng)
+    public sealed record OutputFiles(string Csv, string Sli, string Report, string Qml, string AbundancePng, string SpectraPng, string Model)
     {
-        public IReadOnlyList<string> All => [Csv, Sli, Path.ChangeExtension(Sli, ".hdr"), Report, Qml, AbundancePng, SpectraPng];
+        public IReadOnlyList<string> All => [Csv, Sli, Path.ChangeExtension(Sli, ".hdr"), Report, Qml, AbundancePng, SpectraPng, Model];
     }
 
     public static OutputFiles OutputNames(UnmixOptions o)
@@ -188,7 +239,7 @@ public static class UnmixJob
         var stem = Path.Combine(Path.GetDirectoryName(full)!, Path.GetFileNameWithoutExtension(full));
         // QGIS applies <raster>.qml automatically when it loads <raster>.
         return new OutputFiles(stem + ".endmembers.csv", stem + ".endmembers.sli", stem + ".report.json", stem + ".qml",
-            stem + ".abundances.png", stem + ".endmembers.png");
+            stem + ".abundances.png", stem + ".endmembers.png", stem + ".model.json");
     }
 
     private static void Validate(UnmixOptions o)
@@ -198,6 +249,10 @@ public static class UnmixJob
         if (o.MemoryBytes < 16L << 20) throw new UsageException($"--memory must be at least 16 MB, got {o.MemoryBytes >> 20} MB");
         if (o.EndmemberCount is < 1) throw new UsageException($"-p must be at least 1, got {o.EndmemberCount}");
         if (o.EndmembersFile is not null && o.EndmemberCount is not null) throw new UsageException("give either --endmembers or -p, not both");
+        if (o.ModelFile is not null && (o.EndmembersFile is not null || o.EndmemberCount is not null))
+            throw new UsageException("--model brings its own endmembers: do not combine it with --endmembers or -p");
+        if (o.ModelFile is not null && o.Method != UnmixMethod.Mtl) throw new UsageException("--model applies a deep model: use it with --method mtl");
+        if (o.FitPixels < 100) throw new UsageException($"--fit-pixels must be at least 100, got {o.FitPixels}");
         if (o.SampleSize < 100) throw new UsageException($"--sample must be at least 100 pixels, got {o.SampleSize}");
         if (!double.IsFinite(o.InputScale) || o.InputScale <= 0) throw new UsageException($"--scale must be a positive number, got {o.InputScale}");
         if (Path.GetFullPath(o.Input) == Path.GetFullPath(o.Output)) throw new UsageException("the output would overwrite the input");
@@ -231,6 +286,9 @@ public static class UnmixJob
     {
         ["HYPERUNMIX_VERSION"] = Version,
         ["HYPERUNMIX_METHOD"] = o.Method.ToString().ToUpperInvariant(),
+        ["HYPERUNMIX_MTL"] = o.Method == UnmixMethod.Mtl
+            ? string.Create(CultureInfo.InvariantCulture, $"alpha={o.Mtl.Alpha} beta={o.Mtl.Beta} lambda={o.Mtl.Lambda} epochs<={o.Mtl.MaxEpochs} row={o.Mtl.RowBranch} column={o.Mtl.ColumnBranch} nonlinear={o.Mtl.Nonlinear}")
+            : "n/a",
         ["HYPERUNMIX_INPUT"] = Path.GetFullPath(info.Path),
         ["HYPERUNMIX_ENDMEMBERS"] = string.Join(",", e.Names),
         ["HYPERUNMIX_ENDMEMBER_SOURCE"] = source,
@@ -240,16 +298,23 @@ public static class UnmixJob
         ["HYPERUNMIX_GDAL"] = GdalLibrary.Version,
     };
 
+    private static LinearMethod ToLinear(UnmixMethod m) => m switch
+    {
+        UnmixMethod.Ucls => LinearMethod.Ucls,
+        UnmixMethod.Scls => LinearMethod.Scls,
+        UnmixMethod.Nnls => LinearMethod.Nnls,
+        _ => LinearMethod.Fcls,
+    };
+
     /// <summary>One worker's buffers, reused from tile to tile.</summary>
-    private sealed class Worker(int bands, int p, int maxPixels)
+    private sealed class Worker(int bands, int p, int maxPixels, object state)
     {
         private readonly float[] _y = new float[bands * maxPixels];
         private readonly byte[] _valid = new byte[maxPixels];
         private readonly float[] _out = new float[(p + 1) * maxPixels];
-        private readonly TileScratch _scratch = new();
 
         /// <param name="solver">Null measures the I/O floor: the input's first bands are written instead of abundances.</param>
-        public int Process(Window w, RasterSource source, RegionOfInterest? roi, int[] bandList, double scale, AbundanceSolver? solver,
+        public int Process(Window w, RasterSource source, RegionOfInterest? roi, int[] bandList, double scale, ITileUnmixer? solver,
             float noData, Window area, RasterSink sink, Preview preview)
         {
             var n = (int)w.Area;
@@ -270,7 +335,7 @@ public static class UnmixJob
                 if (scale != 1)
                     foreach (ref var v in y) v = (float)(v * scale);
                 if (count > 0 && solver is not null)
-                    solver.SolveTile(y, n, valid, output[..(p * n)], output.Slice(p * n, n), noData, _scratch);
+                    solver.Solve(y, n, valid, output[..(p * n)], output.Slice(p * n, n), noData, w, state);
                 else if (count > 0)
                     for (var b = 0; b <= p; b++) y.Slice(Math.Min(b, bands - 1) * n, n).CopyTo(output.Slice(b * n, n));
             }

@@ -1,4 +1,5 @@
 using HyperUnmix.Geo.Raster;
+using HyperUnmix.Geo.Unmixing.Deep;
 using HyperUnmix.Geo.Unmixing.Solvers;
 
 namespace HyperUnmix.Geo.Pipeline;
@@ -9,7 +10,13 @@ public sealed record UnmixOptions
     public required string Input { get; init; }
     /// <summary>The abundance raster; side outputs are named after it.</summary>
     public required string Output { get; init; }
-    public LinearMethod Method { get; init; } = LinearMethod.Fcls;
+    public UnmixMethod Method { get; init; } = UnmixMethod.Mtl;
+    /// <summary>Hyperparameters of the deep method.</summary>
+    public MtlOptions Mtl { get; init; } = new();
+    /// <summary>A fitted deep model to apply instead of fitting one (same sensor and bands).</summary>
+    public string? ModelFile { get; init; }
+    /// <summary>Pixels the deep model is fitted on (a subset of the stratified sample when there are more).</summary>
+    public int FitPixels { get; init; } = 10000;
     /// <summary>Endmember spectra (CSV or ENVI spectral library); extracted with VCA when null.</summary>
     public string? EndmembersFile { get; init; }
     /// <summary>Names of the spectra to use from <see cref="EndmembersFile"/> (all when empty).</summary>
@@ -48,6 +55,17 @@ public sealed record UnmixOptions
     /// stand in for the abundances, so compression costs the same) without unmixing.
     /// </summary>
     public bool IoOnly { get; init; }
+}
+
+/// <summary>How abundances are estimated.</summary>
+public enum UnmixMethod
+{
+    /// <summary>The deep multi-task model (Mehrdad &amp; Janani), fitted on a sample and applied to every tile.</summary>
+    Mtl,
+    Fcls,
+    Nnls,
+    Scls,
+    Ucls,
 }
 
 /// <summary>An option value that cannot work (exit code 2).</summary>

@@ -23,14 +23,15 @@ public sealed class CommandTests : IDisposable
         Assert.Contains("32633", info.GetProperty("coordinateSystem").GetProperty("wkt").GetString());
         Assert.Equal([500000.0, 30, 0, 5200000, 0, -30], info.GetProperty("geoTransform").EnumerateArray().Select(v => v.GetDouble()));
         var meta = info.GetProperty("metadata").GetProperty("");
-        Assert.Equal("FCLS", meta.GetProperty("HYPERUNMIX_METHOD").GetString());
+        Assert.Equal("MTL", meta.GetProperty("HYPERUNMIX_METHOD").GetString());
+        Assert.Contains("alpha=0.1", meta.GetProperty("HYPERUNMIX_MTL").GetString());
         Assert.Equal("4", meta.GetProperty("HYPERUNMIX_P").GetString());
         Assert.Equal("42", meta.GetProperty("HYPERUNMIX_SEED").GetString());
         Assert.EndsWith("scene.tif", meta.GetProperty("HYPERUNMIX_INPUT").GetString());
         var report = JsonDocument.Parse(File.ReadAllText(_cli.Path("a.report.json"))).RootElement;
         Assert.True(report.GetProperty("metrics").GetProperty("mean_sad_rad").GetDouble() < 0.02);
         Assert.Equal(7922, report.GetProperty("pixels").GetProperty("valid").GetInt64());
-        foreach (var side in new[] { "a.endmembers.csv", "a.endmembers.sli", "a.endmembers.hdr", "a.qml", "a.abundances.png", "a.endmembers.png" })
+        foreach (var side in new[] { "a.endmembers.csv", "a.endmembers.sli", "a.endmembers.hdr", "a.qml", "a.abundances.png", "a.endmembers.png", "a.model.json" })
             Assert.True(File.Exists(_cli.Path(side)), side);
         Assert.Equal("PNG", CliRunner.GdalInfo(_cli.Path("a.abundances.png")).GetProperty("driverShortName").GetString());
     }
@@ -71,7 +72,7 @@ public sealed class CommandTests : IDisposable
         Assert.True(File.Exists(_cli.Path("e.sli")) && File.Exists(_cli.Path("e.hdr")) && File.Exists(_cli.Path("e.png")));
 
         Assert.Equal(0, _cli.Run("synth", "-o", _cli.Path("s.tif"), "--width", "30", "--height", "20", "--model", "ppnm", "-p", "3").Code);
-        Assert.Equal(0, _cli.Run("unmix", _cli.Path("s.tif"), "-o", _cli.Path("s-a.tif"), "-e", _cli.Path("s_endmembers.csv")).Code);
+        Assert.Equal(0, _cli.Run("unmix", _cli.Path("s.tif"), "-o", _cli.Path("s-a.tif"), "-e", _cli.Path("s_endmembers.csv"), "--method", "fcls").Code);
         var (c2, o2, e2) = _cli.Run("evaluate", _cli.Path("s-a.tif"), "--truth", _cli.Path("s_abundances.tif"), "--truth-endmembers", _cli.Path("s_endmembers.csv"), "--json");
         Assert.True(c2 == 0, e2);
         var score = JsonDocument.Parse(o2).RootElement;

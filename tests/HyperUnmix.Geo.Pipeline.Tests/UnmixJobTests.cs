@@ -55,11 +55,11 @@ public sealed class UnmixJobTests(SampleScene s)
     }
 
     [Theory]
-    [InlineData(LinearMethod.Fcls)]
-    [InlineData(LinearMethod.Nnls)]
-    [InlineData(LinearMethod.Scls)]
-    [InlineData(LinearMethod.Ucls)]
-    public void Run_EachMethodWithTrueEndmembers_RespectsItsConstraints(LinearMethod method)
+    [InlineData(UnmixMethod.Fcls)]
+    [InlineData(UnmixMethod.Nnls)]
+    [InlineData(UnmixMethod.Scls)]
+    [InlineData(UnmixMethod.Ucls)]
+    public void Run_EachMethodWithTrueEndmembers_RespectsItsConstraints(UnmixMethod method)
     {
         var dir = s.NewDir();
         var r = UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = Path.Combine(dir, "a.tif"), EndmembersFile = s.TruthEndmembers, Method = method, SideOutputs = false });
@@ -76,9 +76,9 @@ public sealed class UnmixJobTests(SampleScene s)
             {
                 var v = buf[j * n + px];
                 sum += v;
-                if (method is LinearMethod.Fcls or LinearMethod.Nnls) Assert.True(v >= 0, $"{method} gave {v}");
+                if (method is UnmixMethod.Fcls or UnmixMethod.Nnls) Assert.True(v >= 0, $"{method} gave {v}");
             }
-            if (method is LinearMethod.Fcls or LinearMethod.Scls) Assert.Equal(1.0, sum, 1e-5);
+            if (method is UnmixMethod.Fcls or UnmixMethod.Scls) Assert.Equal(1.0, sum, 1e-5);
         }
     }
 

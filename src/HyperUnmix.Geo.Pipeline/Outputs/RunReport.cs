@@ -45,6 +45,17 @@ public static class RunReport
             },
             ["output"] = new { path = r.Output, window = new { col = r.Area.ColOff, row = r.Area.RowOff, width = r.Area.Width, height = r.Area.Height }, side_outputs = r.SideOutputs },
             ["pixels"] = new { total = r.TotalPixels, valid = r.ValidPixels, tiles = r.Tiles },
+            ["deep_model"] = r.Fit is { } f ? new
+            {
+                file = r.ModelFile,
+                fit_pixels = f.Pixels,
+                epochs = f.Epochs,
+                initial_loss = f.InitialLoss,
+                final_loss = f.FinalLoss,
+                fit_seconds = Math.Round(f.Seconds, 3),
+                gflops_per_second = Math.Round(f.Gflops / Math.Max(f.Seconds, 1e-9), 2),
+                options = new { o.Mtl.Alpha, o.Mtl.Beta, o.Mtl.Lambda, o.Mtl.MaxEpochs, o.Mtl.Tolerance, o.Mtl.Patience, o.Mtl.RowBranch, o.Mtl.ColumnBranch, o.Mtl.Nonlinear, o.Mtl.RowHidden, o.Mtl.ColumnHidden },
+            } : (object?)(r.ModelFile is null ? null : new { file = r.ModelFile, fitted = false }),
             ["seconds"] = r.StageSeconds,
             ["metrics"] = metrics,
         };

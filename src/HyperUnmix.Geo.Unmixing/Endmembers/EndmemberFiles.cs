@@ -9,6 +9,44 @@ public sealed class EndmemberFileException(string path, string problem) : Except
     public string Path { get; } = path;
 }
 
+/// <summary>Spectra as read from a file: any number of them (a library may hold more spectra than bands).</summary>
+public sealed record SpectralLibrary(string Path, double[][] Spectra, string[] Names, double[]? Wavelengths)
+{
+    public int Bands => Spectra.Length == 0 ? 0 : Spectra[0].Length;
+    public int Count => Spectra.Length;
+
+    /// <summary>The named spectra (all when <paramref name="names"/> is empty) as an endmember set.</summary>
+    public EndmemberSet Select(IReadOnlyCollection<string>? names = null)
+    {
+        int[] idx;
+        if (names is null || names.Count == 0)
+        {
+            if (Count > Bands)
+                throw new EndmemberFileException(Path, $"holds {Count} spectra for {Bands} bands: choose the endmembers by name (--endmember-names)");
+            idx = Enumerable.Range(0, Count).ToArray();
+        }
+        else
+        {
+            idx = names.Select(name => Array.IndexOf(Names, name) is var i && i >= 0
+                ? i : throw new EndmemberFileException(Path, $"has no spectrum named '{name}' (it has: {string.Join(", ", Names.Take(10))}{(Count > 10 ? ", ..." : "")})")).ToArray();
+        }
+        return SelectIndices(idx);
+    }
+
+    /// <summary>The spectra at the given indices as an endmember set.</summary>
+    public EndmemberSet SelectIndices(IReadOnlyList<int> idx)
+    {
+        try
+        {
+            return EndmemberSet.FromSpectra(idx.Select(i => Spectra[i]).ToArray(), idx.Select(i => Names[i]).ToArray(), Wavelengths);
+        }
+        catch (ArgumentException e)
+        {
+            throw new EndmemberFileException(Path, e.Message);
+        }
+    }
+}
+
 /// <summary>
 /// Reads and writes endmember spectra: CSV (one row per band; optional columns band/channel/original_band,
 /// wavelength[_nm], fwhm[_nm]; every other column one spectrum) and ENVI spectral libraries (.sli + .hdr).
@@ -20,18 +58,17 @@ public static class EndmemberFiles
     private static readonly string[] FwhmColumns = ["fwhm", "fwhm_nm"];
 
     /// <summary>Loads a CSV or an ENVI spectral library (chosen by extension: .sli/.hdr are ENVI).</summary>
-    public static EndmemberSet Load(string path, IReadOnlyCollection<string>? select = null)
+    public static EndmemberSet Load(string path, IReadOnlyCollection<string>? select = null) => LoadLibrary(path).Select(select);
+
+    /// <summary>Reads every spectrum of a CSV or ENVI spectral library.</summary>
+    public static SpectralLibrary LoadLibrary(string path)
     {
         if (!File.Exists(path)) throw new EndmemberFileException(path, "file not found");
         var ext = Path.GetExtension(path).ToLowerInvariant();
-        var set = ext is ".sli" or ".hdr" ? ReadEnviLibrary(path) : ReadCsv(path);
-        if (select is null || select.Count == 0) return set;
-        var idx = select.Select(name => Array.IndexOf(set.Names, name) is var i && i >= 0
-            ? i : throw new EndmemberFileException(path, $"has no spectrum named '{name}' (it has: {string.Join(", ", set.Names.Take(10))}{(set.Names.Length > 10 ? ", ..." : "")})")).ToArray();
-        return EndmemberSet.FromSpectra(idx.Select(set.Spectrum).ToArray(), idx.Select(i => set.Names[i]).ToArray(), set.Wavelengths);
+        return ext is ".sli" or ".hdr" ? ReadEnviLibrary(path) : ReadCsv(path);
     }
 
-    public static EndmemberSet ReadCsv(string path)
+    public static SpectralLibrary ReadCsv(string path)
     {
         var lines = File.ReadAllLines(path).Where(l => !string.IsNullOrWhiteSpace(l) && !l.StartsWith('#')).ToArray();
         if (lines.Length < 2) throw new EndmemberFileException(path, "is empty: expected a header row and one row per band");
@@ -53,14 +90,8 @@ public static class EndmemberFiles
                 e[r * spectraCols.Length + k] = ParseNumber(cells[spectraCols[k]], path, r + 2);
             if (wl is not null) wl[r] = ParseNumber(cells[wlCol], path, r + 2);
         }
-        try
-        {
-            return new EndmemberSet(e, l, spectraCols.Length, spectraCols.Select(i => header[i].Trim()).ToArray(), wl);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new EndmemberFileException(path, ex.Message);
-        }
+        var spectra = Enumerable.Range(0, spectraCols.Length).Select(k => Enumerable.Range(0, l).Select(r => e[r * spectraCols.Length + k]).ToArray()).ToArray();
+        return new SpectralLibrary(path, spectra, spectraCols.Select(i => header[i].Trim()).ToArray(), wl);
     }
 
     public static void WriteCsv(string path, EndmemberSet set)
@@ -101,7 +132,7 @@ public static class EndmemberFiles
         WriteAtomically(Path.ChangeExtension(path, ".hdr"), Encoding.UTF8.GetBytes(hdr.ToString()));
     }
 
-    public static EndmemberSet ReadEnviLibrary(string path)
+    public static SpectralLibrary ReadEnviLibrary(string path)
     {
         var hdrPath = Path.GetExtension(path).Equals(".hdr", StringComparison.OrdinalIgnoreCase) ? path : Path.ChangeExtension(path, ".hdr");
         if (!File.Exists(hdrPath)) throw new EndmemberFileException(path, $"has no ENVI header ({hdrPath} not found)");
@@ -132,14 +163,8 @@ public static class EndmemberFiles
         }
         var names = SplitList(h.GetValueOrDefault("spectra names"));
         var wl = SplitList(h.GetValueOrDefault("wavelength")).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
-        try
-        {
-            return EndmemberSet.FromSpectra(spectra, names.Length == lines ? names : null, wl.Length == samples ? wl : null);
-        }
-        catch (ArgumentException ex)
-        {
-            throw new EndmemberFileException(path, ex.Message);
-        }
+        return new SpectralLibrary(path, spectra.ToArray(), names.Length == lines ? names : Enumerable.Range(1, lines).Select(i => $"spectrum {i}").ToArray(),
+            wl.Length == samples ? wl : null);
     }
 
     /// <summary>

@@ -1,0 +1,60 @@
+using HyperUnmix.Geo.Raster;
+using HyperUnmix.Geo.Unmixing.Deep;
+using HyperUnmix.Geo.Unmixing.Solvers;
+
+namespace HyperUnmix.Geo.Pipeline;
+
+/// <summary>Unmixes one band-sequential tile with the shared, immutable model or endmember set.</summary>
+internal interface ITileUnmixer
+{
+    /// <summary>Per-worker scratch state, created once per worker.</summary>
+    object CreateState();
+
+    /// <param name="window">The tile's window in scene coordinates.</param>
+    void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> abundances, Span<float> residual, float noData, Window window, object state);
+}
+
+internal sealed class LinearTileUnmixer(AbundanceSolver solver) : ITileUnmixer
+{
+    public object CreateState() => new TileScratch();
+
+    public void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> abundances, Span<float> residual, float noData, Window window, object state) =>
+        solver.SolveTile(y, n, valid, abundances, residual, noData, (TileScratch)state);
+}
+
+/// <summary>
+/// The deep model per tile. When the fit covered every valid pixel of the area, those pixels keep the fitted
+/// abundances (the model's reconstruction gives their residual); otherwise each pixel is solved with the model.
+/// Either way a pixel's result depends on the pixel alone, never on the tile it falls in.
+/// </summary>
+internal sealed class MtlTileUnmixer(MtlModel model, float[]? fitted, Dictionary<long, int>? fittedIndex, int sceneWidth) : ITileUnmixer
+{
+    private sealed class State(MtlModel m)
+    {
+        public MtlModel.Workspace Workspace { get; } = m.CreateWorkspace();
+        public float[] Initial { get; set; } = [];
+    }
+
+    public object CreateState() => new State(model);
+
+    public void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> abundances, Span<float> residual, float noData, Window window, object state)
+    {
+        var s = (State)state;
+        if (fitted is null || fittedIndex is null)
+        {
+            model.Apply(y, n, valid, abundances, residual, noData, s.Workspace);
+            return;
+        }
+        var p = model.Count;
+        if (s.Initial.Length < p * n) s.Initial = new float[p * n];
+        var fitPixels = fitted.Length / p;
+        for (var k = 0; k < n; k++)
+        {
+            var pos = (long)(window.RowOff + k / window.Width) * sceneWidth + window.ColOff + k % window.Width;
+            var found = fittedIndex.TryGetValue(pos, out var col);
+            if (!found && valid[k] != 0) throw new InvalidOperationException($"pixel {pos} is valid but was not in the exhaustive fit");
+            for (var j = 0; j < p; j++) s.Initial[j * n + k] = found ? fitted[j * fitPixels + col] : 1f / p;
+        }
+        model.Apply(y, n, valid, abundances, residual, noData, s.Workspace, initial: s.Initial.AsSpan(0, p * n), iterations: 0);
+    }
+}

@@ -1,0 +1,96 @@
+using HyperUnmix.Geo.Unmixing.LinearAlgebra;
+
+namespace HyperUnmix.Geo.Unmixing.Deep;
+
+/// <summary>Where an MLP's weights live inside a flat parameter vector.</summary>
+/// <param name="Sizes">Layer widths, input first: e.g. [P, 25, 50, L].</param>
+/// <param name="WeightOffsets">Offset of each layer's weight matrix (in x out, row-major).</param>
+/// <param name="BiasOffsets">Offset of each layer's bias vector (out).</param>
+public sealed record MlpLayout(int[] Sizes, int[] WeightOffsets, int[] BiasOffsets)
+{
+    public int Layers => Sizes.Length - 1;
+    public int WeightCount => Enumerable.Range(0, Layers).Sum(k => Sizes[k] * Sizes[k + 1]);
+}
+
+/// <summary>
+/// A multilayer perceptron with ReLU hidden layers and a linear output, evaluated on a whole batch (rows are
+/// samples) with GEMMs. Activations are kept in caller-owned buffers for the backward pass, so a training epoch
+/// allocates nothing.
+/// </summary>
+public sealed class Mlp(MlpLayout layout, IBlas blas)
+{
+    public MlpLayout Layout { get; } = layout;
+
+    /// <summary>Buffers for a batch: the activations of every layer (post-ReLU for hidden ones).</summary>
+    public sealed class Workspace
+    {
+        public Workspace(MlpLayout layout, int batch)
+        {
+            Batch = batch;
+            Activations = Enumerable.Range(1, layout.Layers).Select(k => new float[batch * layout.Sizes[k]]).ToArray();
+            Deltas = Enumerable.Range(1, layout.Layers).Select(k => new float[batch * layout.Sizes[k]]).ToArray();
+        }
+
+        public int Batch { get; }
+        /// <summary>Activations[k] is the output of layer k (0-based): batch x Sizes[k + 1].</summary>
+        public float[][] Activations { get; }
+        /// <summary>Gradients with respect to each layer's pre-activation.</summary>
+        public float[][] Deltas { get; }
+        public float[] Output => Activations[^1];
+    }
+
+    /// <summary>Forward pass of <paramref name="input"/> (batch x Sizes[0]); the result is <see cref="Workspace.Output"/>.</summary>
+    public void Forward(ReadOnlySpan<float> theta, ReadOnlySpan<float> input, int batch, Workspace ws)
+    {
+        var s = Layout.Sizes;
+        for (var k = 0; k < Layout.Layers; k++)
+        {
+            var x = k == 0 ? input : ws.Activations[k - 1];
+            var z = ws.Activations[k].AsSpan(0, batch * s[k + 1]);
+            var bias = theta.Slice(Layout.BiasOffsets[k], s[k + 1]);
+            for (var r = 0; r < batch; r++) bias.CopyTo(z.Slice(r * s[k + 1], s[k + 1]));
+            blas.Gemm(false, false, batch, s[k + 1], s[k], 1f, x, s[k], theta[Layout.WeightOffsets[k]..], s[k + 1], 1f, z, s[k + 1]);
+            if (k < Layout.Layers - 1)
+                for (var i = 0; i < z.Length; i++) if (z[i] < 0) z[i] = 0;
+        }
+    }
+
+    /// <summary>
+    /// Backward pass after <see cref="Forward"/>: given dJ/dOutput (batch x out), accumulates the weight and bias
+    /// gradients into <paramref name="grad"/> (same layout as theta) and, when <paramref name="inputGrad"/> is not
+    /// empty, writes dJ/dInput (batch x in) into it.
+    /// </summary>
+    public void Backward(ReadOnlySpan<float> theta, ReadOnlySpan<float> input, int batch, Workspace ws, ReadOnlySpan<float> outputGrad,
+        Span<float> grad, Span<float> inputGrad, bool accumulateInputGrad = false, bool weightGradients = true)
+    {
+        var s = Layout.Sizes;
+        var last = Layout.Layers - 1;
+        outputGrad[..(batch * s[^1])].CopyTo(ws.Deltas[last]);
+        for (var k = last; k >= 0; k--)
+        {
+            var delta = ws.Deltas[k].AsSpan(0, batch * s[k + 1]);
+            var x = k == 0 ? input : ws.Activations[k - 1];
+            if (weightGradients)
+            {
+                blas.Gemm(true, false, s[k], s[k + 1], batch, 1f, x, s[k], delta, s[k + 1], 1f, grad[Layout.WeightOffsets[k]..], s[k + 1]);
+                var gb = grad.Slice(Layout.BiasOffsets[k], s[k + 1]);
+                for (var r = 0; r < batch; r++)
+                {
+                    var row = delta.Slice(r * s[k + 1], s[k + 1]);
+                    for (var c = 0; c < row.Length; c++) gb[c] += row[c];
+                }
+            }
+            if (k > 0)
+            {
+                var prev = ws.Deltas[k - 1].AsSpan(0, batch * s[k]);
+                blas.Gemm(false, true, batch, s[k], s[k + 1], 1f, delta, s[k + 1], theta[Layout.WeightOffsets[k]..], s[k + 1], 0f, prev, s[k]);
+                var act = ws.Activations[k - 1];
+                for (var i = 0; i < prev.Length; i++) if (act[i] <= 0) prev[i] = 0;
+            }
+            else if (!inputGrad.IsEmpty)
+            {
+                blas.Gemm(false, true, batch, s[0], s[1], 1f, delta, s[1], theta[Layout.WeightOffsets[0]..], s[1], accumulateInputGrad ? 1f : 0f, inputGrad, s[0]);
+            }
+        }
+    }
+}

@@ -1,0 +1,329 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using HyperUnmix.Geo.Unmixing.Endmembers;
+using HyperUnmix.Geo.Unmixing.LinearAlgebra;
+using HyperUnmix.Geo.Unmixing.Solvers;
+
+namespace HyperUnmix.Geo.Unmixing.Deep;
+
+/// <summary>A model file that cannot be used (wrong format, wrong bands...). Names the file.</summary>
+public sealed class MtlModelException(string path, string problem) : Exception($"{path}: {problem}");
+
+/// <summary>
+/// The shared, immutable part of a fitted deep model: endmembers E, the column branch a → W_c a + g_c(a) (a learned
+/// nonlinear mixing model that does not depend on the pixel), the data scale and α. Applying it to any pixel solves
+/// min over the simplex of ‖y − (W_c a + g_c(a))‖² + α‖y − E a‖² (normalised units), warm-started from FCLS.
+/// A small serialisable value: fitted once, broadcast to every tile.
+/// </summary>
+public sealed class MtlModel
+{
+    public const string Format = "hyperunmix-mtl";
+    private readonly AbundanceSolver _fcls;
+    public const int FormatVersion = 1;
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    private MtlModel(int bands, int p, float[] e, float[] wc, MlpLayout column, float[] columnTheta, double scale, double alpha,
+        string[] names, double[]? wavelengths, int iterations)
+    {
+        Bands = bands;
+        Count = p;
+        ENormalised = e;
+        Wc = wc;
+        ColumnLayout = column;
+        ColumnTheta = columnTheta;
+        Scale = scale;
+        Alpha = alpha;
+        Names = names;
+        Wavelengths = wavelengths;
+        ApplyIterations = iterations;
+        var eData = new double[bands * p];
+        for (var i = 0; i < eData.Length; i++) eData[i] = e[i] * scale;
+        Endmembers = new EndmemberSet(eData, bands, p, names, wavelengths);
+        _fcls = new AbundanceSolver(Endmembers, LinearMethod.Fcls);
+        // A safe first step for the projected gradient: 1 / Lipschitz constant of the linear part.
+        var lip = 2 * (SpectralNormSquared(wc, bands, p) + alpha * SpectralNormSquared(e, bands, p));
+        InitialStep = (float)(1 / Math.Max(lip, 1e-12));
+    }
+
+    public int Bands { get; }
+    public int Count { get; }
+    /// <summary>Endmembers in data units.</summary>
+    public EndmemberSet Endmembers { get; }
+    public float[] ENormalised { get; }
+    public float[] Wc { get; }
+    public MlpLayout ColumnLayout { get; }
+    /// <summary>The column MLP's weights and biases, laid out from offset 0.</summary>
+    public float[] ColumnTheta { get; }
+    public double Scale { get; }
+    public double Alpha { get; }
+    public string[] Names { get; }
+    public double[]? Wavelengths { get; }
+    public int ApplyIterations { get; }
+    internal float InitialStep { get; }
+
+    internal static MtlModel FromNetwork(MtlNetwork net, float[] theta, double scale, string[] names, double[]? wavelengths)
+    {
+        var src = net.ColumnLayout;
+        var baseOffset = src.WeightOffsets[0];
+        var layout = new MlpLayout(src.Sizes, src.WeightOffsets.Select(o => o - baseOffset).ToArray(), src.BiasOffsets.Select(o => o - baseOffset).ToArray());
+        var colTheta = theta.AsSpan(baseOffset, net.Count - baseOffset).ToArray();
+        if (!net.Options.Nonlinear || !net.Options.ColumnBranch) Array.Clear(colTheta);
+        // Without the column branch, the learned mixing model is the NMF's: W_c = E.
+        var wc = net.Options.ColumnBranch ? theta.AsSpan(net.WcOffset, net.L * net.P).ToArray() : theta.AsSpan(net.EOffset, net.L * net.P).ToArray();
+        return new MtlModel(net.L, net.P, theta.AsSpan(net.EOffset, net.L * net.P).ToArray(), wc, layout, colTheta, scale, net.Options.Alpha,
+            names, wavelengths, net.Options.ApplyIterations);
+    }
+
+    /// <summary>Per-worker buffers for <see cref="Apply"/>.</summary>
+    public sealed class Workspace
+    {
+        internal Workspace(MtlModel m, int batch)
+        {
+            Batch = batch;
+            Mlp = new Mlp.Workspace(m.ColumnLayout, batch);
+            Yt = new float[batch * m.Bands];
+            At = new float[batch * m.Count];
+            Trial = new float[batch * m.Count];
+            Grad = new float[batch * m.Count];
+            R1 = new float[batch * m.Bands];
+            R2 = new float[batch * m.Bands];
+            Loss = new double[batch];
+            TrialLoss = new double[batch];
+            Step = new float[batch];
+            Fcls = new float[m.Count * batch];
+            Residual = new float[batch];
+            Valid = new byte[batch];
+            Solver = new TileScratch();
+            Dummy = new float[m.ColumnTheta.Length];
+            Chunk = new float[m.Bands * batch];
+        }
+
+        internal float[] Chunk { get; }
+
+        public int Batch { get; }
+        internal Mlp.Workspace Mlp { get; }
+        internal float[] Yt { get; }
+        internal float[] At { get; }
+        internal float[] Trial { get; }
+        internal float[] Grad { get; }
+        internal float[] R1 { get; }
+        internal float[] R2 { get; }
+        internal double[] Loss { get; }
+        internal double[] TrialLoss { get; }
+        internal float[] Step { get; }
+        internal float[] Fcls { get; }
+        internal float[] Residual { get; }
+        internal byte[] Valid { get; }
+        internal TileScratch Solver { get; }
+        internal float[] Dummy { get; }
+    }
+
+    /// <summary>Pixels handled per batch by <see cref="Apply"/>.</summary>
+    public const int BatchPixels = 1024;
+
+    public Workspace CreateWorkspace() => new(this, BatchPixels);
+
+    /// <summary>
+    /// Abundances (P x N, band-sequential) and the model's reconstruction RMSE (N, data units) for a band-sequential
+    /// tile y (L x N, data units). Pixels with valid = 0 get <paramref name="noData"/>. Each pixel's result depends
+    /// on that pixel alone, so tiles and threads do not change it.
+    /// </summary>
+    /// <param name="initial">Optional abundances (P x N) to start from instead of FCLS, e.g. those of the fit.</param>
+    /// <param name="iterations">Projected-gradient iterations (default: the model's); 0 keeps the start.</param>
+    public void Apply(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> abundances, Span<float> residual, float noData,
+        Workspace ws, IBlas? blas = null, ReadOnlySpan<float> initial = default, int? iterations = null)
+    {
+        blas ??= Blas.Default;
+        if (y.Length < Bands * n) throw new ArgumentException($"tile has {y.Length} samples, expected {Bands} x {n}");
+        var chunk = ws.Chunk;
+        for (var start = 0; start < n; start += ws.Batch)
+        {
+            var m = Math.Min(ws.Batch, n - start);
+            for (var l = 0; l < Bands; l++) y.Slice(l * n + start, m).CopyTo(chunk.AsSpan(l * m, m));
+            if (!initial.IsEmpty)
+                for (var px = 0; px < m; px++)
+                    for (var j = 0; j < Count; j++) ws.At[px * Count + j] = initial[j * n + start + px];
+            ApplyBatch(chunk, m, valid.Slice(start, m), ws, blas, !initial.IsEmpty, iterations ?? ApplyIterations);
+            for (var px = 0; px < m; px++)
+            {
+                var ok = valid[start + px] != 0;
+                for (var j = 0; j < Count; j++) abundances[j * n + start + px] = ok ? ws.At[px * Count + j] : noData;
+                residual[start + px] = ok ? ws.Residual[px] : noData;
+            }
+        }
+    }
+
+    private void ApplyBatch(float[] y, int m, ReadOnlySpan<byte> valid, Workspace ws, IBlas blas, bool started, int iterations)
+    {
+        int l = Bands, p = Count;
+        valid.CopyTo(ws.Valid);
+        if (!started)
+        {
+            // Warm start: FCLS with the model's endmembers, in data units.
+            _fcls.SolveTile(y, m, ws.Valid.AsSpan(0, m), ws.Fcls, ws.Residual, 0f, ws.Solver);
+            for (var px = 0; px < m; px++)
+                for (var j = 0; j < p; j++) ws.At[px * p + j] = ws.Valid[px] != 0 ? ws.Fcls[j * m + px] : 1f / p;
+        }
+        var inv = (float)(1 / Scale);
+        for (var b = 0; b < l; b++)
+            for (var px = 0; px < m; px++) ws.Yt[px * l + b] = y[b * m + px] * inv;
+
+        Objective(ws.At, m, ws, ws.Loss, blas);
+        Array.Fill(ws.Step, InitialStep, 0, m);
+        Span<float> scratch = stackalloc float[p];
+        for (var it = 0; it < iterations; it++)
+        {
+            Gradient(m, ws, blas);
+            for (var px = 0; px < m; px++)
+            {
+                var row = ws.Trial.AsSpan(px * p, p);
+                for (var j = 0; j < p; j++) row[j] = ws.At[px * p + j] - ws.Step[px] * ws.Grad[px * p + j];
+                Simplex.Project(row, scratch);
+            }
+            Objective(ws.Trial, m, ws, ws.TrialLoss, blas);
+            for (var px = 0; px < m; px++)
+            {
+                if (ws.TrialLoss[px] <= ws.Loss[px])
+                {
+                    ws.Trial.AsSpan(px * p, p).CopyTo(ws.At.AsSpan(px * p, p));
+                    ws.Loss[px] = ws.TrialLoss[px];
+                    ws.Step[px] = Math.Min(ws.Step[px] * 1.5f, InitialStep * 64);
+                }
+                else ws.Step[px] *= 0.5f;
+            }
+        }
+        // Residuals R1 at the accepted abundances for the reconstruction RMSE.
+        Objective(ws.At, m, ws, ws.Loss, blas);
+        for (var px = 0; px < m; px++)
+        {
+            double s = 0;
+            for (var b = 0; b < l; b++) { double d = ws.R1[px * l + b]; s += d * d; }
+            ws.Residual[px] = (float)(Scale * Math.Sqrt(s / l));
+        }
+    }
+
+    /// <summary>Per-pixel f(a) = ‖W_c a + g(a) − y‖² + α‖E a − y‖², leaving the residuals in R1 and R2.</summary>
+    private void Objective(float[] at, int m, Workspace ws, double[] loss, IBlas blas)
+    {
+        int l = Bands, p = Count;
+        new Mlp(ColumnLayout, blas).Forward(ColumnTheta, at, m, ws.Mlp);
+        var r1 = ws.R1.AsSpan(0, m * l);
+        ws.Mlp.Output.AsSpan(0, m * l).CopyTo(r1);
+        blas.Gemm(false, true, m, l, p, 1f, at, p, Wc, p, 1f, r1, l);
+        var r2 = ws.R2.AsSpan(0, m * l);
+        blas.Gemm(false, true, m, l, p, 1f, at, p, ENormalised, p, 0f, r2, l);
+        for (var px = 0; px < m; px++)
+        {
+            double s1 = 0, s2 = 0;
+            for (var b = 0; b < l; b++)
+            {
+                var yv = ws.Yt[px * l + b];
+                var d1 = r1[px * l + b] -= yv;
+                var d2 = r2[px * l + b] -= yv;
+                s1 += (double)d1 * d1;
+                s2 += (double)d2 * d2;
+            }
+            loss[px] = s1 + Alpha * s2;
+        }
+    }
+
+    /// <summary>dF/dA for the residuals left by the last <see cref="Objective"/> at ws.At.</summary>
+    private void Gradient(int m, Workspace ws, IBlas blas)
+    {
+        int l = Bands, p = Count;
+        var g = ws.Grad.AsSpan(0, m * p);
+        blas.Gemm(false, false, m, p, l, 2f, ws.R1, l, Wc, p, 0f, g, p);
+        blas.Gemm(false, false, m, p, l, (float)(2 * Alpha), ws.R2, l, ENormalised, p, 1f, g, p);
+        // Through the network: the forward pass in ws.Mlp is at ws.At (Objective was last called on it).
+        var mlp = new Mlp(ColumnLayout, blas);
+        Scale2(ws.R1.AsSpan(0, m * l));
+        mlp.Backward(ColumnTheta, ws.At, m, ws.Mlp, ws.R1, ws.Dummy, g, accumulateInputGrad: true, weightGradients: false);
+        Scale2(ws.R1.AsSpan(0, m * l), 0.5f);
+    }
+
+    private static void Scale2(Span<float> x, float s = 2f)
+    {
+        for (var i = 0; i < x.Length; i++) x[i] *= s;
+    }
+
+    private static double SpectralNormSquared(float[] m, int rows, int cols)
+    {
+        var mat = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(rows, cols, (i, j) => m[i * cols + j]);
+        return Math.Pow(mat.L2Norm(), 2);
+    }
+
+    /// <summary>Saves the model as JSON (arrays as base64 float32, little-endian).</summary>
+    public void Save(string path, IReadOnlyDictionary<string, string>? provenance = null)
+    {
+        var root = new JsonObject
+        {
+            ["format"] = Format,
+            ["format_version"] = FormatVersion,
+            ["bands"] = Bands,
+            ["endmembers"] = Count,
+            ["names"] = new JsonArray(Names.Select(n => (JsonNode)n).ToArray()),
+            ["wavelengths"] = Wavelengths is null ? null : new JsonArray(Wavelengths.Select(w => (JsonNode)w).ToArray()),
+            ["scale"] = Scale,
+            ["alpha"] = Alpha,
+            ["apply_iterations"] = ApplyIterations,
+            ["column_layers"] = new JsonArray(ColumnLayout.Sizes.Select(s => (JsonNode)s).ToArray()),
+            ["E"] = B64(ENormalised),
+            ["column_linear"] = B64(Wc),
+            ["column_theta"] = B64(ColumnTheta),
+            ["provenance"] = provenance is null ? null : new JsonObject(provenance.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+        };
+        EndmemberFiles.WriteAtomically(path, JsonSerializer.SerializeToUtf8Bytes(root, Indented));
+    }
+
+    public static MtlModel Load(string path)
+    {
+        if (!File.Exists(path)) throw new MtlModelException(path, "model file not found");
+        JsonNode? root;
+        try { root = JsonNode.Parse(File.ReadAllText(path)); }
+        catch (JsonException e) { throw new MtlModelException(path, $"not a model file (invalid JSON: {e.Message})"); }
+        if (root?["format"]?.GetValue<string>() != Format) throw new MtlModelException(path, $"not a {Format} model file");
+        if (root["format_version"]?.GetValue<int>() is not FormatVersion and var v) throw new MtlModelException(path, $"model format version {v} is not supported (this version reads {FormatVersion})");
+        try
+        {
+            int bands = root["bands"]!.GetValue<int>(), p = root["endmembers"]!.GetValue<int>();
+            var sizes = root["column_layers"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray();
+            if (sizes[0] != p || sizes[^1] != bands) throw new MtlModelException(path, "column network sizes disagree with the band and endmember counts");
+            var w = new int[sizes.Length - 1];
+            var b = new int[sizes.Length - 1];
+            var offset = 0;
+            for (var k = 0; k < w.Length; k++) { w[k] = offset; offset += sizes[k] * sizes[k + 1]; b[k] = offset; offset += sizes[k + 1]; }
+            var e = FromB64(root["E"]!.GetValue<string>(), bands * p, path, "E");
+            var wc = FromB64(root["column_linear"]!.GetValue<string>(), bands * p, path, "column_linear");
+            var theta = FromB64(root["column_theta"]!.GetValue<string>(), offset, path, "column_theta");
+            var names = root["names"]!.AsArray().Select(n => n!.GetValue<string>()).ToArray();
+            var wl = root["wavelengths"]?.AsArray().Select(n => n!.GetValue<double>()).ToArray();
+            return new MtlModel(bands, p, e, wc, new MlpLayout(sizes, w, b), theta, root["scale"]!.GetValue<double>(), root["alpha"]!.GetValue<double>(),
+                names, wl, root["apply_iterations"]!.GetValue<int>());
+        }
+        catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw new MtlModelException(path, $"damaged model file ({e.Message})");
+        }
+    }
+
+    /// <summary>Refuses a scene whose bands do not match the model's.</summary>
+    public void CheckScene(string path, int bands, double[]? wavelengths)
+    {
+        if (bands != Bands) throw new MtlModelException(path, $"the model was fitted on {Bands} bands, the scene has {bands}: apply it only to scenes of the same sensor and band selection");
+        if (Wavelengths is not null && wavelengths is not null)
+            for (var i = 0; i < bands; i++)
+                if (Math.Abs(Wavelengths[i] - wavelengths[i]) > 1e-3 * Math.Max(1, Math.Abs(wavelengths[i])))
+                    throw new MtlModelException(path, $"band {i + 1} is at {wavelengths[i]:G6}, the model's at {Wavelengths[i]:G6}: not the same sensor or band selection");
+    }
+
+    private static string B64(float[] x) => Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan()));
+
+    private static float[] FromB64(string s, int expected, string path, string what)
+    {
+        var bytes = Convert.FromBase64String(s);
+        if (bytes.Length != expected * 4) throw new MtlModelException(path, $"{what} has {bytes.Length / 4} values, expected {expected}");
+        var r = new float[expected];
+        Buffer.BlockCopy(bytes, 0, r, 0, bytes.Length);
+        return r;
+    }
+}

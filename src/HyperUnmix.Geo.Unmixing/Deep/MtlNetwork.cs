@@ -1,0 +1,242 @@
+using HyperUnmix.Geo.Unmixing.LinearAlgebra;
+
+namespace HyperUnmix.Geo.Unmixing.Deep;
+
+/// <summary>
+/// The two-branch network and its objective over N fitted pixels, with every parameter in one flat vector:
+/// <code>
+/// J = ‖Y − (E W_r + G_r(E))‖²/LN + ‖Y − (W_c A + G_c(A))‖²/LN + α ‖Y − E A‖²/LN
+///   + β (‖E‖²/LP + ‖A‖²/PN) + λ Σ_k ‖W_k‖²/|W_k|   (W_k: the MLPs' weight matrices)
+/// </code>
+/// The gradient is written by hand over GEMMs; buffers are allocated once, so an epoch allocates nothing.
+/// </summary>
+public sealed class MtlNetwork
+{
+    private readonly IBlas _blas;
+    private readonly float[] _y, _yt;            // L x N and N x L, normalised
+    private readonly float[] _rr, _rc, _ra;      // residuals: L x N, N x L, L x N
+    private readonly float[] _at, _dat;          // Aᵀ and dJ/dAᵀ: N x P
+    private readonly Mlp.Workspace _rowWs, _colWs;
+
+    public MtlNetwork(float[] yNormalised, int bands, int pixels, int p, MtlOptions options, IBlas blas)
+    {
+        L = bands;
+        N = pixels;
+        P = p;
+        Options = options;
+        _blas = blas;
+        _y = yNormalised;
+        _yt = new float[N * L];
+        for (var l = 0; l < L; l++)
+            for (var n = 0; n < N; n++) _yt[n * L + l] = _y[l * N + n];
+        var offset = 0;
+        int Take(int count) { var o = offset; offset += count; return o; }
+        EOffset = Take(L * P);
+        AOffset = Take(P * N);
+        WrOffset = Take(P * N);
+        RowLayout = Layout([P, .. options.RowHidden, N], Take);
+        WcOffset = Take(L * P);
+        ColumnLayout = Layout([P, .. options.ColumnHidden, L], Take);
+        Count = offset;
+        RowMlp = new Mlp(RowLayout, blas);
+        ColumnMlp = new Mlp(ColumnLayout, blas);
+        _rr = new float[L * N];
+        _rc = new float[N * L];
+        _ra = new float[L * N];
+        _at = new float[N * P];
+        _dat = new float[N * P];
+        _rowWs = new Mlp.Workspace(RowLayout, L);
+        _colWs = new Mlp.Workspace(ColumnLayout, N);
+    }
+
+    public int L { get; }
+    public int N { get; }
+    public int P { get; }
+    public MtlOptions Options { get; }
+    /// <summary>Total number of parameters.</summary>
+    public int Count { get; }
+    public int EOffset { get; }
+    public int AOffset { get; }
+    public int WrOffset { get; }
+    public int WcOffset { get; }
+    public MlpLayout RowLayout { get; }
+    public MlpLayout ColumnLayout { get; }
+    public Mlp RowMlp { get; }
+    public Mlp ColumnMlp { get; }
+
+    /// <summary>Approximate floating-point operations of one <see cref="Evaluate"/> call.</summary>
+    public double FlopsPerEvaluation
+    {
+        get
+        {
+            double Mlp(MlpLayout m, int batch) => Enumerable.Range(0, m.Layers).Sum(k => 6.0 * batch * m.Sizes[k] * m.Sizes[k + 1]);
+            var linear = 2.0 * L * N * P * 8;
+            return linear + (Options.Nonlinear ? (Options.RowBranch ? Mlp(RowLayout, L) : 0) + (Options.ColumnBranch ? Mlp(ColumnLayout, N) : 0) : 0);
+        }
+    }
+
+    private static MlpLayout Layout(int[] sizes, Func<int, int> take)
+    {
+        var w = new int[sizes.Length - 1];
+        var b = new int[sizes.Length - 1];
+        for (var k = 0; k < w.Length; k++)
+        {
+            w[k] = take(sizes[k] * sizes[k + 1]);
+            b[k] = take(sizes[k + 1]);
+        }
+        return new MlpLayout(sizes, w, b);
+    }
+
+    /// <summary>The parameter groups iRprop+ treats with separate step bounds.</summary>
+    public IReadOnlyList<(int Start, int Length, StepBounds Bounds)> Groups() =>
+    [
+        (EOffset, L * P, Options.EndmemberSteps),
+        (AOffset, P * N, Options.AbundanceSteps),
+        (WrOffset, P * N, Options.LinearSteps),
+        (RowLayout.WeightOffsets[0], WcOffset - RowLayout.WeightOffsets[0], Options.NetworkSteps),
+        (WcOffset, L * P, Options.LinearSteps),
+        (ColumnLayout.WeightOffsets[0], Count - ColumnLayout.WeightOffsets[0], Options.NetworkSteps),
+    ];
+
+    /// <summary>Loss at <paramref name="theta"/>, and its gradient written into <paramref name="grad"/>.</summary>
+    public double Evaluate(ReadOnlySpan<float> theta, Span<float> grad)
+    {
+        var o = Options;
+        grad.Clear();
+        var e = theta.Slice(EOffset, L * P);
+        var a = theta.Slice(AOffset, P * N);
+        var dE = grad.Slice(EOffset, L * P);
+        var dA = grad.Slice(AOffset, P * N);
+        var c = 1.0 / ((double)L * N);
+        double loss = 0;
+
+        // Auxiliary NMF task: α‖EA − Y‖²/LN.
+        if (o.Alpha > 0)
+        {
+            _y.CopyTo(_ra, 0);
+            _blas.Gemm(false, false, L, N, P, 1f, e, P, a, N, -1f, _ra, N);
+            loss += o.Alpha * c * SumSquares(_ra);
+            var g = (float)(2 * o.Alpha * c);
+            _blas.Gemm(false, true, L, P, N, g, _ra, N, a, N, 1f, dE, P);
+            _blas.Gemm(true, false, P, N, L, g, e, P, _ra, N, 1f, dA, N);
+        }
+
+        // Row branch: Y ≈ E W_r + G_r(E), one batch of L rows.
+        if (o.RowBranch)
+        {
+            var wr = theta.Slice(WrOffset, P * N);
+            if (o.Nonlinear)
+            {
+                RowMlp.Forward(theta, e, L, _rowWs);
+                _rowWs.Output.AsSpan(0, L * N).CopyTo(_rr);
+            }
+            else Array.Clear(_rr);
+            Subtract(_rr, _y);
+            _blas.Gemm(false, false, L, N, P, 1f, e, P, wr, N, 1f, _rr, N);
+            loss += c * SumSquares(_rr);
+            Scale(_rr, (float)(2 * c));
+            _blas.Gemm(true, false, P, N, L, 1f, e, P, _rr, N, 1f, grad.Slice(WrOffset, P * N), N);
+            _blas.Gemm(false, true, L, P, N, 1f, _rr, N, wr, N, 1f, dE, P);
+            if (o.Nonlinear) RowMlp.Backward(theta, e, L, _rowWs, _rr, grad, dE, accumulateInputGrad: true);
+        }
+
+        // Column branch: Yᵀ ≈ Aᵀ W_cᵀ + G_c(Aᵀ), one batch of N pixels.
+        if (o.ColumnBranch)
+        {
+            var wc = theta.Slice(WcOffset, L * P);
+            Transpose(a, P, N, _at);
+            if (o.Nonlinear)
+            {
+                ColumnMlp.Forward(theta, _at, N, _colWs);
+                _colWs.Output.AsSpan(0, N * L).CopyTo(_rc);
+            }
+            else Array.Clear(_rc);
+            Subtract(_rc, _yt);
+            _blas.Gemm(false, true, N, L, P, 1f, _at, P, wc, P, 1f, _rc, L);
+            loss += c * SumSquares(_rc);
+            Scale(_rc, (float)(2 * c));
+            _blas.Gemm(true, false, L, P, N, 1f, _rc, L, _at, P, 1f, grad.Slice(WcOffset, L * P), P);
+            _blas.Gemm(false, false, N, P, L, 1f, _rc, L, wc, P, 0f, _dat, P);
+            if (o.Nonlinear) ColumnMlp.Backward(theta, _at, N, _colWs, _rc, grad, _dat, accumulateInputGrad: true);
+            for (var p = 0; p < P; p++)
+                for (var n = 0; n < N; n++) dA[p * N + n] += _dat[n * P + p];
+        }
+
+        // Latent and weight penalties.
+        if (o.Beta > 0)
+        {
+            loss += o.Beta * (SumSquares(e) / (L * P) + SumSquares(a) / ((double)P * N));
+            Axpy((float)(2 * o.Beta / (L * P)), e, dE);
+            Axpy((float)(2 * o.Beta / ((double)P * N)), a, dA);
+        }
+        if (o.Lambda > 0 && o.Nonlinear)
+        {
+            foreach (var (layout, on) in new[] { (RowLayout, o.RowBranch), (ColumnLayout, o.ColumnBranch) })
+            {
+                if (!on) continue;
+                for (var k = 0; k < layout.Layers; k++)
+                {
+                    var size = layout.Sizes[k] * layout.Sizes[k + 1];
+                    var w = theta.Slice(layout.WeightOffsets[k], size);
+                    loss += o.Lambda * SumSquares(w) / size;
+                    Axpy((float)(2 * o.Lambda / size), w, grad.Slice(layout.WeightOffsets[k], size));
+                }
+            }
+        }
+        return loss;
+    }
+
+    /// <summary>Starts at the linear solution: W_r = A0, W_c = E0, zero output layers, seeded He hidden layers.</summary>
+    public float[] Initialise(ReadOnlySpan<float> e0, ReadOnlySpan<float> a0)
+    {
+        var theta = new float[Count];
+        e0.CopyTo(theta.AsSpan(EOffset, L * P));
+        a0.CopyTo(theta.AsSpan(AOffset, P * N));
+        a0.CopyTo(theta.AsSpan(WrOffset, P * N));
+        e0.CopyTo(theta.AsSpan(WcOffset, L * P));
+        var rng = new Rng(Options.Seed);
+        foreach (var layout in new[] { RowLayout, ColumnLayout })
+            for (var k = 0; k < layout.Layers - 1; k++)
+            {
+                var std = Math.Sqrt(2.0 / layout.Sizes[k]);
+                var w = theta.AsSpan(layout.WeightOffsets[k], layout.Sizes[k] * layout.Sizes[k + 1]);
+                for (var i = 0; i < w.Length; i++) w[i] = (float)(std * rng.NextGaussian());
+            }
+        return theta;
+    }
+
+    /// <summary>The constraints after every step: abundance columns on the simplex, endmembers non-negative.</summary>
+    public void Project(Span<float> theta)
+    {
+        Simplex.ProjectColumns(theta.Slice(AOffset, P * N), P, N);
+        foreach (ref var v in theta.Slice(EOffset, L * P)) if (v < 0) v = 0;
+    }
+
+    internal static double SumSquares(ReadOnlySpan<float> x)
+    {
+        double s = 0;
+        foreach (var v in x) s += (double)v * v;
+        return s;
+    }
+
+    private static void Subtract(Span<float> x, ReadOnlySpan<float> y)
+    {
+        for (var i = 0; i < x.Length; i++) x[i] -= y[i];
+    }
+
+    private static void Scale(Span<float> x, float s)
+    {
+        for (var i = 0; i < x.Length; i++) x[i] *= s;
+    }
+
+    private static void Axpy(float s, ReadOnlySpan<float> x, Span<float> y)
+    {
+        for (var i = 0; i < x.Length; i++) y[i] += s * x[i];
+    }
+
+    internal static void Transpose(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
+    {
+        for (var r = 0; r < rows; r++)
+            for (var c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+    }
+}

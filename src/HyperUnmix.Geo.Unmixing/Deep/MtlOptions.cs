@@ -1,0 +1,46 @@
+namespace HyperUnmix.Geo.Unmixing.Deep;
+
+/// <summary>
+/// Hyperparameters of the deep multi-task model (Mehrdad &amp; Janani, arXiv 2402.03398, as read in docs/method.md).
+/// Data are normalised to a maximum of 1 inside, so the step bounds are in those units.
+/// </summary>
+public sealed record MtlOptions
+{
+    /// <summary>Hidden widths of the row branch's MLP (P → ... → N).</summary>
+    public int[] RowHidden { get; init; } = [100, 250];
+    /// <summary>Hidden widths of the column branch's MLP (P → ... → L).</summary>
+    public int[] ColumnHidden { get; init; } = [25, 50];
+    /// <summary>Weight of the auxiliary NMF task ‖Y − EA‖².</summary>
+    public double Alpha { get; init; } = 0.1;
+    /// <summary>Weight of the latent penalty ‖E‖² + ‖A‖² (each per element).</summary>
+    public double Beta { get; init; } = 1e-4;
+    /// <summary>Weight of the squared network weights (per element).</summary>
+    public double Lambda { get; init; } = 1e-4;
+    public int MaxEpochs { get; init; } = 300;
+    /// <summary>Stop when the loss improved by less than this fraction over <see cref="Patience"/> epochs.</summary>
+    public double Tolerance { get; init; } = 1e-4;
+    public int Patience { get; init; } = 20;
+    public long Seed { get; init; } = 42;
+    public bool RowBranch { get; init; } = true;
+    public bool ColumnBranch { get; init; } = true;
+    /// <summary>False drops both MLPs: the model reduces to a regularised NMF with free linear decoders.</summary>
+    public bool Nonlinear { get; init; } = true;
+    /// <summary>
+    /// Endmember steps are kept tiny: on synthetic scenes free endmembers drifted (SAD 0.0105 → 0.0395 rad on PPNM
+    /// with a bound of 1e-3) without lowering the abundance error; see docs/accuracy-deep.md.
+    /// </summary>
+    public StepBounds EndmemberSteps { get; init; } = new(1e-5f, 0f, 2e-5f);
+    public StepBounds AbundanceSteps { get; init; } = new(1e-3f, 1e-7f, 5e-3f);
+    public StepBounds LinearSteps { get; init; } = new(1e-3f, 1e-7f, 5e-3f);
+    public StepBounds NetworkSteps { get; init; } = new(1e-3f, 1e-7f, 5e-3f);
+    /// <summary>Projected-gradient iterations per pixel when the fitted model is applied to new pixels.</summary>
+    public int ApplyIterations { get; init; } = 30;
+
+    public void Validate()
+    {
+        if (Alpha < 0 || Beta < 0 || Lambda < 0) throw new ArgumentException("alpha, beta and lambda must not be negative");
+        if (MaxEpochs < 1) throw new ArgumentException($"max epochs must be at least 1, got {MaxEpochs}");
+        if (!RowBranch && !ColumnBranch && Alpha == 0) throw new ArgumentException("with both branches off and alpha = 0 there is nothing to fit");
+        if (RowHidden.Any(h => h < 1) || ColumnHidden.Any(h => h < 1)) throw new ArgumentException("hidden layer widths must be positive");
+    }
+}
