@@ -23,7 +23,7 @@ public static class ExitCodes
         RasterOutputException => (OutputFailure, e.Message),
         GdalNotInstalledException => (Internal, e.Message),
         GdalIOException g when outputPath is not null && g.Path is not null && SamePath(g.Path, outputPath) => (OutputFailure, e.Message),
-        RasterDataException or EndmemberFileException or GdalException => (BadInput, e.Message),
+        RasterDataException or EndmemberFileException or GdalException or HyperUnmix.Geo.Unmixing.Deep.MtlModelException => (BadInput, e.Message),
         IOException or UnauthorizedAccessException => (OutputFailure, e.Message),
         _ => (Internal, $"internal error: {e.GetType().Name}: {e.Message}"),
     };

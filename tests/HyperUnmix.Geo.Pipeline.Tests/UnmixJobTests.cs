@@ -46,6 +46,41 @@ public sealed class UnmixJobTests(SampleScene s)
     }
 
     [Fact]
+    public void Run_DeepModelAppliedPerTile_GivesIdenticalBytesForAnyTilesAndThreads()
+    {
+        // Fitting on 2000 of the 7922 valid pixels makes every pixel go through the per-tile apply step.
+        var dir = s.NewDir();
+        var mtl = new Unmixing.Deep.MtlOptions { MaxEpochs = 15 };
+        float[]? reference = null;
+        foreach (var (tile, threads) in new[] { (256, 1), (40, 2) })
+        {
+            var o = Path.Combine(dir, $"t{tile}-{threads}.tif");
+            var r = UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = o, TileSize = tile, Threads = threads, FitPixels = 2000, Mtl = mtl, SideOutputs = tile == 256 });
+            Assert.Equal(2000, r.Fit!.Pixels);
+            var data = ReadAll(o);
+            if (reference is null) reference = data;
+            else Assert.Equal(reference, data);
+        }
+        // The saved model applied to the ENVI copy of the scene gives the same abundances again.
+        var applied = UnmixJob.Run(new UnmixOptions { Input = s.Img, Output = Path.Combine(dir, "applied.tif"), ModelFile = Path.Combine(dir, "t256-1.model.json"), SideOutputs = false });
+        Assert.Null(applied.Fit);
+        Assert.Equal(reference, ReadAll(applied.Output));
+    }
+
+    [Fact]
+    public void Run_ModelOfAnotherBandSelection_IsRefused()
+    {
+        var dir = s.NewDir();
+        UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = Path.Combine(dir, "a.tif"), Mtl = new Unmixing.Deep.MtlOptions { MaxEpochs = 5 } });
+        var e = Assert.Throws<Unmixing.Deep.MtlModelException>(() => UnmixJob.Run(new UnmixOptions
+        {
+            Input = s.Tif, Output = Path.Combine(dir, "b.tif"), ModelFile = Path.Combine(dir, "a.model.json"), Bands = Enumerable.Range(0, 60).ToArray(),
+        }));
+        Assert.Contains("64 bands", e.Message);
+        Assert.False(File.Exists(Path.Combine(dir, "b.tif")));
+    }
+
+    [Fact]
     public void Run_EnviAndGeoTiffOfTheSameScene_GiveIdenticalAbundances()
     {
         var dir = s.NewDir();

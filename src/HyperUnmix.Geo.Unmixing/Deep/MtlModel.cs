@@ -135,15 +135,25 @@ public sealed class MtlModel
     {
         blas ??= Blas.Default;
         if (y.Length < Bands * n) throw new ArgumentException($"tile has {y.Length} samples, expected {Bands} x {n}");
+        // Every batch is full (the last one padded with invalid pixels): OpenBLAS computes the rows of a partial
+        // block with other kernels, and a pixel's result must not depend on how many pixels share its batch.
         var chunk = ws.Chunk;
-        for (var start = 0; start < n; start += ws.Batch)
+        var batch = ws.Batch;
+        for (var start = 0; start < n; start += batch)
         {
-            var m = Math.Min(ws.Batch, n - start);
-            for (var l = 0; l < Bands; l++) y.Slice(l * n + start, m).CopyTo(chunk.AsSpan(l * m, m));
+            var m = Math.Min(batch, n - start);
+            Array.Clear(chunk);
+            for (var l = 0; l < Bands; l++) y.Slice(l * n + start, m).CopyTo(chunk.AsSpan(l * batch, m));
+            Array.Clear(ws.Valid);
+            valid.Slice(start, m).CopyTo(ws.Valid);
             if (!initial.IsEmpty)
+            {
                 for (var px = 0; px < m; px++)
                     for (var j = 0; j < Count; j++) ws.At[px * Count + j] = initial[j * n + start + px];
-            ApplyBatch(chunk, m, valid.Slice(start, m), ws, blas, !initial.IsEmpty, iterations ?? ApplyIterations);
+                for (var px = m; px < batch; px++)
+                    for (var j = 0; j < Count; j++) ws.At[px * Count + j] = 1f / Count;
+            }
+            ApplyBatch(chunk, batch, ws, blas, !initial.IsEmpty, iterations ?? ApplyIterations);
             for (var px = 0; px < m; px++)
             {
                 var ok = valid[start + px] != 0;
@@ -153,10 +163,9 @@ public sealed class MtlModel
         }
     }
 
-    private void ApplyBatch(float[] y, int m, ReadOnlySpan<byte> valid, Workspace ws, IBlas blas, bool started, int iterations)
+    private void ApplyBatch(float[] y, int m, Workspace ws, IBlas blas, bool started, int iterations)
     {
         int l = Bands, p = Count;
-        valid.CopyTo(ws.Valid);
         if (!started)
         {
             // Warm start: FCLS with the model's endmembers, in data units.

@@ -1,0 +1,137 @@
+using HyperUnmix.Geo.Unmixing.Deep;
+using HyperUnmix.Geo.Unmixing.Endmembers;
+using HyperUnmix.Geo.Unmixing.Extraction;
+using HyperUnmix.Geo.Unmixing.LinearAlgebra;
+using HyperUnmix.Geo.Unmixing.Solvers;
+using HyperUnmix.Geo.Unmixing.Synthetic;
+
+namespace HyperUnmix.Geo.Unmixing.Tests.Deep;
+
+public sealed class MtlTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("hu-mtl-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, true);
+
+    private static EndmemberSet Distinct(int p, int bands, long seed)
+    {
+        var wl = SyntheticSpectra.Wavelengths(bands);
+        var rng = new Rng(seed);
+        return EndmemberSet.FromSpectra(Enumerable.Range(0, p).Select(_ => SyntheticSpectra.Random(rng, wl)).ToArray(), null, wl);
+    }
+
+    private static SyntheticScene Scene(MixingModel model, int side = 30, long seed = 1) =>
+        SceneGenerator.Generate(Distinct(3, 60, 11), new SceneOptions { Width = side, Height = side, Model = model, SnrDb = 30, Seed = seed });
+
+    private static readonly MtlOptions Small = new() { RowHidden = [16, 32], ColumnHidden = [8, 16], MaxEpochs = 60, Seed = 3 };
+
+    private static float[] Fcls(EndmemberSet e, SyntheticScene s)
+    {
+        var a = new float[e.Count * s.Pixels];
+        new AbundanceSolver(e, LinearMethod.Fcls).SolveTile(s.Cube, s.Pixels, Enumerable.Repeat((byte)1, s.Pixels).ToArray(), a, new float[s.Pixels], 0, new TileScratch());
+        return a;
+    }
+
+    private static double Rmse(ReadOnlySpan<float> a, ReadOnlySpan<double> b)
+    {
+        double s = 0;
+        for (var i = 0; i < a.Length; i++) s += (a[i] - b[i]) * (a[i] - b[i]);
+        return Math.Sqrt(s / a.Length);
+    }
+
+    [Fact]
+    public void Fit_SameSeed_GivesTheSameModelAndAbundances()
+    {
+        var s = Scene(MixingModel.Fan);
+        var a = MtlTrainer.Fit(s.CubeAsDouble(), s.Bands, s.Pixels, s.Endmembers, Small);
+        var b = MtlTrainer.Fit(s.CubeAsDouble(), s.Bands, s.Pixels, s.Endmembers, Small);
+        Assert.Equal(a.Abundances, b.Abundances);
+        Assert.Equal(a.Model.ColumnTheta, b.Model.ColumnTheta);
+        Assert.Equal(a.Model.ENormalised, b.Model.ENormalised);
+        Assert.Equal(a.LossHistory, b.LossHistory);
+        Assert.True(a.FinalLoss < a.InitialLoss, "training did not lower the loss");
+    }
+
+    [Fact]
+    public void Fit_LinearOnlyWithLargeAlpha_ConvergesToTheLinearSolution()
+    {
+        var s = Scene(MixingModel.Lmm);
+        var options = Small with { Nonlinear = false, Alpha = 100, MaxEpochs = 300, EndmemberSteps = new StepBounds(1e-4f, 0, 1e-3f) };
+        var fit = MtlTrainer.Fit(s.CubeAsDouble(), s.Bands, s.Pixels, s.Endmembers, options);
+        // With the networks off and the NMF term dominant, A must be the constrained least-squares answer for the
+        // fitted E: FCLS with that E reproduces it.
+        var fcls = Fcls(fit.Model.Endmembers, s);
+        var diff = Math.Sqrt(fcls.Zip(fit.Abundances).Sum(t => (double)(t.First - t.Second) * (t.First - t.Second)) / fcls.Length);
+        Assert.True(diff < 0.01, $"fitted A differs from FCLS(Y, E_fit) by RMSE {diff:G3}");
+    }
+
+    [Fact]
+    public void Fit_SmallBilinearScene_BeatsVcaPlusFclsOnAbundances()
+    {
+        var s = Scene(MixingModel.Fan, side: 40, seed: 4);
+        var y = s.CubeAsDouble();
+        var vca = Vca.Extract(y, s.Bands, s.Pixels, 3, 42);
+        var e0 = new EndmemberSet(vca.Endmembers, s.Bands, 3);
+        var baseline = Fcls(e0, s);
+        var fit = MtlTrainer.Fit(y, s.Bands, s.Pixels, e0, new MtlOptions { MaxEpochs = 150, Seed = 1 });
+        // Compare after matching estimated to true endmembers (VCA order is arbitrary).
+        var match = HyperUnmix.Geo.Unmixing.Metrics.UnmixingMetrics.Score(Enumerable.Range(0, 3).Select(e0.Spectrum).ToList(), Enumerable.Range(0, 3).Select(s.Endmembers.Spectrum).ToList(), null, null).Match;
+        double Score(float[] a) => Math.Sqrt(Enumerable.Range(0, 3).Sum(j => Math.Pow(Rmse(a.AsSpan(match[j] * s.Pixels, s.Pixels), s.AbundanceMap(j)), 2) / 3));
+        var before = Score(baseline);
+        var after = Score(fit.Abundances);
+        Assert.True(after < before, $"deep model abundance RMSE {after:F4} is not below VCA+FCLS {before:F4}");
+    }
+
+    [Fact]
+    public void Apply_AnySplitIntoTilesAndThreads_GivesIdenticalResults()
+    {
+        var s = Scene(MixingModel.Ppnm, side: 45);
+        var fit = MtlTrainer.Fit(s.CubeAsDouble(), s.Bands, s.Pixels, s.Endmembers, Small with { MaxEpochs = 20 });
+        var m = fit.Model;
+        int n = s.Pixels, p = m.Count, l = s.Bands;
+        var whole = new float[p * n];
+        var wholeR = new float[n];
+        var valid = Enumerable.Range(0, n).Select(i => (byte)(i % 17 == 0 ? 0 : 1)).ToArray();
+        m.Apply(s.Cube, n, valid, whole, wholeR, -1, m.CreateWorkspace());
+        foreach (var chunk in new[] { 100, 777, 1500 })
+        {
+            var starts = Enumerable.Range(0, (n + chunk - 1) / chunk).Select(i => i * chunk).ToArray();
+            Parallel.ForEach(starts, new ParallelOptions { MaxDegreeOfParallelism = 2 }, () => m.CreateWorkspace(), (start, _, ws) =>
+            {
+                var k = Math.Min(chunk, n - start);
+                var y = new float[l * k];
+                for (var b = 0; b < l; b++) Array.Copy(s.Cube, b * n + start, y, b * k, k);
+                var a = new float[p * k];
+                var r = new float[k];
+                m.Apply(y, k, valid.AsSpan(start, k), a, r, -1, ws);
+                for (var j = 0; j < p; j++)
+                    for (var i = 0; i < k; i++) Assert.Equal(whole[j * n + start + i], a[j * k + i]);
+                for (var i = 0; i < k; i++) Assert.Equal(wholeR[start + i], r[i]);
+                return ws;
+            }, _ => { });
+        }
+        Assert.Equal(-1f, whole[0]);
+        // Apply solves each pixel on the simplex.
+        for (var px = 1; px < 17; px++) Assert.Equal(1.0, Enumerable.Range(0, p).Sum(j => (double)whole[j * n + px]), 1e-5);
+    }
+
+    [Fact]
+    public void Model_SaveLoad_AppliesIdentically_AndRefusesOtherBands()
+    {
+        var s = Scene(MixingModel.Mlm, side: 12);
+        var m = MtlTrainer.Fit(s.CubeAsDouble(), s.Bands, s.Pixels, s.Endmembers, Small with { MaxEpochs = 10 }).Model;
+        var path = Path.Combine(_dir, "m.model.json");
+        m.Save(path);
+        var back = MtlModel.Load(path);
+        var valid = Enumerable.Repeat((byte)1, s.Pixels).ToArray();
+        var a = new float[3 * s.Pixels];
+        var b = new float[3 * s.Pixels];
+        m.Apply(s.Cube, s.Pixels, valid, a, new float[s.Pixels], -1, m.CreateWorkspace());
+        back.Apply(s.Cube, s.Pixels, valid, b, new float[s.Pixels], -1, back.CreateWorkspace());
+        Assert.Equal(a, b);
+        var e = Assert.Throws<MtlModelException>(() => back.CheckScene("other.tif", 59, null));
+        Assert.Contains("60 bands", e.Message);
+        File.WriteAllText(path, "{\"format\":\"something else\"}");
+        Assert.Throws<MtlModelException>(() => MtlModel.Load(path));
+    }
+}
