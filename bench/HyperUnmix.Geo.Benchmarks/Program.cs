@@ -4,6 +4,8 @@ using HyperUnmix.Geo.Benchmarks;
 //   read      [--size 1000] [--bands 224]   tile reading: ours vs GDAL's generic RasterIO, per layout
 //   unmix     [--size 1000] [--bands 224]   scene FCLS/UCLS end to end vs OTB UCLS and our I/O floor
 //   accuracy  [--datasets ../shared/datasets] [--out docs/accuracy-linear.md]   Samson / Jasper Ridge vs OTB
+//   deep      [--datasets ../shared/datasets] [--seeds 5] [--out docs/accuracy-deep.md]   the deep method's evaluation
+//   deep-speed [--apply-pixels 1000000]      fit time and GFLOP/s vs the sgemm peak; apply pixels/s
 var command = args.FirstOrDefault() ?? "help";
 var options = Args.Parse(args.Skip(1));
 switch (command)
@@ -11,8 +13,10 @@ switch (command)
     case "read": ReadBenchmark.Run(options); break;
     case "unmix": UnmixBenchmark.Run(options); break;
     case "accuracy": AccuracyBenchmark.Run(options); break;
+    case "deep": DeepBenchmark.Accuracy(options); break;
+    case "deep-speed": DeepBenchmark.Speed(options); break;
     default:
-        Console.WriteLine("usage: dotnet run -c Release --project bench/HyperUnmix.Geo.Benchmarks -- read|unmix|accuracy [--size N] [--bands L] [--data DIR]");
+        Console.WriteLine("usage: dotnet run -c Release --project bench/HyperUnmix.Geo.Benchmarks -- read|unmix|accuracy|deep|deep-speed [--size N] [--bands L] [--data DIR]");
         break;
 }
 

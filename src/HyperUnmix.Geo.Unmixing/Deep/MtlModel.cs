@@ -180,8 +180,12 @@ public sealed class MtlModel
         Objective(ws.At, m, ws, ws.Loss, blas);
         Array.Fill(ws.Step, InitialStep, 0, m);
         Span<float> scratch = stackalloc float[p];
+        var stale = false;
         for (var it = 0; it < iterations; it++)
         {
+            // The gradient needs the network's activations and residuals at the accepted point; after a rejected
+            // trial they belong to the trial, so evaluate again.
+            if (stale) Objective(ws.At, m, ws, ws.Loss, blas);
             Gradient(m, ws, blas);
             for (var px = 0; px < m; px++)
             {
@@ -190,6 +194,7 @@ public sealed class MtlModel
                 Simplex.Project(row, scratch);
             }
             Objective(ws.Trial, m, ws, ws.TrialLoss, blas);
+            stale = false;
             for (var px = 0; px < m; px++)
             {
                 if (ws.TrialLoss[px] <= ws.Loss[px])
@@ -198,7 +203,11 @@ public sealed class MtlModel
                     ws.Loss[px] = ws.TrialLoss[px];
                     ws.Step[px] = Math.Min(ws.Step[px] * 1.5f, InitialStep * 64);
                 }
-                else ws.Step[px] *= 0.5f;
+                else
+                {
+                    ws.Step[px] *= 0.5f;
+                    stale = true;
+                }
             }
         }
         // Residuals R1 at the accepted abundances for the reconstruction RMSE.

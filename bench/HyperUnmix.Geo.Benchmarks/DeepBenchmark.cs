@@ -1,0 +1,214 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using HyperUnmix.Geo.Pipeline;
+using HyperUnmix.Geo.Raster;
+using HyperUnmix.Geo.Unmixing.Deep;
+using HyperUnmix.Geo.Unmixing.Endmembers;
+using HyperUnmix.Geo.Unmixing.Extraction;
+using HyperUnmix.Geo.Unmixing.LinearAlgebra;
+using HyperUnmix.Geo.Unmixing.Metrics;
+using HyperUnmix.Geo.Unmixing.Solvers;
+using HyperUnmix.Geo.Unmixing.Synthetic;
+
+namespace HyperUnmix.Geo.Benchmarks;
+
+/// <summary>
+/// The deep method's evaluation (writes docs/accuracy-deep.md): synthetic 100 x 100 scenes with P = 4 USGS spectra at
+/// 30 dB, five mixing models x five seeds, against VCA + FCLS on the same scene; ablations; Samson and Jasper Ridge.
+/// And its speed: fitting on Jasper-sized data next to the sgemm peak measured in the same run, applying to a scene.
+/// </summary>
+internal static class DeepBenchmark
+{
+    private static double Ci(string v) => double.Parse(v, CultureInfo.InvariantCulture);
+
+    public static void Accuracy(Args a)
+    {
+        var root = Common.RepoRoot();
+        var data = Path.GetFullPath(Path.Combine(root, a.Str("datasets", "../shared/datasets")));
+        var outDoc = Path.Combine(root, a.Str("out", "docs/accuracy-deep.md"));
+        var seeds = a.Int("seeds", 5);
+        var lib = EndmemberFiles.LoadLibrary($"{data}/usgs_library/usgs_1995_library_aviris224.csv");
+        var md = new StringBuilder();
+        md.AppendLine("# Deep multi-task method: accuracy");
+        md.AppendLine();
+        md.AppendLine($"Produced by `dotnet run -c Release --project bench/HyperUnmix.Geo.Benchmarks -- deep` on {DateTime.UtcNow:yyyy-MM-dd} (2 cores, {Blas.Default.Name.Split(';')[0]}). " +
+                      "Deep = the default `--method mtl` settings (alpha 0.1, beta 1e-4, lambda 1e-4, at most 300 epochs, networks 100-250 / 25-50). " +
+                      "Abundance RMSE = sqrt(mean((A - Aref)^2)) over all P x N entries, after Hungarian matching of endmembers on SAD; SAD in radians.");
+        md.AppendLine();
+        md.AppendLine("## Synthetic scenes");
+        md.AppendLine();
+        md.AppendLine($"100 x 100 pixels, P = 4 spectra drawn from the USGS library (224 bands, pairwise SAD > 0.15 rad, seed = scene seed), Dirichlet(1) abundances " +
+                      $"with one pure pixel per endmember, white noise at 30 dB, seeds 1-{seeds}. Both methods start from the same VCA (seed 42) endmembers. Mean over seeds (min - max).");
+        md.AppendLine();
+        md.AppendLine("| model | VCA+FCLS abundance RMSE | deep abundance RMSE | change | VCA SAD | deep SAD | deep fit time (s) |");
+        md.AppendLine("|---|---|---|---|---|---|---|");
+        foreach (var model in Enum.GetValues<MixingModel>())
+        {
+            var rows = new List<(double Ab, double Ad, double Sb, double Sd, double T)>();
+            for (var seed = 1; seed <= seeds; seed++)
+            {
+                var (scene, vca) = Make(lib, model, seed);
+                var (ab, sb) = ScoreLinear(scene, vca);
+                var (ad, sd, t) = ScoreDeep(scene, vca, new MtlOptions());
+                rows.Add((ab, ad, sb, sd, t));
+                Console.WriteLine($"{model} seed {seed}: FCLS {ab:F4} deep {ad:F4} SAD {sb:F4} -> {sd:F4} ({t:F1} s)");
+            }
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {model.ToString().ToUpperInvariant()} | {Stat(rows.Select(r => r.Ab))} | {Stat(rows.Select(r => r.Ad))} | {(rows.Average(r => r.Ad) / rows.Average(r => r.Ab) - 1) * 100:+0.0;-0.0}% | {rows.Average(r => r.Sb):F4} | {rows.Average(r => r.Sd):F4} | {rows.Average(r => r.T):F1} |"));
+        }
+
+        md.AppendLine();
+        md.AppendLine("## Ablations");
+        md.AppendLine();
+        md.AppendLine("Same scenes, seeds 1-2, abundance RMSE (mean SAD in brackets).");
+        md.AppendLine();
+        (string Name, MtlOptions Options)[] ablations =
+        [
+            ("default (alpha 0.1)", new MtlOptions()),
+            ("alpha = 0 (no multi-task term)", new MtlOptions { Alpha = 0 }),
+            ("alpha = 1", new MtlOptions { Alpha = 1 }),
+            ("linear only (no networks)", new MtlOptions { Nonlinear = false }),
+            ("row branch off", new MtlOptions { RowBranch = false }),
+            ("column branch off", new MtlOptions { ColumnBranch = false }),
+            ("free endmembers (E step bound 1e-3)", new MtlOptions { EndmemberSteps = new StepBounds(2e-4f, 1e-7f, 1e-3f) }),
+        ];
+        MixingModel[] ablationModels = [MixingModel.Fan, MixingModel.Ppnm, MixingModel.Mlm];
+        md.AppendLine("| variant | " + string.Join(" | ", ablationModels.Select(m => m.ToString().ToUpperInvariant())) + " |");
+        md.AppendLine("|---|" + string.Concat(ablationModels.Select(_ => "---|")));
+        var baseline = ablationModels.Select(m => Enumerable.Range(1, 2).Select(seed => { var (s, v) = Make(lib, m, seed); return ScoreLinear(s, v); }).ToArray()).ToArray();
+        md.AppendLine("| VCA + FCLS | " + string.Join(" | ", baseline.Select(b => string.Create(CultureInfo.InvariantCulture, $"{b.Average(x => x.Item1):F4} ({b.Average(x => x.Item2):F4})"))) + " |");
+        foreach (var (name, options) in ablations)
+        {
+            var cells = ablationModels.Select(m =>
+            {
+                var r = Enumerable.Range(1, 2).Select(seed => { var (s, v) = Make(lib, m, seed); return ScoreDeep(s, v, options); }).ToArray();
+                return string.Create(CultureInfo.InvariantCulture, $"{r.Average(x => x.Item1):F4} ({r.Average(x => x.Item2):F4})");
+            }).ToArray();
+            Console.WriteLine($"{name}: {string.Join(" | ", cells)}");
+            md.AppendLine($"| {name} | {string.Join(" | ", cells)} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("## Real scenes");
+        md.AppendLine();
+        md.AppendLine("Whole pipeline through the command (`hyperunmix unmix CUBE -p P --seed S --method M`), scored against the datasets' ground truth " +
+                      "(aRMSE = 100 x abundance RMSE, as HySUPP reports it). OTB and the other peers: see docs/accuracy-linear.md and ../shared/design/peers.md.");
+        md.AppendLine();
+        md.AppendLine("| scene | method | seed | mean SAD (rad) | mean SAD (deg) | aRMSE | time (s) |");
+        md.AppendLine("|---|---|---|---|---|---|---|");
+        var work = Path.Combine(root, "bench-data", "deep");
+        Directory.CreateDirectory(work);
+        foreach (var (name, stem, p) in new[] { ("Samson", "samson/samson", 3), ("Jasper Ridge", "jasper_ridge/jasper_ridge", 4) })
+            foreach (var seed in new[] { 1, 2, 3 })
+                foreach (var method in new[] { "fcls", "mtl" })
+                {
+                    var output = Path.Combine(work, $"{name.Replace(' ', '_')}-{method}-{seed}.tif");
+                    var run = Common.Run("dotnet", Common.Cli, "unmix", $"{data}/{stem}_cube.tif", "-o", output, "-p", p.ToString(CultureInfo.InvariantCulture),
+                        "--seed", seed.ToString(CultureInfo.InvariantCulture), "--method", method, "--overwrite");
+                    var est = EndmemberFiles.Load(Path.ChangeExtension(output, null) + ".endmembers.csv");
+                    var s = Evaluation.Score(output, $"{data}/{stem}_abundances.tif", $"{data}/{stem}_endmembers.csv", est);
+                    md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                        $"| {name} | {(method == "mtl" ? "deep (VCA init)" : "VCA + FCLS")} | {seed} | {s.MeanSadRadians:F4} | {s.MeanSadDegrees:F2} | {s.AbundanceRmse * 100:F2} | {run.Seconds:F1} |"));
+                    Console.WriteLine($"{name} {method} seed {seed}: SAD {s.MeanSadDegrees:F2} deg aRMSE {s.AbundanceRmse * 100:F2} ({run.Seconds:F1} s)");
+                }
+        Directory.CreateDirectory(Path.GetDirectoryName(outDoc)!);
+        File.WriteAllText(outDoc, md.ToString());
+        Console.Write(md.ToString());
+    }
+
+    private static string Stat(IEnumerable<double> v)
+    {
+        var x = v.ToArray();
+        return string.Create(CultureInfo.InvariantCulture, $"{x.Average():F4} ({x.Min():F4} - {x.Max():F4})");
+    }
+
+    private static (SyntheticScene Scene, EndmemberSet Vca) Make(SpectralLibrary lib, MixingModel model, int seed)
+    {
+        var e = SyntheticSceneWriter.PickDistinct(lib, 4, seed);
+        var scene = SceneGenerator.Generate(e, new SceneOptions { Width = 100, Height = 100, Model = model, SnrDb = 30, Seed = seed, PurePixels = 1 });
+        var v = Vca.Extract(scene.CubeAsDouble(), scene.Bands, scene.Pixels, 4, 42);
+        return (scene, new EndmemberSet(v.Endmembers, scene.Bands, 4));
+    }
+
+    private static (double Rmse, double Sad) Score(SyntheticScene s, EndmemberSet est, float[] a)
+    {
+        var n = s.Pixels;
+        var maps = Enumerable.Range(0, est.Count).Select(j => a.AsSpan(j * n, n).ToArray().Select(v => (double)v).ToArray()).ToList();
+        var score = UnmixingMetrics.Score(Enumerable.Range(0, est.Count).Select(est.Spectrum).ToList(), Enumerable.Range(0, 4).Select(s.Endmembers.Spectrum).ToList(),
+            maps, Enumerable.Range(0, 4).Select(s.AbundanceMap).ToList());
+        return (score.AbundanceRmse, score.MeanSadRadians);
+    }
+
+    private static (double, double) ScoreLinear(SyntheticScene s, EndmemberSet vca)
+    {
+        var a = new float[4 * s.Pixels];
+        new AbundanceSolver(vca, LinearMethod.Fcls).SolveTile(s.Cube, s.Pixels, Enumerable.Repeat((byte)1, s.Pixels).ToArray(), a, new float[s.Pixels], 0, new TileScratch());
+        return Score(s, vca, a);
+    }
+
+    private static (double, double, double) ScoreDeep(SyntheticScene s, EndmemberSet vca, MtlOptions o)
+    {
+        var fit = MtlTrainer.Fit(s.CubeAsDouble(), s.Bands, s.Pixels, vca, o);
+        var (r, sad) = Score(s, fit.Model.Endmembers, fit.Abundances);
+        return (r, sad, fit.Seconds);
+    }
+
+    /// <summary>Fit on Jasper-sized data and apply to a large scene, with the sgemm peak measured in the same run.</summary>
+    public static void Speed(Args a)
+    {
+        var peak = SgemmPeak();
+        Console.WriteLine($"BLAS: {Blas.Default.Name}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"sgemm peak (2048^3, best of 3): {peak:F1} GFLOP/s"));
+        const int bands = 198, p = 4, side = 100;
+        var wl = SyntheticSpectra.Wavelengths(bands);
+        var e = EndmemberSet.FromSpectra(SyntheticSpectra.Create(p, wl), SyntheticSpectra.Materials.Take(p).ToArray(), wl);
+        var scene = SceneGenerator.Generate(e, new SceneOptions { Width = side, Height = side, Model = MixingModel.Fan, SnrDb = 30, Seed = 1 });
+        var y = scene.CubeAsDouble();
+        var vca = Vca.Extract(y, bands, scene.Pixels, p, 42);
+        var e0 = new EndmemberSet(vca.Endmembers, bands, p);
+        var fixedEpochs = new MtlOptions { MaxEpochs = 200, Patience = int.MaxValue };
+        var fit = MtlTrainer.Fit(y, bands, scene.Pixels, e0, fixedEpochs);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"fit: {scene.Pixels} pixels x {bands} bands, P = {p}, {fit.Epochs} epochs in {fit.Seconds:F1} s = {1000 * fit.Seconds / fit.Epochs:F0} ms/epoch, {fit.Gflops / fit.Seconds:F1} GFLOP/s = {fit.Gflops / fit.Seconds / peak * 100:F0}% of the sgemm peak (goal: whole fit under 60 s)"));
+        var dflt = MtlTrainer.Fit(y, bands, scene.Pixels, e0, new MtlOptions());
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"fit with default stopping: {dflt.Epochs} epochs in {dflt.Seconds:F1} s"));
+
+        var pixels = a.Int("apply-pixels", 1_000_000);
+        var model = fit.Model;
+        var tile = 65536;
+        var tiles = (pixels + tile - 1) / tile;
+        var cube = new float[bands * tile];
+        for (var b = 0; b < bands; b++)
+            for (var i = 0; i < tile; i++) cube[b * tile + i] = scene.Cube[b * scene.Pixels + i % scene.Pixels];
+        OpenBlas.SetThreads(1); // one BLAS thread per worker, as the pipeline does
+        var sw = Stopwatch.StartNew();
+        Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, () => (model.CreateWorkspace(), new float[p * tile], new float[tile]), (t, _, st) =>
+        {
+            var n = Math.Min(tile, pixels - t * tile);
+            model.Apply(cube, tile, Enumerable.Repeat((byte)1, tile).ToArray(), st.Item2, st.Item3, -1, st.Item1);
+            return st;
+        }, _ => { });
+        var secs = sw.Elapsed.TotalSeconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"apply: {tiles * tile} pixels x {bands} bands in {secs:F1} s = {tiles * tile / secs:F0} pixels/s on {Environment.ProcessorCount} threads ({model.ApplyIterations} iterations per pixel; goal >= 50,000 pixels/s)"));
+    }
+
+    private static double SgemmPeak()
+    {
+        const int n = 2048;
+        var x = new float[n * n];
+        var y = new float[n * n];
+        var z = new float[n * n];
+        new Random(1).NextBytes(new byte[1]);
+        for (var i = 0; i < x.Length; i++) { x[i] = i % 7 * 0.1f; y[i] = i % 5 * 0.1f; }
+        var best = double.MaxValue;
+        for (var k = 0; k < 3; k++)
+        {
+            var sw = Stopwatch.StartNew();
+            Blas.Default.Gemm(false, false, n, n, n, 1f, x, n, y, n, 0f, z, n);
+            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+        }
+        return 2.0 * n * n * n / best / 1e9;
+    }
+}
