@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Every test of the project (C# tests against real GDAL and OpenBLAS; Orfeo ToolBox for the peer checks).
+# Every test of the project: the C# tests against real GDAL and OpenBLAS, then the QGIS plugin in a real
+# headless QGIS (installed when missing, with the Orfeo ToolBox the benchmarks compare against).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh --with-peers
-dotnet test HyperUnmix.Geo.sln -c Release --no-build -nologo -v quiet -- RunConfiguration.TestSessionTimeout=3000000
+scripts/setup.sh --with-peers --with-qgis
+dotnet test HyperUnmix.Geo.sln -c Release --no-build -nologo -v quiet
+echo "QGIS plugin tests (QGIS $(qgis_process.bin --version 2>/dev/null | sed -n 's/^QGIS \([0-9.]*\).*/\1/p' | head -1)):"
+QT_QPA_PLATFORM=offscreen /usr/bin/python3 -m unittest discover -s tests/qgis -v
