@@ -2,7 +2,7 @@ using HyperUnmix.Geo.Benchmarks;
 
 // Benchmarks print figures and ratios measured in the same run; they never assert time.
 //   read      [--size 1000] [--bands 224]   tile reading: ours vs GDAL's generic RasterIO, per layout
-//   unmix     [--size 1000] [--bands 224]   scene FCLS/UCLS end to end vs OTB UCLS and our I/O floor
+//   unmix     [--size 1000] [--bands 224] [--memory MB] [--no-otb] [--quick]   scene FCLS/UCLS end to end vs OTB UCLS and our I/O floor
 //   accuracy  [--datasets ../shared/datasets] [--out docs/accuracy-linear.md]   Samson / Jasper Ridge vs OTB
 //   deep      [--datasets ../shared/datasets] [--seeds 5] [--out docs/accuracy-deep.md]   the deep method's evaluation
 //   deep-speed [--apply-pixels 1000000]      fit time and GFLOP/s vs the sgemm peak; apply pixels/s

@@ -15,7 +15,7 @@ internal static class UnmixBenchmark
 {
     public static void Run(Args a)
     {
-        int size = a.Int("size", 1000), bands = a.Int("bands", 224), p = 5;
+        int size = a.Int("size", 1000), bands = a.Int("bands", 224), p = 5, memory = a.Int("memory", 1024);
         var dir = Path.Combine(Common.RepoRoot(), a.Str("data", "bench-data"));
         Directory.CreateDirectory(dir);
         var scene = Path.Combine(dir, $"unmix-{size}x{bands}.tif");
@@ -49,27 +49,28 @@ internal static class UnmixBenchmark
         var results = new List<(string Name, double Seconds, long Rss)>();
         void Ours(string name, params string[] extra)
         {
-            var args = new[] { Common.Cli, "unmix", scene, "-o", Out(name + ".tif"), "-e", csv, "--overwrite" }.Concat(extra).ToArray();
+            var args = new[] { Common.Cli, "unmix", scene, "-o", Out(name + ".tif"), "-e", csv, "--overwrite", "--memory", memory.ToString(CultureInfo.InvariantCulture) }.Concat(extra).ToArray();
             var r = Common.Run("dotnet", args);
             results.Add((name, r.Seconds, r.PeakRssMb));
         }
         Ours("io-floor", "--io-only");
         Ours("fcls", "--method", "fcls");
         Ours("ucls", "--method", "ucls");
-        Ours("fcls-1-thread", "--method", "fcls", "--threads", "1");
+        if (a.Str("quick", "false") != "true") Ours("fcls-1-thread", "--method", "fcls", "--threads", "1");
         double? otb = null;
-        if (File.Exists("/usr/bin/otbcli_HyperspectralUnmixing"))
+        if (File.Exists("/usr/bin/otbcli_HyperspectralUnmixing") && a.Str("no-otb", "false") != "true")
         {
             var r = Common.Run("otbcli_HyperspectralUnmixing", "-in", scene, "-ie", otbEndmembers, "-out", Out("otb-ucls.tif"), "-ua", "ucls");
             results.Add(("OTB ucls", r.Seconds, r.PeakRssMb));
             otb = r.Seconds;
         }
-        Console.WriteLine($"Scene {size} x {size} x {bands}, P = {p}, uncompressed pixel-interleaved GeoTIFF in page cache; outputs DEFLATE GeoTIFF");
-        Console.WriteLine($"{"run",-16} {"wall s",8} {"peak RSS MB",12}");
+        var sceneGb = new FileInfo(scene).Length / 1e9;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Scene {size} x {size} x {bands} ({sceneGb:F2} GB), P = {p}, uncompressed pixel-interleaved GeoTIFF in page cache; outputs DEFLATE GeoTIFF; --memory {memory} MB"));
+        Console.WriteLine($"{"run",-16} {"wall s",8} {"peak RSS MB",12}   (RSS polled from /proc every 20 ms)");
         foreach (var (name, s, rss) in results) Console.WriteLine($"{name,-16} {s,8:F2} {rss,12}");
         var floor = results.First(r => r.Name == "io-floor").Seconds;
         var fcls = results.First(r => r.Name == "fcls").Seconds;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FCLS / I/O floor: {fcls / floor:F2}x (goal <= 1.5x)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FCLS / I/O floor: {fcls / floor:F2}x (goal <= 1.5x); FCLS throughput {sceneGb / fcls:F2} GB/s = {(double)size * size / fcls / 1e6:F2} Mpixel/s"));
         if (otb is { } o) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"OTB UCLS / our FCLS: {o / fcls:F1}x faster (goal >= 10x)"));
         else Console.WriteLine("OTB not installed (apt-get install otb-bin): no peer comparison");
 

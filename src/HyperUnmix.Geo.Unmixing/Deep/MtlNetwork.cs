@@ -71,7 +71,7 @@ public sealed class MtlNetwork
         {
             double Mlp(MlpLayout m, int batch) => Enumerable.Range(0, m.Layers).Sum(k => 6.0 * batch * m.Sizes[k] * m.Sizes[k + 1]);
             var linear = 2.0 * L * N * P * 8;
-            return linear + (Options.Nonlinear ? (Options.RowBranch ? Mlp(RowLayout, L) : 0) + (Options.ColumnBranch ? Mlp(ColumnLayout, N) : 0) : 0);
+            return linear + (Options.Nonlinear ? (Options.RowBranchActive ? Mlp(RowLayout, L) : 0) + (Options.ColumnBranch ? Mlp(ColumnLayout, N) : 0) : 0);
         }
     }
 
@@ -121,8 +121,8 @@ public sealed class MtlNetwork
             _blas.Gemm(true, false, P, N, L, g, e, P, _ra, N, 1f, dA, N);
         }
 
-        // Row branch: Y ≈ E W_r + G_r(E), one batch of L rows.
-        if (o.RowBranch)
+        // Row branch: Y ≈ E W_r + G_r(E), one batch of L rows. It acts on the outputs only through E.
+        if (o.RowBranchActive)
         {
             var wr = theta.Slice(WrOffset, P * N);
             if (o.Nonlinear)
@@ -171,7 +171,7 @@ public sealed class MtlNetwork
         }
         if (o.Lambda > 0 && o.Nonlinear)
         {
-            foreach (var (layout, on) in new[] { (RowLayout, o.RowBranch), (ColumnLayout, o.ColumnBranch) })
+            foreach (var (layout, on) in new[] { (RowLayout, o.RowBranchActive), (ColumnLayout, o.ColumnBranch) })
             {
                 if (!on) continue;
                 for (var k = 0; k < layout.Layers; k++)

@@ -6,7 +6,9 @@ using HyperUnmix.Geo.Unmixing.Solvers;
 namespace HyperUnmix.Geo.Unmixing.Deep;
 
 /// <summary>The outcome of a fit: the shared model, the sample's abundances and how training went.</summary>
-public sealed record MtlFit(MtlModel Model, float[] Abundances, int Pixels, IReadOnlyList<double> LossHistory, int Epochs, double Seconds, double Gflops)
+/// <param name="ValidationHistory">Held-out reconstruction error (mean squared, data units) at each check.</param>
+public sealed record MtlFit(MtlModel Model, float[] Abundances, int Pixels, IReadOnlyList<double> LossHistory, int Epochs, double Seconds, double Gflops,
+    IReadOnlyList<double> ValidationHistory)
 {
     public double InitialLoss => LossHistory[0];
     public double FinalLoss => LossHistory.Min();
@@ -14,8 +16,10 @@ public sealed record MtlFit(MtlModel Model, float[] Abundances, int Pixels, IRea
 
 /// <summary>
 /// Fits the two-branch model on a set of pixels with full-batch iRprop+, starting from given endmembers and their
-/// FCLS abundances (so the model starts exactly at the linear solution), projecting after every step, stopping
-/// on a relative-improvement rule, and keeping the best parameters seen.
+/// FCLS abundances (so the model starts exactly at the linear solution), projecting after every step. A tenth of
+/// the pixels is held out: every few epochs the current mixing model is applied to them, and the parameters that
+/// reconstruct them best are kept; training stops when that has not improved for <see cref="MtlOptions.Patience"/>
+/// epochs (without held-out pixels: on the training loss's relative improvement).
 /// </summary>
 public static class MtlTrainer
 {
@@ -31,25 +35,38 @@ public static class MtlTrainer
         var sw = Stopwatch.StartNew();
         var p = initial.Count;
 
+        // Held-out pixels (every k-th) decide when to stop: a mixing model that only fits the training pixels' noise
+        // does not reconstruct unseen pixels better.
+        var holdOut = options.ValidationFraction > 0 && pixels * options.ValidationFraction >= 20
+            ? Enumerable.Range(0, pixels).Where(i => i % (int)Math.Round(1 / options.ValidationFraction) == 0).ToArray()
+            : [];
+        var held = new bool[pixels];
+        foreach (var i in holdOut) held[i] = true;
+        var train = Enumerable.Range(0, pixels).Where(i => !held[i]).ToArray();
+        var n = train.Length;
+        var yTrain = Columns(y, bands, pixels, train);
+        var yHeld = Array.ConvertAll(Columns(y, bands, pixels, holdOut), v => (float)v);
+
         // Normalise: the model works on data with maximum 1; endmembers come back in data units.
         double max = 0;
         foreach (var v in y) max = Math.Max(max, Math.Abs(v));
         var scale = max > 0 ? max : 1;
-        var yf = new float[bands * pixels];
-        for (var i = 0; i < yf.Length; i++) yf[i] = (float)y[i];
+        var yf = Array.ConvertAll(yTrain, v => (float)v);
 
         // A0 = FCLS(Y, E0).
-        var a0 = new float[p * pixels];
-        new AbundanceSolver(initial, LinearMethod.Fcls, blas).SolveTile(yf, pixels, Enumerable.Repeat((byte)1, pixels).ToArray(), a0, new float[pixels], 0f, new TileScratch());
-        for (var i = 0; i < yf.Length; i++) yf[i] = (float)(y[i] / scale);
+        var a0 = new float[p * n];
+        new AbundanceSolver(initial, LinearMethod.Fcls, blas).SolveTile(yf, n, Enumerable.Repeat((byte)1, n).ToArray(), a0, new float[n], 0f, new TileScratch());
+        for (var i = 0; i < yf.Length; i++) yf[i] = (float)(yTrain[i] / scale);
         var e0 = Array.ConvertAll(initial.E, v => (float)(v / scale));
 
-        var net = new MtlNetwork(yf, bands, pixels, p, options, blas);
+        var net = new MtlNetwork(yf, bands, n, p, options, blas);
         var theta = net.Initialise(e0, a0);
         var grad = new float[net.Count];
         var best = (float[])theta.Clone();
-        var bestLoss = double.PositiveInfinity;
+        var bestScore = double.PositiveInfinity;
+        var sinceBest = 0;
         var history = new List<double>();
+        var validation = new List<double>();
         var rprop = new Irprop(net.Count, net.Groups());
         var epochs = 0;
         for (var epoch = 0; epoch < options.MaxEpochs; epoch++)
@@ -59,22 +76,56 @@ public static class MtlTrainer
             history.Add(loss);
             epochs = epoch + 1;
             epochCallback?.Invoke(epoch, loss);
-            if (loss < bestLoss)
+            if (holdOut.Length > 0)
             {
-                bestLoss = loss;
-                theta.CopyTo(best, 0);
+                if (epoch % options.ValidationEvery == 0)
+                {
+                    var score = HeldOutError(net, theta, scale, initial, yHeld, holdOut.Length);
+                    validation.Add(score);
+                    if (score < bestScore) { bestScore = score; theta.CopyTo(best, 0); sinceBest = 0; }
+                    else if (++sinceBest * options.ValidationEvery >= options.Patience) break;
+                }
             }
-            if (epoch >= options.Patience)
+            else
             {
-                var before = history[epoch - options.Patience];
-                if ((before - loss) / before < options.Tolerance) break;
+                if (loss < bestScore) { bestScore = loss; theta.CopyTo(best, 0); }
+                if (epoch >= options.Patience && (history[epoch - options.Patience] - loss) / history[epoch - options.Patience] < options.Tolerance) break;
             }
             rprop.Update(theta, grad, loss);
             net.Project(theta);
         }
-        var seconds = sw.Elapsed.TotalSeconds;
         var model = MtlModel.FromNetwork(net, best, scale, initial.Names, initial.Wavelengths);
-        return new MtlFit(model, best.AsSpan(net.AOffset, p * pixels).ToArray(), pixels, history, epochs, seconds,
-            net.FlopsPerEvaluation * epochs / 1e9);
+
+        // Abundances for every pixel in the caller's order: fitted ones for training pixels, the model's for held-out ones.
+        var abundances = new float[p * pixels];
+        for (var k = 0; k < n; k++)
+            for (var j = 0; j < p; j++) abundances[j * pixels + train[k]] = best[net.AOffset + j * n + k];
+        if (holdOut.Length > 0)
+        {
+            var a = new float[p * holdOut.Length];
+            model.Apply(yHeld, holdOut.Length, Enumerable.Repeat((byte)1, holdOut.Length).ToArray(), a, new float[holdOut.Length], 0f, model.CreateWorkspace(), blas);
+            for (var k = 0; k < holdOut.Length; k++)
+                for (var j = 0; j < p; j++) abundances[j * pixels + holdOut[k]] = a[j * holdOut.Length + k];
+        }
+        return new MtlFit(model, abundances, pixels, history, epochs, sw.Elapsed.TotalSeconds, net.FlopsPerEvaluation * epochs / 1e9, validation);
+    }
+
+    private static double[] Columns(ReadOnlySpan<double> y, int bands, int pixels, int[] columns)
+    {
+        var r = new double[bands * columns.Length];
+        for (var b = 0; b < bands; b++)
+            for (var k = 0; k < columns.Length; k++) r[b * columns.Length + k] = y[b * pixels + columns[k]];
+        return r;
+    }
+
+    /// <summary>Mean squared reconstruction error of held-out pixels under the current mixing model.</summary>
+    private static double HeldOutError(MtlNetwork net, float[] theta, double scale, EndmemberSet initial, float[] yHeld, int count)
+    {
+        var model = MtlModel.FromNetwork(net, theta, scale, initial.Names, initial.Wavelengths);
+        var residual = new float[count];
+        model.Apply(yHeld, count, Enumerable.Repeat((byte)1, count).ToArray(), new float[model.Count * count], residual, 0f, model.CreateWorkspace());
+        double s = 0;
+        foreach (var r in residual) s += (double)r * r;
+        return s / count;
     }
 }

@@ -70,7 +70,8 @@ public class GradientTests
     [MemberData(nameof(Terms))]
     public void Objective_EachTermAndTheWhole_MatchFiniteDifferences(string term, MtlOptions options)
     {
-        options = options with { RowHidden = [4, 5], ColumnHidden = [3, 4] };
+        // A positive endmember step makes the row branch part of the objective.
+        options = options with { RowHidden = [4, 5], ColumnHidden = [3, 4], EndmemberSteps = new StepBounds(1e-3f, 0f, 1e-3f) };
         var rng = new Rng(term.Length);
         var y = Enumerable.Range(0, L * N).Select(_ => (float)rng.NextDouble()).ToArray();
         var net = new MtlNetwork(y, L, N, P, options, Backends.OpenBlasOrFail());
@@ -97,9 +98,12 @@ public class GradientTests
         var a = new float[P * N];
         for (var n = 0; n < N; n++) { var col = new double[P]; rng.NextDirichlet(1, col); for (var j = 0; j < P; j++) a[j * N + n] = (float)col[j]; }
         var y = Enumerable.Range(0, L * N).Select(_ => (float)rng.NextDouble()).ToArray();
-        var options = new MtlOptions { RowHidden = [4, 5], ColumnHidden = [3, 4], Alpha = 0.5, Beta = 0, Lambda = 0 };
+        var options = new MtlOptions { RowHidden = [4, 5], ColumnHidden = [3, 4], Alpha = 0.5, Beta = 0, Lambda = 0, EndmemberSteps = new StepBounds(1e-3f, 0f, 1e-3f) };
         var net = new MtlNetwork(y, L, N, P, options, Backends.OpenBlasOrFail());
         var loss = net.Evaluate(net.Initialise(e, a), new float[net.Count]);
+        // With fixed endmembers (the default) the row branch is not computed: (1 + α) ‖Y − EA‖² / LN.
+        var fixedE = new MtlNetwork(y, L, N, P, options with { EndmemberSteps = default }, Backends.OpenBlasOrFail());
+        var fixedLoss = fixedE.Evaluate(fixedE.Initialise(e, a), new float[fixedE.Count]);
         double r = 0;
         for (var l = 0; l < L; l++)
             for (var n = 0; n < N; n++)
@@ -110,5 +114,6 @@ public class GradientTests
             }
         // Both branches reproduce E A exactly at the start (zero output layers): loss = (2 + α) ‖Y − EA‖² / LN.
         Assert.Equal((2 + 0.5) * r / (L * N), loss, 1e-5);
+        Assert.Equal((1 + 0.5) * r / (L * N), fixedLoss, 1e-5);
     }
 }
