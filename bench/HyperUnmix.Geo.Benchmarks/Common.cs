@@ -43,7 +43,10 @@ internal static class Common
         while (f.Read(buf) > 0) { }
     }
 
-    /// <summary>Runs a program, returning wall seconds and peak resident memory (polled from /proc).</summary>
+    /// <summary>
+    /// Runs a program, returning wall seconds and peak resident memory (polled from /proc): the largest sum of VmRSS
+    /// over the process and its descendants (OTB's otbcli_* are shell wrappers around the real process).
+    /// </summary>
     public static (double Seconds, long PeakRssMb, string Output) Run(string file, params string[] args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
@@ -55,17 +58,46 @@ internal static class Common
         long peak = 0;
         while (!p.WaitForExit(20))
         {
-            try
-            {
-                foreach (var line in File.ReadLines($"/proc/{p.Id}/status"))
-                    if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                        peak = Math.Max(peak, long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024);
-            }
-            catch (IOException) { }
+            long sum = 0;
+            foreach (var pid in Tree(p.Id)) sum += Status(pid, "VmRSS:");
+            peak = Math.Max(peak, sum / 1024);
         }
         sw.Stop();
         if (p.ExitCode != 0) throw new InvalidOperationException($"{file} {string.Join(' ', args)} failed ({p.ExitCode}): {stderr.Result}{stdout.Result}");
         return (sw.Elapsed.TotalSeconds, peak, stdout.Result);
+    }
+
+    private static long Status(int pid, string key)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+                if (line.StartsWith(key, StringComparison.Ordinal))
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+        }
+        catch (IOException) { }
+        return 0;
+    }
+
+    /// <summary>The process and all its descendants, from the parent ids in /proc/*/stat.</summary>
+    private static List<int> Tree(int root)
+    {
+        var parent = new Dictionary<int, int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            try
+            {
+                var stat = File.ReadAllText($"{dir}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                parent[pid] = int.Parse(fields[1], CultureInfo.InvariantCulture);
+            }
+            catch (IOException) { }
+        }
+        var tree = new List<int> { root };
+        for (var i = 0; i < tree.Count; i++)
+            tree.AddRange(parent.Where(kv => kv.Value == tree[i]).Select(kv => kv.Key));
+        return tree;
     }
 
     public static string F(double v, string format = "F2") => v.ToString(format, CultureInfo.InvariantCulture);

@@ -66,7 +66,7 @@ internal static class UnmixBenchmark
         }
         var sceneGb = new FileInfo(scene).Length / 1e9;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Scene {size} x {size} x {bands} ({sceneGb:F2} GB), P = {p}, uncompressed pixel-interleaved GeoTIFF in page cache; outputs DEFLATE GeoTIFF; --memory {memory} MB"));
-        Console.WriteLine($"{"run",-16} {"wall s",8} {"peak RSS MB",12}   (RSS polled from /proc every 20 ms)");
+        Console.WriteLine($"{"run",-16} {"wall s",8} {"peak RSS MB",12}   (peak of the summed RSS of the process tree, polled every 20 ms)");
         foreach (var (name, s, rss) in results) Console.WriteLine($"{name,-16} {s,8:F2} {rss,12}");
         var floor = results.First(r => r.Name == "io-floor").Seconds;
         var fcls = results.First(r => r.Name == "fcls").Seconds;

@@ -158,9 +158,7 @@ public static class Commands
     {
         using var src = RasterSource.Open(o.Input, new RasterOpenOptions { NoData = o.InputNoData, Nan = o.NanAsNoData ? NanPolicy.Mask : NanPolicy.Error });
         info = src.Info;
-        var bands = (o.Bands ?? src.AllBands).Where(b => !(o.DropBadBands && src.Info.BadBands.Contains(b))).ToArray();
-        foreach (var b in bands)
-            if (b >= src.Info.BandCount) throw new UsageException($"band {b + 1} does not exist: {o.Input} has {src.Info.BandCount} bands");
+        var bands = UnmixJob.SelectBands(o, src.Info);
         var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, src.Info);
         var sample = Sampling.Read(src, roi?.Window ?? src.Extent, roi, bands, o.InputScale, o.SampleSize, o.Seed);
         if (sample.Count == 0) throw new RasterDataException(o.Input, "has no valid pixel");
@@ -192,7 +190,7 @@ public static class Commands
             count ??= HySime.Estimate(sample.Y, sample.Bands, sample.Count).Count;
             if (count > sample.Bands) throw new UsageException($"P = {count} is larger than the number of bands ({sample.Bands})");
             var vca = Vca.Extract(sample.Y, sample.Bands, sample.Count, count.Value, o.Seed);
-            var bands = o.Bands ?? Enumerable.Range(0, info.BandCount).Where(b => !(o.DropBadBands && info.BadBands.Contains(b))).ToArray();
+            var bands = UnmixJob.SelectBands(o, info);
             var set = new EndmemberSet(vca.Endmembers, vca.Bands, vca.Count, Enumerable.Range(1, count.Value).Select(i => $"EM{i}").ToArray(),
                 info.Wavelengths is null ? null : bands.Select(b => info.Wavelengths[b]).ToArray());
             EndmemberFiles.WriteCsv(csv, set);
@@ -219,6 +217,7 @@ public static class Commands
         var noRow = new Option<bool>("--no-row-branch") { Description = "mtl ablation: drop the row (endmember) branch." };
         var noColumn = new Option<bool>("--no-column-branch") { Description = "mtl ablation: drop the column (abundance) branch." };
         var linearOnly = new Option<bool>("--linear-only") { Description = "mtl ablation: drop both networks (a regularised NMF)." };
+        var endmemberStep = new Option<float>("--endmember-step") { Description = "mtl: largest iRprop+ step of the endmembers (0 keeps them fixed; > 0 also trains the row branch).", DefaultValueFactory = _ => 0f };
         var endmembers = new Option<string?>("--endmembers", "-e") { Description = "Endmember spectra: CSV (one row per band) or ENVI spectral library (.sli)." };
         var names = new Option<string?>("--endmember-names") { Description = "Comma-separated spectra to take from --endmembers." };
         var resample = new Option<bool>("--resample") { Description = "Interpolate --endmembers spectra to the scene's wavelengths when they differ." };
@@ -254,7 +253,7 @@ public static class Commands
               hyperunmix unmix sample-rasters/scene.img -o out/b.tif --model out/abundances.model.json
               hyperunmix unmix sample-rasters/scene.tif -o out/roi.tif --roi sample-rasters/roi.geojson --format cog
             """)
-        { scene, output, method, endmembers, names, resample, p, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly, model, alpha, epochs, fitPixels, noRow, noColumn, linearOnly };
+        { scene, output, method, endmembers, names, resample, p, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly, model, alpha, epochs, fitPixels, noRow, noColumn, linearOnly, endmemberStep };
         foreach (var opt in common.All) cmd.Options.Add(opt);
         cmd.SetAction(parse => Guard(parse, parse.GetValue(output), () =>
         {
@@ -272,6 +271,7 @@ public static class Commands
                     RowBranch = !parse.GetValue(noRow),
                     ColumnBranch = !parse.GetValue(noColumn),
                     Nonlinear = !parse.GetValue(linearOnly),
+                    EndmemberSteps = parse.GetValue(endmemberStep) is var es and > 0 ? new StepBounds(es / 5, 1e-7f, es) : default,
                 },
                 EndmembersFile = parse.GetValue(endmembers),
                 EndmemberNames = parse.GetValue(names)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],

@@ -28,7 +28,7 @@ public static class Evaluation
             var (t, validT) = ReadAll(reference, window, reference.AllBands);
             var keep = Enumerable.Range(0, validA.Length).Where(i => validA[i] != 0 && validT[i] != 0).ToArray();
             if (keep.Length == 0) throw new RasterDataException(abundanceRaster, "has no valid pixel in common with the ground truth");
-            est = a.Select(m => keep.Select(i => (double)m[i]).ToList().ToArray()).ToList();
+            est = a.Select(m => keep.Select(i => (double)m[i]).ToArray()).ToList();
             truth = t.Select(m => keep.Select(i => (double)m[i]).ToArray()).ToList();
         }
         List<double[]>? estSpectra = null, refSpectra = null;

@@ -114,8 +114,9 @@ public static class UnmixJob
 
         MtlFit? fit = null;
         ITileUnmixer unmixer;
-        if (o.Method != UnmixMethod.Mtl)
+        if (o.Method != UnmixMethod.Mtl || o.IoOnly)
         {
+            // The I/O floor never fits a model: it measures reading and writing alone.
             unmixer = new LinearTileUnmixer(new AbundanceSolver(endmembers, ToLinear(o.Method)));
         }
         else if (model is not null)
@@ -258,7 +259,8 @@ public static class UnmixJob
         if (Path.GetFullPath(o.Input) == Path.GetFullPath(o.Output)) throw new UsageException("the output would overwrite the input");
     }
 
-    private static int[] SelectBands(UnmixOptions o, RasterInfo info)
+    /// <summary>The 0-based bands a run uses: --bands (all by default), minus the bad bands with --drop-bad-bands.</summary>
+    public static int[] SelectBands(UnmixOptions o, RasterInfo info)
     {
         var bands = (o.Bands ?? Enumerable.Range(0, info.BandCount).ToArray()).ToList();
         foreach (var b in bands)
@@ -311,6 +313,7 @@ public static class UnmixJob
     {
         private readonly float[] _y = new float[bands * maxPixels];
         private readonly byte[] _valid = new byte[maxPixels];
+        private readonly byte[] _inside = new byte[maxPixels];
         private readonly float[] _out = new float[(p + 1) * maxPixels];
 
         /// <param name="solver">Null measures the I/O floor: the input's first bands are written instead of abundances.</param>
@@ -321,17 +324,23 @@ public static class UnmixJob
             var valid = _valid.AsSpan(0, n);
             var output = _out.AsSpan(0, (p + 1) * n);
             var count = 0;
-            var inside = true;
+            var inside = _inside.AsSpan(0, n);
+            var any = true;
             if (roi is not null)
             {
-                valid.Fill(1);
-                inside = roi.Mask(w, valid) > 0;
+                // The polygon mask is rasterised once; tiles it does not reach are never read.
+                inside.Fill(1);
+                any = roi.Mask(w, inside) > 0;
             }
-            if (inside)
+            if (any)
             {
                 var y = _y.AsSpan(0, bands * n);
                 count = source.Read(w, bandList, y, valid);
-                if (roi is not null) count = roi.Mask(w, valid);
+                if (roi is not null)
+                {
+                    count = 0;
+                    for (var k = 0; k < n; k++) count += valid[k] &= inside[k];
+                }
                 if (scale != 1)
                     foreach (ref var v in y) v = (float)(v * scale);
                 if (count > 0 && solver is not null)

@@ -130,6 +130,28 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Unmix_Sigterm_StopsWithExitCode130AndLeavesNoOutput()
+    {
+        Assert.Equal(0, _cli.Run("synth", "-o", _cli.Path("big.tif"), "--width", "400", "--height", "300", "--bands", "96", "--model", "fan").Code);
+        var before = Directory.GetFileSystemEntries(_cli.Dir).Order().ToArray();
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "hyperunmix.dll"), "unmix", _cli.Path("big.tif"), "-o", _cli.Path("out.tif"), "-p", "4", "--tile", "32", "--threads", "1" })
+            psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        // Wait until the run is under way (fitting or writing tiles), then ask it to stop as a scheduler would.
+        string? line;
+        while ((line = await p.StandardOutput.ReadLineAsync()) is not null && !(line.StartsWith("PROGRESS", StringComparison.Ordinal) && (line.Contains("fit", StringComparison.Ordinal) || line.Contains("unmix", StringComparison.Ordinal)))) { }
+        Assert.NotNull(line);
+        await System.Diagnostics.Process.Start("kill", ["-TERM", p.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExitAsync();
+        await p.StandardOutput.ReadToEndAsync();
+        await p.WaitForExitAsync();
+        Assert.Equal(130, p.ExitCode);
+        Assert.Contains("cancelled", await stderr);
+        Assert.Equal(before, Directory.GetFileSystemEntries(_cli.Dir).Order().ToArray());
+    }
+
+    [Fact]
     public void Unmix_ExistingOutputWithoutOverwrite_Exits4AndKeepsIt()
     {
         var o = _cli.Path("exists.tif");
