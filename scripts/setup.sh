@@ -10,7 +10,7 @@ packages=(gdal-bin libopenblas0)
 for arg in "$@"; do
   case "$arg" in
     --with-peers) packages+=(otb-bin) ;;
-    --with-qgis) packages+=(qgis python3-qgis qgis-providers) ;;
+    --with-qgis) packages+=(qgis python3-qgis qgis-providers python3-gdal) ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
