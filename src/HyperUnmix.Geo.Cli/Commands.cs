@@ -28,9 +28,9 @@ public static class Commands
 
             Examples:
               hyperunmix info sample-rasters/scene.img
-              hyperunmix unmix sample-rasters/scene.tif -o out/abundances.tif
-              hyperunmix unmix sample-rasters/scene.tif -o out/roi.tif --roi sample-rasters/roi.geojson --method fcls
-              hyperunmix evaluate out/abundances.tif --truth sample-rasters/scene_abundances.tif --truth-endmembers sample-rasters/scene_endmembers.csv
+              hyperunmix unmix sample-rasters/scene.tif -o abundances.tif
+              hyperunmix unmix sample-rasters/scene.tif -o roi.tif --roi sample-rasters/roi.geojson --method fcls
+              hyperunmix evaluate abundances.tif --truth sample-rasters/scene_abundances.tif --truth-endmembers sample-rasters/scene_endmembers.csv
 
             Exit codes: 0 ok, 2 bad arguments, 3 bad input data, 4 output/I-O failure, 130 cancelled, 1 internal error.
             """);
@@ -172,7 +172,7 @@ public static class Commands
         var p = new Option<int?>("-p", "--endmember-count") { Description = "Number of endmembers (default: HySime estimate)." };
         var output = new Option<string>("-o", "--output") { Description = "CSV to write (an ENVI spectral library .sli/.hdr and a plot .png are written next to it).", Required = true };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing outputs." };
-        var cmd = new Command("endmembers", "Extract endmember spectra with VCA.\n\nExample:\n  hyperunmix endmembers sample-rasters/scene.tif -p 4 -o out/endmembers.csv") { scene, p, output, overwrite };
+        var cmd = new Command("endmembers", "Extract endmember spectra with VCA.\n\nExample:\n  hyperunmix endmembers sample-rasters/scene.tif -p 4 -o endmembers.csv") { scene, p, output, overwrite };
         foreach (var opt in common.All) cmd.Options.Add(opt);
         cmd.SetAction(parse => Guard(parse, parse.GetValue(output), () =>
         {
@@ -248,10 +248,10 @@ public static class Commands
             .report.json, .qml (QGIS style, applied on load), .abundances.png, .endmembers.png and, for mtl, .model.json.
 
             Examples:
-              hyperunmix unmix sample-rasters/scene.tif -o out/abundances.tif
-              hyperunmix unmix sample-rasters/scene.img -o out/a.tif -e sample-rasters/scene_endmembers.csv --method nnls
-              hyperunmix unmix sample-rasters/scene.img -o out/b.tif --model out/abundances.model.json
-              hyperunmix unmix sample-rasters/scene.tif -o out/roi.tif --roi sample-rasters/roi.geojson --format cog
+              hyperunmix unmix sample-rasters/scene.tif -o abundances.tif
+              hyperunmix unmix sample-rasters/scene.img -o a.tif -e sample-rasters/scene_endmembers.csv --method nnls
+              hyperunmix unmix sample-rasters/scene.img -o b.tif --model abundances.model.json
+              hyperunmix unmix sample-rasters/scene.tif -o roi.tif --roi sample-rasters/roi.geojson --format cog
             """)
         { scene, output, method, endmembers, names, resample, p, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly, model, alpha, epochs, fitPixels, noRow, noColumn, linearOnly, endmemberStep };
         foreach (var opt in common.All) cmd.Options.Add(opt);
@@ -321,7 +321,7 @@ public static class Commands
         var match = new Option<string>("--match") { Description = "Hungarian matching on 'sad' (spectral angle) or 'abundance' (map RMSE).", DefaultValueFactory = _ => "sad" };
         match.AcceptOnlyFromAmong("sad", "abundance");
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON." };
-        var cmd = new Command("evaluate", "Score an unmixing against ground truth: SAD (rad and deg) and abundance RMSE, Hungarian-matched.\n\nExample:\n  hyperunmix evaluate out/abundances.tif --truth sample-rasters/scene_abundances.tif --truth-endmembers sample-rasters/scene_endmembers.csv")
+        var cmd = new Command("evaluate", "Score an unmixing against ground truth: SAD (rad and deg) and abundance RMSE, Hungarian-matched.\n\nExample:\n  hyperunmix evaluate abundances.tif --truth sample-rasters/scene_abundances.tif --truth-endmembers sample-rasters/scene_endmembers.csv")
             { output, truth, truthE, est, match, json };
         cmd.SetAction(parse => Guard(parse, null, () =>
         {
@@ -370,7 +370,7 @@ public static class Commands
         var epsg = new Option<int>("--epsg") { DefaultValueFactory = _ => 32633, Description = "CRS of the grid." };
         var pixel = new Option<double>("--pixel-size") { DefaultValueFactory = _ => 30, Description = "Pixel size in CRS units." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing outputs." };
-        var cmd = new Command("synth", "Write a synthetic georeferenced scene with ground truth.\n\nExample:\n  hyperunmix synth -o out/ppnm.tif --model ppnm --snr 30 -p 4 --spatial")
+        var cmd = new Command("synth", "Write a synthetic georeferenced scene with ground truth.\n\nExample:\n  hyperunmix synth -o ppnm.tif --model ppnm --snr 30 -p 4 --spatial")
             { output, width, height, bands, p, model, snr, seed, library, names, spatial, purity, pure, format, epsg, pixel, overwrite };
         cmd.SetAction(parse => Guard(parse, parse.GetValue(output), () =>
         {

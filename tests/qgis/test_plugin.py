@@ -188,6 +188,26 @@ class PyQgisTests(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def test_cancel_stops_the_command_and_leaves_no_output(self):
+        import processing
+        from qgis.core import QgsProcessingException, QgsProcessingFeedback
+        big = os.path.join(self.dir, "big.tif")
+        subprocess.run(["dotnet", CLI, "synth", "-o", big, "--width", "400", "--height", "300", "--bands", "96", "--model", "fan"], check=True, capture_output=True)
+        before = sorted(os.listdir(self.dir))
+
+        class CancelWhenUnderway(QgsProcessingFeedback):
+            def setProgress(self, progress):  # noqa: N802
+                super().setProgress(progress)
+                if progress > 3:
+                    self.cancel()
+
+        feedback = CancelWhenUnderway()
+        with self.assertRaises(QgsProcessingException) as raised:
+            processing.run("hyperunmix:unmix", {"INPUT": big, "ENDMEMBER_COUNT": 4, "TILE": 32, "THREADS": 1,
+                                                "OUTPUT": os.path.join(self.dir, "cancelled.tif")}, feedback=feedback)
+        self.assertIn("Cancelled", str(raised.exception))
+        self.assertEqual(sorted(os.listdir(self.dir)), before)
+
     def test_selected_features_only_and_loaded_style(self):
         import processing
         from qgis.core import QgsProcessingFeatureSourceDefinition, QgsProject, QgsRasterLayer, QgsVectorLayer
