@@ -152,6 +152,17 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
+    public void Gdal_LibraryMissing_SaysHowToInstallIt()
+    {
+        var (code, _, err) = _cli.RunWith(new Dictionary<string, string> { ["HYPERUNMIX_GDAL_LIBRARY"] = "/nonexistent/libgdal.so.99" },
+            "info", CliRunner.Sample("scene.tif"));
+        Assert.Equal(1, code);
+        Assert.Contains("GDAL was not found", err);
+        Assert.Contains("apt-get install gdal-bin", err);
+        Assert.Contains("HYPERUNMIX_GDAL_LIBRARY", err);
+    }
+
+    [Fact]
     public void Unmix_ExistingOutputWithoutOverwrite_Exits4AndKeepsIt()
     {
         var o = _cli.Path("exists.tif");
