@@ -135,7 +135,7 @@ public static class Commands
         var scene = SceneArgument();
         var common = SceneOptions.Create();
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON." };
-        var cmd = new Command("estimate", "Estimate the number of endmembers with HySime on a stratified sample of valid pixels.\n\nExample:\n  hyperunmix estimate sample-rasters/scene.tif") { scene, json };
+        var cmd = new Command("estimate", "Estimate the number of endmembers with HySime (and HFC-VD as a second opinion) on a stratified sample of valid pixels.\n\nExample:\n  hyperunmix estimate sample-rasters/scene.tif") { scene, json };
         foreach (var opt in common.All) cmd.Options.Add(opt);
         cmd.SetAction(parse => Guard(parse, null, () =>
         {
@@ -145,10 +145,21 @@ public static class Commands
             if (sample.Count <= sample.Bands)
                 throw new RasterDataException(o.Input, $"only {sample.Count} valid pixels for {sample.Bands} bands: too few for HySime");
             var r = HySime.Estimate(sample.Y, sample.Bands, sample.Count);
+            double[] pf = [1e-3, 1e-4, 1e-5];
+            var vd = HfcVd.Estimate(sample.Y, sample.Bands, sample.Count, pf);
             if (parse.GetValue(json))
-                Console.WriteLine(JsonSerializer.Serialize(new { hysime = r.Count, pixels = sample.Count, bands = sample.Bands }, Json));
+                Console.WriteLine(JsonSerializer.Serialize(new
+                {
+                    hysime = r.Count,
+                    hfc_vd = pf.Select((f, i) => new { pf = f, count = vd[i] }).ToArray(),
+                    pixels = sample.Count,
+                    bands = sample.Bands,
+                }, Json));
             else
+            {
                 Console.WriteLine($"HySime: {r.Count} endmembers ({sample.Count} pixels, {sample.Bands} bands)");
+                Console.WriteLine($"HFC-VD (second opinion; often P or P - 1): {string.Join(", ", pf.Select((f, i) => string.Create(CultureInfo.InvariantCulture, $"{vd[i]} at Pf {f:G1}")))}");
+            }
             return ExitCodes.Ok;
         }));
         return cmd;

@@ -18,7 +18,7 @@ public static class Evaluation
         {
             using var mine = RasterSource.Open(abundanceRaster, new RasterOpenOptions { Nan = NanPolicy.Mask });
             using var reference = RasterSource.Open(truthAbundances, new RasterOpenOptions { Nan = NanPolicy.Mask });
-            var window = area ?? reference.Extent;
+            var window = area ?? Locate(mine.Info, reference.Info);
             if (mine.Info.Width != window.Width || mine.Info.Height != window.Height)
                 throw new RasterDataException(truthAbundances, $"is {reference.Info.Width}x{reference.Info.Height}; the window compared is {window}, but {abundanceRaster} is {mine.Info.Width}x{mine.Info.Height}");
             if (!reference.Extent.Contains(window))
@@ -42,6 +42,22 @@ public static class Evaluation
             estSpectra = Enumerable.Range(0, estimated.Count).Select(estimated.Spectrum).ToList();
         }
         return UnmixingMetrics.Score(estSpectra, refSpectra, est, truth, matchBy);
+    }
+
+    /// <summary>
+    /// Where an output lies in the truth raster: the whole raster when sizes match, else the window implied by the
+    /// two geotransforms when both are georeferenced on the same grid (an ROI run's output).
+    /// </summary>
+    private static Window Locate(RasterInfo output, RasterInfo truth)
+    {
+        if (output.Width == truth.Width && output.Height == truth.Height) return new Window(0, 0, truth.Width, truth.Height);
+        if (output.GeoTransform is { } o && truth.GeoTransform is { } t && o[1] == t[1] && o[5] == t[5] && o[2] == 0 && t[2] == 0)
+        {
+            double col = (o[0] - t[0]) / t[1], row = (o[3] - t[3]) / t[5];
+            if (Math.Abs(col - Math.Round(col)) < 1e-6 && Math.Abs(row - Math.Round(row)) < 1e-6)
+                return new Window((int)Math.Round(col), (int)Math.Round(row), output.Width, output.Height);
+        }
+        throw new RasterDataException(truth.Path, $"is {truth.Width}x{truth.Height} and {output.Path} is {output.Width}x{output.Height}, and they do not share a grid from which to place one in the other");
     }
 
     private static (float[][] Maps, byte[] Valid) ReadAll(RasterSource s, Window w, int[] bands)

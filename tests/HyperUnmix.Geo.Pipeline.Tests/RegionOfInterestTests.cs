@@ -72,6 +72,18 @@ public sealed class RegionOfInterestTests(SampleScene s)
     }
 
     [Fact]
+    public void Evaluate_RoiOutput_IsPlacedInTheTruthRasterByItsGrid()
+    {
+        var dir = s.NewDir();
+        var o = Path.Combine(dir, "roi.tif");
+        var r = UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = o, Roi = s.Roi, EndmembersFile = s.TruthEndmembers, Method = UnmixMethod.Fcls, SideOutputs = false });
+        var located = Evaluation.Score(o, s.Truth, null, null);
+        var given = Evaluation.Score(o, s.Truth, null, null, r.Area);
+        Assert.Equal(given.AbundanceRmse, located.AbundanceRmse);
+        Assert.True(located.AbundanceRmse < 0.01, $"RMSE {located.AbundanceRmse} with the true endmembers");
+    }
+
+    [Fact]
     public void Roi_PolygonPartlyOutsideTheSceneInAnotherProjectedCrs_IsClippedToTheScene()
     {
         var dir = s.NewDir();

@@ -79,3 +79,33 @@ public class HySimeTests
         Assert.Throws<ArgumentException>(() => HySime.Estimate(new double[50 * 10], 50, 10));
     }
 }
+
+public class HfcVdTests
+{
+    [Theory]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(6)]
+    public void Estimate_LmmScene30dB_GivesPOrPMinusOne_AndShrinksWithPf(int p)
+    {
+        // HFC counts sources through the mean's energy; it is known to land on P or P - 1 (one source can carry no
+        // mean difference). Distinct spectra as in the HySime test.
+        var wl = SyntheticSpectra.Wavelengths(100);
+        var rng = new Rng(100 + p);
+        var truth = EndmemberSet.FromSpectra(Enumerable.Range(0, p).Select(_ => SyntheticSpectra.Random(rng, wl)).ToArray());
+        var scene = SceneGenerator.Generate(truth, new SceneOptions { Width = 60, Height = 60, SnrDb = 30, Seed = 1 });
+        var vd = HfcVd.Estimate(scene.CubeAsDouble(), scene.Bands, scene.Pixels, [1e-3, 1e-4, 1e-5], Backends.OpenBlasOrFail());
+        Assert.InRange(vd[0], p - 1, p);
+        Assert.True(vd[0] >= vd[1] && vd[1] >= vd[2], $"not monotone in Pf: {string.Join(", ", vd)}");
+    }
+
+    [Fact]
+    public void Estimate_ZeroMeanWhiteNoise_FindsNoSignal()
+    {
+        var rng = new Rng(9);
+        const int l = 40, n = 5000;
+        var y = Enumerable.Range(0, l * n).Select(_ => rng.NextGaussian()).ToArray();
+        Assert.InRange(HfcVd.Estimate(y, l, n, [1e-3])[0], 0, 1);
+    }
+}
