@@ -17,16 +17,7 @@ public static class HfcVd
     {
         blas ??= Blas.Default;
         if (n <= l) throw new ArgumentException($"HFC-VD needs more valid pixels ({n}) than bands ({l})");
-        var mean = new double[l];
-        for (var i = 0; i < l; i++)
-        {
-            double s = 0;
-            for (var j = 0; j < n; j++) s += y[i * n + j];
-            mean[i] = s / n;
-        }
-        var centred = new double[l * n];
-        for (var i = 0; i < l; i++)
-            for (var j = 0; j < n; j++) centred[i * n + j] = y[i * n + j] - mean[i];
+        var (_, centred) = Dense.CentreRows(y, l, n);
         var (_, lr) = Dense.EigenDescending(Dense.ToMatrix(Dense.Gram(blas, y, l, n, n), l, l));
         var (_, lk) = Dense.EigenDescending(Dense.ToMatrix(Dense.Gram(blas, centred, l, n, n), l, l));
         return falseAlarm.Select(pf =>

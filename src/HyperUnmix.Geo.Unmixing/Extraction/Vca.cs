@@ -23,16 +23,7 @@ public static class Vca
         if (p > l) throw new ArgumentOutOfRangeException(nameof(p), p, $"P = {p} is larger than the band count {l}");
         if (n < p) throw new ArgumentException($"VCA needs at least P = {p} valid pixels, got {n}");
 
-        var mean = new double[l];
-        for (var i = 0; i < l; i++)
-        {
-            double s = 0;
-            for (var j = 0; j < n; j++) s += y[i * n + j];
-            mean[i] = s / n;
-        }
-        var centred = new double[l * n];
-        for (var i = 0; i < l; i++)
-            for (var j = 0; j < n; j++) centred[i * n + j] = y[i * n + j] - mean[i];
+        var (mean, centred) = Dense.CentreRows(y, l, n);
 
         var (ud, _) = Dense.EigenDescending(Dense.ToMatrix(Dense.Gram(blas, centred, l, n, n), l, l));
         var udP = Slice(ud, l, p);

@@ -13,6 +13,21 @@ public static class Dense
         return g;
     }
 
+    /// <summary>Row means of a row-major r x c matrix and the matrix with them subtracted.</summary>
+    public static (double[] Mean, double[] Centred) CentreRows(double[] x, int r, int c)
+    {
+        var mean = new double[r];
+        var centred = new double[r * c];
+        for (var i = 0; i < r; i++)
+        {
+            double s = 0;
+            for (var j = 0; j < c; j++) s += x[i * c + j];
+            mean[i] = s / c;
+            for (var j = 0; j < c; j++) centred[i * c + j] = x[i * c + j] - mean[i];
+        }
+        return (mean, centred);
+    }
+
     public static Matrix<double> ToMatrix(double[] rowMajor, int r, int c) => Matrix<double>.Build.Dense(r, c, (i, j) => rowMajor[i * c + j]);
 
     /// <summary>Eigenvectors of a symmetric matrix, columns sorted by decreasing eigenvalue (values returned too).</summary>
