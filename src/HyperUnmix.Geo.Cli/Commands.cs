@@ -48,7 +48,7 @@ public static class Commands
     private static Argument<string> SceneArgument() => new("scene") { Description = "Input raster: ENVI (.img/.dat with .hdr), GeoTIFF, VRT or any GDAL raster." };
 
     /// <summary>Runs an action, turning exceptions into a one-line message and the documented exit code.</summary>
-    private static int Guard(ParseResult parse, string? output, Func<int> action)
+    private static int Guard(ParseResult parse, Func<int> action)
     {
         try
         {
@@ -56,7 +56,7 @@ public static class Commands
         }
         catch (Exception e)
         {
-            var (code, message) = ExitCodes.Classify(e, output);
+            var (code, message) = ExitCodes.Classify(e);
             Console.Error.WriteLine($"hyperunmix: {message}");
             if (parse.GetValue(Verbose)) Console.Error.WriteLine(e);
             return code;
@@ -68,7 +68,7 @@ public static class Commands
         var scene = SceneArgument();
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON." };
         var cmd = new Command("info", "Describe a scene: size, bands, CRS, pixel size, wavelengths, nodata, bad bands, blocks.\n\nExample:\n  hyperunmix info sample-rasters/scene.img --json") { scene, json };
-        cmd.SetAction(parse => Guard(parse, null, () =>
+        cmd.SetAction(parse => Guard(parse, () =>
         {
             using var src = RasterSource.Open(parse.GetValue(scene)!);
             var i = src.Info;
@@ -137,7 +137,7 @@ public static class Commands
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON." };
         var cmd = new Command("estimate", "Estimate the number of endmembers with HySime (and HFC-VD as a second opinion) on a stratified sample of valid pixels.\n\nExample:\n  hyperunmix estimate sample-rasters/scene.tif") { scene, json };
         foreach (var opt in common.All) cmd.Options.Add(opt);
-        cmd.SetAction(parse => Guard(parse, null, () =>
+        cmd.SetAction(parse => Guard(parse, () =>
         {
             var o = common.Apply(parse, new UnmixOptions { Input = parse.GetValue(scene)!, Output = "unused" });
             var sample = ReadSample(o, out _);
@@ -185,7 +185,7 @@ public static class Commands
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing outputs." };
         var cmd = new Command("endmembers", "Extract endmember spectra with VCA.\n\nExample:\n  hyperunmix endmembers sample-rasters/scene.tif -p 4 -o endmembers.csv") { scene, p, output, overwrite };
         foreach (var opt in common.All) cmd.Options.Add(opt);
-        cmd.SetAction(parse => Guard(parse, parse.GetValue(output), () =>
+        cmd.SetAction(parse => Guard(parse, () =>
         {
             var o = common.Apply(parse, new UnmixOptions { Input = parse.GetValue(scene)!, Output = parse.GetValue(output)! });
             var csv = Path.GetFullPath(o.Output);
@@ -266,7 +266,7 @@ public static class Commands
             """)
         { scene, output, method, endmembers, names, resample, p, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly, model, alpha, epochs, fitPixels, noRow, noColumn, linearOnly, endmemberStep };
         foreach (var opt in common.All) cmd.Options.Add(opt);
-        cmd.SetAction(parse => Guard(parse, parse.GetValue(output), () =>
+        cmd.SetAction(parse => Guard(parse, () =>
         {
             var o = common.Apply(parse, new UnmixOptions
             {
@@ -334,7 +334,7 @@ public static class Commands
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON." };
         var cmd = new Command("evaluate", "Score an unmixing against ground truth: SAD (rad and deg) and abundance RMSE, Hungarian-matched.\n\nExample:\n  hyperunmix evaluate abundances.tif --truth sample-rasters/scene_abundances.tif --truth-endmembers sample-rasters/scene_endmembers.csv")
             { output, truth, truthE, est, match, json };
-        cmd.SetAction(parse => Guard(parse, null, () =>
+        cmd.SetAction(parse => Guard(parse, () =>
         {
             var raster = parse.GetValue(output)!;
             var estPath = parse.GetValue(est) ?? UnmixJob.OutputNames(new UnmixOptions { Input = "", Output = raster }).Csv;
@@ -383,7 +383,7 @@ public static class Commands
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing outputs." };
         var cmd = new Command("synth", "Write a synthetic georeferenced scene with ground truth.\n\nExample:\n  hyperunmix synth -o ppnm.tif --model ppnm --snr 30 -p 4 --spatial")
             { output, width, height, bands, p, model, snr, seed, library, names, spatial, purity, pure, format, epsg, pixel, overwrite };
-        cmd.SetAction(parse => Guard(parse, parse.GetValue(output), () =>
+        cmd.SetAction(parse => Guard(parse, () =>
         {
             var r = SyntheticSceneWriter.Write(new SynthOptions
             {
@@ -419,7 +419,7 @@ public static class Commands
         var dir = new Argument<string>("folder") { Description = "Folder to write the sample scenes into (created if missing).", DefaultValueFactory = _ => "sample-rasters" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing files." };
         var cmd = new Command("sample-data", "Regenerate the project's sample-rasters/ (deterministic).") { dir, overwrite };
-        cmd.SetAction(parse => Guard(parse, null, () =>
+        cmd.SetAction(parse => Guard(parse, () =>
         {
             foreach (var f in SampleRasters.Write(parse.GetValue(dir)!, parse.GetValue(overwrite))) Console.WriteLine($"  {f}");
             return ExitCodes.Ok;

@@ -16,21 +16,15 @@ public static class ExitCodes
     public const int Cancelled = 130;
 
     /// <summary>Maps an exception to an exit code and a one-line message a user understands.</summary>
-    public static (int Code, string Message) Classify(Exception e, string? outputPath) => e switch
+    /// <remarks>Every failure of an output is a <see cref="RasterOutputException"/> (the sink wraps GDAL's); other GDAL errors concern inputs.</remarks>
+    public static (int Code, string Message) Classify(Exception e) => e switch
     {
         OperationCanceledException => (Cancelled, "cancelled; no output was written"),
         UsageException or ArgumentException => (Usage, e.Message),
         RasterOutputException => (OutputFailure, e.Message),
         GdalNotInstalledException => (Internal, e.Message),
-        GdalIOException g when outputPath is not null && g.Path is not null && SamePath(g.Path, outputPath) => (OutputFailure, e.Message),
         RasterDataException or EndmemberFileException or GdalException or HyperUnmix.Geo.Unmixing.Deep.MtlModelException => (BadInput, e.Message),
         IOException or UnauthorizedAccessException => (OutputFailure, e.Message),
         _ => (Internal, $"internal error: {e.GetType().Name}: {e.Message}"),
     };
-
-    private static bool SamePath(string a, string b)
-    {
-        try { return Path.GetFullPath(a) == Path.GetFullPath(b) || Path.GetFileName(a).Contains(Path.GetFileName(b), StringComparison.Ordinal); }
-        catch (ArgumentException) { return false; }
-    }
 }

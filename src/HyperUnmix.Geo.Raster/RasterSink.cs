@@ -103,10 +103,10 @@ public sealed class RasterSink : IDisposable
         {
             sink.WriteHeader();
         }
-        catch
+        catch (GdalException e)
         {
             sink.Dispose();
-            throw;
+            throw new RasterOutputException(path, $"cannot write the output's georeferencing or metadata: {e.Message}", e);
         }
         return sink;
     }
@@ -151,8 +151,16 @@ public sealed class RasterSink : IDisposable
         lock (_gate)
         {
             var ds = _ds ?? throw new ObjectDisposedException(_finalPath);
-            fixed (float* p = bandSequential)
-                ds.RasterIO(true, window.ColOff, window.RowOff, window.Width, window.Height, p, GdalDataType.Float32, bands, 4, 4L * window.Width, 4L * n);
+            try
+            {
+                fixed (float* p = bandSequential)
+                    ds.RasterIO(true, window.ColOff, window.RowOff, window.Width, window.Height, p, GdalDataType.Float32, bands, 4, 4L * window.Width, 4L * n);
+            }
+            catch (GdalException e)
+            {
+                // Report it as the output's failure (disk full, I/O error): callers need not guess from file names.
+                throw new RasterOutputException(_finalPath, $"cannot write tile {window}: {e.Message}", e);
+            }
         }
     }
 

@@ -138,6 +138,10 @@ public static class QuickLook
             }
             File.Move(temp, png, overwrite: true);
         }
+        catch (GdalException e)
+        {
+            throw new Raster.RasterOutputException(png, $"cannot write the quick-look: {e.Message}", e);
+        }
         finally
         {
             foreach (var f in new[] { temp, temp + ".aux.xml" })
