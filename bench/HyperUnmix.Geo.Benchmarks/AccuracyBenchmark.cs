@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using HyperUnmix.Geo.Pipeline;
 using HyperUnmix.Geo.Raster;
 using HyperUnmix.Geo.Unmixing.Endmembers;
 using HyperUnmix.Geo.Unmixing.Metrics;
@@ -46,7 +47,7 @@ internal static class AccuracyBenchmark
                 var r = Common.Run("dotnet", Common.Cli, "unmix", s.Cube, "-o", output, "-p", s.P.ToString(CultureInfo.InvariantCulture),
                     "--seed", seed.ToString(CultureInfo.InvariantCulture), "--method", "fcls", "--overwrite");
                 var est = EndmemberFiles.Load(Path.ChangeExtension(output, null) + ".endmembers.csv");
-                var score = Score(output, s, truthE, est, s.P);
+                var score = Evaluation.Score(output, s.Abundances, s.Endmembers, est);
                 var recon = ResidualRmse(output, s.P);
                 md.AppendLine(Row(s.Name, $"HyperUnmix VCA (seed {seed}) + FCLS", score, recon, r.Seconds));
             }
@@ -57,7 +58,7 @@ internal static class AccuracyBenchmark
                 var t1 = Common.Run("otbcli_VertexComponentAnalysis", "-in", s.Cube, "-ne", s.P.ToString(CultureInfo.InvariantCulture), "-rand", "42", "-outendm", endm);
                 var t2 = Common.Run("otbcli_HyperspectralUnmixing", "-in", s.Cube, "-ie", endm, "-out", abund, "-ua", "ucls");
                 var est = ReadOtbEndmembers(endm, truthE.Bands);
-                var score = Score(abund, s, truthE, est, s.P);
+                var score = Evaluation.Score(abund, s.Abundances, s.Endmembers, est);
                 var recon = Reconstruction(s.Cube, est, abund);
                 md.AppendLine(Row(s.Name, "OTB VCA (seed 42) + UCLS", score, recon, t1.Seconds + t2.Seconds));
             }
@@ -74,19 +75,6 @@ internal static class AccuracyBenchmark
         string.Create(CultureInfo.InvariantCulture,
             $"| {scene} | {method} | {s.MeanSadRadians:F4} | {s.MeanSadDegrees:F2} | {s.AbundanceRmse * 100:F2} | {recon:G4} | {seconds:F2} |");
 
-    private static UnmixingScore Score(string abundances, Scene s, EndmemberSet truthE, EndmemberSet est, int p)
-    {
-        using var mine = RasterSource.Open(abundances, new RasterOpenOptions { Nan = NanPolicy.Mask });
-        using var truth = RasterSource.Open(s.Abundances);
-        var n = (int)truth.Extent.Area;
-        var a = new float[p * n];
-        var t = new float[p * n];
-        mine.Read(mine.Extent, Enumerable.Range(0, p).ToArray(), a, new byte[n]);
-        truth.Read(truth.Extent, truth.AllBands, t, new byte[n]);
-        List<double[]> Maps(float[] x) => Enumerable.Range(0, p).Select(j => x.AsSpan(j * n, n).ToArray().Select(v => (double)v).ToArray()).ToList();
-        return UnmixingMetrics.Score(Enumerable.Range(0, est.Count).Select(est.Spectrum).ToList(), Enumerable.Range(0, truthE.Count).Select(truthE.Spectrum).ToList(),
-            Maps(a), Maps(t), MatchBy.Sad);
-    }
 
     private static double ResidualRmse(string abundances, int p)
     {

@@ -100,5 +100,4 @@ internal static class Common
         return tree;
     }
 
-    public static string F(double v, string format = "F2") => v.ToString(format, CultureInfo.InvariantCulture);
 }
