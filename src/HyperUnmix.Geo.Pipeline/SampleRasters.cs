@@ -14,35 +14,24 @@ public static class SampleRasters
     {
         Directory.CreateDirectory(folder);
         var tif = Path.Combine(folder, "scene.tif");
+        var img = Path.Combine(folder, "scene.img");
         var synth = SyntheticSceneWriter.Write(new SynthOptions
         {
             Output = tif,
+            EnviCopy = img,
             Bands = 64,
             EndmemberCount = 4,
             NoDataCorner = 12,
             Overwrite = overwrite,
             Scene = new SceneOptions { Width = 100, Height = 80, SnrDb = 50, Seed = 2026, Spatial = true, PurePixels = 2 },
         });
-
-        var img = Path.Combine(folder, "scene.img");
+        var roi = Path.Combine(folder, "roi.geojson");
         using (var src = RasterSource.Open(tif))
-        {
-            var n = (int)src.Extent.Area;
-            var cube = new float[src.Info.BandCount * n];
-            var valid = new byte[n];
-            src.Read(src.Extent, src.AllBands, cube, valid);
-            // The reader replaced nodata samples with 0; put the nodata value back for the ENVI copy.
-            for (var b = 0; b < src.Info.BandCount; b++)
-                for (var p = 0; p < n; p++) if (valid[p] == 0) cube[b * n + p] = SyntheticSceneWriter.NoData;
-            var profile = RasterProfile.FromSource(src.Info, null, src.Info.BandNames) with { NoData = SyntheticSceneWriter.NoData };
-            SceneFiles.WriteCube(img, RasterFormat.Envi, cube, profile, src.Info.Wavelengths, overwrite);
-            var roi = Path.Combine(folder, "roi.geojson");
             SyntheticSceneWriter.WriteRoiGeoJson(roi, src.Info,
             [
                 [(20.5, 10.2), (85.3, 14.7), (78.9, 70.1), (30.2, 66.6), (20.5, 10.2)],
                 [(45.1, 30.4), (45.1, 45.6), (60.7, 45.6), (60.7, 30.4), (45.1, 30.4)],
             ], overwrite);
-            return new[] { synth.Cube, img, Path.ChangeExtension(img, ".hdr"), synth.Abundances, synth.Endmembers, roi }.Select(Path.GetFullPath).ToArray();
-        }
+        return new[] { synth.Cube, img, Path.ChangeExtension(img, ".hdr"), synth.Abundances, synth.Endmembers, roi }.Select(Path.GetFullPath).ToArray();
     }
 }

@@ -26,6 +26,8 @@ public sealed record SynthOptions
     /// <summary>Pixels set to nodata (value -9999 in every band) in the top-left corner, as a square of this side.</summary>
     public int NoDataCorner { get; init; }
     public bool Overwrite { get; init; }
+    /// <summary>Also write the same cube as ENVI BSQ at this path (the sample data ships both formats).</summary>
+    public string? EnviCopy { get; init; }
 }
 
 /// <summary>Files written for a synthetic scene.</summary>
@@ -72,6 +74,7 @@ public static class SyntheticSceneWriter
             Metadata = meta,
         };
         SceneFiles.WriteCube(full, o.Format, cube, cubeProfile, endmembers.Wavelengths, o.Overwrite);
+        if (o.EnviCopy is not null) SceneFiles.WriteCube(o.EnviCopy, RasterFormat.Envi, cube, cubeProfile, endmembers.Wavelengths, o.Overwrite);
         var abundanceProfile = cubeProfile with { BandNames = endmembers.Names, NoData = null };
         SceneFiles.WriteCube(abundancePath, RasterFormat.GTiff, Array.ConvertAll(scene.Abundances, v => (float)v), abundanceProfile, null, o.Overwrite);
         EndmemberFiles.WriteCsv(csvPath, endmembers);
