@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
 
@@ -155,9 +156,14 @@ public static class EndmemberFiles
             for (var l = 0; l < samples; l++)
             {
                 var at = offset + (j * samples + l) * size;
-                var chunk = bytes.AsSpan(at, size).ToArray();
-                if (bigEndian) Array.Reverse(chunk);
-                s[l] = size == 4 ? BitConverter.ToSingle(chunk) : BitConverter.ToDouble(chunk);
+                var v = bytes.AsSpan(at, size);
+                s[l] = (size, bigEndian) switch
+                {
+                    (4, false) => BinaryPrimitives.ReadSingleLittleEndian(v),
+                    (4, true) => BinaryPrimitives.ReadSingleBigEndian(v),
+                    (_, false) => BinaryPrimitives.ReadDoubleLittleEndian(v),
+                    _ => BinaryPrimitives.ReadDoubleBigEndian(v),
+                };
             }
             spectra.Add(s);
         }

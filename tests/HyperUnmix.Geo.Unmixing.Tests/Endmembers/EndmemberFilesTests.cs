@@ -41,6 +41,24 @@ public sealed class EndmemberFilesTests : IDisposable
     }
 
     [Fact]
+    public void EnviLibrary_BigEndianDouble_IsDecoded()
+    {
+        // Written by hand as other tools do: byte order = 1, data type 5 (float64), two spectra of three bands.
+        double[] values = [0.1, 0.2, 0.3, 0.9, 0.8, 0.7];
+        var bytes = new byte[values.Length * 8];
+        for (var i = 0; i < values.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteDoubleBigEndian(bytes.AsSpan(i * 8), values[i]);
+        var sli = Path.Combine(_dir, "be.sli");
+        File.WriteAllBytes(sli, bytes);
+        File.WriteAllText(Path.ChangeExtension(sli, ".hdr"),
+            "ENVI\nsamples = 3\nlines = 2\nbands = 1\nheader offset = 0\nfile type = ENVI Spectral Library\ndata type = 5\n" +
+            "interleave = bsq\nbyte order = 1\nspectra names = {a, b}\nwavelength = {400, 500, 600}\n");
+        var r = EndmemberFiles.Load(sli);
+        Assert.Equal(["a", "b"], r.Names);
+        Assert.Equal([0.1, 0.2, 0.3], r.Spectrum(0));
+        Assert.Equal([0.9, 0.8, 0.7], r.Spectrum(1));
+    }
+
+    [Fact]
     public void MatchScene_WrongBandCount_NamesTheFileAndOffersResampling()
     {
         var s = Sample();
