@@ -83,6 +83,8 @@ public static class UnmixJob
         else if (o.EndmembersFile is not null)
         {
             var loaded = EndmemberFiles.Load(o.EndmembersFile, o.EndmemberNames);
+            // Spectra given for every band of the scene follow the run's band selection (--bands, --drop-bad-bands).
+            if (loaded.Bands == info.BandCount && bands.Length != info.BandCount) loaded = loaded.SelectBands(bands);
             endmembers = EndmemberFiles.MatchScene(loaded, o.EndmembersFile, bands.Length, sceneWavelengths, o.Resample);
             endmemberSource = Path.GetFullPath(o.EndmembersFile);
         }

@@ -81,6 +81,21 @@ public sealed class UnmixJobTests(SampleScene s)
     }
 
     [Fact]
+    public void Run_BandSelectionWithFullBandEndmembers_UsesTheSameBandsOfTheSpectra()
+    {
+        var dir = s.NewDir();
+        int[] bands = [.. Enumerable.Range(0, 30), .. Enumerable.Range(40, 24)];
+        var r = UnmixJob.Run(new UnmixOptions
+        {
+            Input = s.Tif, Output = Path.Combine(dir, "a.tif"), EndmembersFile = s.TruthEndmembers, Method = UnmixMethod.Fcls, Bands = bands, SideOutputs = false,
+        });
+        Assert.Equal(54, r.Endmembers.Bands);
+        Assert.Equal(Unmixing.Synthetic.SyntheticSpectra.Wavelengths(64)[40], r.Endmembers.Wavelengths![30], 1e-3);
+        // The true spectra on the kept bands still unmix the scene almost exactly.
+        Assert.True(Evaluation.Score(r.Output, s.Truth, null, null).AbundanceRmse < 0.01);
+    }
+
+    [Fact]
     public void Run_EnviAndGeoTiffOfTheSameScene_GiveIdenticalAbundances()
     {
         var dir = s.NewDir();
