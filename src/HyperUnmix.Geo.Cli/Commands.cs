@@ -102,10 +102,10 @@ public static class Commands
         return cmd;
     }
 
-    private sealed record SceneOptions(Option<string?> NoData, Option<bool> NanAsNoData, Option<string?> Bands, Option<bool> DropBad, Option<double> Scale,
+    private sealed record InputOptions(Option<string?> NoData, Option<bool> NanAsNoData, Option<string?> Bands, Option<bool> DropBad, Option<double> Scale,
         Option<int> Sample, Option<long> Seed, Option<string?> Roi)
     {
-        public static SceneOptions Create() => new(
+        public static InputOptions Create() => new(
             new Option<string?>("--nodata") { Description = "Input nodata value for every band (a number or 'nan'); overrides the file's." },
             new Option<bool>("--nan-as-nodata") { Description = "Treat NaN samples as nodata (default: NaN in a band whose nodata is not NaN is an error)." },
             new Option<string?>("--bands") { Description = "Bands to use, 1-based: '1-100,120-150'." },
@@ -133,7 +133,7 @@ public static class Commands
     private static Command Estimate(CancellationToken cancel)
     {
         var scene = SceneArgument();
-        var common = SceneOptions.Create();
+        var common = InputOptions.Create();
         var json = new Option<bool>("--json") { Description = "Print machine-readable JSON." };
         var cmd = new Command("estimate", "Estimate the number of endmembers with HySime (and HFC-VD as a second opinion) on a stratified sample of valid pixels.\n\nExample:\n  hyperunmix estimate sample-rasters/scene.tif") { scene, json };
         foreach (var opt in common.All) cmd.Options.Add(opt);
@@ -167,7 +167,7 @@ public static class Commands
 
     private static PixelSample ReadSample(UnmixOptions o, out RasterInfo info)
     {
-        using var src = RasterSource.Open(o.Input, new RasterOpenOptions { NoData = o.InputNoData, Nan = o.NanAsNoData ? NanPolicy.Mask : NanPolicy.Error });
+        using var src = UnmixJob.OpenInput(o);
         info = src.Info;
         var bands = UnmixJob.SelectBands(o, src.Info);
         var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, src.Info);
@@ -179,7 +179,7 @@ public static class Commands
     private static Command Endmembers(CancellationToken cancel)
     {
         var scene = SceneArgument();
-        var common = SceneOptions.Create();
+        var common = InputOptions.Create();
         var p = new Option<int?>("-p", "--endmember-count") { Description = "Number of endmembers (default: HySime estimate)." };
         var output = new Option<string>("-o", "--output") { Description = "CSV to write (an ENVI spectral library .sli/.hdr and a plot .png are written next to it).", Required = true };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing outputs." };
@@ -217,7 +217,7 @@ public static class Commands
     private static Command Unmix(CancellationToken cancel)
     {
         var scene = SceneArgument();
-        var common = SceneOptions.Create();
+        var common = InputOptions.Create();
         var output = new Option<string>("-o", "--output") { Description = "Abundance raster to write (side outputs are named after it).", Required = true };
         var method = new Option<string>("--method", "-m") { Description = "mtl (the deep multi-task method) | fcls | nnls | scls | ucls.", DefaultValueFactory = _ => "mtl" };
         method.AcceptOnlyFromAmong("mtl", "fcls", "nnls", "scls", "ucls");
@@ -396,7 +396,7 @@ public static class Commands
                 Epsg = parse.GetValue(epsg),
                 PixelSize = parse.GetValue(pixel),
                 Overwrite = parse.GetValue(overwrite),
-                Scene = new HyperUnmix.Geo.Unmixing.Synthetic.SceneOptions
+                Scene = new SceneOptions
                 {
                     Width = parse.GetValue(width),
                     Height = parse.GetValue(height),

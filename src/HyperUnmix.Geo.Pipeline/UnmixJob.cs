@@ -51,12 +51,7 @@ public static class UnmixJob
         void Lap(string stage) { stages[stage] = Math.Round(clock.Elapsed.TotalSeconds, 3); clock.Restart(); }
         progress?.Invoke("open", 0);
 
-        using var source = RasterSource.Open(o.Input, new RasterOpenOptions
-        {
-            AllowRawPath = !o.ForceGdalReader,
-            NoData = o.InputNoData,
-            Nan = o.NanAsNoData ? NanPolicy.Mask : NanPolicy.Error,
-        });
+        using var source = OpenInput(o);
         var info = source.Info;
         var bands = SelectBands(o, info);
         var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, info, o.RoiSelection);
@@ -260,6 +255,14 @@ public static class UnmixJob
         if (!double.IsFinite(o.InputScale) || o.InputScale <= 0) throw new UsageException($"--scale must be a positive number, got {o.InputScale}");
         if (Path.GetFullPath(o.Input) == Path.GetFullPath(o.Output)) throw new UsageException("the output would overwrite the input");
     }
+
+    /// <summary>Opens the run's input with its nodata, NaN and reader options.</summary>
+    public static RasterSource OpenInput(UnmixOptions o) => RasterSource.Open(o.Input, new RasterOpenOptions
+    {
+        AllowRawPath = !o.ForceGdalReader,
+        NoData = o.InputNoData,
+        Nan = o.NanAsNoData ? NanPolicy.Mask : NanPolicy.Error,
+    });
 
     /// <summary>The 0-based bands a run uses: --bands (all by default), minus the bad bands with --drop-bad-bands.</summary>
     public static int[] SelectBands(UnmixOptions o, RasterInfo info)
