@@ -12,11 +12,14 @@ import zipfile
 import tempfile
 import unittest
 
-from osgeo import gdal, ogr, osr
+from osgeo import gdal, osr
 
 gdal.UseExceptions()
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SAMPLE = os.path.join(ROOT, "sample-rasters")
+# QGIS saves GDAL's derived metadata into the ENVI sample's .aux.xml when it opens it: the tests work on a copy so a
+# test run never modifies the repository.
+SAMPLE = os.path.join(tempfile.mkdtemp(prefix="hu-qgis-sample-"), "sample-rasters")
+shutil.copytree(os.path.join(ROOT, "sample-rasters"), SAMPLE)
 CLI = os.path.join(ROOT, "src", "HyperUnmix.Geo.Cli", "bin", "Release", "net10.0", "hyperunmix.dll")
 
 
@@ -239,6 +242,10 @@ class PyQgisTests(unittest.TestCase):
         # <raster>.qml is picked up as the layer's default style: first three endmembers as RGB.
         self.assertEqual(raster.renderer().type(), "multibandcolor")
         self.assertEqual(raster.renderer().redBand(), 1)
+
+
+def tearDownModule():
+    shutil.rmtree(os.path.dirname(SAMPLE), ignore_errors=True)
 
 
 if __name__ == "__main__":
