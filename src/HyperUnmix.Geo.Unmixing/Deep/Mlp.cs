@@ -93,4 +93,53 @@ public sealed class Mlp(MlpLayout layout, IBlas blas)
             }
         }
     }
+    /// <summary>
+    /// Forward pass in feature-major layout: <paramref name="input"/> is Sizes[0] x batch (one column per sample),
+    /// and so are the activations left in <paramref name="ws"/> (layer k: Sizes[k + 1] x batch). With
+    /// <see cref="ReproducibleBlas"/> a sample's output depends on that sample alone.
+    /// </summary>
+    public void ForwardColumns(ReadOnlySpan<float> theta, ReadOnlySpan<float> input, int batch, Workspace ws)
+    {
+        var s = Layout.Sizes;
+        for (var k = 0; k < Layout.Layers; k++)
+        {
+            var x = k == 0 ? input : ws.Activations[k - 1];
+            var z = ws.Activations[k].AsSpan(0, s[k + 1] * batch);
+            var bias = theta.Slice(Layout.BiasOffsets[k], s[k + 1]);
+            for (var o = 0; o < s[k + 1]; o++) z.Slice(o * batch, batch).Fill(bias[o]);
+            // Z = Wᵀ X + b, W stored in x out.
+            blas.Gemm(true, false, s[k + 1], batch, s[k], 1f, theta[Layout.WeightOffsets[k]..], s[k + 1], x, batch, 1f, z, batch);
+            if (k < Layout.Layers - 1)
+                for (var i = 0; i < z.Length; i++) if (z[i] < 0) z[i] = 0;
+        }
+    }
+
+    /// <summary>
+    /// After <see cref="ForwardColumns"/>: adds dJ/dInput (Sizes[0] x batch) to <paramref name="inputGrad"/> for
+    /// dJ/dOutput = <paramref name="outputScale"/> x <paramref name="outputGrad"/> (Sizes[^1] x batch). No weight
+    /// gradients (the weights are fixed when a model is applied).
+    /// </summary>
+    public void BackwardInputColumns(ReadOnlySpan<float> theta, int batch, Workspace ws, ReadOnlySpan<float> outputGrad, float outputScale,
+        Span<float> inputGrad)
+    {
+        var s = Layout.Sizes;
+        var delta = outputGrad[..(s[^1] * batch)];
+        var scale = outputScale;
+        for (var k = Layout.Layers - 1; k >= 0; k--)
+        {
+            var w = theta[Layout.WeightOffsets[k]..];
+            if (k == 0)
+            {
+                blas.Gemm(false, false, s[0], batch, s[1], scale, w, s[1], delta, batch, 1f, inputGrad, batch);
+                return;
+            }
+            // dJ/dX = W dJ/dZ, then through the ReLU of layer k - 1.
+            var prev = ws.Deltas[k - 1].AsSpan(0, s[k] * batch);
+            blas.Gemm(false, false, s[k], batch, s[k + 1], scale, w, s[k + 1], delta, batch, 0f, prev, batch);
+            var act = ws.Activations[k - 1];
+            for (var i = 0; i < prev.Length; i++) if (act[i] <= 0) prev[i] = 0;
+            delta = prev;
+            scale = 1f;
+        }
+    }
 }

@@ -81,7 +81,9 @@ public sealed class MtlModel
         {
             Batch = batch;
             Mlp = new Mlp.Workspace(m.ColumnLayout, batch);
-            Yt = new float[batch * m.Bands];
+            Yn = new float[batch * m.Bands];
+            Sum1 = new double[batch];
+            Sum2 = new double[batch];
             At = new float[batch * m.Count];
             Trial = new float[batch * m.Count];
             Grad = new float[batch * m.Count];
@@ -94,7 +96,6 @@ public sealed class MtlModel
             Residual = new float[batch];
             Valid = new byte[batch];
             Solver = new TileScratch();
-            Dummy = new float[m.ColumnTheta.Length];
             Chunk = new float[m.Bands * batch];
         }
 
@@ -102,7 +103,9 @@ public sealed class MtlModel
 
         public int Batch { get; }
         internal Mlp.Workspace Mlp { get; }
-        internal float[] Yt { get; }
+        internal float[] Yn { get; }
+        internal double[] Sum1 { get; }
+        internal double[] Sum2 { get; }
         internal float[] At { get; }
         internal float[] Trial { get; }
         internal float[] Grad { get; }
@@ -115,7 +118,6 @@ public sealed class MtlModel
         internal float[] Residual { get; }
         internal byte[] Valid { get; }
         internal TileScratch Solver { get; }
-        internal float[] Dummy { get; }
     }
 
     /// <summary>Pixels handled per batch by <see cref="Apply"/>.</summary>
@@ -131,9 +133,11 @@ public sealed class MtlModel
     /// <param name="initial">Optional abundances (P x N) to start from instead of FCLS, e.g. those of the fit.</param>
     /// <param name="iterations">Projected-gradient iterations (default: the model's); 0 keeps the start.</param>
     public void Apply(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> abundances, Span<float> residual, float noData,
-        Workspace ws, IBlas? blas = null, ReadOnlySpan<float> initial = default, int? iterations = null)
+        Workspace ws, ReadOnlySpan<float> initial = default, int? iterations = null)
     {
-        blas ??= Blas.Default;
+        // Every product a pixel's result depends on runs in a fixed order: not OpenBLAS, whose kernels (and so the
+        // last bits) change with the CPU, the thread count and the size of the call.
+        var blas = ReproducibleBlas.Instance;
         if (y.Length < Bands * n) throw new ArgumentException($"tile has {y.Length} samples, expected {Bands} x {n}");
         // Every batch is full (the last one padded with invalid pixels): OpenBLAS computes the rows of a partial
         // block with other kernels, and a pixel's result must not depend on how many pixels share its batch.
@@ -149,15 +153,15 @@ public sealed class MtlModel
             if (!initial.IsEmpty)
             {
                 for (var px = 0; px < m; px++)
-                    for (var j = 0; j < Count; j++) ws.At[px * Count + j] = initial[j * n + start + px];
+                    for (var j = 0; j < Count; j++) ws.At[j * batch + px] = initial[j * n + start + px];
                 for (var px = m; px < batch; px++)
-                    for (var j = 0; j < Count; j++) ws.At[px * Count + j] = 1f / Count;
+                    for (var j = 0; j < Count; j++) ws.At[j * batch + px] = 1f / Count;
             }
             ApplyBatch(chunk, batch, ws, blas, !initial.IsEmpty, iterations ?? ApplyIterations);
             for (var px = 0; px < m; px++)
             {
                 var ok = valid[start + px] != 0;
-                for (var j = 0; j < Count; j++) abundances[j * n + start + px] = ok ? ws.At[px * Count + j] : noData;
+                for (var j = 0; j < Count; j++) abundances[j * n + start + px] = ok ? ws.At[j * batch + px] : noData;
                 residual[start + px] = ok ? ws.Residual[px] : noData;
             }
         }
@@ -170,15 +174,17 @@ public sealed class MtlModel
         {
             // Warm start: FCLS with the model's endmembers, in data units.
             _fcls.SolveTile(y, m, ws.Valid.AsSpan(0, m), ws.Fcls, ws.Residual, 0f, ws.Solver);
-            for (var px = 0; px < m; px++)
-                for (var j = 0; j < p; j++) ws.At[px * p + j] = ws.Valid[px] != 0 ? ws.Fcls[j * m + px] : 1f / p;
+            for (var j = 0; j < p; j++)
+                for (var px = 0; px < m; px++) ws.At[j * m + px] = ws.Valid[px] != 0 ? ws.Fcls[j * m + px] : 1f / p;
         }
+        // Everything below is feature-major (features x pixels): every product runs across the pixels, so a pixel's
+        // value depends on its own column alone.
         var inv = (float)(1 / Scale);
-        for (var b = 0; b < l; b++)
-            for (var px = 0; px < m; px++) ws.Yt[px * l + b] = y[b * m + px] * inv;
+        for (var i = 0; i < l * m; i++) ws.Yn[i] = y[i] * inv;
 
         Objective(ws.At, m, ws, ws.Loss, blas);
         Array.Fill(ws.Step, InitialStep, 0, m);
+        Span<float> column = stackalloc float[p];
         Span<float> scratch = stackalloc float[p];
         var stale = false;
         for (var it = 0; it < iterations; it++)
@@ -189,9 +195,9 @@ public sealed class MtlModel
             Gradient(m, ws, blas);
             for (var px = 0; px < m; px++)
             {
-                var row = ws.Trial.AsSpan(px * p, p);
-                for (var j = 0; j < p; j++) row[j] = ws.At[px * p + j] - ws.Step[px] * ws.Grad[px * p + j];
-                Simplex.Project(row, scratch);
+                for (var j = 0; j < p; j++) column[j] = ws.At[j * m + px] - ws.Step[px] * ws.Grad[j * m + px];
+                Simplex.Project(column, scratch);
+                for (var j = 0; j < p; j++) ws.Trial[j * m + px] = column[j];
             }
             Objective(ws.Trial, m, ws, ws.TrialLoss, blas);
             stale = false;
@@ -199,7 +205,7 @@ public sealed class MtlModel
             {
                 if (ws.TrialLoss[px] <= ws.Loss[px])
                 {
-                    ws.Trial.AsSpan(px * p, p).CopyTo(ws.At.AsSpan(px * p, p));
+                    for (var j = 0; j < p; j++) ws.At[j * m + px] = ws.Trial[j * m + px];
                     ws.Loss[px] = ws.TrialLoss[px];
                     ws.Step[px] = Math.Min(ws.Step[px] * 1.5f, InitialStep * 64);
                 }
@@ -212,56 +218,51 @@ public sealed class MtlModel
         }
         // Residuals R1 at the accepted abundances for the reconstruction RMSE.
         Objective(ws.At, m, ws, ws.Loss, blas);
-        for (var px = 0; px < m; px++)
-        {
-            double s = 0;
-            for (var b = 0; b < l; b++) { double d = ws.R1[px * l + b]; s += d * d; }
-            ws.Residual[px] = (float)(Scale * Math.Sqrt(s / l));
-        }
+        var acc = ws.Sum1;
+        Array.Clear(acc, 0, m);
+        for (var b = 0; b < l; b++)
+            for (var px = 0; px < m; px++) { double d = ws.R1[b * m + px]; acc[px] += d * d; }
+        for (var px = 0; px < m; px++) ws.Residual[px] = (float)(Scale * Math.Sqrt(acc[px] / l));
     }
 
-    /// <summary>Per-pixel f(a) = ‖W_c a + g(a) − y‖² + α‖E a − y‖², leaving the residuals in R1 and R2.</summary>
+    /// <summary>Per-pixel f(a) = ‖W_c a + g(a) − y‖² + α‖E a − y‖², leaving the residuals in R1 and R2 (bands x pixels).</summary>
     private void Objective(float[] at, int m, Workspace ws, double[] loss, IBlas blas)
     {
         int l = Bands, p = Count;
-        new Mlp(ColumnLayout, blas).Forward(ColumnTheta, at, m, ws.Mlp);
-        var r1 = ws.R1.AsSpan(0, m * l);
-        ws.Mlp.Output.AsSpan(0, m * l).CopyTo(r1);
-        blas.Gemm(false, true, m, l, p, 1f, at, p, Wc, p, 1f, r1, l);
-        var r2 = ws.R2.AsSpan(0, m * l);
-        blas.Gemm(false, true, m, l, p, 1f, at, p, ENormalised, p, 0f, r2, l);
-        for (var px = 0; px < m; px++)
+        new Mlp(ColumnLayout, blas).ForwardColumns(ColumnTheta, at, m, ws.Mlp);
+        var r1 = ws.R1.AsSpan(0, l * m);
+        ws.Mlp.Output.AsSpan(0, l * m).CopyTo(r1);
+        blas.Gemm(false, false, l, m, p, 1f, Wc, p, at, m, 1f, r1, m);
+        var r2 = ws.R2.AsSpan(0, l * m);
+        blas.Gemm(false, false, l, m, p, 1f, ENormalised, p, at, m, 0f, r2, m);
+        double[] s1 = ws.Sum1, s2 = ws.Sum2;
+        Array.Clear(s1, 0, m);
+        Array.Clear(s2, 0, m);
+        for (var b = 0; b < l; b++)
         {
-            double s1 = 0, s2 = 0;
-            for (var b = 0; b < l; b++)
+            var yr = ws.Yn.AsSpan(b * m, m);
+            var d1r = r1.Slice(b * m, m);
+            var d2r = r2.Slice(b * m, m);
+            for (var px = 0; px < m; px++)
             {
-                var yv = ws.Yt[px * l + b];
-                var d1 = r1[px * l + b] -= yv;
-                var d2 = r2[px * l + b] -= yv;
-                s1 += (double)d1 * d1;
-                s2 += (double)d2 * d2;
+                var d1 = d1r[px] -= yr[px];
+                var d2 = d2r[px] -= yr[px];
+                s1[px] += (double)d1 * d1;
+                s2[px] += (double)d2 * d2;
             }
-            loss[px] = s1 + Alpha * s2;
         }
+        for (var px = 0; px < m; px++) loss[px] = s1[px] + Alpha * s2[px];
     }
 
-    /// <summary>dF/dA for the residuals left by the last <see cref="Objective"/> at ws.At.</summary>
+    /// <summary>dF/dA (P x pixels) for the residuals left by the last <see cref="Objective"/> at ws.At.</summary>
     private void Gradient(int m, Workspace ws, IBlas blas)
     {
         int l = Bands, p = Count;
-        var g = ws.Grad.AsSpan(0, m * p);
-        blas.Gemm(false, false, m, p, l, 2f, ws.R1, l, Wc, p, 0f, g, p);
-        blas.Gemm(false, false, m, p, l, (float)(2 * Alpha), ws.R2, l, ENormalised, p, 1f, g, p);
+        var g = ws.Grad.AsSpan(0, p * m);
+        blas.Gemm(true, false, p, m, l, 2f, Wc, p, ws.R1, m, 0f, g, m);
+        blas.Gemm(true, false, p, m, l, (float)(2 * Alpha), ENormalised, p, ws.R2, m, 1f, g, m);
         // Through the network: the forward pass in ws.Mlp is at ws.At (Objective was last called on it).
-        var mlp = new Mlp(ColumnLayout, blas);
-        Scale2(ws.R1.AsSpan(0, m * l));
-        mlp.Backward(ColumnTheta, ws.At, m, ws.Mlp, ws.R1, ws.Dummy, g, accumulateInputGrad: true, weightGradients: false);
-        Scale2(ws.R1.AsSpan(0, m * l), 0.5f);
-    }
-
-    private static void Scale2(Span<float> x, float s = 2f)
-    {
-        for (var i = 0; i < x.Length; i++) x[i] *= s;
+        new Mlp(ColumnLayout, blas).BackwardInputColumns(ColumnTheta, m, ws.Mlp, ws.R1, 2f, g);
     }
 
     private static double SpectralNormSquared(float[] m, int rows, int cols)

@@ -24,7 +24,9 @@ public enum LinearMethod
 /// </summary>
 public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method, IBlas? blas = null)
 {
-    private readonly IBlas _blas = blas ?? Blas.Default;
+    // By default every product runs in a fixed order (ReproducibleBlas): a pixel's abundances must not depend on the
+    // chunk it shares, the thread or the CPU. Another back-end may be given (tests run the same checks on each).
+    private readonly IBlas _blas = blas ?? ReproducibleBlas.Instance;
 
     public EndmemberSet Endmembers { get; } = endmembers;
     public LinearMethod Method { get; } = method;

@@ -41,7 +41,7 @@ public class BlasTests
     public static TheoryData<string, bool, bool, int, int, int> Cases()
     {
         var d = new TheoryData<string, bool, bool, int, int, int>();
-        foreach (var backend in new[] { "openblas", "managed" })
+        foreach (var backend in new[] { "openblas", "managed", "reproducible" })
             foreach (var ta in new[] { false, true })
                 foreach (var tb in new[] { false, true })
                     foreach (var (m, n, k) in new[] { (1, 1, 1), (3, 17, 5), (33, 7, 64), (5, 129, 224) })
@@ -62,5 +62,66 @@ public class BlasTests
         // The set-up installs libopenblas0: the resolver must find it, or every product silently falls back to the managed GEMM.
         Assert.IsType<OpenBlas>(Blas.Default);
         Assert.Contains("libopenblas", Blas.Default.Name);
+    }
+
+    /// <summary>The fixed order the reproducible kernel promises: ((0 + a0 b0) + a1 b1) + ..., then α s + β c.</summary>
+    private static float FixedOrder(Func<int, float> a, Func<int, float> b, int k, float alpha, float beta, float c)
+    {
+        var s = 0f;
+        for (var p = 0; p < k; p++) s += a(p) * b(p);
+        var v = alpha == 1 ? s : alpha * s;
+        return beta == 0 ? v : v + beta * c;
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void Reproducible_EveryElement_IsTheFixedOrderSum_BitForBit(bool ta, bool tb)
+    {
+        // Bit-for-bit equality with a scalar loop holds only if vector lanes, column tails and row tails all compute
+        // the same sequence of rounded operations (no fused multiply-add, no reordering).
+        var rng = new Rng(7);
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (7, 3, 9), (5, 37, 50), (9, 1029, 198), (4, 16, 0) })
+            foreach (var (alpha, beta) in new[] { (1f, 0f), (2f, 1f), (0.37f, -1.3f) })
+            {
+                int lda = ta ? m : k, ldb = tb ? k : n;
+                var a = Enumerable.Range(0, (ta ? Math.Max(k, 1) : m) * Math.Max(lda, 1)).Select(_ => (float)rng.NextGaussian()).ToArray();
+                var b = Enumerable.Range(0, (tb ? n : Math.Max(k, 1)) * Math.Max(ldb, 1)).Select(_ => (float)rng.NextGaussian()).ToArray();
+                var c = Enumerable.Range(0, m * n).Select(_ => (float)rng.NextGaussian()).ToArray();
+                var got = (float[])c.Clone();
+                ReproducibleBlas.Instance.Gemm(ta, tb, m, n, k, alpha, a, Math.Max(lda, 1), b, Math.Max(ldb, 1), beta, got, n);
+                for (var i = 0; i < m; i++)
+                    for (var j = 0; j < n; j++)
+                    {
+                        int ii = i, jj = j;
+                        var expected = FixedOrder(p => ta ? a[p * lda + ii] : a[ii * lda + p], p => tb ? b[jj * ldb + p] : b[p * ldb + jj], k, alpha, beta, c[i * n + j]);
+                        Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(got[i * n + j]),
+                            $"{m}x{n}x{k} element ({i},{j}): {expected:R} vs {got[i * n + j]:R}");
+                    }
+            }
+    }
+
+    [Fact]
+    public void Reproducible_AColumnsValue_DoesNotDependOnTheColumnsBesideIt()
+    {
+        // One column (a pixel) computed inside products of 1, 13, 1024 and 1031 columns at every position: same bits.
+        var rng = new Rng(3);
+        const int m = 50, k = 198;
+        var a = Enumerable.Range(0, m * k).Select(_ => (float)rng.NextGaussian()).ToArray();
+        var x = Enumerable.Range(0, k).Select(_ => (float)rng.NextGaussian()).ToArray();
+        float[]? reference = null;
+        foreach (var n in new[] { 1, 13, 1024, 1031 })
+            foreach (var at in new[] { 0, n / 2, n - 1 })
+            {
+                var b = Enumerable.Range(0, k * n).Select(_ => (float)rng.NextGaussian()).ToArray();
+                for (var p = 0; p < k; p++) b[p * n + at] = x[p];
+                var c = new float[m * n];
+                ReproducibleBlas.Instance.Gemm(false, false, m, n, k, 1f, a, k, b, n, 0f, c, n);
+                var col = Enumerable.Range(0, m).Select(i => c[i * n + at]).ToArray();
+                reference ??= col;
+                Assert.Equal(reference, col);
+            }
     }
 }

@@ -1,0 +1,179 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace HyperUnmix.Geo.Unmixing.LinearAlgebra;
+
+/// <summary>
+/// Matrix products whose every element is computed the same way wherever it falls: C[i,j] = β C[i,j] + α s with
+/// s = ((0 + A[i,0]B[0,j]) + A[i,1]B[1,j]) + ... summed in ascending k, each product and sum rounded on its own
+/// (no fused multiply-add, no reordering, no splitting of k). The vectors run across the columns of C, so a lane
+/// is one element and the vector width only changes how many are computed at once, never how.
+/// <para>
+/// Hence a product's value depends on nothing but its own row of op(A) and column of op(B): not on how many rows
+/// or columns share the call, on which thread or tile it runs, on the CPU's kernels (OpenBLAS picks others per CPU
+/// and per size, and splits work across its threads), nor on the vector width. Used wherever a pixel's result must
+/// not depend on where the pixel falls (abundance solvers, the deep model's apply); OpenBLAS stays for products
+/// computed once (fits, extraction), where speed matters and the result is shared.
+/// </para>
+/// Fast when B is not transposed and C has many columns (pixels as columns: the layout the tile solvers use).
+/// </summary>
+public sealed class ReproducibleBlas : IBlas
+{
+    public static ReproducibleBlas Instance { get; } = new();
+
+    private ReproducibleBlas() { }
+
+    public string Name => "reproducible (managed, fixed summation order)";
+
+    public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc) => Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+
+    public void Gemm(bool transA, bool transB, int m, int n, int k, double alpha, ReadOnlySpan<double> a, int lda,
+        ReadOnlySpan<double> b, int ldb, double beta, Span<double> c, int ldc) => Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+
+    private static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha, ReadOnlySpan<T> a, int lda,
+        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc) where T : unmanaged, INumber<T>
+    {
+        Blas.CheckArgs(m, n, k, a.Length, lda, transA, b.Length, ldb, transB, c.Length, ldc);
+        if (m == 0 || n == 0) return;
+        if (k == 0 || alpha == T.Zero)
+        {
+            for (var i = 0; i < m; i++)
+            {
+                var row = c.Slice(i * ldc, n);
+                if (beta == T.Zero) row.Clear();
+                else for (var j = 0; j < n; j++) row[j] = beta * row[j];
+            }
+            return;
+        }
+        T[]? packed = null;
+        try
+        {
+            if (transB)
+            {
+                // op(B) = Bᵀ: pack it as k x n rows so that the columns of C stay contiguous.
+                packed = ArrayPool<T>.Shared.Rent(k * n);
+                for (var kk = 0; kk < k; kk++)
+                    for (var j = 0; j < n; j++) packed[kk * n + j] = b[j * ldb + kk];
+                b = packed.AsSpan(0, k * n);
+                ldb = n;
+            }
+            // op(A)[i, kk] = a[i * rs + kk * ks]
+            int rs = transA ? 1 : lda, ks = transA ? lda : 1;
+            ref var a0 = ref MemoryMarshal.GetReference(a);
+            ref var b0 = ref MemoryMarshal.GetReference(b);
+            ref var c0 = ref MemoryMarshal.GetReference(c);
+            var w = Vector<T>.Count;
+            var i = 0;
+            for (; i + 4 <= m; i += 4) Rows4(ref a0, i * rs, rs, ks, ref b0, ldb, ref c0, i * ldc, ldc, n, k, w, alpha, beta);
+            for (; i < m; i++) Row1(ref a0, i * rs, ks, ref b0, ldb, ref c0, i * ldc, n, k, w, alpha, beta);
+        }
+        finally
+        {
+            if (packed is not null) ArrayPool<T>.Shared.Return(packed);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Store<T>(T sum, T alpha, T beta, T old) where T : unmanaged, INumber<T>
+    {
+        var v = alpha == T.One ? sum : alpha * sum;
+        return beta == T.Zero ? v : v + beta * old;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<T> Store<T>(Vector<T> sum, T alpha, T beta, Vector<T> old) where T : unmanaged, INumber<T>
+    {
+        var v = alpha == T.One ? sum : sum * alpha;
+        return beta == T.Zero ? v : v + old * beta;
+    }
+
+    /// <summary>Four rows of C at once, the columns in vectors (two at a time) and then one by one.</summary>
+    private static void Rows4<T>(ref T a0, int aRow, int rs, int ks, ref T b0, int ldb, ref T c0, int cRow, int ldc, int n, int k, int w,
+        T alpha, T beta) where T : unmanaged, INumber<T>
+    {
+        var j = 0;
+        for (; j + 2 * w <= n; j += 2 * w)
+        {
+            Vector<T> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default, s30 = default, s31 = default;
+            for (var kk = 0; kk < k; kk++)
+            {
+                ref var bRow = ref Unsafe.Add(ref b0, kk * ldb + j);
+                var v0 = Vector.LoadUnsafe(ref bRow);
+                var v1 = Vector.LoadUnsafe(ref Unsafe.Add(ref bRow, w));
+                var ao = aRow + kk * ks;
+                var x0 = new Vector<T>(Unsafe.Add(ref a0, ao));
+                var x1 = new Vector<T>(Unsafe.Add(ref a0, ao + rs));
+                var x2 = new Vector<T>(Unsafe.Add(ref a0, ao + 2 * rs));
+                var x3 = new Vector<T>(Unsafe.Add(ref a0, ao + 3 * rs));
+                s00 += x0 * v0; s01 += x0 * v1;
+                s10 += x1 * v0; s11 += x1 * v1;
+                s20 += x2 * v0; s21 += x2 * v1;
+                s30 += x3 * v0; s31 += x3 * v1;
+            }
+            StoreVector(ref c0, cRow + j, w, s00, s01, alpha, beta);
+            StoreVector(ref c0, cRow + ldc + j, w, s10, s11, alpha, beta);
+            StoreVector(ref c0, cRow + 2 * ldc + j, w, s20, s21, alpha, beta);
+            StoreVector(ref c0, cRow + 3 * ldc + j, w, s30, s31, alpha, beta);
+        }
+        for (; j + w <= n; j += w)
+        {
+            Vector<T> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (var kk = 0; kk < k; kk++)
+            {
+                var v = Vector.LoadUnsafe(ref Unsafe.Add(ref b0, kk * ldb + j));
+                var ao = aRow + kk * ks;
+                s0 += new Vector<T>(Unsafe.Add(ref a0, ao)) * v;
+                s1 += new Vector<T>(Unsafe.Add(ref a0, ao + rs)) * v;
+                s2 += new Vector<T>(Unsafe.Add(ref a0, ao + 2 * rs)) * v;
+                s3 += new Vector<T>(Unsafe.Add(ref a0, ao + 3 * rs)) * v;
+            }
+            StoreVector(ref c0, cRow + j, s0, alpha, beta);
+            StoreVector(ref c0, cRow + ldc + j, s1, alpha, beta);
+            StoreVector(ref c0, cRow + 2 * ldc + j, s2, alpha, beta);
+            StoreVector(ref c0, cRow + 3 * ldc + j, s3, alpha, beta);
+        }
+        for (var r = 0; r < 4; r++)
+            for (var jj = j; jj < n; jj++) Scalar(ref a0, aRow + r * rs, ks, ref b0, ldb, ref c0, cRow + r * ldc + jj, jj, k, alpha, beta);
+    }
+
+    private static void Row1<T>(ref T a0, int aRow, int ks, ref T b0, int ldb, ref T c0, int cRow, int n, int k, int w, T alpha, T beta)
+        where T : unmanaged, INumber<T>
+    {
+        var j = 0;
+        for (; j + w <= n; j += w)
+        {
+            Vector<T> s = default;
+            for (var kk = 0; kk < k; kk++)
+                s += new Vector<T>(Unsafe.Add(ref a0, aRow + kk * ks)) * Vector.LoadUnsafe(ref Unsafe.Add(ref b0, kk * ldb + j));
+            StoreVector(ref c0, cRow + j, s, alpha, beta);
+        }
+        for (; j < n; j++) Scalar(ref a0, aRow, ks, ref b0, ldb, ref c0, cRow + j, j, k, alpha, beta);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scalar<T>(ref T a0, int aRow, int ks, ref T b0, int ldb, ref T c0, int ci, int j, int k, T alpha, T beta)
+        where T : unmanaged, INumber<T>
+    {
+        var s = T.Zero;
+        for (var kk = 0; kk < k; kk++) s += Unsafe.Add(ref a0, aRow + kk * ks) * Unsafe.Add(ref b0, kk * ldb + j);
+        ref var dst = ref Unsafe.Add(ref c0, ci);
+        dst = Store(s, alpha, beta, dst);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreVector<T>(ref T c0, int at, Vector<T> s, T alpha, T beta) where T : unmanaged, INumber<T>
+    {
+        ref var dst = ref Unsafe.Add(ref c0, at);
+        Store(s, alpha, beta, Vector.LoadUnsafe(ref dst)).StoreUnsafe(ref dst);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreVector<T>(ref T c0, int at, int w, Vector<T> s0, Vector<T> s1, T alpha, T beta) where T : unmanaged, INumber<T>
+    {
+        StoreVector(ref c0, at, s0, alpha, beta);
+        StoreVector(ref c0, at + w, s1, alpha, beta);
+    }
+}
