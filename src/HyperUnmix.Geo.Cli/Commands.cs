@@ -57,7 +57,8 @@ public static class Commands
         catch (Exception e)
         {
             var (code, message) = ExitCodes.Classify(e);
-            Console.Error.WriteLine($"hyperunmix: {message}");
+            // One line, always: GDAL's and .NET's messages may carry line breaks of their own.
+            Console.Error.WriteLine($"hyperunmix: {string.Join(' ', message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))}");
             if (parse.GetValue(Verbose)) Console.Error.WriteLine(e);
             return code;
         }

@@ -39,7 +39,7 @@ public sealed record UnmixResult
 /// parallel with one shared, prepared endmember set → writer. Memory is bounded by the tiles in flight (one per
 /// worker, sized to the budget); the output appears only when complete.
 /// </summary>
-public static class UnmixJob
+public static partial class UnmixJob
 {
     public static string Version => typeof(UnmixJob).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
 
@@ -57,8 +57,13 @@ public static class UnmixJob
         var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, info, o.RoiSelection);
         var area = roi?.Window ?? source.Extent;
         var outputs = OutputNames(o);
-        foreach (var f in outputs.All.Concat(RasterSink.FinalFiles(o.Output, o.Format)))
-            if (File.Exists(f) && !o.Overwrite) throw new RasterOutputException(f, "already exists (use --overwrite to replace it)");
+        // Everything this run will write, checked and reserved before any work: none of it is an input, nothing is
+        // replaced without --overwrite, and the whole set appears at the end or not at all.
+        var fits = o.Method == UnmixMethod.Mtl && o.ModelFile is null && !o.IoOnly;
+        var sideOutputs = o.SideOutputs ? outputs.All.Where(f => fits || f != outputs.Model).ToList() : [];
+        var rasterFiles = RasterSink.FinalFiles(Path.GetFullPath(o.Output), o.Format).ToList();
+        using var outputSet = OutputSet.Begin(rasterFiles.Concat(sideOutputs), InputFiles(o, source), o.Overwrite,
+            outputs.All.Append(Path.GetFullPath(o.Output) + ".aux.xml"));
         Lap("open");
 
         var sceneWavelengths = info.Wavelengths is null ? null : bands.Select(b => info.Wavelengths[b]).ToArray();
@@ -149,7 +154,7 @@ public static class UnmixJob
         long valid = 0;
         var done = 0;
         var preview = new Preview(area.Width, area.Height, endmembers.Count);
-        using (var sink = RasterSink.Create(o.Output, profile, o.Format, o.Overwrite))
+        using (var sink = RasterSink.Create(outputSet, o.Output, profile, o.Format))
         {
             var openBlas = Blas.Default is OpenBlas;
             if (openBlas && workers > 1) OpenBlas.SetThreads(1);
@@ -205,24 +210,58 @@ public static class UnmixJob
         };
         if (o.SideOutputs)
         {
-            fit?.Model.Save(outputs.Model, new Dictionary<string, string>
+            // Side outputs go to their temporary names too; the report's metrics read the finished raster there.
+            void Side(string final, Action<string> write)
             {
-                ["software"] = $"HyperUnmix.Geo {Version}",
-                ["input"] = Path.GetFullPath(o.Input),
-                ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
-                ["fit_pixels"] = fit.Pixels.ToString(CultureInfo.InvariantCulture),
-                ["epochs"] = fit.Epochs.ToString(CultureInfo.InvariantCulture),
-            });
-            EndmemberFiles.WriteCsv(outputs.Csv, endmembers);
-            EndmemberFiles.WriteEnviLibrary(outputs.Sli, endmembers);
-            StyleFile.Write(outputs.Qml, endmembers.Names, o.OutputNoData);
-            QuickLook.WriteAbundances(outputs.AbundancePng, preview);
-            QuickLook.WriteSpectra(outputs.SpectraPng, endmembers);
+                var temp = outputSet.Temp(final);
+                try { write(temp); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or RasterOutputException)
+                {
+                    // Name the file the user asked for, not its temporary (disk full, permissions, I/O errors).
+                    var why = e is RasterOutputException ? e.Message.Replace(temp + ": ", "") : TrailingPath().Replace(e.Message, "");
+                    throw new RasterOutputException(final, $"cannot write: {why}", e);
+                }
+            }
+            if (fit is not null)
+                Side(outputs.Model, t => fit.Model.Save(t, new Dictionary<string, string>
+                {
+                    ["software"] = $"HyperUnmix.Geo {Version}",
+                    ["input"] = Path.GetFullPath(o.Input),
+                    ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
+                    ["fit_pixels"] = fit.Pixels.ToString(CultureInfo.InvariantCulture),
+                    ["epochs"] = fit.Epochs.ToString(CultureInfo.InvariantCulture),
+                }));
+            Side(outputs.Csv, t => EndmemberFiles.WriteCsv(t, endmembers));
+            Side(outputs.Sli, t => EndmemberFiles.WriteEnviLibrary(t, endmembers));
+            Side(outputs.Qml, t => StyleFile.Write(t, endmembers.Names, o.OutputNoData));
+            Side(outputs.AbundancePng, t => QuickLook.WriteAbundances(t, preview));
+            Side(outputs.SpectraPng, t => QuickLook.WriteSpectra(t, endmembers));
             Lap("side outputs");
-            RunReport.Write(outputs.Report, o, info, result, Blas.Default.Name);
+            Side(outputs.Report, t => RunReport.Write(t, o, info, result, Blas.Default.Name, outputSet.Temp(result.Output)));
         }
+        cancel.ThrowIfCancellationRequested();
+        outputSet.Commit();
         progress?.Invoke("done", 1);
         return result;
+    }
+
+    /// <summary>Every file the run reads: the scene with its sidecars, endmembers, model, ROI and truth files.</summary>
+    private static IEnumerable<string> InputFiles(UnmixOptions o, RasterSource source)
+    {
+        foreach (var f in source.Files) yield return f;
+        yield return o.Input;
+        foreach (var f in new[] { o.EndmembersFile, o.ModelFile, o.Roi, o.TruthAbundances, o.TruthEndmembers })
+        {
+            if (f is null) continue;
+            yield return f;
+            // Sidecars that share the file's stem: a spectral library's .hdr, a shapefile's .shx/.dbf/.prj, GDAL's .aux.xml.
+            var full = Path.GetFullPath(f);
+            var dir = Path.GetDirectoryName(full)!;
+            var stem = Path.GetFileNameWithoutExtension(full);
+            if (Directory.Exists(dir))
+                foreach (var side in Directory.EnumerateFiles(dir, stem + ".*"))
+                    if (Path.GetFileNameWithoutExtension(side) == stem || side.StartsWith(full + ".", StringComparison.Ordinal)) yield return side;
+        }
     }
 
     /// <summary>The side outputs' names, derived from the abundance raster's.</summary>
@@ -253,7 +292,6 @@ public static class UnmixJob
         if (o.FitPixels < 100) throw new UsageException($"--fit-pixels must be at least 100, got {o.FitPixels}");
         if (o.SampleSize < 100) throw new UsageException($"--sample must be at least 100 pixels, got {o.SampleSize}");
         if (!double.IsFinite(o.InputScale) || o.InputScale <= 0) throw new UsageException($"--scale must be a positive number, got {o.InputScale}");
-        if (Path.GetFullPath(o.Input) == Path.GetFullPath(o.Output)) throw new UsageException("the output would overwrite the input");
     }
 
     /// <summary>Opens the run's input with its nodata, NaN and reader options.</summary>
@@ -359,4 +397,8 @@ public static class UnmixJob
             return count;
         }
     }
+
+    /// <summary>The " : '/path'" .NET appends to I/O messages (here a temporary's path).</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"\s*:\s*'[^']*'\s*$")]
+    private static partial System.Text.RegularExpressions.Regex TrailingPath();
 }

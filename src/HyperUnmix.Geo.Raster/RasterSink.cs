@@ -44,9 +44,10 @@ public sealed record RasterProfile
 }
 
 /// <summary>
-/// Writes a raster tile by tile under a temporary name in the destination folder and moves it to its final
-/// name only in <see cref="Commit"/>; disposing an uncommitted sink deletes everything it wrote. Memory is bounded
-/// by the tile, not the scene. <see cref="WriteTile"/> is thread-safe and accepts tiles in any order.
+/// Writes a raster tile by tile under a temporary name in the destination folder; the file gets its final name only
+/// when the <see cref="OutputSet"/> it belongs to is committed, and disposing an uncommitted sink deletes everything
+/// it wrote. Memory is bounded by the tile, not the scene. <see cref="WriteTile"/> is thread-safe and accepts tiles
+/// in any order.
 /// </summary>
 public sealed class RasterSink : IDisposable
 {
@@ -54,16 +55,18 @@ public sealed class RasterSink : IDisposable
     private readonly string _finalPath;
     private readonly string _tempPath;
     private readonly RasterFormat _format;
-    private readonly bool _overwrite;
+    private readonly OutputSet _set;
+    private readonly bool _ownsSet;
     private GdalDataset? _ds;
-    private bool _committed;
+    private bool _finished;
 
-    private RasterSink(string finalPath, string tempPath, RasterFormat format, bool overwrite, GdalDataset ds, RasterProfile profile)
+    private RasterSink(string finalPath, string tempPath, RasterFormat format, OutputSet set, bool ownsSet, GdalDataset ds, RasterProfile profile)
     {
         _finalPath = finalPath;
         _tempPath = tempPath;
         _format = format;
-        _overwrite = overwrite;
+        _set = set;
+        _ownsSet = ownsSet;
         _ds = ds;
         Profile = profile;
     }
@@ -71,20 +74,38 @@ public sealed class RasterSink : IDisposable
     public RasterProfile Profile { get; }
     public string Path => _finalPath;
 
-    /// <summary>Creates the temporary output. Fails at once if the output exists and <paramref name="overwrite"/> is false.</summary>
+    /// <summary>
+    /// Creates a raster that is its own output set: <see cref="Commit"/> puts it in place. Fails at once if the
+    /// output exists and <paramref name="overwrite"/> is false.
+    /// </summary>
     public static RasterSink Create(string path, RasterProfile profile, RasterFormat format, bool overwrite = false, int blockSize = 256)
     {
         var full = System.IO.Path.GetFullPath(path);
-        var dir = System.IO.Path.GetDirectoryName(full)!;
-        if (!Directory.Exists(dir)) throw new RasterOutputException(path, $"the output folder {dir} does not exist");
-        if (Directory.Exists(full)) throw new RasterOutputException(path, "is a directory");
-        foreach (var f in FinalFiles(full, format))
-            if (File.Exists(f) && !overwrite) throw new RasterOutputException(f, "already exists (use --overwrite to replace it)");
+        var set = OutputSet.Begin(FinalFiles(full, format), [], overwrite, [full + ".aux.xml"]);
+        try
+        {
+            return Create(set, full, profile, format, blockSize, ownsSet: true);
+        }
+        catch
+        {
+            set.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Creates a raster that is part of a larger output set (<see cref="FinalFiles"/> must be among its outputs):
+    /// <see cref="Commit"/> completes the file, and the set's commit puts it in place with the others.
+    /// </summary>
+    public static RasterSink Create(OutputSet set, string path, RasterProfile profile, RasterFormat format, int blockSize = 256) =>
+        Create(set, System.IO.Path.GetFullPath(path), profile, format, blockSize, ownsSet: false);
+
+    private static RasterSink Create(OutputSet set, string full, RasterProfile profile, RasterFormat format, int blockSize, bool ownsSet)
+    {
         if (profile.Width < 1 || profile.Height < 1 || profile.BandCount < 1)
             throw new ArgumentException($"cannot write a {profile.Width}x{profile.Height} raster with {profile.BandCount} bands");
-
-        var ext = format == RasterFormat.Envi ? ".img" : ".tif";
-        var temp = System.IO.Path.Combine(dir, $".{System.IO.Path.GetFileName(full)}.{Guid.NewGuid():N}.partial{ext}");
+        var temp = set.Temp(full);
+        if (format == RasterFormat.Cog) temp = System.IO.Path.ChangeExtension(temp, ".gtiff.tif");
         var options = format == RasterFormat.Envi
             ? new[] { "INTERLEAVE=BSQ" }
             : ["TILED=YES", $"BLOCKXSIZE={blockSize}", $"BLOCKYSIZE={blockSize}", "COMPRESS=DEFLATE", "PREDICTOR=3", "BIGTIFF=IF_SAFER", "INTERLEAVE=BAND"];
@@ -96,9 +117,9 @@ public sealed class RasterSink : IDisposable
         }
         catch (GdalException e)
         {
-            throw new RasterOutputException(path, $"cannot create the output: {e.Message}", e);
+            throw new RasterOutputException(full, $"cannot create the output: {e.Message}", e);
         }
-        var sink = new RasterSink(full, temp, format, overwrite, ds, profile);
+        var sink = new RasterSink(full, temp, format, set, ownsSet, ds, profile);
         try
         {
             sink.WriteHeader();
@@ -106,7 +127,7 @@ public sealed class RasterSink : IDisposable
         catch (GdalException e)
         {
             sink.Dispose();
-            throw new RasterOutputException(path, $"cannot write the output's georeferencing or metadata: {e.Message}", e);
+            throw new RasterOutputException(full, $"cannot write the output's georeferencing or metadata: {e.Message}", e);
         }
         return sink;
     }
@@ -164,50 +185,47 @@ public sealed class RasterSink : IDisposable
         }
     }
 
-    /// <summary>Flushes, converts (COG) and moves the output to its final name.</summary>
+    /// <summary>
+    /// Flushes and completes the file (COG: the copy with overviews); a sink created alone is then moved to its
+    /// final name, one created in a larger set waits for the set's commit.
+    /// </summary>
     public void Commit()
     {
         lock (_gate)
         {
             var ds = _ds ?? throw new InvalidOperationException("the sink was already committed or disposed");
             var files = ds.FileList.ToList();
+            _ds = null;
             try
             {
+                // Close flushes the last blocks: disk-full and I/O errors surface here.
                 ds.Close();
-                _ds = null;
                 if (_format == RasterFormat.Cog)
                 {
-                    var cog = _tempPath + ".cog.tif";
-                    files.Add(cog);
+                    var cog = _set.Temp(_finalPath);
                     using (var src = GdalDataset.Open(_tempPath))
                     using (var copy = src.CreateCopy("COG", cog, ["COMPRESS=DEFLATE", "PREDICTOR=YES", "OVERVIEWS=AUTO", "BLOCKSIZE=256", "BIGTIFF=IF_SAFER"]))
                         copy.Close();
-                    File.Delete(_tempPath);
-                    File.Move(cog, _finalPath, _overwrite);
+                    DeleteAll(files);
                 }
                 else
                 {
                     if (_format == RasterFormat.Envi) FixEnviDescription(System.IO.Path.ChangeExtension(_tempPath, ".hdr"));
-                    var tempStem = System.IO.Path.ChangeExtension(_tempPath, null);
-                    var finalStem = _format == RasterFormat.Envi ? System.IO.Path.ChangeExtension(_finalPath, null) : null;
-                    foreach (var f in files.Where(File.Exists))
-                    {
-                        var target = f == _tempPath ? _finalPath
-                            : finalStem is not null && f.StartsWith(tempStem, StringComparison.Ordinal) ? finalStem + f[tempStem.Length..]
-                            : _finalPath + f[_tempPath.Length..];
-                        File.Move(f, target, _overwrite);
-                    }
+                    // Files GDAL put beside the temporary (.aux.xml) follow it to the final name.
+                    foreach (var f in files.Where(File.Exists).Where(f => f.StartsWith(_tempPath, StringComparison.Ordinal) && f != _tempPath))
+                        _set.Adopt(f, _finalPath + f[_tempPath.Length..]);
                 }
-                _committed = true;
+                _finished = true;
+                if (_ownsSet) _set.Commit();
             }
             catch (Exception e) when (e is GdalException or IOException)
             {
-                DeleteAll(files);
                 throw new RasterOutputException(_finalPath, $"cannot complete the output: {e.Message}", e);
             }
             finally
             {
-                if (!_committed) DeleteAll(files);
+                if (!_finished) DeleteAll(files);
+                ds.Dispose();
             }
         }
     }
@@ -240,18 +258,20 @@ public sealed class RasterSink : IDisposable
         }
     }
 
-    /// <summary>Abandons an uncommitted output, deleting the temporary files.</summary>
+    /// <summary>Abandons an uncommitted output, deleting the temporary files (and, for a sink alone, its set).</summary>
     public void Dispose()
     {
         lock (_gate)
         {
             if (_ds is { } ds)
             {
+                // FileList before Dispose: the handle is gone after it.
                 var files = ds.FileList.ToList();
-                ds.Dispose();
                 _ds = null;
-                if (!_committed) DeleteAll(files);
+                ds.Dispose();
+                DeleteAll(files);
             }
+            if (_ownsSet) _set.Dispose();
         }
     }
 }

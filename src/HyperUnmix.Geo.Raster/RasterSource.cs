@@ -55,10 +55,13 @@ public sealed class RasterSource : IDisposable
         var why = "raw path disabled";
         _raw = options.AllowRawPath ? RawLayout.TryCreate(first, info, out why) : null;
         ReadPath = _raw?.Description ?? $"GDAL RasterIO ({why})";
+        Files = [.. first.FileList.Select(System.IO.Path.GetFullPath)];
         _pool.Add(first);
     }
 
     public string Path { get; }
+    /// <summary>Every file the scene consists of (e.g. the .img, its .hdr and GDAL's .aux.xml): none may be overwritten by an output.</summary>
+    public IReadOnlyList<string> Files { get; }
     public RasterInfo Info { get; }
     /// <summary>Which reading path serves this file (memory-mapped layout or GDAL RasterIO), for logs and reports.</summary>
     public string ReadPath { get; }

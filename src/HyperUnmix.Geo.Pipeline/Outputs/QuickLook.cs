@@ -1,4 +1,5 @@
 using HyperUnmix.Geo.Gdal;
+using HyperUnmix.Geo.Raster;
 using HyperUnmix.Geo.Unmixing.Endmembers;
 
 namespace HyperUnmix.Geo.Pipeline;
@@ -102,9 +103,13 @@ public static class QuickLook
                 Line(canvas, w, h, ax, ay, bx, by, colour);
                 Line(canvas, w, h, ax, ay + 1, bx, by + 1, colour);
             }
+            // Legend swatches in columns from the right edge, as many rows as the plot is high (P may reach the band count).
+            int rows = (h - 2 * m - 8) / 12, col = j / rows, row = j % rows;
+            var left = w - m - 20 - 20 * col;
+            if (left < m + 2) continue;
             for (var y = 0; y < 8; y++)
                 for (var x = 0; x < 16; x++)
-                    for (var c = 0; c < 3; c++) canvas[c][(m + 4 + 12 * j + y) * w + w - m - 20 + x] = colour[c];
+                    for (var c = 0; c < 3; c++) canvas[c][(m + 4 + 12 * row + y) * w + left + x] = colour[c];
         }
         Save(png, canvas, w, h);
     }
@@ -125,7 +130,7 @@ public static class QuickLook
 
     private static unsafe void Save(string png, byte[][] rgb, int w, int h)
     {
-        var temp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(png))!, $".{Path.GetFileName(png)}.{Guid.NewGuid():N}.partial.png");
+        var temp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(png))!, $"{OutputSet.TempPrefix}{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..12]}.png");
         try
         {
             using (var mem = GdalDataset.Create("MEM", "", w, h, 3, GdalDataType.Byte))
@@ -140,7 +145,7 @@ public static class QuickLook
         }
         catch (GdalException e)
         {
-            throw new Raster.RasterOutputException(png, $"cannot write the quick-look: {e.Message}", e);
+            throw new RasterOutputException(png, $"cannot write the quick-look: {e.Message}", e);
         }
         finally
         {

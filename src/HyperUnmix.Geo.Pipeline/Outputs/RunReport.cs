@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using HyperUnmix.Geo.Gdal;
 using HyperUnmix.Geo.Raster;
 
@@ -7,14 +8,16 @@ namespace HyperUnmix.Geo.Pipeline;
 /// <summary>The JSON record of a run: inputs, parameters, back-ends, timings, pixel counts, and metrics when truth is given.</summary>
 public static class RunReport
 {
-    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+    // NaN is a legal output nodata (--output-nodata nan): write it as JSON's "NaN" string rather than fail.
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
-    public static void Write(string path, UnmixOptions o, RasterInfo info, UnmixResult r, string blas)
+    /// <param name="raster">Where the finished abundance raster is now (its temporary name until the run commits).</param>
+    public static void Write(string path, UnmixOptions o, RasterInfo info, UnmixResult r, string blas, string raster)
     {
         object? metrics = null;
         if (o.TruthAbundances is not null || o.TruthEndmembers is not null)
         {
-            var s = Evaluation.Score(r.Output, o.TruthAbundances, o.TruthEndmembers, r.Endmembers, r.Area);
+            var s = Evaluation.Score(raster, o.TruthAbundances, o.TruthEndmembers, r.Endmembers, r.Area);
             metrics = Evaluation.ToJsonObject(s, r.Endmembers.Names);
         }
         var report = new Dictionary<string, object?>

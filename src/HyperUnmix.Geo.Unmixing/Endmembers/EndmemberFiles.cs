@@ -274,7 +274,9 @@ public static class EndmemberFiles
     public static void WriteAtomically(string path, byte[] content)
     {
         var full = Path.GetFullPath(path);
-        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.partial");
+        // A short hidden name (".hu-PID-..." like every temporary of this project: a later run removes it if this
+        // process dies before the rename), so that a legal 255-character final name still has a legal temporary one.
+        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".hu-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..12]}.partial");
         try
         {
             File.WriteAllBytes(temp, content);

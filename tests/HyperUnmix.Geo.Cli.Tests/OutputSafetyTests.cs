@@ -1,0 +1,237 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace HyperUnmix.Geo.Cli.Tests;
+
+/// <summary>
+/// The README's promises about outputs, through the real command: no output ever replaces an input, the whole set of
+/// files appears together or not at all (whatever fails, disk full included), legal names work, and what killed runs
+/// or earlier runs left behind does not survive next to a new result.
+/// </summary>
+public sealed class OutputSafetyTests : IDisposable
+{
+    private readonly CliRunner _cli = new();
+
+    public void Dispose() => _cli.Dispose();
+
+    private static string Hash(string path) => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)));
+
+    private string[] Listing(string? dir = null) =>
+        Directory.EnumerateFileSystemEntries(dir ?? _cli.Dir).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
+
+    private static void AssertOneLine(string err, string mention)
+    {
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, $"expected one line, got:\n{err}");
+        Assert.StartsWith("hyperunmix: ", lines[0]);
+        Assert.Contains(mention, lines[0]);
+    }
+
+    [Fact]
+    public void Unmix_EnviOutputWhoseHeaderIsTheInputsHeader_IsRefusedAndTheInputIsUntouched()
+    {
+        // x/scene.img -o x/scene.dat --format envi: the output's .hdr is x/scene.hdr, the input's own header.
+        foreach (var f in new[] { "scene.img", "scene.hdr" }) File.Copy(CliRunner.Sample(f), _cli.Path(f));
+        var before = Hash(_cli.Path("scene.hdr"));
+        var (code, _, err) = _cli.Run("unmix", _cli.Path("scene.img"), "-o", _cli.Path("scene.dat"), "--format", "envi", "--overwrite", "-p", "4", "--method", "fcls");
+        Assert.Equal(2, code);
+        AssertOneLine(err, "scene.hdr");
+        Assert.Contains("input", err);
+        Assert.Equal(before, Hash(_cli.Path("scene.hdr")));
+        Assert.Equal(["scene.hdr", "scene.img"], Listing());
+    }
+
+    [Fact]
+    public void Unmix_SideOutputThatIsTheEndmemberInput_IsRefusedAndTheInputIsUntouched()
+    {
+        // -e a.endmembers.csv -o a.tif: the side output a.endmembers.csv would replace the input with a subset.
+        File.Copy(CliRunner.Sample("scene_endmembers.csv"), _cli.Path("a.endmembers.csv"));
+        var before = Hash(_cli.Path("a.endmembers.csv"));
+        var (code, _, err) = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-e", _cli.Path("a.endmembers.csv"), "--endmember-names", "soil,water",
+            "-o", _cli.Path("a.tif"), "--overwrite", "--method", "fcls");
+        Assert.Equal(2, code);
+        AssertOneLine(err, "a.endmembers.csv");
+        Assert.Equal(before, Hash(_cli.Path("a.endmembers.csv")));
+        Assert.Equal(["a.endmembers.csv"], Listing());
+    }
+
+    [Fact]
+    public void Unmix_OutputThroughASymlinkToTheInput_IsRefused()
+    {
+        File.Copy(CliRunner.Sample("scene.tif"), _cli.Path("scene.tif"));
+        File.CreateSymbolicLink(_cli.Path("link.tif"), _cli.Path("scene.tif"));
+        var before = Hash(_cli.Path("scene.tif"));
+        var (code, _, err) = _cli.Run("unmix", _cli.Path("scene.tif"), "-o", _cli.Path("link.tif"), "--overwrite", "-p", "4", "--method", "fcls");
+        Assert.Equal(2, code);
+        AssertOneLine(err, "link.tif");
+        Assert.Equal(before, Hash(_cli.Path("scene.tif")));
+    }
+
+    /// <summary>A tmpfs of the given size (as root, like CI), unmounted on dispose.</summary>
+    private sealed class SmallDisk : IDisposable
+    {
+        public string Dir { get; } = Directory.CreateTempSubdirectory("hu-full-").FullName;
+
+        public SmallDisk(string size)
+        {
+            var (code, err) = Run("mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", Dir);
+            Assert.True(code == 0, $"mounting a {size} tmpfs needs root (CI runs as root): {err}");
+        }
+
+        private static (int, string) Run(params string[] args)
+        {
+            var psi = new ProcessStartInfo(args[0]) { RedirectStandardError = true };
+            foreach (var a in args.Skip(1)) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var err = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            return (p.ExitCode, err);
+        }
+
+        public void Dispose()
+        {
+            Run("umount", Dir);
+            Directory.Delete(Dir, true);
+        }
+    }
+
+    [Theory]
+    [InlineData("64k")]    // the raster itself does not fit (it fails when GDAL flushes its blocks)
+    [InlineData("160k")]   // the raster fits, a side output does not
+    public void Unmix_DiskFull_Exits4WithOneLineAndLeavesNothing(string size)
+    {
+        using var disk = new SmallDisk(size);
+        var (code, _, err) = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", Path.Combine(disk.Dir, "b.tif"), "--method", "fcls", "-p", "4");
+        Assert.Equal(4, code);
+        AssertOneLine(err, disk.Dir);
+        Assert.Contains("cannot", err);
+        Assert.Empty(Listing(disk.Dir));
+    }
+
+    [Fact]
+    public void Unmix_FailureAfterTheRasterIsWritten_LeavesNoFileAtAll()
+    {
+        // The report's metrics read a truth raster that does not cover the output: found only once the abundances
+        // are complete.
+        Assert.Equal(0, _cli.Run("synth", "-o", _cli.Path("t.tif"), "--width", "30", "--height", "20").Code);
+        var before = Listing();
+        var (code, _, err) = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", _cli.Path("a.tif"), "--method", "fcls", "-p", "4",
+            "--truth", _cli.Path("t_abundances.tif"));
+        Assert.Equal(3, code);
+        AssertOneLine(err, "t_abundances.tif");
+        Assert.Equal(before, Listing());
+    }
+
+    [Theory]
+    [InlineData("fcls", 29)]
+    [InlineData("fcls", 64)]
+    [InlineData("mtl", 64)]
+    public void Unmix_PUpToTheBandCount_WritesEveryOutput(string method, int p)
+    {
+        var (code, _, err) = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", _cli.Path("a.tif"), "--method", method, "-p", p.ToString());
+        Assert.True(code == 0, err);
+        Assert.Equal(p + 1, CliRunner.GdalInfo(_cli.Path("a.tif")).GetProperty("bands").GetArrayLength());
+        Assert.Equal(p, File.ReadAllLines(_cli.Path("a.endmembers.csv"))[0].Split(',').Length - 2);   // band, wavelength, EM1..EMp
+        Assert.True(File.Exists(_cli.Path("a.endmembers.png")));
+    }
+
+    [Fact]
+    public void Unmix_OutputNodataNan_IsWrittenAndReported()
+    {
+        var (code, _, err) = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", _cli.Path("a.tif"), "--method", "fcls", "-p", "4", "--output-nodata", "nan");
+        Assert.True(code == 0, err);
+        var band = CliRunner.GdalInfo(_cli.Path("a.tif")).GetProperty("bands")[0];
+        Assert.Equal("NaN", band.GetProperty("noDataValue").GetString());
+        var report = JsonDocument.Parse(File.ReadAllText(_cli.Path("a.report.json"))).RootElement;
+        Assert.Equal("NaN", report.GetProperty("parameters").GetProperty("output_nodata").GetString());
+    }
+
+    [Fact]
+    public void Unmix_LongestLegalNames_Work_AndTooLongSideOutputsAreRefusedUpFront()
+    {
+        // 240 characters: the name and every side output's name (+15 at most) fit the 255-byte limit.
+        var name = new string('n', 236) + ".tif";
+        var (code, _, err) = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", _cli.Path(name), "--method", "fcls", "-p", "4");
+        Assert.True(code == 0, err);
+        Assert.True(File.Exists(_cli.Path(new string('n', 236) + ".endmembers.png")));
+        Assert.DoesNotContain(Listing(), f => f.StartsWith('.'));
+
+        // 250 characters: legal for the raster, but "<stem>.endmembers.png" would not be: refused before any work.
+        var longer = new string('m', 246) + ".tif";
+        (code, _, err) = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", _cli.Path(longer), "--method", "fcls", "-p", "4");
+        Assert.Equal(2, code);
+        AssertOneLine(err, "255");
+        Assert.DoesNotContain(Listing(), f => f.StartsWith('m'));
+    }
+
+    [Fact]
+    public void Unmix_TemporariesOfKilledRuns_AreRemoved_ThoseOfLiveRunsAreNot()
+    {
+        // A process that no longer exists (pid_max is at most 4194304), an earlier version's temporary for this
+        // output, and a temporary of a live process (pid 1).
+        File.WriteAllText(_cli.Path(".hu-4194399-0badf00d-0.tif"), "killed");
+        File.WriteAllText(_cli.Path(".a.tif.0123456789abcdef0123456789abcdef.partial.tif"), "killed");
+        File.WriteAllText(_cli.Path(".hu-1-0badf00d-0.tif"), "running");
+        var (code, _, err) = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", _cli.Path("a.tif"), "--method", "fcls", "-p", "4");
+        Assert.True(code == 0, err);
+        Assert.Equal([".hu-1-0badf00d-0.tif"], Listing().Where(f => f.StartsWith('.')));
+    }
+
+    [Fact]
+    public void Unmix_OverwriteWithAnotherMethod_RemovesWhatTheEarlierRunWroteAndThisOneDoesNot()
+    {
+        Assert.Equal(0, _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", _cli.Path("a.tif"), "-p", "4").Code);
+        Assert.True(File.Exists(_cli.Path("a.model.json")));
+        File.WriteAllText(_cli.Path("a.tif.aux.xml"), "<PAMDataset/>");   // statistics QGIS saved for the old raster
+        var (code, _, err) = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", _cli.Path("a.tif"), "-p", "4", "--method", "fcls", "--overwrite");
+        Assert.True(code == 0, err);
+        Assert.False(File.Exists(_cli.Path("a.model.json")));
+        Assert.False(File.Exists(_cli.Path("a.tif.aux.xml")));
+        Assert.Equal("FCLS", CliRunner.GdalInfo(_cli.Path("a.tif")).GetProperty("metadata").GetProperty("").GetProperty("HYPERUNMIX_METHOD").GetString());
+    }
+
+    public static TheoryData<string> Methods => new() { "mtl", "fcls", "nnls", "scls", "ucls" };
+
+    [Theory]
+    [MemberData(nameof(Methods))]
+    public void EveryMethod_KeepsThePromises_SameBytesExitCodesNothingHalfWritten(string method)
+    {
+        // A 300 x 300 scene: several 256-pixel tiles, and 64-pixel tiles on one thread against 256 on two.
+        Assert.Equal(0, _cli.Run("synth", "-o", _cli.Path("s.tif"), "--width", "300", "--height", "300", "--bands", "48", "--model", "fan", "--spatial").Code);
+        var e = method == "mtl" ? new[] { "-p", "4" } : ["-e", _cli.Path("s_endmembers.csv")];
+        string[] Args(string o, params string[] more) => ["unmix", _cli.Path("s.tif"), "-o", _cli.Path(o), "--method", method, .. e, .. more];
+        var (c1, _, e1) = _cli.Run(Args("a.tif", "--tile", "64", "--threads", "1"));
+        Assert.True(c1 == 0, e1);
+        var (c2, _, e2) = _cli.Run(Args("b.tif", "--tile", "256", "--threads", "2", "--memory", "64"));
+        Assert.True(c2 == 0, e2);
+        Assert.Equal(Pixels(_cli.Path("a.tif")), Pixels(_cli.Path("b.tif")));
+
+        // Existing output without --overwrite: exit 4, kept as it was.
+        var hash = Hash(_cli.Path("a.tif"));
+        var (c3, _, e3) = _cli.Run(Args("a.tif"));
+        Assert.Equal(4, c3);
+        AssertOneLine(e3, "a.tif");
+        Assert.Equal(hash, Hash(_cli.Path("a.tif")));
+
+        // A failure after the raster is complete: nothing of the run appears.
+        var before = Listing();
+        var (c4, _, e4) = _cli.Run(Args("c.tif", "--truth", CliRunner.Sample("scene_abundances.tif")));   // 100 x 100, not 300 x 300
+        Assert.Equal(3, c4);
+        AssertOneLine(e4, "scene_abundances.tif");
+        Assert.Equal(before, Listing());
+    }
+
+    /// <summary>The raster's pixels (compression may differ in its bytes, the values may not).</summary>
+    private static string Pixels(string tif)
+    {
+        var raw = tif + ".raw";
+        var psi = new ProcessStartInfo("gdal_translate") { RedirectStandardOutput = true };
+        foreach (var a in new[] { "-q", "-of", "ENVI", tif, raw }) psi.ArgumentList.Add(a);
+        using (var p = Process.Start(psi)!) p.WaitForExit();
+        var h = Hash(raw);
+        foreach (var f in Directory.EnumerateFiles(Path.GetDirectoryName(raw)!, Path.GetFileName(raw) + "*").Append(Path.ChangeExtension(raw, ".hdr")))
+            File.Delete(f);
+        return h;
+    }
+}
