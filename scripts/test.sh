@@ -7,6 +7,19 @@ scripts/setup.sh --with-peers --with-qgis
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 dotnet test HyperUnmix.Geo.sln -c Release --no-build -nologo -v quiet | tee "$log"
+# Determinism must not depend on the CPU's OpenBLAS kernels: the determinism tests again under every kernel this CPU
+# can run (the command-line test KernelDeterminismTests, above, also compares the kernels' outputs byte for byte).
+flags="$(grep -m1 "^flags" /proc/cpuinfo || true) "
+kernels=""
+[[ $flags == *" pni "* ]] && kernels+=" Prescott"
+[[ $flags == *" avx2 "* && $flags == *" fma "* ]] && kernels+=" Haswell Zen"
+[[ $flags == *" avx512f "* && $flags == *" avx512bw "* && $flags == *" avx512vl "* ]] && kernels+=" SkylakeX"
+for k in $kernels; do
+  echo "Determinism tests under OPENBLAS_CORETYPE=$k:"
+  for p in Unmixing Pipeline; do
+    OPENBLAS_CORETYPE=$k dotnet test "tests/HyperUnmix.Geo.$p.Tests" -c Release --no-build -nologo -v quiet --filter "Category=Determinism" | tee -a "$log"
+  done
+done
 echo "QGIS plugin tests (QGIS $(qgis_process.bin --version 2>/dev/null | sed -n 's/^QGIS \([0-9.]*\).*/\1/p' | head -1)):"
 QT_QPA_PLATFORM=offscreen /usr/bin/python3 -m unittest discover -s tests/qgis -v 2>&1 | tee -a "$log"
 # One closing line for both runners (each has already failed the script if a test failed).

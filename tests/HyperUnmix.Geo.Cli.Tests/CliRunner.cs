@@ -48,5 +48,18 @@ public sealed class CliRunner : IDisposable
         return JsonDocument.Parse(json).RootElement;
     }
 
+    /// <summary>SHA-256 of a raster's pixels as float32 BSQ (compression may change a file's bytes, never its values).</summary>
+    public static string PixelHash(string raster)
+    {
+        var raw = raster + ".pixels";
+        var psi = new ProcessStartInfo("gdal_translate") { RedirectStandardOutput = true };
+        foreach (var a in new[] { "-q", "-of", "ENVI", raster, raw }) psi.ArgumentList.Add(a);
+        using (var p = Process.Start(psi)!) p.WaitForExit();
+        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(raw)));
+        foreach (var f in Directory.EnumerateFiles(System.IO.Path.GetDirectoryName(raw)!, System.IO.Path.GetFileName(raw) + "*").Append(System.IO.Path.ChangeExtension(raw, ".hdr")))
+            File.Delete(f);
+        return hash;
+    }
+
     public void Dispose() => Directory.Delete(Dir, true);
 }

@@ -30,6 +30,7 @@ public sealed class UnmixJobTests(SampleScene s)
         foreach (var f in r.SideOutputs) Assert.True(File.Exists(f), f);
     }
 
+    [Trait("Category", "Determinism")]
     [Fact]
     public void Run_DifferentTilesThreadsAndMemory_GiveIdenticalBytes()
     {
@@ -45,6 +46,7 @@ public sealed class UnmixJobTests(SampleScene s)
         }
     }
 
+    [Trait("Category", "Determinism")]
     [Fact]
     public void Run_DeepModelAppliedPerTile_GivesIdenticalBytesForAnyTilesAndThreads()
     {

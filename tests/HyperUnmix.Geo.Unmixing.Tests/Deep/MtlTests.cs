@@ -39,6 +39,7 @@ public sealed class MtlTests : IDisposable
         return Math.Sqrt(s / a.Length);
     }
 
+    [Trait("Category", "Determinism")]
     [Fact]
     public void Fit_SameSeed_GivesTheSameModelAndAbundances()
     {
@@ -82,6 +83,7 @@ public sealed class MtlTests : IDisposable
         Assert.True(after < before, $"deep model abundance RMSE {after:F4} is not below VCA+FCLS {before:F4}");
     }
 
+    [Trait("Category", "Determinism")]
     [Fact]
     public void Apply_AnySplitIntoTilesAndThreads_GivesIdenticalResults()
     {

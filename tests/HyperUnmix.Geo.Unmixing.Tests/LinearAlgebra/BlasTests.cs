@@ -73,6 +73,7 @@ public class BlasTests
         return beta == 0 ? v : v + beta * c;
     }
 
+    [Trait("Category", "Determinism")]
     [Theory]
     [InlineData(false, false)]
     [InlineData(true, false)]
@@ -103,6 +104,7 @@ public class BlasTests
             }
     }
 
+    [Trait("Category", "Determinism")]
     [Fact]
     public void Reproducible_AColumnsValue_DoesNotDependOnTheColumnsBesideIt()
     {
