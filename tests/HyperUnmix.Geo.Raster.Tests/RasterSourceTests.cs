@@ -99,6 +99,36 @@ public sealed class RasterSourceTests : IDisposable
         Assert.Equal(0, valid[3 * W + 6]);
     }
 
+    [Theory]
+    [InlineData("inf.img", "ENVI", true, BufferLayout.BandSequential)]
+    [InlineData("inf.img", "ENVI", true, BufferLayout.PixelInterleaved)]
+    [InlineData("inf.img", "ENVI", false, BufferLayout.BandSequential)]
+    [InlineData("inf.tif", "GTiff", true, BufferLayout.PixelInterleaved)]
+    [InlineData("inf.tif", "GTiff", false, BufferLayout.BandSequential)]
+    public void Read_InfiniteSamples_AreAnErrorNamingFileBandAndPixel_OrMaskedOnRequest(string name, string driver, bool raw, BufferLayout layout)
+    {
+        var cube = TestRasters.Cube(W, H, 2);
+        cube[(1 * H + 3) * W + 6] = float.PositiveInfinity;
+        cube[(0 * H + 5) * W + 2] = float.NegativeInfinity;
+        var path = _t.Write(name, driver, W, H, cube, []);
+        using (var strict = RasterSource.Open(path, new RasterOpenOptions { AllowRawPath = raw }))
+        {
+            Assert.Equal(raw, strict.ReadPath.StartsWith("memory-mapped"));
+            var e = Assert.Throws<RasterDataException>(() => strict.Read(strict.Extent, strict.AllBands, new float[2 * W * H], new byte[W * H], layout));
+            Assert.Contains(path, e.Message);
+            Assert.Contains("infinite", e.Message);
+            // A single-pixel window (the sampling path of estimate and endmember extraction) is checked too.
+            Assert.Throws<RasterDataException>(() => strict.Read(new Window(6, 3, 1, 1), strict.AllBands, new float[2], new byte[1], layout));
+        }
+        using var lenient = RasterSource.Open(path, new RasterOpenOptions { AllowRawPath = raw, Nan = NanPolicy.Mask });
+        var valid = new byte[W * H];
+        var dest = new float[2 * W * H];
+        Assert.Equal(W * H - 2, lenient.Read(lenient.Extent, lenient.AllBands, dest, valid, layout));
+        Assert.Equal(0, valid[3 * W + 6]);
+        Assert.Equal(0, valid[5 * W + 2]);
+        Assert.All(dest, v => Assert.True(float.IsFinite(v)));
+    }
+
     [Fact]
     public void Info_EnviHeader_GivesWavelengthsFwhmBadBandsAndCrs()
     {
