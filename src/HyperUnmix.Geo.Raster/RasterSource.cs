@@ -153,6 +153,10 @@ public sealed class RasterSource : IDisposable
                 ? (4L, 4L * w.Width, 4L * n)
                 : (4L * bands.Length, 4L * bands.Length * w.Width, 4L);
             fixed (float* p = dest) ds.RasterIO(false, w.ColOff, w.RowOff, w.Width, w.Height, p, GdalDataType.Float32, map, pixel, line, band);
+            // Before nodata is compared: a signed band's nodata value is given signed.
+            if (Info.SignedByte)
+                foreach (ref var v in dest)
+                    if (v > 127) v -= 256;
         }
         finally
         {

@@ -129,6 +129,44 @@ public sealed class RasterSourceTests : IDisposable
         Assert.All(dest, v => Assert.True(float.IsFinite(v)));
     }
 
+    /// <summary>
+    /// GDAL 3.6 has no Int8 type: a signed 8-bit GeoTIFF is a Byte band with PIXELTYPE=SIGNEDBYTE, and RasterIO
+    /// gives its two's-complement bytes as 0..255. Every value -128..127 must come back signed, nodata included.
+    /// </summary>
+    [Theory]
+    [InlineData(true, BufferLayout.BandSequential)]
+    [InlineData(false, BufferLayout.PixelInterleaved)]
+    public void Read_SignedByteGeoTiff_GivesNegativeValues(bool raw, BufferLayout layout)
+    {
+        const int w = 16, h = 16;
+        var signed = Enumerable.Range(0, 2 * w * h).Select(i => (float)((i % 256) - 128)).ToArray();
+        var stored = signed.Select(v => v < 0 ? v + 256 : v).ToArray();
+        var path = _t.Write("int8.tif", "GTiff", w, h, stored, ["PIXELTYPE=SIGNEDBYTE"], GdalDataType.Byte, ds =>
+        {
+            ds.GetBand(1).SetNoData(-5);
+            ds.GetBand(2).SetNoData(-5);
+        });
+        var info = TestRasters.GdalInfo(path);
+        Assert.Equal("SIGNEDBYTE", info.GetProperty("bands")[0].GetProperty("metadata").GetProperty("IMAGE_STRUCTURE").GetProperty("PIXELTYPE").GetString());
+        using var source = RasterSource.Open(path, new RasterOpenOptions { AllowRawPath = raw });
+        var dest = new float[2 * w * h];
+        var valid = new byte[w * h];
+        var count = source.Read(source.Extent, source.AllBands, dest, valid, layout);
+        var n = w * h;
+        var masked = 0;
+        for (var p = 0; p < n; p++)
+        {
+            var isNoData = signed[p] == -5 || signed[n + p] == -5;
+            Assert.Equal(isNoData ? 0 : 1, valid[p]);
+            if (isNoData) { masked++; continue; }
+            for (var b = 0; b < 2; b++)
+                Assert.Equal(signed[b * n + p], layout == BufferLayout.BandSequential ? dest[b * n + p] : dest[p * 2 + b]);
+        }
+        Assert.Equal(n - masked, count);
+        Assert.Contains(dest, v => v == -128);
+        Assert.Contains(dest, v => v == 127);
+    }
+
     [Fact]
     public void Info_EnviHeader_GivesWavelengthsFwhmBadBandsAndCrs()
     {
