@@ -231,8 +231,8 @@ public sealed class RasterSource : IDisposable
         throw new RasterDataException(Path, float.IsNaN(v)
             ? $"band {band + 1} has NaN at {at} and its nodata value is not NaN; " +
               "declare the nodata value (e.g. --nodata nan) or mask NaN pixels (--nan-as-nodata)"
-            : $"band {band + 1} has infinite values ({(v > 0 ? "+Inf" : "-Inf")} at {at}); the data is probably corrupt or of another byte order, " +
-              "or mask non-finite pixels as nodata (--nan-as-nodata)");
+            : $"band {band + 1} has infinite values ({(v > 0 ? "+Inf" : "-Inf")} at {at}); the data is probably corrupt or of another byte order; " +
+              "to treat non-finite samples as nodata, use --nan-as-nodata");
     }
 
     public void Dispose()
