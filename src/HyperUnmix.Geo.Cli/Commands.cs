@@ -108,7 +108,7 @@ public static class Commands
     {
         public static InputOptions Create() => new(
             new Option<string?>("--nodata") { Description = "Input nodata value for every band (a number or 'nan'); overrides the file's." },
-            new Option<bool>("--nan-as-nodata") { Description = "Treat NaN samples as nodata (default: NaN in a band whose nodata is not NaN is an error)." },
+            new Option<bool>("--nan-as-nodata") { Description = "Treat non-finite samples (NaN, +/-Inf) as nodata (default: they are an error unless they are the band's nodata value)." },
             new Option<string?>("--bands") { Description = "Bands to use, 1-based: '1-100,120-150'." },
             new Option<bool>("--drop-bad-bands") { Description = "Leave out the bands flagged bad in the header (ENVI bbl)." },
             new Option<double>("--scale") { Description = "Multiply input values by this factor (e.g. 0.0001 for reflectance x 10000).", DefaultValueFactory = _ => 1.0 },

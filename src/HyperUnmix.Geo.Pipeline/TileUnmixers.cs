@@ -27,7 +27,8 @@ internal sealed class LinearTileUnmixer(AbundanceSolver solver) : ITileUnmixer
 /// abundances (the model's reconstruction gives their residual); otherwise each pixel is solved with the model.
 /// Either way a pixel's result depends on the pixel alone, never on the tile it falls in.
 /// </summary>
-internal sealed class MtlTileUnmixer(MtlModel model, float[]? fitted, Dictionary<long, int>? fittedIndex, int sceneWidth) : ITileUnmixer
+/// <param name="cancel">Stops a tile between the model's iterations (a model may ask for thousands per pixel).</param>
+internal sealed class MtlTileUnmixer(MtlModel model, float[]? fitted, Dictionary<long, int>? fittedIndex, int sceneWidth, CancellationToken cancel) : ITileUnmixer
 {
     private sealed class State(MtlModel m)
     {
@@ -42,7 +43,7 @@ internal sealed class MtlTileUnmixer(MtlModel model, float[]? fitted, Dictionary
         var s = (State)state;
         if (fitted is null || fittedIndex is null)
         {
-            model.Apply(y, n, valid, abundances, residual, noData, s.Workspace);
+            model.Apply(y, n, valid, abundances, residual, noData, s.Workspace, cancel: cancel);
             return;
         }
         var p = model.Count;

@@ -123,7 +123,7 @@ public static partial class UnmixJob
         }
         else if (model is not null)
         {
-            unmixer = new MtlTileUnmixer(model, null, null, info.Width);
+            unmixer = new MtlTileUnmixer(model, null, null, info.Width, cancel);
         }
         else
         {
@@ -138,8 +138,8 @@ public static partial class UnmixJob
             // A fit over every valid pixel of the area is the answer for those pixels; otherwise apply the model.
             var exhaustive = fitSet.Exhaustive && fitSet.Count == sample.Count;
             unmixer = exhaustive
-                ? new MtlTileUnmixer(model, fit.Abundances, fitSet.Positions.Select((pos, i) => (pos, i)).ToDictionary(t => t.pos, t => t.i), info.Width)
-                : new MtlTileUnmixer(model, null, null, info.Width);
+                ? new MtlTileUnmixer(model, fit.Abundances, fitSet.Positions.Select((pos, i) => (pos, i)).ToDictionary(t => t.pos, t => t.i), info.Width, cancel)
+                : new MtlTileUnmixer(model, null, null, info.Width, cancel);
             Lap("fit");
         }
         var (tileSize, workers) = PlanMemory(o, bands.Length, endmembers.Count);

@@ -12,6 +12,11 @@ public sealed record RasterInfo
     public required int Height { get; init; }
     public required int BandCount { get; init; }
     public required GdalDataType DataType { get; init; }
+    /// <summary>
+    /// A Byte band flagged PIXELTYPE=SIGNEDBYTE: GDAL before 3.7 has no Int8 type and reports signed 8-bit data
+    /// this way, and its RasterIO returns the two's-complement bytes as 0..255.
+    /// </summary>
+    public bool SignedByte { get; init; }
     /// <summary>The affine geotransform; null when the file has none (pixel coordinates).</summary>
     public double[]? GeoTransform { get; init; }
     /// <summary>CRS as WKT, empty when the file has none.</summary>
@@ -74,6 +79,7 @@ public sealed record RasterInfo
             Height = ds.Height,
             BandCount = n,
             DataType = bands[0].DataType,
+            SignedByte = bands[0].DataType == GdalDataType.Byte && bands[0].GetMetadataItem("PIXELTYPE", "IMAGE_STRUCTURE") == "SIGNEDBYTE",
             GeoTransform = ds.GetGeoTransform(),
             CrsWkt = epsgWkt ?? "",
             Epsg = epsg,

@@ -14,10 +14,13 @@ public enum BufferLayout
     PixelInterleaved,
 }
 
-/// <summary>What to do with NaN samples in bands whose nodata value is not NaN.</summary>
+/// <summary>
+/// What to do with non-finite samples (NaN, +Inf, -Inf) that are not the band's nodata value: no unmixing method
+/// has a meaning for them, and one such sample poisons every product its pixel enters.
+/// </summary>
 public enum NanPolicy
 {
-    /// <summary>Stop with an error naming the band and pixel (the data is probably corrupt or nodata is undeclared).</summary>
+    /// <summary>Stop with an error naming the file, band and pixel (the data is probably corrupt or nodata is undeclared).</summary>
     Error,
     /// <summary>Treat the pixel as nodata.</summary>
     Mask,
@@ -153,6 +156,10 @@ public sealed class RasterSource : IDisposable
                 ? (4L, 4L * w.Width, 4L * n)
                 : (4L * bands.Length, 4L * bands.Length * w.Width, 4L);
             fixed (float* p = dest) ds.RasterIO(false, w.ColOff, w.RowOff, w.Width, w.Height, p, GdalDataType.Float32, map, pixel, line, band);
+            // Before nodata is compared: a signed band's nodata value is given signed.
+            if (Info.SignedByte)
+                foreach (ref var v in dest)
+                    if (v > 127) v -= 256;
         }
         finally
         {
@@ -199,7 +206,7 @@ public sealed class RasterSource : IDisposable
         return count;
     }
 
-    /// <summary>Fast vector test: does the band row contain NaN or the nodata value at all?</summary>
+    /// <summary>Fast vector test: does the band row contain a non-finite sample or the nodata value at all?</summary>
     private static bool NeedsScan(ReadOnlySpan<float> row, bool hasValue, float ndValue)
     {
         var i = 0;
@@ -209,24 +216,26 @@ public sealed class RasterSource : IDisposable
             for (; i <= row.Length - Vector<float>.Count; i += Vector<float>.Count)
             {
                 var v = new Vector<float>(row.Slice(i, Vector<float>.Count));
-                if (!Vector.EqualsAll(v, v) || (hasValue && Vector.EqualsAny(v, nd))) return true;
+                // v − v is 0 for finite samples and NaN for NaN and ±Inf alike.
+                if (!Vector.EqualsAll(v - v, Vector<float>.Zero) || (hasValue && Vector.EqualsAny(v, nd))) return true;
             }
         }
         for (; i < row.Length; i++)
-            if (float.IsNaN(row[i]) || (hasValue && row[i] == ndValue)) return true;
+            if (!float.IsFinite(row[i]) || (hasValue && row[i] == ndValue)) return true;
         return false;
     }
 
     private void Classify(float v, int p, int band, bool hasNd, bool ndIsNan, float ndValue, Window w, Span<byte> valid)
     {
-        if (float.IsNaN(v))
-        {
-            if (ndIsNan || _options.Nan == NanPolicy.Mask) { valid[p] = 0; return; }
-            throw new RasterDataException(Path,
-                $"band {band + 1} has NaN at pixel (col {w.ColOff + p % w.Width}, row {w.RowOff + p / w.Width}) and its nodata value is not NaN; " +
-                "declare the nodata value (e.g. --nodata nan) or mask NaN pixels (--nan-as-nodata)");
-        }
-        if (hasNd && !ndIsNan && v == ndValue) valid[p] = 0;
+        if (hasNd && !ndIsNan && v == ndValue) { valid[p] = 0; return; }
+        if (float.IsFinite(v)) return;
+        if (float.IsNaN(v) && ndIsNan || _options.Nan == NanPolicy.Mask) { valid[p] = 0; return; }
+        var at = $"pixel (col {w.ColOff + p % w.Width}, row {w.RowOff + p / w.Width})";
+        throw new RasterDataException(Path, float.IsNaN(v)
+            ? $"band {band + 1} has NaN at {at} and its nodata value is not NaN; " +
+              "declare the nodata value (e.g. --nodata nan) or mask NaN pixels (--nan-as-nodata)"
+            : $"band {band + 1} has infinite values ({(v > 0 ? "+Inf" : "-Inf")} at {at}); the data is probably corrupt or of another byte order; " +
+              "to treat non-finite samples as nodata, use --nan-as-nodata");
     }
 
     public void Dispose()

@@ -103,7 +103,40 @@ public sealed class CommandTests : IDisposable
         { "unmix|SCENE|-o|OUT|--bands|0-3", 2, "1-based" },
         { "unmix|SCENE", 2, "'-o' is required" },
         { "frobnicate", 2, "frobnicate" },
+        { "unmix|INF|-o|OUT|--method|fcls|-p|3", 3, "inf.img: band 2 has infinite values" },
+        { "unmix|INF|-o|OUT", 3, "inf.img: band 2 has infinite values" },
+        { "unmix|INF|-o|OUT|--gdal-reader|-p|3", 3, "inf.img: band 2 has infinite values" },
+        { "estimate|INF", 3, "inf.img: band 2 has infinite values" },
+        { "unmix|SCENE|-o|OUT|--method|fcls|-e|ZEROCSV", 3, "zero.csv: endmember 'blank'" },
+        { "unmix|SCENE|-o|OUT|--method|fcls|-e|HUGECSV", 3, "huge.csv: endmember 'a'" },
     };
+
+    /// <summary>A 20 x 20 x 8 float ENVI scene with +Inf in band 2 at (col 5, row 2) and -Inf in band 5 at (col 0, row 15).</summary>
+    private string WriteInfScene()
+    {
+        const int w = 20, h = 20, bands = 8;
+        var rng = new Random(1);
+        var data = new float[w * h * bands];
+        for (var i = 0; i < data.Length; i++) data[i] = (float)(0.1 + rng.NextDouble());
+        data[1 * w * h + 45] = float.PositiveInfinity;
+        data[4 * w * h + 300] = float.NegativeInfinity;
+        var path = _cli.Path("inf.img");
+        File.WriteAllBytes(path, System.Runtime.InteropServices.MemoryMarshal.AsBytes(data.AsSpan()).ToArray());
+        File.WriteAllText(_cli.Path("inf.hdr"),
+            $"ENVI\nsamples = {w}\nlines = {h}\nbands = {bands}\nheader offset = 0\nfile type = ENVI Standard\ndata type = 4\ninterleave = bsq\nbyte order = 0\n");
+        return path;
+    }
+
+    /// <summary>A CSV of three spectra over the sample scene's 64 bands, one of them all zero or one huge value.</summary>
+    private string WriteEndmemberCsv(string name, bool zero)
+    {
+        var lines = new List<string> { zero ? "band,soil,blank,grass" : "band,a,b,c" };
+        for (var b = 1; b <= 64; b++)
+            lines.Add(zero ? $"{b},{0.1 + 0.005 * b},0,{0.5 - 0.004 * b}" : $"{b},{(b == 7 ? "1e308" : "0.2")},{0.1 + 0.005 * b},{0.5 - 0.004 * b}");
+        var path = _cli.Path(name);
+        File.WriteAllLines(path, lines);
+        return path;
+    }
 
     [Theory]
     [MemberData(nameof(BadInvocations))]
@@ -112,8 +145,14 @@ public sealed class CommandTests : IDisposable
         File.WriteAllText(_cli.Path("text.tif"), "not a raster");
         File.WriteAllText(_cli.Path("bad.csv"), "band,a,b\n1,0.1,0.2\n2,0.2,0.1\n3,0.3,0.5\n");
         File.WriteAllText(_cli.Path("far.geojson"), "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[2,48],[2.1,48],[2.1,48.1],[2,48]]]}}]}");
+        WriteInfScene();
+        WriteEndmemberCsv("zero.csv", zero: true);
+        WriteEndmemberCsv("huge.csv", zero: false);
         var args = argLine.Split('|').Select(a => a switch
         {
+            "INF" => _cli.Path("inf.img"),
+            "ZEROCSV" => _cli.Path("zero.csv"),
+            "HUGECSV" => _cli.Path("huge.csv"),
             "OUT" => _cli.Path("out.tif"),
             "SCENE" => CliRunner.Sample("scene.tif"),
             "TEXT" => _cli.Path("text.tif"),
@@ -126,7 +165,36 @@ public sealed class CommandTests : IDisposable
         Assert.Equal(expected, code);
         Assert.Contains(mention, err);
         Assert.StartsWith("hyperunmix: ", err);
+        // A usage error adds a line pointing to --help; every other error is one line.
+        if (expected != 2) Assert.Single(err.TrimEnd().Split('\n'));
         Assert.Equal(before, Directory.GetFileSystemEntries(_cli.Dir).Order().ToArray());
+    }
+
+    [Theory]
+    [InlineData("fcls")]
+    [InlineData("mtl")]
+    public void Unmix_InfiniteSamplesWithNanAsNodata_AreNodataInTheOutput(string method)
+    {
+        WriteInfScene();
+        var (code, _, err) = _cli.Run("unmix", _cli.Path("inf.img"), "-o", _cli.Path("out.tif"), "--method", method, "-p", "3", "--nan-as-nodata", "--fit-pixels", "100");
+        Assert.True(code == 0, err);
+        // +Inf at (col 5, row 2) of band 2, -Inf at (col 0, row 15) of band 5: every output band is nodata there.
+        foreach (var (col, row) in new[] { (5, 2), (0, 15) })
+            Assert.All(LocationValues(_cli.Path("out.tif"), col, row), v => Assert.Equal(-9999, v));
+        var elsewhere = LocationValues(_cli.Path("out.tif"), 3, 3);
+        Assert.All(elsewhere, v => Assert.True(double.IsFinite(v) && v != -9999));
+        Assert.Equal(1.0, elsewhere.Take(3).Sum(), 1e-5);
+    }
+
+    private static double[] LocationValues(string path, int col, int row)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("gdallocationinfo") { RedirectStandardOutput = true };
+        foreach (var a in new[] { "-valonly", path, col.ToString(System.Globalization.CultureInfo.InvariantCulture), row.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+            psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var text = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
     }
 
     [Fact]

@@ -99,6 +99,74 @@ public sealed class RasterSourceTests : IDisposable
         Assert.Equal(0, valid[3 * W + 6]);
     }
 
+    [Theory]
+    [InlineData("inf.img", "ENVI", true, BufferLayout.BandSequential)]
+    [InlineData("inf.img", "ENVI", true, BufferLayout.PixelInterleaved)]
+    [InlineData("inf.img", "ENVI", false, BufferLayout.BandSequential)]
+    [InlineData("inf.tif", "GTiff", true, BufferLayout.PixelInterleaved)]
+    [InlineData("inf.tif", "GTiff", false, BufferLayout.BandSequential)]
+    public void Read_InfiniteSamples_AreAnErrorNamingFileBandAndPixel_OrMaskedOnRequest(string name, string driver, bool raw, BufferLayout layout)
+    {
+        var cube = TestRasters.Cube(W, H, 2);
+        cube[(1 * H + 3) * W + 6] = float.PositiveInfinity;
+        cube[(0 * H + 5) * W + 2] = float.NegativeInfinity;
+        var path = _t.Write(name, driver, W, H, cube, []);
+        using (var strict = RasterSource.Open(path, new RasterOpenOptions { AllowRawPath = raw }))
+        {
+            Assert.Equal(raw, strict.ReadPath.StartsWith("memory-mapped"));
+            var e = Assert.Throws<RasterDataException>(() => strict.Read(strict.Extent, strict.AllBands, new float[2 * W * H], new byte[W * H], layout));
+            Assert.Contains(path, e.Message);
+            Assert.Contains("infinite", e.Message);
+            // A single-pixel window (the sampling path of estimate and endmember extraction) is checked too.
+            Assert.Throws<RasterDataException>(() => strict.Read(new Window(6, 3, 1, 1), strict.AllBands, new float[2], new byte[1], layout));
+        }
+        using var lenient = RasterSource.Open(path, new RasterOpenOptions { AllowRawPath = raw, Nan = NanPolicy.Mask });
+        var valid = new byte[W * H];
+        var dest = new float[2 * W * H];
+        Assert.Equal(W * H - 2, lenient.Read(lenient.Extent, lenient.AllBands, dest, valid, layout));
+        Assert.Equal(0, valid[3 * W + 6]);
+        Assert.Equal(0, valid[5 * W + 2]);
+        Assert.All(dest, v => Assert.True(float.IsFinite(v)));
+    }
+
+    /// <summary>
+    /// GDAL 3.6 has no Int8 type: a signed 8-bit GeoTIFF is a Byte band with PIXELTYPE=SIGNEDBYTE, and RasterIO
+    /// gives its two's-complement bytes as 0..255. Every value -128..127 must come back signed, nodata included.
+    /// </summary>
+    [Theory]
+    [InlineData(true, BufferLayout.BandSequential)]
+    [InlineData(false, BufferLayout.PixelInterleaved)]
+    public void Read_SignedByteGeoTiff_GivesNegativeValues(bool raw, BufferLayout layout)
+    {
+        const int w = 16, h = 16;
+        var signed = Enumerable.Range(0, 2 * w * h).Select(i => (float)((i % 256) - 128)).ToArray();
+        var stored = signed.Select(v => v < 0 ? v + 256 : v).ToArray();
+        var path = _t.Write("int8.tif", "GTiff", w, h, stored, ["PIXELTYPE=SIGNEDBYTE"], GdalDataType.Byte, ds =>
+        {
+            ds.GetBand(1).SetNoData(-5);
+            ds.GetBand(2).SetNoData(-5);
+        });
+        var info = TestRasters.GdalInfo(path);
+        Assert.Equal("SIGNEDBYTE", info.GetProperty("bands")[0].GetProperty("metadata").GetProperty("IMAGE_STRUCTURE").GetProperty("PIXELTYPE").GetString());
+        using var source = RasterSource.Open(path, new RasterOpenOptions { AllowRawPath = raw });
+        var dest = new float[2 * w * h];
+        var valid = new byte[w * h];
+        var count = source.Read(source.Extent, source.AllBands, dest, valid, layout);
+        var n = w * h;
+        var masked = 0;
+        for (var p = 0; p < n; p++)
+        {
+            var isNoData = signed[p] == -5 || signed[n + p] == -5;
+            Assert.Equal(isNoData ? 0 : 1, valid[p]);
+            if (isNoData) { masked++; continue; }
+            for (var b = 0; b < 2; b++)
+                Assert.Equal(signed[b * n + p], layout == BufferLayout.BandSequential ? dest[b * n + p] : dest[p * 2 + b]);
+        }
+        Assert.Equal(n - masked, count);
+        Assert.Contains(dest, v => v == -128);
+        Assert.Contains(dest, v => v == 127);
+    }
+
     [Fact]
     public void Info_EnviHeader_GivesWavelengthsFwhmBadBandsAndCrs()
     {

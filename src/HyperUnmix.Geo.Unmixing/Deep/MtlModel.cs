@@ -132,8 +132,10 @@ public sealed class MtlModel
     /// </summary>
     /// <param name="initial">Optional abundances (P x N) to start from instead of FCLS, e.g. those of the fit.</param>
     /// <param name="iterations">Projected-gradient iterations (default: the model's); 0 keeps the start.</param>
+    /// <param name="cancel">Checked at every iteration of every batch.</param>
+    /// <exception cref="OperationCanceledException"><paramref name="cancel"/> was cancelled.</exception>
     public void Apply(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> abundances, Span<float> residual, float noData,
-        Workspace ws, ReadOnlySpan<float> initial = default, int? iterations = null)
+        Workspace ws, ReadOnlySpan<float> initial = default, int? iterations = null, CancellationToken cancel = default)
     {
         // Every product a pixel's result depends on runs in a fixed order: not OpenBLAS, whose kernels (and so the
         // last bits) change with the CPU, the thread count and the size of the call.
@@ -157,7 +159,7 @@ public sealed class MtlModel
                 for (var px = m; px < batch; px++)
                     for (var j = 0; j < Count; j++) ws.At[j * batch + px] = 1f / Count;
             }
-            ApplyBatch(chunk, batch, ws, blas, !initial.IsEmpty, iterations ?? ApplyIterations);
+            ApplyBatch(chunk, batch, ws, blas, !initial.IsEmpty, iterations ?? ApplyIterations, cancel);
             for (var px = 0; px < m; px++)
             {
                 var ok = valid[start + px] != 0;
@@ -167,7 +169,7 @@ public sealed class MtlModel
         }
     }
 
-    private void ApplyBatch(float[] y, int m, Workspace ws, IBlas blas, bool started, int iterations)
+    private void ApplyBatch(float[] y, int m, Workspace ws, IBlas blas, bool started, int iterations, CancellationToken cancel)
     {
         int l = Bands, p = Count;
         if (!started)
@@ -189,6 +191,8 @@ public sealed class MtlModel
         var stale = false;
         for (var it = 0; it < iterations; it++)
         {
+            // Up to MaxApplyIterations per batch: a stop request must not wait for them all.
+            cancel.ThrowIfCancellationRequested();
             // The gradient needs the network's activations and residuals at the accepted point; after a rejected
             // trial they belong to the trial, so evaluate again.
             if (stale) Objective(ws.At, m, ws, ws.Loss, blas);
@@ -294,6 +298,19 @@ public sealed class MtlModel
         EndmemberFiles.WriteAtomically(path, JsonSerializer.SerializeToUtf8Bytes(root, Indented));
     }
 
+    /// <summary>The most projected-gradient iterations a model file may ask for per pixel (the fit uses 5).</summary>
+    public const int MaxApplyIterations = 10_000;
+    // Bounds on a model file's sizes, checked before anything is allocated: the per-worker workspace holds a
+    // batch of 1,024 pixels for every band and hidden unit, so these keep it under a few hundred MB.
+    private const int MaxBands = 16_384, MaxHiddenWidth = 4_096, MaxHiddenLayers = 16;
+    // Data scale and alpha far outside these make the normalised data or the loss overflow float32.
+    private const double MinScale = 1e-30, MaxScale = 1e30, MaxAlpha = 1e6;
+
+    /// <summary>
+    /// Reads a model file, checking every field against the bounds above before allocating: a file edited by hand
+    /// or crafted must be refused with its name and the field, not run out of memory, overflow or run for ever.
+    /// </summary>
+    /// <exception cref="MtlModelException">Missing, not a model, damaged, or a field out of bounds.</exception>
     public static MtlModel Load(string path)
     {
         if (!File.Exists(path)) throw new MtlModelException(path, "model file not found");
@@ -304,20 +321,31 @@ public sealed class MtlModel
         if (root["format_version"]?.GetValue<int>() is not FormatVersion and var v) throw new MtlModelException(path, $"model format version {v} is not supported (this version reads {FormatVersion})");
         try
         {
-            int bands = root["bands"]!.GetValue<int>(), p = root["endmembers"]!.GetValue<int>();
-            var sizes = root["column_layers"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray();
-            if (sizes[0] != p || sizes[^1] != bands) throw new MtlModelException(path, "column network sizes disagree with the band and endmember counts");
-            var w = new int[sizes.Length - 1];
-            var b = new int[sizes.Length - 1];
+            var bands = (int)Number(root, "bands", path, 1, MaxBands, integer: true);
+            var p = (int)Number(root, "endmembers", path, 1, bands, integer: true);
+            var scale = Number(root, "scale", path, MinScale, MaxScale, integer: false);
+            var alpha = Number(root, "alpha", path, 0, MaxAlpha, integer: false);
+            var iterations = (int)Number(root, "apply_iterations", path, 0, MaxApplyIterations, integer: true);
+            var sizes = root["column_layers"]!.AsArray().Select(n => n!.GetValue<double>()).ToArray();
+            if (sizes.Length < 2 || sizes.Length > MaxHiddenLayers + 2)
+                throw new MtlModelException(path, $"column_layers has {sizes.Length} sizes, expected 2 to {MaxHiddenLayers + 2}");
+            if (sizes[0] != p || sizes[^1] != bands)
+                throw new MtlModelException(path, $"column_layers runs from {sizes[0]:G} to {sizes[^1]:G}, expected from endmembers ({p}) to bands ({bands})");
+            foreach (var h in sizes[1..^1])
+                if (!(h >= 1 && h <= MaxHiddenWidth && h == Math.Floor(h)))
+                    throw new MtlModelException(path, $"column_layers has a hidden width of {h:G}, expected an integer from 1 to {MaxHiddenWidth}");
+            var widths = sizes.Select(h => (int)h).ToArray();
+            // At most 17 layers of 16,384 x 4,096 weights: the offsets fit an int by the bounds above.
+            var w = new int[widths.Length - 1];
+            var b = new int[widths.Length - 1];
             var offset = 0;
-            for (var k = 0; k < w.Length; k++) { w[k] = offset; offset += sizes[k] * sizes[k + 1]; b[k] = offset; offset += sizes[k + 1]; }
+            for (var k = 0; k < w.Length; k++) { w[k] = offset; offset = checked(offset + widths[k] * widths[k + 1]); b[k] = offset; offset = checked(offset + widths[k + 1]); }
             var e = FromB64(root["E"]!.GetValue<string>(), bands * p, path, "E");
             var wc = FromB64(root["column_linear"]!.GetValue<string>(), bands * p, path, "column_linear");
             var theta = FromB64(root["column_theta"]!.GetValue<string>(), offset, path, "column_theta");
             var names = root["names"]!.AsArray().Select(n => n!.GetValue<string>()).ToArray();
             var wl = root["wavelengths"]?.AsArray().Select(n => n!.GetValue<double>()).ToArray();
-            return new MtlModel(bands, p, e, wc, new MlpLayout(sizes, w, b), theta, root["scale"]!.GetValue<double>(), root["alpha"]!.GetValue<double>(),
-                names, wl, root["apply_iterations"]!.GetValue<int>());
+            return new MtlModel(bands, p, e, wc, new MlpLayout(widths, w, b), theta, scale, alpha, names, wl, iterations);
         }
         catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException or ArgumentException)
         {
@@ -340,9 +368,22 @@ public sealed class MtlModel
     private static float[] FromB64(string s, int expected, string path, string what)
     {
         var bytes = Convert.FromBase64String(s);
-        if (bytes.Length != expected * 4) throw new MtlModelException(path, $"{what} has {bytes.Length / 4} values, expected {expected}");
+        if (bytes.Length != expected * 4L) throw new MtlModelException(path, $"{what} has {bytes.Length / 4} values, expected {expected}");
         var r = new float[expected];
         Buffer.BlockCopy(bytes, 0, r, 0, bytes.Length);
+        var bad = Array.FindIndex(r, v => !float.IsFinite(v));
+        if (bad >= 0) throw new MtlModelException(path, $"{what} has a non-finite value ({r[bad]}) at index {bad}");
         return r;
+    }
+
+    /// <summary>A numeric field within [min, max] (an integer when asked), or an error naming the field.</summary>
+    private static double Number(JsonNode root, string field, string path, double min, double max, bool integer)
+    {
+        var node = root[field] ?? throw new MtlModelException(path, $"{field} is missing");
+        var v = node.GetValue<double>();
+        if (!(v >= min && v <= max) || (integer && v != Math.Floor(v)))
+            throw new MtlModelException(path, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{field} is {v:G}, expected {(integer ? "an integer" : "a number")} from {min:G} to {max:G}"));
+        return v;
     }
 }

@@ -103,7 +103,7 @@ public static class MtlTrainer
         if (holdOut.Length > 0)
         {
             var a = new float[p * holdOut.Length];
-            model.Apply(yHeld, holdOut.Length, Enumerable.Repeat((byte)1, holdOut.Length).ToArray(), a, new float[holdOut.Length], 0f, model.CreateWorkspace());
+            model.Apply(yHeld, holdOut.Length, Enumerable.Repeat((byte)1, holdOut.Length).ToArray(), a, new float[holdOut.Length], 0f, model.CreateWorkspace(), cancel: cancel);
             for (var k = 0; k < holdOut.Length; k++)
                 for (var j = 0; j < p; j++) abundances[j * pixels + holdOut[k]] = a[j * holdOut.Length + k];
         }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using MathNet.Numerics.LinearAlgebra;
 
 namespace HyperUnmix.Geo.Unmixing.Endmembers;
@@ -24,10 +25,16 @@ public sealed class EndmemberSet
         EFloat = Array.ConvertAll(E, v => (float)v);
         Names = names?.ToArray() ?? Enumerable.Range(1, count).Select(i => $"EM{i}").ToArray();
         Wavelengths = wavelengths?.ToArray();
+        CheckMagnitudes(lxp, bands, count, Names);
 
         var m = Matrix<double>.Build.Dense(bands, count, (i, j) => lxp[i * count + j]);
         var g = m.TransposeThisAndMultiply(m);
-        var svd = g.Svd();
+        MathNet.Numerics.LinearAlgebra.Factorization.Svd<double> svd;
+        try { svd = g.Svd(); }
+        catch (MathNet.Numerics.NonConvergenceException)
+        {
+            throw new ArgumentException("the singular value decomposition of EᵀE did not converge: the endmember spectra are numerically degenerate");
+        }
         var cond = svd.S[0] / Math.Max(svd.S[count - 1], double.Epsilon);
         if (cond > 1e12)
             throw new ArgumentException($"the endmember spectra are linearly dependent (condition number of EᵀE {cond:E1}): remove duplicates or lower P");
@@ -38,6 +45,28 @@ public sealed class EndmemberSet
         var gi1 = gi.RowSums();
         GramInverseOnes = gi1.ToArray();
         OnesGramInverseOnes = gi1.Sum();
+    }
+
+    /// <summary>The smallest normal float32 (2⁻¹²⁶).</summary>
+    private const double SmallestNormalFloat = 1.1754943508222875e-38;
+
+    /// <summary>
+    /// Refuses a spectrum whose largest magnitude is outside float32's normal range: zero spectra mix into nothing
+    /// (every pixel would get an arbitrary vertex), and beyond the range the scene data has, EᵀE and the float
+    /// copy of E overflow or underflow. Within it, EᵀE and its decomposition are finite for any band count.
+    /// </summary>
+    private static void CheckMagnitudes(double[] lxp, int bands, int count, string[] names)
+    {
+        for (var j = 0; j < count; j++)
+        {
+            double largest = 0;
+            for (var i = 0; i < bands; i++) largest = Math.Max(largest, Math.Abs(lxp[i * count + j]));
+            if (largest == 0)
+                throw new ArgumentException($"endmember '{names[j]}' is all zero: a spectrum without signal cannot be unmixed");
+            if (largest > float.MaxValue || largest < SmallestNormalFloat)
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"endmember '{names[j]}' has largest magnitude {largest:G3}, outside the range of float32 data ({SmallestNormalFloat:G3} to {float.MaxValue:G3}); give the spectra in the scene's units"));
+        }
     }
 
     public int Bands { get; }

@@ -113,12 +113,18 @@ public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method
                     residual[px] = noData;
                     continue;
                 }
-                for (var j = 0; j < p; j++) abundances[j * n + px] = (float)aChunk[j * m + k];
-                residual[px] = (float)Math.Sqrt(acc[k] / l);
+                for (var j = 0; j < p; j++) abundances[j * n + px] = ToFloat(aChunk[j * m + k]);
+                residual[px] = ToFloat(Math.Sqrt(acc[k] / l));
             }
         }
         return iterations;
     }
+
+    /// <summary>
+    /// Saturates at float32's range: unconstrained abundances of a pixel near float's maximum (byte-swapped data)
+    /// can exceed it, and a finite pixel must not get an infinite result.
+    /// </summary>
+    private static float ToFloat(double v) => (float)Math.Clamp(v, -float.MaxValue, float.MaxValue);
 
     /// <summary>UCLS: a = G⁻¹b.</summary>
     private void MultiplyGramInverse(ReadOnlySpan<double> b, Span<double> a)

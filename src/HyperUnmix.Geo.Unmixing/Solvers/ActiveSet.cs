@@ -5,6 +5,14 @@ namespace HyperUnmix.Geo.Unmixing.Solvers;
 /// primal active-set method (Lawson–Hanson, generalised to the equality constraint). Allocation-free: all work
 /// is in caller-provided scratch. Terminates with the KKT conditions satisfied to a relative tolerance.
 /// </summary>
+/// <remarks>
+/// b = Eᵀy spans every magnitude float data can hold (byte-swapped files reach 3e38, dark pixels 1e-30), while G
+/// is fixed. Without sum-to-one the problem is homogeneous, a(sb) = s·a(b), so b is solved at G's scale (an exact
+/// power-of-two rescaling). With it, b and b + c1 give the same solution (1ᵀa = 1 turns c1 into a constant), so b
+/// is shifted by its largest entry: at the optimum the free entries of b lie within a few |G| of the largest, so
+/// the final subproblem has a small right-hand side instead of huge ones that cancel, and the KKT tolerance
+/// follows b's spread, not its offset.
+/// </remarks>
 public static class ActiveSet
 {
     /// <summary>Scratch length needed for P unknowns.</summary>
@@ -21,10 +29,27 @@ public static class ActiveSet
         Span<bool> free = stackalloc bool[p];
         Span<int> idx = stackalloc int[p];
 
-        double scale = 0;
-        for (var i = 0; i < p * p; i++) scale = Math.Max(scale, Math.Abs(g[i]));
-        for (var i = 0; i < p; i++) scale = Math.Max(scale, Math.Abs(b[i]));
-        var tol = 1e-11 * Math.Max(scale, 1e-300);
+        var conditioned = scratch.Slice(m.Length + 2 * p + 1, p);
+        double gMax = 0, bMax = 0;
+        for (var i = 0; i < p * p; i++) gMax = Math.Max(gMax, Math.Abs(g[i]));
+        var exponent = 0;
+        if (sumToOne)
+        {
+            var top = double.NegativeInfinity;
+            foreach (var v in b) top = Math.Max(top, v);
+            for (var i = 0; i < p; i++) conditioned[i] = b[i] - top;
+        }
+        else
+        {
+            foreach (var v in b) bMax = Math.Max(bMax, Math.Abs(v));
+            if (bMax == 0) { a.Clear(); return 0; }
+            exponent = Math.ILogB(gMax) - Math.ILogB(bMax);
+            for (var i = 0; i < p; i++) conditioned[i] = Math.ScaleB(b[i], exponent);
+        }
+        b = conditioned;
+        bMax = 0;
+        foreach (var v in b) bMax = Math.Max(bMax, Math.Abs(v));
+        var tol = 1e-11 * Math.Max(Math.Max(gMax, bMax), 1e-300);
 
         if (sumToOne) { a.Fill(1.0 / p); free.Fill(true); }
         else { a.Clear(); free.Clear(); }
@@ -35,6 +60,14 @@ public static class ActiveSet
         {
             var nf = 0;
             for (var i = 0; i < p; i++) if (free[i]) idx[nf++] = i;
+            if (sumToOne && nf == 0)
+            {
+                // No support satisfies 1ᵀa = 1. Steps towards subproblem solutions of huge magnitude (far-apart
+                // b) can round every free variable to zero at once; resume from the vertex of the largest b,
+                // which is where such a b's optimum lies (b was shifted so that its largest entry is 0).
+                free[b.IndexOf(0.0)] = true;
+                continue;
+            }
             var feasible = true;
             if (nf > 0)
             {
@@ -45,6 +78,8 @@ public static class ActiveSet
             {
                 a.Clear();
                 for (var t = 0; t < nf; t++) a[idx[t]] = z[t];
+                // Exactly on the simplex, whatever rounding the bordered solve left in 1ᵀz.
+                if (sumToOne) Renormalise(a);
                 // Multipliers of the bound constraints: λ = Ga − b − ν1, ν from the free variables (0 without ASC).
                 for (var i = 0; i < p; i++)
                 {
@@ -62,7 +97,7 @@ public static class ActiveSet
                     var lambda = grad[i] - nu;
                     if (lambda < worstValue) { worstValue = lambda; worst = i; }
                 }
-                if (worst < 0) return iter;
+                if (worst < 0) return Unscale(a, exponent, iter);
                 free[worst] = true;
                 continue;
             }
@@ -84,7 +119,15 @@ public static class ActiveSet
             }
             if (sumToOne) Renormalise(a);
         }
-        return iter;
+        return Unscale(a, exponent, iter);
+    }
+
+    /// <summary>Undoes the power-of-two rescaling of b (a solution of the homogeneous problem scales with b).</summary>
+    private static int Unscale(Span<double> a, int exponent, int iterations)
+    {
+        if (exponent != 0)
+            for (var i = 0; i < a.Length; i++) a[i] = Math.ScaleB(a[i], -exponent);
+        return iterations;
     }
 
     private static void Renormalise(Span<double> a)

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using HyperUnmix.Geo.Unmixing.Deep;
 using HyperUnmix.Geo.Unmixing.Endmembers;
 using HyperUnmix.Geo.Unmixing.Extraction;
@@ -135,5 +136,73 @@ public sealed class MtlTests : IDisposable
         Assert.Contains("60 bands", e.Message);
         File.WriteAllText(path, "{\"format\":\"something else\"}");
         Assert.Throws<MtlModelException>(() => MtlModel.Load(path));
+    }
+
+    private string SavedModel(string name)
+    {
+        var s = Scene(MixingModel.Mlm, side: 12);
+        var m = MtlTrainer.Fit(s.CubeAsDouble(), s.Bands, s.Pixels, s.Endmembers, Small with { MaxEpochs = 2 }).Model;
+        var path = Path.Combine(_dir, name);
+        m.Save(path);
+        return path;
+    }
+
+    /// <summary>A model file edited by hand or crafted: every field is checked before anything is allocated or run.</summary>
+    [Theory]
+    [InlineData("apply_iterations", "1000000000", "apply_iterations")]
+    [InlineData("apply_iterations", "-1", "apply_iterations")]
+    [InlineData("scale", "0", "scale")]
+    [InlineData("scale", "-2.5", "scale")]
+    [InlineData("scale", "1e300", "scale")]
+    [InlineData("alpha", "-1", "alpha")]
+    [InlineData("alpha", "1e300", "alpha")]
+    [InlineData("bands", "0", "bands")]
+    [InlineData("bands", "2000000000", "bands")]
+    [InlineData("endmembers", "0", "endmembers")]
+    [InlineData("endmembers", "61", "endmembers")]
+    [InlineData("column_layers", "[3, 70000, 70000, 60]", "column_layers")]
+    [InlineData("column_layers", "[3, 2147483647, 2147483647, 60]", "column_layers")]
+    [InlineData("column_layers", "[3, -4, 60]", "column_layers")]
+    [InlineData("column_layers", "[3]", "column_layers")]
+    public void Load_CraftedField_IsRefusedNamingFileAndField(string field, string json, string expected)
+    {
+        var path = SavedModel("crafted.model.json");
+        var root = JsonNode.Parse(File.ReadAllText(path))!;
+        root[field] = JsonNode.Parse(json);
+        File.WriteAllText(path, root.ToJsonString());
+        var e = Assert.Throws<MtlModelException>(() => MtlModel.Load(path));
+        Assert.StartsWith(path + ": ", e.Message);
+        Assert.Contains(expected, e.Message);
+        // Counts are computed without overflow: no negative size is ever reported for non-negative fields.
+        if (!json.Contains('-')) Assert.DoesNotMatch(@"(?<![0-9Ee])-\d", e.Message[path.Length..]);
+    }
+
+    [Theory]
+    [InlineData("E")]
+    [InlineData("column_linear")]
+    [InlineData("column_theta")]
+    public void Load_NonFiniteWeights_AreRefusedNamingTheArray(string field)
+    {
+        var path = SavedModel("nan.model.json");
+        var root = JsonNode.Parse(File.ReadAllText(path))!;
+        var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(Convert.FromBase64String(root[field]!.GetValue<string>())).ToArray();
+        values[values.Length / 2] = float.PositiveInfinity;
+        root[field] = Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+        File.WriteAllText(path, root.ToJsonString());
+        var e = Assert.Throws<MtlModelException>(() => MtlModel.Load(path));
+        Assert.StartsWith(path + ": ", e.Message);
+        Assert.Contains(field, e.Message);
+    }
+
+    [Fact]
+    public void Apply_CancelledToken_StopsInsteadOfRunningItsIterations()
+    {
+        var s = Scene(MixingModel.Mlm, side: 12);
+        var m = MtlTrainer.Fit(s.CubeAsDouble(), s.Bands, s.Pixels, s.Endmembers, Small with { MaxEpochs = 2 }).Model;
+        var valid = Enumerable.Repeat((byte)1, s.Pixels).ToArray();
+        using var cancel = new CancellationTokenSource();
+        cancel.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            m.Apply(s.Cube, s.Pixels, valid, new float[3 * s.Pixels], new float[s.Pixels], -1, m.CreateWorkspace(), iterations: 10000, cancel: cancel.Token));
     }
 }

@@ -79,6 +79,34 @@ public sealed class EndmemberFilesTests : IDisposable
         Assert.Throws<EndmemberFileException>(() => EndmemberFiles.MatchScene(s, "x.csv", 21, null, true));
     }
 
+    [Theory]
+    [InlineData("-0", "0", "soil")]
+    [InlineData("0.5", "0", "blank")]
+    [InlineData("0", "0.7", "soil")]
+    public void Load_AllZeroSpectrum_IsRefusedByName(string soil2, string blank2, string refused)
+    {
+        var path = Path.Combine(_dir, "zero.csv");
+        File.WriteAllText(path, $"band,soil,blank,grass\n1,0,0,0.1\n2,{soil2},{blank2},0.4\n3,0,0,0.2\n");
+        var ex = Assert.Throws<EndmemberFileException>(() => EndmemberFiles.Load(path));
+        Assert.StartsWith(path + ":", ex.Message);
+        Assert.Contains($"'{refused}'", ex.Message);
+        Assert.Contains("zero", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("1e308")]
+    [InlineData("-1e200")]
+    [InlineData("1e160")]
+    public void Load_ValuesWhoseGramMatrixOverflows_AreRefusedAsAFileError(string huge)
+    {
+        var path = Path.Combine(_dir, "huge.csv");
+        File.WriteAllText(path, $"band,a,b\n1,0.1,0.2\n2,{huge},0.3\n3,0.5,0.1\n");
+        var ex = Assert.Throws<EndmemberFileException>(() => EndmemberFiles.Load(path));
+        Assert.StartsWith(path + ":", ex.Message);
+        Assert.Contains("'a'", ex.Message);
+        Assert.DoesNotContain("\n", ex.Message);
+    }
+
     [Fact]
     public void ReadCsv_NonNumericCell_NamesFileAndLine()
     {

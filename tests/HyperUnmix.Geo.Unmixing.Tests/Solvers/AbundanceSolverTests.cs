@@ -83,6 +83,54 @@ public class AbundanceSolverTests
         }
     }
 
+    /// <summary>
+    /// Pixels of every magnitude a float can hold, as in byte-swapped data read with --nan-as-nodata: random bit
+    /// patterns (denormals to 3e38, both signs) and scaled spectra. FCLS stays on the simplex; no method emits
+    /// Inf or NaN for finite input.
+    /// </summary>
+    [Theory]
+    [InlineData(LinearMethod.Fcls)]
+    [InlineData(LinearMethod.Nnls)]
+    [InlineData(LinearMethod.Ucls)]
+    [InlineData(LinearMethod.Scls)]
+    public void SolveTile_ExtremeMagnitudes_KeepConstraintsAndStayFinite(LinearMethod method)
+    {
+        var e = Materials(4, 30);
+        int l = e.Bands, p = e.Count, n = 600;
+        var rng = new Random(7);
+        var y = new float[l * n];
+        double[] magnitudes = [1e-30, 1e-10, 1, 1e30, 1e36, 3e38];
+        for (var px = 0; px < n; px++)
+        {
+            var magnitude = magnitudes[px % magnitudes.Length];
+            for (var b = 0; b < l; b++)
+            {
+                float v;
+                if (px % 2 == 0)
+                    do v = BitConverter.Int32BitsToSingle(rng.Next(int.MinValue, int.MaxValue)); while (!float.IsFinite(v));
+                else
+                    v = (float)(magnitude * (e.E[b * p + px % p] + 0.1 * rng.NextDouble()));
+                y[b * n + px] = v;
+            }
+        }
+        var a = new float[p * n];
+        var r = new float[n];
+        new AbundanceSolver(e, method).SolveTile(y, n, Enumerable.Repeat((byte)1, n).ToArray(), a, r, -9999f, new TileScratch());
+        Assert.All(a, v => Assert.True(float.IsFinite(v), $"{method}: non-finite abundance"));
+        Assert.All(r, v => Assert.True(float.IsFinite(v) && v >= 0, $"{method}: residual {v}"));
+        if (method != LinearMethod.Fcls) return;
+        for (var px = 0; px < n; px++)
+        {
+            double sum = 0;
+            for (var j = 0; j < p; j++)
+            {
+                Assert.True(a[j * n + px] >= 0, $"pixel {px}: abundance {a[j * n + px]}");
+                sum += a[j * n + px];
+            }
+            Assert.True(Math.Abs(sum - 1) <= 1e-6, $"pixel {px}: abundances sum to {sum}");
+        }
+    }
+
     [Fact]
     public void SolveTile_MaskedPixels_GetNoDataAndOthersAreUnchanged()
     {

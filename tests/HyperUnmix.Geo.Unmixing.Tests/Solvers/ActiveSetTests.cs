@@ -77,6 +77,91 @@ public class ActiveSetTests
         }
     }
 
+    /// <summary>
+    /// On the simplex, bᵀa and (b + c1)ᵀa differ by the constant c, so adding c1 to b must not move the FCLS
+    /// solution, however large c is next to G (a pixel of huge magnitude whose Eᵀy is nearly flat).
+    /// </summary>
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(1e6)]
+    [InlineData(1099511627776.0)]
+    [InlineData(-4398046511104.0)]
+    public void Solve_SumToOne_HugeCommonOffsetInB_GivesTheSolutionWithoutIt(double offset)
+    {
+        var rng = new Rng(41);
+        for (var trial = 0; trial < 200; trial++)
+        {
+            var p = 2 + trial % 4;
+            var (g, b) = RandomProblem(rng, p, 8);
+            // Multiples of 2⁻¹⁰, so that b + offset is exact up to offsets of 2⁴² and only the solver can lose digits.
+            for (var i = 0; i < p; i++) b[i] = Math.Round(b[i] * 1024) / 1024;
+            var shifted = b.Select(v => v + offset).ToArray();
+            var a = new double[p];
+            ActiveSet.Solve(g, shifted, true, a, new double[ActiveSet.ScratchLength(p)]);
+            Assert.All(a, v => Assert.True(v >= 0, $"trial {trial}: negative abundance {v}"));
+            Assert.Equal(1.0, a.Sum(), 1e-12);
+            var best = BruteForce(g, b, p, true);
+            for (var i = 0; i < p; i++) Assert.Equal(best[i], a[i], 1e-7);
+        }
+    }
+
+    /// <summary>
+    /// Pixels of huge magnitude (byte-swapped data reaches 3e38): when b's entries are further apart than G's
+    /// scale can compensate, the FCLS solution is the vertex of the largest b; tiny pixels leave only ½aᵀGa.
+    /// </summary>
+    [Theory]
+    [InlineData(1e-30)]
+    [InlineData(1e10)]
+    [InlineData(1e30)]
+    [InlineData(1e36)]
+    [InlineData(3e38)]
+    [InlineData(1e42)]
+    public void Solve_SumToOne_ExtremeMagnitudes_StaysOnTheSimplexAndMatchesTheReference(double magnitude)
+    {
+        var rng = new Rng(43);
+        for (var trial = 0; trial < 200; trial++)
+        {
+            var p = 2 + trial % 9;
+            var (g, b) = RandomProblem(rng, p, 12);
+            for (var i = 0; i < p; i++) b[i] *= magnitude;
+            var a = new double[p];
+            ActiveSet.Solve(g, b, true, a, new double[ActiveSet.ScratchLength(p)]);
+            Assert.All(a, v => Assert.True(v >= 0, $"trial {trial}: negative abundance {v}"));
+            Assert.Equal(1.0, a.Sum(), 1e-12);
+            var sorted = b.OrderDescending().ToArray();
+            if (magnitude < 1)
+            {
+                var best = BruteForce(g, b, p, true);
+                for (var i = 0; i < p; i++) Assert.Equal(best[i], a[i], 1e-7);
+            }
+            else if (sorted[0] - sorted[1] > 4 * g.Max(Math.Abs))
+            {
+                var top = Array.IndexOf(b, sorted[0]);
+                for (var i = 0; i < p; i++) Assert.Equal(i == top ? 1.0 : 0.0, a[i], 1e-12);
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(1e-30)]
+    [InlineData(1e30)]
+    [InlineData(1e42)]
+    public void Solve_NonNegative_ExtremeMagnitudes_ScaleWithB(double magnitude)
+    {
+        // Without the sum-to-one constraint the problem is homogeneous: a(sb) = s·a(b).
+        var rng = new Rng(45);
+        for (var trial = 0; trial < 100; trial++)
+        {
+            var p = 2 + trial % 9;
+            var (g, b) = RandomProblem(rng, p, 12);
+            var a = new double[p];
+            ActiveSet.Solve(g, b, false, a, new double[ActiveSet.ScratchLength(p)]);
+            var big = new double[p];
+            ActiveSet.Solve(g, b.Select(v => v * magnitude).ToArray(), false, big, new double[ActiveSet.ScratchLength(p)]);
+            for (var i = 0; i < p; i++) Assert.Equal(a[i], big[i] / magnitude, 1e-9);
+        }
+    }
+
     /// <summary>Every support set: solve the equality-constrained problem on it, keep the feasible minimum.</summary>
     private static double[] BruteForce(double[] g, double[] b, int p, bool sumToOne)
     {
