@@ -1,0 +1,213 @@
+using HyperUnmix.Geo.Unmixing.LinearAlgebra;
+using HyperUnmix.Geo.Unmixing.Solvers;
+
+namespace HyperUnmix.Geo.Unmixing.Extraction;
+
+/// <summary>Settings of <see cref="ArchetypalRefinement"/>.</summary>
+public sealed record ArchetypalOptions
+{
+    /// <summary>Outer iterations (each: <see cref="AbundanceSteps"/> steps on A, then <see cref="EndmemberSteps"/> on B).</summary>
+    public int Iterations { get; init; } = 60;
+    public int AbundanceSteps { get; init; } = 5;
+    public int EndmemberSteps { get; init; } = 5;
+    /// <summary>How often (in outer iterations) the candidate endmembers are scored by their full-data residual.</summary>
+    public int CheckEvery { get; init; } = 2;
+    /// <summary>Weight the starting B spreads over all pixels (the rest sits on the starting pixel), so that every pixel can gain weight.</summary>
+    public double Spread { get; init; } = 0.05;
+    /// <summary>
+    /// Dimensions of the principal subspace of the unit-length pixels the iterations run in (0: all bands). The
+    /// signal lives in a few dimensions; the rest is mostly noise, and each iteration costs in proportion to this.
+    /// </summary>
+    public int Subspace { get; init; } = 0;
+}
+
+/// <summary>What refinement produced.</summary>
+/// <param name="Endmembers">L x P row-major, each column a convex combination of the pixels' directions, at the scale of the pixels it combines.</param>
+/// <param name="B">N x P row-major, column-stochastic: E's column j is Σ_i B[i, j] y_i / ‖y_i‖ (before scaling).</param>
+/// <param name="Residuals">Full-data residual ‖Ŷ − E A*‖_F / ‖Ŷ‖_F (A* = FCLS) at each check, the start first.</param>
+/// <param name="Chosen">Index into <see cref="Residuals"/> of the endmembers returned (the lowest).</param>
+public sealed record ArchetypalResult(double[] Endmembers, int Bands, int Count, double[] B, double[] Residuals, int Chosen, int Iterations)
+{
+    public double InitialResidual => Residuals[0];
+    public double ChosenResidual => Residuals[Chosen];
+}
+
+/// <summary>
+/// Endmember refinement that cannot leave the data: E = Ŷ B (archetypal analysis, Cutler &amp; Breiman 1994), each
+/// endmember a convex combination of the unit-length pixels Ŷ (B column-stochastic), abundances A on the simplex,
+/// minimising ‖Ŷ − Ŷ B A‖². Updated as in EDAA (Zouaoui et al. 2023): entropic mirror descent (multiplicative,
+/// softmax-normalised steps, which keep B and A stochastic by construction), step 1/σ_max(E)² for A and
+/// √(P/N) of it for B. Started from given pixels (N-FINDR's), not from random matrices: deterministic and far
+/// fewer iterations. The iterate returned is the one with the lowest full-data FCLS residual among those checked,
+/// the start included, so refinement never makes that residual worse; no ground truth is involved.
+/// <para>
+/// Unit-length pixels make the fit about spectral shape: illumination and shading change a pixel's length, not
+/// the material. Within the deep model's terms this is the row branch's parametrisation of E (learned through B,
+/// so it stays in the data's hull).
+/// </para>
+/// </summary>
+public static class ArchetypalRefinement
+{
+    /// <param name="y">L x N row-major pixels (data units; pixels of zero length are given no weight).</param>
+    /// <param name="start">P starting pixel indices.</param>
+    public static ArchetypalResult Refine(double[] y, int l, int n, int[] start, ArchetypalOptions? options = null, IBlas? blas = null,
+        CancellationToken cancel = default)
+    {
+        var o = options ?? new ArchetypalOptions();
+        blas ??= Blas.Default;
+        var p = start.Length;
+        if (p < 1 || p > l) throw new ArgumentOutOfRangeException(nameof(start), p, $"P must be between 1 and the band count {l}");
+        if (n < p) throw new ArgumentException($"refinement needs at least P = {p} pixels, got {n}");
+        if (start.Any(i => i < 0 || i >= n)) throw new ArgumentOutOfRangeException(nameof(start), "a starting pixel is outside the data");
+
+        var norms = PixelNorms(y, l, n);
+        var yh = new double[l * n];
+        for (var b = 0; b < l; b++)
+            for (var i = 0; i < n; i++) yh[b * n + i] = norms[i] > 0 ? y[b * n + i] / norms[i] : 0;
+        var total = norms.Count(v => v > 0);
+        if (total < p) throw new ArgumentException($"only {total} pixels are not zero, fewer than P = {p}");
+        var full = yh;
+        var lFull = l;
+        if (o.Subspace > 0 && o.Subspace < l)
+        {
+            // X = Uₖᵀ Ŷ, Uₖ the leading eigenvectors of Ŷ Ŷᵀ: the iterations see k rows instead of L.
+            var k = Math.Max(o.Subspace, p);
+            var (u, _) = Dense.EigenDescending(Dense.ToMatrix(Dense.Gram(blas, yh, l, n, n), l, l));
+            var uk = new double[l * k];
+            for (var i = 0; i < l; i++)
+                for (var c = 0; c < k; c++) uk[i * k + c] = u[i, c];
+            var x = new double[k * n];
+            blas.Gemm(true, false, k, n, l, 1.0, uk, k, yh, n, 0.0, x, n);
+            yh = x;
+            l = k;
+        }
+
+        // B: most weight on the starting pixels, a little everywhere (multiplicative steps cannot grow a zero).
+        var bMat = new double[n * p];
+        for (var i = 0; i < n; i++)
+            for (var j = 0; j < p; j++) bMat[i * p + j] = norms[i] > 0 ? o.Spread / total : 0;
+        for (var j = 0; j < p; j++) bMat[start[j] * p + j] += 1 - o.Spread;
+        var e = new double[l * p];
+        blas.Gemm(false, false, l, p, n, 1.0, yh, n, bMat, p, 0.0, e, p);
+
+        // A: FCLS at the start, moved slightly off the simplex's faces for the same reason.
+        var (a, r0) = Fcls(yh, l, n, e, p);
+        for (var i = 0; i < a.Length; i++) a[i] = 0.95 * a[i] + 0.05 / p;
+        var yNorm = Math.Sqrt(yh.Sum(v => v * v));
+        var residuals = new List<double> { r0 / yNorm };
+        var best = (double[])bMat.Clone();
+        var chosen = 0;
+
+        var resid = new double[l * n];
+        var gradA = new double[p * n];
+        var rat = new double[l * p];
+        var gradB = new double[n * p];
+        var etaA = 1 / Math.Max(SpectralNormSquared(e, l, p), 1e-12);
+        var etaB = etaA * Math.Sqrt((double)p / n);
+        var iterations = 0;
+        for (var t = 1; t <= o.Iterations; t++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            for (var k = 0; k < o.AbundanceSteps; k++)
+            {
+                Residual(blas, yh, e, a, resid, l, n, p);
+                // ∇_A ½‖Ŷ − E A‖² = −Eᵀ R
+                blas.Gemm(true, false, p, n, l, -1.0, e, p, resid, n, 0.0, gradA, n);
+                for (var i = 0; i < n; i++) SoftmaxStep(a, gradA, etaA, i, n, p);
+            }
+            for (var k = 0; k < o.EndmemberSteps; k++)
+            {
+                Residual(blas, yh, e, a, resid, l, n, p);
+                // ∇_B ½‖Ŷ − Ŷ B A‖² = −Ŷᵀ (R Aᵀ)
+                blas.Gemm(false, true, l, p, n, 1.0, resid, n, a, n, 0.0, rat, p);
+                blas.Gemm(true, false, n, p, l, -1.0, yh, n, rat, p, 0.0, gradB, p);
+                for (var j = 0; j < p; j++) SoftmaxStepB(bMat, gradB, etaB, j, n, p, norms);
+                blas.Gemm(false, false, l, p, n, 1.0, yh, n, bMat, p, 0.0, e, p);
+            }
+            iterations = t;
+            if (t % o.CheckEvery == 0 || t == o.Iterations)
+            {
+                var (_, r) = Fcls(yh, l, n, e, p);
+                residuals.Add(r / yNorm);
+                if (residuals[^1] < residuals[chosen]) { chosen = residuals.Count - 1; Array.Copy(bMat, best, best.Length); }
+            }
+        }
+
+        // The chosen directions (in all bands), each at the scale of the pixels it combines (B-weighted mean length).
+        l = lFull;
+        e = new double[l * p];
+        blas.Gemm(false, false, l, p, n, 1.0, full, n, best, p, 0.0, e, p);
+        for (var j = 0; j < p; j++)
+        {
+            double s = 0;
+            for (var i = 0; i < n; i++) s += best[i * p + j] * norms[i];
+            for (var b = 0; b < l; b++) e[b * p + j] *= s;
+        }
+        return new ArchetypalResult(e, l, p, best, residuals.ToArray(), chosen, iterations);
+    }
+
+    /// <summary>‖y_i‖ for every pixel (column).</summary>
+    public static double[] PixelNorms(double[] y, int l, int n)
+    {
+        var norms = new double[n];
+        for (var b = 0; b < l; b++)
+            for (var i = 0; i < n; i++) { var v = y[b * n + i]; norms[i] += v * v; }
+        for (var i = 0; i < n; i++) norms[i] = Math.Sqrt(norms[i]);
+        return norms;
+    }
+
+    private static void Residual(IBlas blas, double[] yh, double[] e, double[] a, double[] r, int l, int n, int p)
+    {
+        Array.Copy(yh, r, l * n);
+        blas.Gemm(false, false, l, n, p, -1.0, e, p, a, n, 1.0, r, n);
+    }
+
+    /// <summary>a_:,i ← softmax(log a_:,i − η g_:,i): an entropic mirror-descent step on the simplex (column i of P x N).</summary>
+    private static void SoftmaxStep(double[] a, double[] g, double eta, int i, int n, int p)
+    {
+        var max = double.NegativeInfinity;
+        Span<double> z = stackalloc double[p];
+        for (var j = 0; j < p; j++)
+        {
+            z[j] = Math.Log(Math.Max(a[j * n + i], 1e-300)) - eta * g[j * n + i];
+            max = Math.Max(max, z[j]);
+        }
+        double s = 0;
+        for (var j = 0; j < p; j++) { z[j] = Math.Exp(z[j] - max); s += z[j]; }
+        for (var j = 0; j < p; j++) a[j * n + i] = z[j] / s;
+    }
+
+    /// <summary>The same step for column j of B (N x P), over the pixels (zero-length pixels keep no weight).</summary>
+    private static void SoftmaxStepB(double[] b, double[] g, double eta, int j, int n, int p, double[] norms)
+    {
+        var max = double.NegativeInfinity;
+        for (var i = 0; i < n; i++)
+            if (norms[i] > 0) max = Math.Max(max, Math.Log(Math.Max(b[i * p + j], 1e-300)) - eta * g[i * p + j]);
+        double s = 0;
+        for (var i = 0; i < n; i++)
+        {
+            if (norms[i] <= 0) continue;
+            var v = Math.Exp(Math.Log(Math.Max(b[i * p + j], 1e-300)) - eta * g[i * p + j] - max);
+            b[i * p + j] = v;
+            s += v;
+        }
+        for (var i = 0; i < n; i++) b[i * p + j] /= s;
+    }
+
+    /// <summary>FCLS abundances (P x N) of the unit-length pixels and the residual ‖Ŷ − E A‖_F.</summary>
+    private static (double[] A, double Residual) Fcls(double[] yh, int l, int n, double[] e, int p)
+    {
+        var set = new Endmembers.EndmemberSet(e, l, p);
+        var solver = new AbundanceSolver(set, LinearMethod.Fcls);
+        var yf = Array.ConvertAll(yh, v => (float)v);
+        var af = new float[p * n];
+        var rf = new float[n];
+        solver.SolveTile(yf, n, Enumerable.Repeat((byte)1, n).ToArray(), af, rf, 0f, new TileScratch());
+        double s = 0;
+        foreach (var r in rf) s += (double)r * r * l;
+        return (Array.ConvertAll(af, v => (double)v), Math.Sqrt(s));
+    }
+
+    private static double SpectralNormSquared(double[] m, int rows, int cols) =>
+        Math.Pow(MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(rows, cols, (i, j) => m[i * cols + j]).L2Norm(), 2);
+}
