@@ -381,9 +381,10 @@ public static class Commands
         format.AcceptOnlyFromAmong("gtiff", "envi");
         var epsg = new Option<int>("--epsg") { DefaultValueFactory = _ => 32633, Description = "CRS of the grid." };
         var pixel = new Option<double>("--pixel-size") { DefaultValueFactory = _ => 30, Description = "Pixel size in CRS units." };
+        var illumination = new Option<double>("--illumination") { DefaultValueFactory = _ => 1, Description = "Per-pixel illumination: each pixel scaled by a factor drawn in [VALUE, 1] (shading, slopes); 1 for none." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing outputs." };
         var cmd = new Command("synth", "Write a synthetic georeferenced scene with ground truth.\n\nExample:\n  hyperunmix synth -o ppnm.tif --model ppnm --snr 30 -p 4 --spatial")
-            { output, width, height, bands, p, model, snr, seed, library, names, spatial, purity, pure, format, epsg, pixel, overwrite };
+            { output, width, height, bands, p, model, snr, seed, library, names, spatial, purity, pure, illumination, format, epsg, pixel, overwrite };
         cmd.SetAction(parse => Guard(parse, () =>
         {
             var r = SyntheticSceneWriter.Write(new SynthOptions
@@ -407,6 +408,7 @@ public static class Commands
                     Spatial = parse.GetValue(spatial),
                     MaxPurity = parse.GetValue(purity),
                     PurePixels = parse.GetValue(pure),
+                    IlluminationMin = parse.GetValue(illumination) is > 0 and <= 1 and var ill ? ill : throw new UsageException($"--illumination must be in (0, 1], got {parse.GetValue(illumination)}"),
                 },
             });
             Console.WriteLine($"Synthetic scene ({string.Join(", ", r.Truth.Names)}):\n  {r.Cube}\n  {r.Abundances}\n  {r.Endmembers}");

@@ -59,6 +59,17 @@ public sealed class MtlModel
     public string[] Names { get; }
     public double[]? Wavelengths { get; }
     public int ApplyIterations { get; }
+    /// <summary>How pixels were scaled before the fit (and are scaled before applying): none, by their NNLS sum, or by their length.</summary>
+    public PixelScale PixelScale { get; private init; }
+    private AbundanceSolver? _scaleSolver;
+
+    /// <summary>The same model, for pixels divided by their scale (what it was fitted on).</summary>
+    public MtlModel WithPixelScale(PixelScale scale) =>
+        new(Bands, Count, ENormalised, Wc, ColumnLayout, ColumnTheta, Scale, Alpha, Names, Wavelengths, ApplyIterations)
+        {
+            PixelScale = scale,
+            _scaleSolver = scale == PixelScale.None ? null : new AbundanceSolver(Endmembers, LinearMethod.Fcls, scale: scale),
+        };
     internal float InitialStep { get; }
 
     internal static MtlModel FromNetwork(MtlNetwork net, float[] theta, double scale, string[] names, double[]? wavelengths)
@@ -97,9 +108,11 @@ public sealed class MtlModel
             Valid = new byte[batch];
             Solver = new TileScratch();
             Chunk = new float[m.Bands * batch];
+            PixelScales = new float[batch];
         }
 
         internal float[] Chunk { get; }
+        internal float[] PixelScales { get; }
 
         public int Batch { get; }
         internal Mlp.Workspace Mlp { get; }
@@ -159,12 +172,24 @@ public sealed class MtlModel
                 for (var px = m; px < batch; px++)
                     for (var j = 0; j < Count; j++) ws.At[j * batch + px] = 1f / Count;
             }
+            var scales = ws.PixelScales;
+            if (PixelScale != PixelScale.None)
+            {
+                // The model was fitted on pixels divided by their scale (their NNLS sum or length): do the same here.
+                _scaleSolver!.SolveTile(chunk, batch, ws.Valid, ws.Fcls, ws.Residual, 0f, ws.Solver, scales);
+                for (var l = 0; l < Bands; l++)
+                {
+                    var row = chunk.AsSpan(l * batch, batch);
+                    for (var px = 0; px < batch; px++) row[px] = scales[px] > 0 ? row[px] / scales[px] : 0;
+                }
+            }
             ApplyBatch(chunk, batch, ws, blas, !initial.IsEmpty, iterations ?? ApplyIterations, cancel);
             for (var px = 0; px < m; px++)
             {
                 var ok = valid[start + px] != 0;
-                for (var j = 0; j < Count; j++) abundances[j * n + start + px] = ok ? ws.At[j * batch + px] : noData;
-                residual[start + px] = ok ? ws.Residual[px] : noData;
+                var dark = PixelScale != PixelScale.None && !(scales[px] > 0);
+                for (var j = 0; j < Count; j++) abundances[j * n + start + px] = !ok ? noData : dark ? 1f / Count : ws.At[j * batch + px];
+                residual[start + px] = !ok ? noData : PixelScale != PixelScale.None ? ws.Residual[px] * scales[px] : ws.Residual[px];
             }
         }
     }
@@ -289,6 +314,7 @@ public sealed class MtlModel
             ["scale"] = Scale,
             ["alpha"] = Alpha,
             ["apply_iterations"] = ApplyIterations,
+            ["pixel_scale"] = PixelScale.ToString().ToLowerInvariant(),
             ["column_layers"] = new JsonArray(ColumnLayout.Sizes.Select(s => (JsonNode)s).ToArray()),
             ["E"] = B64(ENormalised),
             ["column_linear"] = B64(Wc),
@@ -345,7 +371,12 @@ public sealed class MtlModel
             var theta = FromB64(root["column_theta"]!.GetValue<string>(), offset, path, "column_theta");
             var names = root["names"]!.AsArray().Select(n => n!.GetValue<string>()).ToArray();
             var wl = root["wavelengths"]?.AsArray().Select(n => n!.GetValue<double>()).ToArray();
-            return new MtlModel(bands, p, e, wc, new MlpLayout(widths, w, b), theta, scale, alpha, names, wl, iterations);
+            var pixelScale = root["pixel_scale"]?.GetValue<string>() is { } ps
+                ? Enum.TryParse<PixelScale>(ps, ignoreCase: true, out var v2) && Enum.IsDefined(v2) && !int.TryParse(ps, out _) ? v2
+                    : throw new MtlModelException(path, $"pixel_scale is '{ps}', expected none, sum or length")
+                : PixelScale.None;
+            var model = new MtlModel(bands, p, e, wc, new MlpLayout(widths, w, b), theta, scale, alpha, names, wl, iterations);
+            return pixelScale == PixelScale.None ? model : model.WithPixelScale(pixelScale);
         }
         catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException or ArgumentException)
         {

@@ -3,6 +3,21 @@ using HyperUnmix.Geo.Unmixing.LinearAlgebra;
 
 namespace HyperUnmix.Geo.Unmixing.Solvers;
 
+/// <summary>How each pixel's overall brightness (illumination, shading, slope) is separated from its composition.</summary>
+public enum PixelScale
+{
+    /// <summary>None: the linear mixing model as it is, y ≈ E a.</summary>
+    None,
+    /// <summary>
+    /// The scaled (extended) mixing model y ≈ s E a with a per-pixel scale s ≥ 0: for FCLS, min over a on the
+    /// simplex and s ≥ 0 of ‖y − s E a‖, which is NNLS (b = s a ≥ 0) followed by a = b / Σb. The endmembers keep
+    /// their scale, so abundances stay fractions of the endmembers as given (dark materials are not inflated).
+    /// </summary>
+    Sum,
+    /// <summary>Unit-length pixels: solve for y / ‖y‖ (give unit-length endmembers); the residual is scaled back by ‖y‖.</summary>
+    Length,
+}
+
 /// <summary>Abundance estimators for a fixed endmember set.</summary>
 public enum LinearMethod
 {
@@ -22,7 +37,7 @@ public enum LinearMethod
 /// the shared, prepared (EᵀE)⁻¹ or EᵀE, and a second GEMM reconstructs EA for the residual. Thread-safe: instances hold no mutable state; scratch
 /// comes from the caller's <see cref="TileScratch"/>.
 /// </summary>
-public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method, IBlas? blas = null)
+public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method, IBlas? blas = null, PixelScale scale = PixelScale.None)
 {
     // By default every product runs in a fixed order (ReproducibleBlas): a pixel's abundances must not depend on the
     // chunk it shares, the thread or the CPU. Another back-end may be given (tests run the same checks on each).
@@ -30,6 +45,7 @@ public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method
 
     public EndmemberSet Endmembers { get; } = endmembers;
     public LinearMethod Method { get; } = method;
+    public PixelScale Scale { get; } = scale;
 
     /// <summary>
     /// Unmixes a band-sequential tile <paramref name="y"/> (L x N) into <paramref name="abundances"/> (P x N,
@@ -37,8 +53,9 @@ public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method
     /// <paramref name="noData"/> everywhere.
     /// </summary>
     /// <returns>The total number of active-set iterations (a cost indicator).</returns>
+    /// <param name="pixelScale">Optional: each pixel's scale s (Σb for <see cref="PixelScale.Sum"/>, ‖y‖ for <see cref="PixelScale.Length"/>, 1 otherwise).</param>
     public long SolveTile(ReadOnlySpan<float> y, int pixels, ReadOnlySpan<byte> valid, Span<float> abundances, Span<float> residual,
-        float noData, TileScratch scratch)
+        float noData, TileScratch scratch, Span<float> pixelScale = default)
     {
         int l = Endmembers.Bands, p = Endmembers.Count, n = pixels;
         if (y.Length < l * n) throw new ArgumentException($"tile holds {y.Length} samples, expected {l}x{n}");
@@ -66,6 +83,23 @@ public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method
                 var dst = yChunk.AsSpan(band * m, m);
                 for (var k = 0; k < m; k++) dst[k] = src[k];
             }
+            var lengths = scratch.Lengths;
+            if (Scale == PixelScale.Length)
+            {
+                // ‖y‖ over bands in a fixed order, then unit-length pixels.
+                Array.Clear(lengths, 0, m);
+                for (var band = 0; band < l; band++)
+                {
+                    var row = yChunk.AsSpan(band * m, m);
+                    for (var k = 0; k < m; k++) lengths[k] += row[k] * row[k];
+                }
+                for (var k = 0; k < m; k++) lengths[k] = Math.Sqrt(lengths[k]);
+                for (var band = 0; band < l; band++)
+                {
+                    var row = yChunk.AsSpan(band * m, m);
+                    for (var k = 0; k < m; k++) row[k] = lengths[k] > 0 ? row[k] / lengths[k] : 0;
+                }
+            }
             _blas.Gemm(true, false, p, m, l, 1.0, Endmembers.E, p, yChunk, m, 0.0, eTy, m);
             for (var k = 0; k < m; k++)
             {
@@ -86,6 +120,10 @@ public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method
                     case LinearMethod.Nnls:
                         iterations += ActiveSet.Solve(gram, b, false, a, work);
                         break;
+                    case LinearMethod.Fcls when Scale == PixelScale.Sum:
+                        // The scaled model: NNLS gives b = s a; its sum is the pixel's scale (kept for the residual).
+                        iterations += ActiveSet.Solve(gram, b, false, a, work);
+                        break;
                     default:
                         iterations += ActiveSet.Solve(gram, b, true, a, work);
                         break;
@@ -93,6 +131,7 @@ public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method
                 for (var j = 0; j < p; j++) aChunk[j * m + k] = a[j];
             }
             _blas.Gemm(false, false, l, m, p, 1.0, Endmembers.E, p, aChunk, m, 0.0, recon, m);
+            var scaled = Scale == PixelScale.Sum && Method == LinearMethod.Fcls;
             Array.Clear(acc, 0, m);
             for (var band = 0; band < l; band++)
             {
@@ -111,10 +150,27 @@ public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method
                 {
                     for (var j = 0; j < p; j++) abundances[j * n + px] = noData;
                     residual[px] = noData;
+                    if (!pixelScale.IsEmpty) pixelScale[px] = 0;
                     continue;
                 }
-                for (var j = 0; j < p; j++) abundances[j * n + px] = ToFloat(aChunk[j * m + k]);
-                residual[px] = ToFloat(Math.Sqrt(acc[k] / l));
+                var rms = Math.Sqrt(acc[k] / l);
+                double sum = 1;
+                if (scaled)
+                {
+                    sum = 0;
+                    for (var j = 0; j < p; j++) sum += aChunk[j * m + k];
+                }
+                if (scaled && !(sum > 0))
+                {
+                    // A pixel of zero scale (black, or no endmember fits it at all): composition undefined; say so evenly.
+                    for (var j = 0; j < p; j++) abundances[j * n + px] = 1f / p;
+                    sum = 0;
+                }
+                else
+                    for (var j = 0; j < p; j++) abundances[j * n + px] = ToFloat(aChunk[j * m + k] / sum);
+                if (Scale == PixelScale.Length) { rms *= lengths[k]; sum = lengths[k]; }
+                residual[px] = ToFloat(rms);
+                if (!pixelScale.IsEmpty) pixelScale[px] = ToFloat(sum);
             }
         }
         return iterations;
@@ -163,6 +219,7 @@ public sealed class TileScratch
     public double[] Reconstruction { get; private set; } = [];
     public double[] Accumulator { get; private set; } = [];
     public double[] ActiveSet { get; private set; } = [];
+    public double[] Lengths { get; private set; } = [];
 
     public void Ensure(int bands, int endmembers, int pixels)
     {
@@ -172,6 +229,7 @@ public sealed class TileScratch
         if (ETy.Length < endmembers * chunk) ETy = new double[endmembers * chunk];
         if (Abundances.Length < endmembers * chunk) Abundances = new double[endmembers * chunk];
         if (Accumulator.Length < chunk) Accumulator = new double[chunk];
+        if (Lengths.Length < chunk) Lengths = new double[chunk];
         var need = Solvers.ActiveSet.ScratchLength(endmembers);
         if (ActiveSet.Length < need) ActiveSet = new double[need];
     }

@@ -37,6 +37,11 @@ public sealed record SceneOptions
     public int PurePixels { get; init; } = 1;
     public double PpnmB { get; init; } = 0.3;
     public double MlmQMax { get; init; } = 0.8;
+    /// <summary>
+    /// Per-pixel illumination (slope, shading, sun angle): each pixel's mixed spectrum is multiplied by a factor drawn
+    /// uniformly in [IlluminationMin, 1] before noise; the abundances are unchanged. 1: no variation.
+    /// </summary>
+    public double IlluminationMin { get; init; } = 1;
 }
 
 /// <summary>A synthetic scene and its ground truth.</summary>
@@ -108,7 +113,8 @@ public static class SceneGenerator
                     for (var b = 0; b < l; b++) ea[b] = (1 - q) * ea[b] / (1 - q * ea[b]);
                     break;
             }
-            for (var b = 0; b < l; b++) x[b * n + px] = ea[b];
+            var shade = o.IlluminationMin < 1 ? o.IlluminationMin + (1 - o.IlluminationMin) * rng.NextDouble() : 1;
+            for (var b = 0; b < l; b++) x[b * n + px] = shade * ea[b];
         }
 
         var cube = new float[l * n];
