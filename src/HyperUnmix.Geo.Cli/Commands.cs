@@ -57,7 +57,7 @@ public static class Commands
         catch (Exception e)
         {
             var (code, message) = ExitCodes.Classify(e);
-            Console.Error.WriteLine($"hyperunmix: {message}");
+            Console.Error.WriteLine($"hyperunmix: {ExitCodes.OneLine(message)}");
             if (parse.GetValue(Verbose)) Console.Error.WriteLine(e);
             return code;
         }
