@@ -240,7 +240,8 @@ public sealed class RegionOfInterest
                         throw new RasterDataException(path, $"its coordinates cannot be placed on the grid of {scene.Path} (a vertex maps to {x[i]}, {y[i]})");
                     if (i > 0) area += x[i - 1] * y[i] - x[i] * y[i - 1];
                 }
-                // Shoelace area > 0 in pixel coordinates (y down): an upward crossing enters the ring from the left.
+                // A ring of positive shoelace area (pixel coordinates, y down) runs up, y decreasing, on its left side, where a
+                // scan from the left enters it: such exteriors are flipped so entering counts +1, holes the other way round.
                 var sign = Math.Sign(area) * (k == 0 ? -1 : 1);
                 if (sign != 0) rings.Add(new Ring(x, y, sign));
             }
