@@ -57,8 +57,7 @@ public static class Commands
         catch (Exception e)
         {
             var (code, message) = ExitCodes.Classify(e);
-            // One line, always: GDAL's and .NET's messages may carry line breaks of their own.
-            Console.Error.WriteLine($"hyperunmix: {string.Join(' ', message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))}");
+            Console.Error.WriteLine($"hyperunmix: {ExitCodes.OneLine(message)}");
             if (parse.GetValue(Verbose)) Console.Error.WriteLine(e);
             return code;
         }
@@ -141,7 +140,7 @@ public static class Commands
         cmd.SetAction(parse => Guard(parse, () =>
         {
             var o = common.Apply(parse, new UnmixOptions { Input = parse.GetValue(scene)!, Output = "unused" });
-            var sample = ReadSample(o, out _);
+            var sample = ReadSample(o, cancel, out _);
             cancel.ThrowIfCancellationRequested();
             if (sample.Count <= sample.Bands)
                 throw new RasterDataException(o.Input, $"only {sample.Count} valid pixels for {sample.Bands} bands: too few for HySime");
@@ -166,12 +165,12 @@ public static class Commands
         return cmd;
     }
 
-    private static PixelSample ReadSample(UnmixOptions o, out RasterInfo info)
+    private static PixelSample ReadSample(UnmixOptions o, CancellationToken cancel, out RasterInfo info)
     {
         using var src = UnmixJob.OpenInput(o);
         info = src.Info;
         var bands = UnmixJob.SelectBands(o, src.Info);
-        var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, src.Info);
+        var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, src.Info, cancel: cancel);
         var sample = Sampling.Read(src, roi?.Window ?? src.Extent, roi, bands, o.InputScale, o.SampleSize, o.Seed);
         if (sample.Count == 0) throw new RasterDataException(o.Input, "has no valid pixel");
         return sample;
@@ -195,7 +194,7 @@ public static class Commands
             foreach (var f in new[] { csv, sli, Path.ChangeExtension(csv, ".hdr"), png })
                 if (File.Exists(f) && !parse.GetValue(overwrite)) throw new RasterOutputException(f, "already exists (use --overwrite to replace it)");
             if (!Directory.Exists(Path.GetDirectoryName(csv))) throw new RasterOutputException(csv, "the output folder does not exist");
-            var sample = ReadSample(o, out var info);
+            var sample = ReadSample(o, cancel, out var info);
             cancel.ThrowIfCancellationRequested();
             var count = parse.GetValue(p);
             if (count is < 1) throw new UsageException($"-p must be at least 1, got {count}");

@@ -27,4 +27,11 @@ public static class ExitCodes
         IOException or UnauthorizedAccessException => (OutputFailure, e.Message),
         _ => (Internal, $"internal error: {e.GetType().Name}: {e.Message}"),
     };
+
+    /// <summary>
+    /// Joins a message's lines into one: errors are one line each (README), but GDAL's SQL errors and System.CommandLine's
+    /// lists of allowed values span several, which breaks scripts reading stderr line by line.
+    /// </summary>
+    public static string OneLine(string message) =>
+        string.Join(' ', message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Runtime.InteropServices;
 using HyperUnmix.Geo.Cli;
 using HyperUnmix.Geo.Gdal;
@@ -14,8 +15,19 @@ var root = Commands.Build(cancel.Token);
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
 {
-    foreach (var error in parse.Errors) Console.Error.WriteLine($"hyperunmix: {error.Message}");
-    Console.Error.WriteLine("Run 'hyperunmix --help' (or 'hyperunmix <command> --help') for usage.");
+    // One line, like every other error: one problem, naming the option it concerns (System.CommandLine's own message
+    // about a value outside an option's choices does not). A word it did not recognise explains more than what is
+    // then missing ("frobnicate" also yields "Required command was not provided").
+    var error = parse.Errors.FirstOrDefault(e => parse.UnmatchedTokens.Any(t => e.Message.Contains($"'{t}'", StringComparison.Ordinal))) ?? parse.Errors[0];
+    var option = error.SymbolResult switch
+    {
+        OptionResult o => o.Option,
+        ArgumentResult { Parent: OptionResult o } => o.Option,
+        _ => null,
+    };
+    var message = ExitCodes.OneLine(error.Message);
+    Console.Error.WriteLine(option is null || message.Contains(option.Name, StringComparison.Ordinal)
+        ? $"hyperunmix: {message}" : $"hyperunmix: {option.Name}: {message}");
     return ExitCodes.Usage;
 }
 return parse.Invoke();

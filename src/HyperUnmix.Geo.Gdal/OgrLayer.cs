@@ -29,12 +29,13 @@ public sealed unsafe class OgrLayer
     });
 
     /// <summary>Every feature as (feature id, WKB in little-endian order); features without geometry are skipped.</summary>
-    public List<(long Fid, byte[] Wkb)> ReadGeometries() => _dataset.Use(() =>
+    /// <param name="cancel">Checked before each feature: layers can hold millions.</param>
+    public List<(long Fid, byte[] Wkb)> ReadGeometries(CancellationToken cancel = default) => _dataset.Use(() =>
     {
         var result = new List<(long, byte[])>();
         GdalNative.OGR_L_ResetReading(_layer);
         nint f;
-        while ((f = GdalNative.OGR_L_GetNextFeature(_layer)) != 0)
+        while (!cancel.IsCancellationRequested && (f = GdalNative.OGR_L_GetNextFeature(_layer)) != 0)
         {
             try
             {
@@ -53,6 +54,7 @@ public sealed unsafe class OgrLayer
                 GdalNative.OGR_F_Destroy(f);
             }
         }
+        cancel.ThrowIfCancellationRequested();
         return result;
     });
 }

@@ -54,7 +54,7 @@ public static partial class UnmixJob
         using var source = OpenInput(o);
         var info = source.Info;
         var bands = SelectBands(o, info);
-        var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, info, o.RoiSelection);
+        var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, info, o.RoiSelection, cancel);
         var area = roi?.Window ?? source.Extent;
         var outputs = OutputNames(o);
         // Everything this run will write, checked and reserved before any work: none of it is an input, nothing is

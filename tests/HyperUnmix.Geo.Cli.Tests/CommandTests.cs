@@ -165,8 +165,8 @@ public sealed class CommandTests : IDisposable
         Assert.Equal(expected, code);
         Assert.Contains(mention, err);
         Assert.StartsWith("hyperunmix: ", err);
-        // A usage error adds a line pointing to --help; every other error is one line.
-        if (expected != 2) Assert.Single(err.TrimEnd().Split('\n'));
+        // Every error, usage errors included, is one line.
+        Assert.Single(err.TrimEnd().Split('\n'));
         Assert.Equal(before, Directory.GetFileSystemEntries(_cli.Dir).Order().ToArray());
     }
 
@@ -195,6 +195,47 @@ public sealed class CommandTests : IDisposable
         var text = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
         return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+    }
+
+    public static TheoryData<string, int, string> OneLineErrors => new()
+    {
+        { "unmix|SCENE|-o|OUT|--roi|LAT96", 3, "lat96.geojson: " },
+        { "unmix|SCENE|-o|OUT|--roi|ROI|--roi-where|name =", 3, "roi.geojson: " },
+        { "unmix|SCENE|-o|OUT|--roi|NOEPSG", 3, "noepsg.geojson: " },
+        { "unmix|SCENE|-o|OUT|--roi|GARBAGE", 3, "garbage.geojson: " },
+        { "unmix|SCENE|-o|OUT|--format|xyz", 2, "--format|xyz|'gtiff' 'cog' 'envi'" },
+    };
+
+    /// <summary>
+    /// Hostile ROIs and usage errors: exactly one line on stderr naming the file (or option) and the problem, nothing
+    /// written. An unknown CRS in a GeoJSON is refused rather than read as WGS 84, the GeoJSON default.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(OneLineErrors))]
+    public void Errors_AreOneLineNamingTheFileOrOption(string argLine, int expected, string mentions)
+    {
+        var roi = File.ReadAllText(CliRunner.Sample("roi.geojson"));
+        File.WriteAllText(_cli.Path("lat96.geojson"), roi.Replace("46.9", "96.9", StringComparison.Ordinal));
+        static string WithCrs(string json, string name) =>
+            json.Replace("\"name\":\"roi\",", $"\"name\":\"roi\",\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"{name}\"}}}},", StringComparison.Ordinal);
+        File.WriteAllText(_cli.Path("noepsg.geojson"), WithCrs(roi, "urn:ogc:def:crs:EPSG::999999"));
+        File.WriteAllText(_cli.Path("garbage.geojson"), WithCrs(roi, "no such crs"));
+        var args = argLine.Split('|').Select(a => a switch
+        {
+            "OUT" => _cli.Path("out.tif"),
+            "SCENE" => CliRunner.Sample("scene.tif"),
+            "ROI" => CliRunner.Sample("roi.geojson"),
+            "LAT96" or "NOEPSG" or "GARBAGE" => _cli.Path(a.ToLowerInvariant() + ".geojson"),
+            var x => x,
+        }).ToArray();
+        var before = Directory.GetFileSystemEntries(_cli.Dir).Order().ToArray();
+        var (code, _, err) = _cli.Run(args);
+        Assert.True(code == expected, $"exit {code}: {err}");
+        var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, $"{lines.Length} lines:\n{err}");
+        Assert.StartsWith("hyperunmix: ", lines[0]);
+        foreach (var m in mentions.Split('|')) Assert.Contains(m, lines[0]);
+        Assert.Equal(before, Directory.GetFileSystemEntries(_cli.Dir).Order().ToArray());
     }
 
     [Fact]

@@ -137,4 +137,58 @@ public sealed class RegionOfInterestTests(SampleScene s)
         var r = UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = Path.Combine(dir, "b.tif"), Roi = s.Roi, EndmembersFile = s.TruthEndmembers, SideOutputs = false, RoiSelection = new RoiSelection { Where = "name = 'study area'" } });
         Assert.True(r.ValidPixels > 1000);
     }
+    /// <summary>
+    /// Writes a GeoJSON (WGS 84) of four overlapping wavy star-shaped polygons over the sample scene, the first with a hole:
+    /// 4 x <paramref name="verticesPerRing"/> vertices, the size of a digitised coastline, generated here so the repository
+    /// carries no big file.
+    /// </summary>
+    private static string WriteLargeRoi(string dir, int verticesPerRing)
+    {
+        var path = Path.Combine(dir, "large.geojson");
+        using var w = new StreamWriter(path);
+        w.Write("{\"type\":\"FeatureCollection\",\"features\":[");
+        (double X, double Y)[] centres = [(15.012, 46.945), (15.028, 46.945), (15.012, 46.936), (15.028, 46.936)];
+        void Ring(double cx, double cy, double radius, int phase, bool reverse)
+        {
+            w.Write('[');
+            for (var i = 0; i <= verticesPerRing; i++)
+            {
+                var t = 2 * Math.PI * (reverse ? verticesPerRing - i : i) / verticesPerRing;
+                var r = radius * (1 + 0.25 * Math.Sin(37 * t + phase) + 0.05 * Math.Sin(1001 * t));
+                w.Write(string.Create(CultureInfo.InvariantCulture, $"{(i > 0 ? "," : "")}[{cx + 1.4 * r * Math.Cos(t):R},{cy + r * Math.Sin(t):R}]"));
+            }
+            w.Write(']');
+        }
+        for (var k = 0; k < centres.Length; k++)
+        {
+            w.Write(string.Create(CultureInfo.InvariantCulture, $"{(k > 0 ? "," : "")}{{\"type\":\"Feature\",\"properties\":{{\"id\":{k}}},\"geometry\":{{\"type\":\"Polygon\",\"coordinates\":["));
+            Ring(centres[k].X, centres[k].Y, 0.008, k, reverse: false);
+            if (k == 0) { w.Write(','); Ring(centres[k].X, centres[k].Y, 0.002, k, reverse: true); }
+            w.Write("]}}");
+        }
+        w.Write("]}");
+        return path;
+    }
+
+    [Fact]
+    public void Roi_LargeOverlappingPolygonsWithAHole_MatchGdalRasterize()
+    {
+        var dir = s.NewDir();
+        var vector = WriteLargeRoi(dir, 57_500);
+        var o = Path.Combine(dir, "large.tif");
+        var r = UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = o, Roi = vector, EndmembersFile = s.TruthEndmembers, Method = UnmixMethod.Fcls, SideOutputs = false });
+        Assert.True(r.ValidPixels > 3000, $"{r.ValidPixels} valid pixels");
+        CheckAgainstGdal(vector, o);
+    }
+
+    [Fact]
+    public void Load_CancelledToken_ThrowsOperationCanceled()
+    {
+        var dir = s.NewDir();
+        var vector = WriteLargeRoi(dir, 57_500);
+        using var src = RasterSource.Open(s.Tif);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.Throws<OperationCanceledException>(() => RegionOfInterest.Load(vector, src.Info, null, cts.Token));
+    }
 }
