@@ -232,7 +232,12 @@ public static class Commands
         var endmembers = new Option<string?>("--endmembers", "-e") { Description = "Endmember spectra: CSV (one row per band) or ENVI spectral library (.sli)." };
         var names = new Option<string?>("--endmember-names") { Description = "Comma-separated spectra to take from --endmembers." };
         var resample = new Option<bool>("--resample") { Description = "Interpolate --endmembers spectra to the scene's wavelengths when they differ." };
-        var p = new Option<int?>("-p", "--endmember-count") { Description = "Endmembers to extract with VCA (default: HySime estimate)." };
+        var p = new Option<int?>("-p", "--endmember-count") { Description = "Endmembers to extract (default: HySime estimate)." };
+        var extractor = new Option<string>("--extractor") { Description = "Endmember extraction: nfindr (N-FINDR from VCA's pixels) | vca.", DefaultValueFactory = _ => "nfindr" };
+        extractor.AcceptOnlyFromAmong("nfindr", "vca");
+        var noRefine = new Option<bool>("--no-refine") { Description = "Keep the extracted pixels as endmembers (no archetypal refinement)." };
+        var normalize = new Option<string>("--normalize") { Description = "Pixel brightness: scale (y = s E a, per-pixel scale; default for mtl) | l2 (unit-length pixels) | none (default for the classic solvers).", DefaultValueFactory = _ => "auto" };
+        normalize.AcceptOnlyFromAmong("auto", "scale", "l2", "none");
         var tile = new Option<int>("--tile") { Description = "Tile side in pixels.", DefaultValueFactory = _ => 256 };
         var threads = new Option<int>("--threads") { Description = "Worker threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var memory = new Option<int>("--memory") { Description = "Memory budget for tiles in flight, MB.", DefaultValueFactory = _ => 1024 };
@@ -251,9 +256,11 @@ public static class Commands
         var cmd = new Command("unmix", """
             Unmix a scene into per-endmember abundance bands plus a residual band.
 
-            The default method, mtl, is the deep multi-task model of Mehrdad & Janani (arXiv 2402.03398): fitted on a
-            sample of valid pixels (all of them in a small scene or ROI), starting from VCA + FCLS, then applied to
-            every tile. fcls/nnls/scls/ucls are the exact linear solvers.
+            Endmembers (unless given): VCA, then N-FINDR's volume-maximising swaps, then archetypal refinement (each
+            endmember a convex combination of pixels). The default method, mtl, is the deep multi-task model of
+            Mehrdad & Janani (arXiv 2402.03398) on the scaled mixing model y = s E a (per-pixel brightness s): fitted
+            on a sample of valid pixels (all of them in a small scene or ROI), starting from the linear solution, then
+            applied to every tile. fcls/nnls/scls/ucls are the exact linear solvers.
 
             Outputs next to -o OUT: OUT (abundances + residual_rmse, georeferenced), OUT's stem + .endmembers.csv/.sli,
             .report.json, .qml (QGIS style, applied on load), .abundances.png, .endmembers.png and, for mtl, .model.json.
@@ -264,7 +271,7 @@ public static class Commands
               hyperunmix unmix sample-rasters/scene.img -o b.tif --model abundances.model.json
               hyperunmix unmix sample-rasters/scene.tif -o roi.tif --roi sample-rasters/roi.geojson --format cog
             """)
-        { scene, output, method, endmembers, names, resample, p, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly, model, alpha, epochs, fitPixels, noRow, noColumn, linearOnly, endmemberStep };
+        { scene, output, method, endmembers, names, resample, p, extractor, noRefine, normalize, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly, model, alpha, epochs, fitPixels, noRow, noColumn, linearOnly, endmemberStep };
         foreach (var opt in common.All) cmd.Options.Add(opt);
         cmd.SetAction(parse => Guard(parse, () =>
         {
@@ -288,6 +295,9 @@ public static class Commands
                 EndmemberNames = parse.GetValue(names)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
                 Resample = parse.GetValue(resample),
                 EndmemberCount = parse.GetValue(p),
+                Extractor = parse.GetValue(extractor) == "vca" ? EndmemberExtractor.Vca : EndmemberExtractor.NFindr,
+                RefineEndmembers = !parse.GetValue(noRefine),
+                Normalize = parse.GetValue(normalize) switch { "scale" => PixelScale.Sum, "l2" => PixelScale.Length, "none" => PixelScale.None, _ => null },
                 TileSize = parse.GetValue(tile),
                 Threads = parse.GetValue(threads),
                 MemoryBytes = (long)parse.GetValue(memory) << 20,

@@ -105,12 +105,9 @@ public static partial class UnmixJob
             if (p > bands.Length) throw new UsageException($"P = {p} is larger than the number of bands used ({bands.Length})");
             if (p > sample.Count) throw new RasterDataException(o.Input, $"only {sample.Count} valid pixels, fewer than P = {p}");
             progress?.Invoke("endmembers", 0.03);
-            var vca = Vca.Extract(sample.Y, sample.Bands, sample.Count, p.Value, o.Seed);
-            snr = vca.SnrDb;
-            endmembers = new EndmemberSet(vca.Endmembers, vca.Bands, vca.Count,
-                Enumerable.Range(1, p.Value).Select(i => $"EM{i}").ToArray(), sceneWavelengths);
-            endmemberSource = $"VCA (seed {o.Seed}) on {(sample.Exhaustive ? "all" : "a stratified sample of")} {sample.Count} valid pixels" +
-                              (estimate is null ? "" : $"; P = {p} from HySime");
+            (endmembers, endmemberSource, snr) = Extract(sample, p.Value, o, sceneWavelengths, cancel);
+            endmemberSource += $" on {(sample.Exhaustive ? "all" : "a stratified sample of")} {sample.Count} valid pixels" +
+                               (estimate is null ? "" : $"; P = {p} from HySime");
         }
         Lap("endmembers");
 
@@ -119,7 +116,8 @@ public static partial class UnmixJob
         if (o.Method != UnmixMethod.Mtl || o.IoOnly)
         {
             // The I/O floor never fits a model: it measures reading and writing alone.
-            unmixer = new LinearTileUnmixer(new AbundanceSolver(endmembers, ToLinear(o.Method)));
+            if (o.EffectiveNormalize == PixelScale.Length && !o.IoOnly) endmembers = UnitLength(endmembers);
+            unmixer = new LinearTileUnmixer(new AbundanceSolver(endmembers, ToLinear(o.Method), scale: o.IoOnly ? PixelScale.None : o.EffectiveNormalize));
         }
         else if (model is not null)
         {
@@ -131,9 +129,14 @@ public static partial class UnmixJob
             sample ??= Sampling.Read(source, area, roi, bands, o.InputScale, o.SampleSize, o.Seed);
             if (sample.Count == 0) throw new RasterDataException(o.Input, "has no valid pixel");
             var fitSet = sample.Subset(o.FitPixels);
-            fit = MtlTrainer.Fit(fitSet.Y, fitSet.Bands, fitSet.Count, endmembers, o.Mtl with { Seed = o.Seed },
+            if (o.EffectiveNormalize == PixelScale.Length) endmembers = UnitLength(endmembers);
+            // With a pixel scale the model is fitted on pixels divided by it (y / s ≈ E a, a on the simplex), and
+            // applied the same way; the linear start is then the scaled model's solution.
+            var fitY = o.EffectiveNormalize == PixelScale.None ? fitSet.Y : DivideByScale(fitSet, endmembers, o.EffectiveNormalize);
+            fit = MtlTrainer.Fit(fitY, fitSet.Bands, fitSet.Count, endmembers, o.Mtl with { Seed = o.Seed },
                 epochCallback: (epoch, _) => progress?.Invoke("fit", 0.04 + 0.5 * epoch / o.Mtl.MaxEpochs), cancel: cancel);
-            model = fit.Model;
+            model = o.EffectiveNormalize == PixelScale.None ? fit.Model : fit.Model.WithPixelScale(o.EffectiveNormalize);
+            fit = fit with { Model = model };
             endmembers = model.Endmembers;
             // A fit over every valid pixel of the area is the answer for those pixels; otherwise apply the model.
             var exhaustive = fitSet.Exhaustive && fitSet.Count == sample.Count;
@@ -245,6 +248,74 @@ public static partial class UnmixJob
         return result;
     }
 
+    /// <summary>
+    /// Endmembers from the sample: VCA; then, by default, N-FINDR's volume-maximising swaps from VCA's pixels and the
+    /// archetypal refinement (each endmember a convex combination of unit-length pixels; docs/accuracy-linear.md).
+    /// </summary>
+    private static (EndmemberSet Set, string Source, double Snr) Extract(PixelSample sample, int p, UnmixOptions o, double[]? wavelengths,
+        CancellationToken cancel)
+    {
+        var names = Enumerable.Range(1, p).Select(i => $"EM{i}").ToArray();
+        var vca = Vca.Extract(sample.Y, sample.Bands, sample.Count, p, o.Seed);
+        var e = vca.Endmembers;
+        var pixels = vca.PixelIndices;
+        var source = $"VCA (seed {o.Seed})";
+        if (o.Extractor == EndmemberExtractor.NFindr)
+        {
+            var nf = NFindr.Refine(sample.Y, sample.Bands, sample.Count, vca.PixelIndices);
+            e = nf.Endmembers;
+            pixels = nf.PixelIndices;
+            source = $"N-FINDR from the pixels of VCA (seed {o.Seed}), {nf.Swaps} swaps";
+        }
+        cancel.ThrowIfCancellationRequested();
+        if (o.RefineEndmembers && p > 1)
+        {
+            // On a spread subset of the sample, with the starting pixels appended so that they are in it.
+            var subset = sample.Subset(o.RefinePixels);
+            int l = sample.Bands, n = subset.Count + p;
+            var y = new double[l * n];
+            for (var b = 0; b < l; b++)
+            {
+                Array.Copy(subset.Y, b * subset.Count, y, b * n, subset.Count);
+                for (var j = 0; j < p; j++) y[b * n + subset.Count + j] = sample.Y[b * sample.Count + pixels[j]];
+            }
+            var refined = ArchetypalRefinement.Refine(y, l, n, Enumerable.Range(subset.Count, p).ToArray(),
+                new ArchetypalOptions { Subspace = 24, Iterations = 100 }, cancel: cancel);
+            e = refined.Endmembers;
+            source += string.Create(CultureInfo.InvariantCulture,
+                $", refined as convex combinations of {subset.Count} pixels (residual {refined.InitialResidual:G3} -> {refined.ChosenResidual:G3}, {refined.Iterations} iterations)");
+        }
+        return (new EndmemberSet(e, sample.Bands, p, names, wavelengths), source, vca.SnrDb);
+    }
+
+    /// <summary>The same spectra scaled to unit length (for unit-length pixels).</summary>
+    private static EndmemberSet UnitLength(EndmemberSet e)
+    {
+        var x = (double[])e.E.Clone();
+        for (var j = 0; j < e.Count; j++)
+        {
+            double s = 0;
+            for (var b = 0; b < e.Bands; b++) s += x[b * e.Count + j] * x[b * e.Count + j];
+            s = Math.Sqrt(s);
+            for (var b = 0; b < e.Bands; b++) x[b * e.Count + j] /= s;
+        }
+        return new EndmemberSet(x, e.Bands, e.Count, e.Names, e.Wavelengths);
+    }
+
+    /// <summary>Each sample pixel divided by its scale under <paramref name="scale"/> (zero-scale pixels stay zero).</summary>
+    private static double[] DivideByScale(PixelSample s, EndmemberSet e, PixelScale scale)
+    {
+        int l = s.Bands, n = s.Count;
+        var yf = Array.ConvertAll(s.Y, v => (float)v);
+        var scales = new float[n];
+        new AbundanceSolver(e, LinearMethod.Fcls, scale: scale)
+            .SolveTile(yf, n, Enumerable.Repeat((byte)1, n).ToArray(), new float[e.Count * n], new float[n], 0f, new TileScratch(), scales);
+        var y = new double[l * n];
+        for (var b = 0; b < l; b++)
+            for (var i = 0; i < n; i++) y[b * n + i] = scales[i] > 0 ? s.Y[b * n + i] / scales[i] : 0;
+        return y;
+    }
+
     /// <summary>Every file the run reads: the scene with its sidecars, endmembers, model, ROI and truth files.</summary>
     private static IEnumerable<string> InputFiles(UnmixOptions o, RasterSource source)
     {
@@ -339,9 +410,12 @@ public static partial class UnmixJob
         ["HYPERUNMIX_ENDMEMBER_SOURCE"] = source,
         ["HYPERUNMIX_P"] = e.Count.ToString(CultureInfo.InvariantCulture),
         ["HYPERUNMIX_SEED"] = o.Seed.ToString(CultureInfo.InvariantCulture),
-        ["HYPERUNMIX_PARAMETERS"] = $"bands={e.Bands} scale={o.InputScale.ToString(CultureInfo.InvariantCulture)} roi={(o.Roi is null ? "none" : Path.GetFileName(o.Roi))}",
+        ["HYPERUNMIX_PARAMETERS"] = $"bands={e.Bands} scale={o.InputScale.ToString(CultureInfo.InvariantCulture)} roi={(o.Roi is null ? "none" : Path.GetFileName(o.Roi))} normalize={NormalizeName(o.EffectiveNormalize)}",
         ["HYPERUNMIX_GDAL"] = GdalLibrary.Version,
     };
+
+    /// <summary>The command line's name of a pixel scale (--normalize).</summary>
+    public static string NormalizeName(PixelScale s) => s switch { PixelScale.Sum => "scale", PixelScale.Length => "l2", _ => "none" };
 
     private static LinearMethod ToLinear(UnmixMethod m) => m switch
     {

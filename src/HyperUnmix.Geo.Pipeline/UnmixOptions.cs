@@ -25,6 +25,21 @@ public sealed record UnmixOptions
     public bool Resample { get; init; }
     /// <summary>Number of endmembers to extract; estimated with HySime when null.</summary>
     public int? EndmemberCount { get; init; }
+    /// <summary>How endmembers are extracted when none are given: VCA alone, or N-FINDR started from VCA's pixels.</summary>
+    public EndmemberExtractor Extractor { get; init; } = EndmemberExtractor.NFindr;
+    /// <summary>Refine extracted endmembers as convex combinations of pixels (archetypal analysis); see docs/accuracy-linear.md.</summary>
+    public bool RefineEndmembers { get; init; } = true;
+    /// <summary>Pixels the refinement runs on (a subset of the sample when there are more).</summary>
+    public int RefinePixels { get; init; } = 10000;
+    /// <summary>
+    /// How each pixel's brightness is separated from its composition: the scaled mixing model, unit-length pixels,
+    /// or none. Null: the scaled model for the default (deep) method, chosen by measurement (docs/accuracy-linear.md),
+    /// and none for the classic solvers, which then stay what their names say.
+    /// </summary>
+    public PixelScale? Normalize { get; init; }
+
+    /// <summary>The pixel scale in force.</summary>
+    public PixelScale EffectiveNormalize => Normalize ?? (Method == UnmixMethod.Mtl ? PixelScale.Sum : PixelScale.None);
     public string? Roi { get; init; }
     public RoiSelection RoiSelection { get; init; } = new();
     public int TileSize { get; init; } = 256;
@@ -55,6 +70,15 @@ public sealed record UnmixOptions
     /// stand in for the abundances, so compression costs the same) without unmixing.
     /// </summary>
     public bool IoOnly { get; init; }
+}
+
+/// <summary>Endmember extraction algorithms.</summary>
+public enum EndmemberExtractor
+{
+    /// <summary>Vertex Component Analysis (seeded).</summary>
+    Vca,
+    /// <summary>N-FINDR's volume-maximising swaps, started from VCA's pixels.</summary>
+    NFindr,
 }
 
 /// <summary>How abundances are estimated.</summary>
