@@ -268,7 +268,9 @@ public static partial class UnmixJob
             source = $"N-FINDR from the pixels of VCA (seed {o.Seed}), {nf.Swaps} swaps";
         }
         cancel.ThrowIfCancellationRequested();
-        if (o.RefineEndmembers && p > 1)
+        // Refinement's cost grows with P (its checks solve FCLS for every pixel); beyond a few tens of materials it is
+        // skipped: it is measured on 3-5 (docs/accuracy-linear.md), and large P is rarely a set of pure materials.
+        if (o.RefineEndmembers && p > 1 && p <= MaxRefinedEndmembers)
         {
             // On a spread subset of the sample, with the starting pixels appended so that they are in it.
             var subset = sample.Subset(o.RefinePixels);
@@ -280,12 +282,29 @@ public static partial class UnmixJob
                 for (var j = 0; j < p; j++) y[b * n + subset.Count + j] = sample.Y[b * sample.Count + pixels[j]];
             }
             var refined = ArchetypalRefinement.Refine(y, l, n, Enumerable.Range(subset.Count, p).ToArray(),
-                new ArchetypalOptions { Subspace = 24, Iterations = 100 }, cancel: cancel);
-            e = refined.Endmembers;
+                new ArchetypalOptions { Subspace = 24, Iterations = 100, CheckEvery = 4 }, cancel: cancel);
+            // The refinement fits the pixels' shapes (unit length). It is kept only if the refined spectra also fit
+            // the pixels as they are better, under the scaled model (NNLS residual): on a clean scene with pure
+            // pixels the extracted pixels already fit best, and shape-only refinement would move them inward.
+            double before = ScaledResidual(y, l, n, e, p), after = ScaledResidual(y, l, n, refined.Endmembers, p);
+            var keep = after < before;
+            if (keep) e = refined.Endmembers;
             source += string.Create(CultureInfo.InvariantCulture,
-                $", refined as convex combinations of {subset.Count} pixels (residual {refined.InitialResidual:G3} -> {refined.ChosenResidual:G3}, {refined.Iterations} iterations)");
+                $", {(keep ? "refined" : "not refined (it did not lower the scaled residual)")}: convex combinations of {subset.Count} pixels, shape residual {refined.InitialResidual:G3} -> {refined.ChosenResidual:G3} in {refined.Iterations} iterations, scaled residual {before:G3} -> {after:G3}");
         }
         return (new EndmemberSet(e, sample.Bands, p, names, wavelengths), source, vca.SnrDb);
+    }
+
+    /// <summary>Largest P whose extracted endmembers are refined.</summary>
+    public const int MaxRefinedEndmembers = 10;
+
+    /// <summary>RMS residual of the scaled mixing model (NNLS) of the pixels (L x N) with the given endmembers.</summary>
+    private static double ScaledResidual(double[] y, int l, int n, double[] e, int p)
+    {
+        var residual = new float[n];
+        new AbundanceSolver(new EndmemberSet(e, l, p), LinearMethod.Nnls)
+            .SolveTile(Array.ConvertAll(y, v => (float)v), n, Enumerable.Repeat((byte)1, n).ToArray(), new float[p * n], residual, 0f, new TileScratch());
+        return Math.Sqrt(residual.Average(r => (double)r * r));
     }
 
     /// <summary>The same spectra scaled to unit length (for unit-length pixels).</summary>

@@ -19,6 +19,8 @@ public sealed record ArchetypalOptions
     /// signal lives in a few dimensions; the rest is mostly noise, and each iteration costs in proportion to this.
     /// </summary>
     public int Subspace { get; init; } = 0;
+    /// <summary>Refine on unit-length pixels (shape only) rather than the pixels as they are.</summary>
+    public bool UnitLength { get; init; } = true;
 }
 
 /// <summary>What refinement produced.</summary>
@@ -63,7 +65,7 @@ public static class ArchetypalRefinement
         var norms = PixelNorms(y, l, n);
         var yh = new double[l * n];
         for (var b = 0; b < l; b++)
-            for (var i = 0; i < n; i++) yh[b * n + i] = norms[i] > 0 ? y[b * n + i] / norms[i] : 0;
+            for (var i = 0; i < n; i++) yh[b * n + i] = norms[i] > 0 ? (o.UnitLength ? y[b * n + i] / norms[i] : y[b * n + i]) : 0;
         var total = norms.Count(v => v > 0);
         if (total < p) throw new ArgumentException($"only {total} pixels are not zero, fewer than P = {p}");
         var full = yh;
@@ -141,7 +143,8 @@ public static class ArchetypalRefinement
         {
             double s = 0;
             for (var i = 0; i < n; i++) s += best[i * p + j] * norms[i];
-            for (var b = 0; b < l; b++) e[b * p + j] *= s;
+            if (o.UnitLength)
+                for (var b = 0; b < l; b++) e[b * p + j] *= s;
         }
         return new ArchetypalResult(e, l, p, best, residuals.ToArray(), chosen, iterations);
     }
