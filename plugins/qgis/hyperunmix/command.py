@@ -31,6 +31,14 @@ def configured_command():
     return None
 
 
+def describe_command():
+    """The command the algorithms will run, as one line for the help panel (or why none was found)."""
+    found = configured_command()
+    if found is None:
+        return "not found (see Processing > Options > Providers > HyperUnmix.Geo)"
+    return " ".join(shlex.quote(part) for part in found)
+
+
 def missing_command_message():
     return ("The hyperunmix command was not found. Install HyperUnmix.Geo and either put 'hyperunmix' on the PATH, "
             "or set its full command in Processing > Options > Providers > HyperUnmix.Geo > 'hyperunmix command' "
@@ -59,6 +67,7 @@ def run(arguments, feedback, progress_range=(0.0, 100.0)):
         raise QgsProcessingException(f"Could not start {full[0]}: {error}. {missing_command_message()}")
     low, high = progress_range
     lines = []
+    stage = None
     for line in process.stdout:
         line = line.rstrip("\n")
         if feedback is not None and feedback.isCanceled():
@@ -72,14 +81,18 @@ def run(arguments, feedback, progress_range=(0.0, 100.0)):
                 continue
             if feedback is not None:
                 feedback.setProgress(low + (high - low) * percent / 100.0)
-                if len(parts) > 2:
-                    feedback.setProgressText(parts[2])
+                # The dialog writes every progress text into its log: say each stage once, when it starts.
+                if len(parts) > 2 and parts[2] != stage:
+                    stage = parts[2]
+                    feedback.setProgressText(stage)
             continue
         lines.append(line)
         if feedback is not None:
             feedback.pushConsoleInfo(line)
     stderr = process.stderr.read()
     code = process.wait()
+    process.stdout.close()
+    process.stderr.close()
     if feedback is not None and feedback.isCanceled():
         raise QgsProcessingException("Cancelled: hyperunmix stopped and left no output.")
     if code != 0:
