@@ -1,5 +1,6 @@
 """Finding and running the hyperunmix command, with progress, cancellation and readable errors."""
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -46,7 +47,17 @@ def missing_command_message():
             f"{ENVIRONMENT}.")
 
 
-def run(arguments, feedback, progress_range=(0.0, 100.0)):
+def with_dialog_names(message, flag_labels):
+    """The command's message with each option it names followed by the dialog's name for it, e.g.
+    'pass --resample' -> 'pass --resample (in the dialog: "Resample endmember spectra")'."""
+    for flag, label in (flag_labels or {}).items():
+        pattern = re.compile(re.escape(flag) + r"(?![\w-])")
+        if pattern.search(message):
+            message = pattern.sub(lambda m: f'{m.group(0)} (in the dialog: "{label}")', message, count=1)
+    return message
+
+
+def run(arguments, feedback, progress_range=(0.0, 100.0), flag_labels=None):
     """Runs hyperunmix with the arguments; returns its stdout lines (progress lines excluded).
 
     Progress lines 'PROGRESS <percent> <stage>' drive the feedback's progress bar; cancelling sends SIGTERM, on
@@ -97,5 +108,6 @@ def run(arguments, feedback, progress_range=(0.0, 100.0)):
         raise QgsProcessingException("Cancelled: hyperunmix stopped and left no output.")
     if code != 0:
         message = next((l for l in stderr.splitlines() if l.startswith("hyperunmix: ")), stderr.strip() or f"exit code {code}")
-        raise QgsProcessingException(message.replace("hyperunmix: ", "", 1) + f" (hyperunmix exit code {code})")
+        message = with_dialog_names(message.replace("hyperunmix: ", "", 1), flag_labels)
+        raise QgsProcessingException(message + f" (hyperunmix exit code {code})")
     return lines
