@@ -92,6 +92,19 @@ class QgisProcessTests(unittest.TestCase):
         self.assertIn("Could not start /nonexistent/hyperunmix", p.stdout + p.stderr)
         self.assertIn("Processing > Options > Providers", p.stdout + p.stderr)
 
+    def test_deactivated_provider_hides_its_algorithms(self):
+        # The provider's Activate switch (Processing > Options > Providers) is a QgsSettings value qgis_process reads too.
+        home = os.path.join(self.dir, "home")
+        env = dict(self.env, HOME=home, XDG_RUNTIME_DIR=home)
+        os.makedirs(home)
+        subprocess.run(["qgis_process.bin", "plugins", "enable", "hyperunmix"], env=env, check=True, capture_output=True, timeout=300)
+        ini = os.path.join(home, ".local", "share", "QGIS", "QGIS3", "profiles", "default", "QGIS", "QGIS3.ini")
+        with open(ini, "a", encoding="utf-8") as f:
+            f.write("\n[Processing]\nConfiguration\\ACTIVATE_HYPERUNMIX=false\n")
+        listed = subprocess.run(["qgis_process.bin", "list"], env=env, capture_output=True, text=True, timeout=300).stdout
+        self.assertNotIn("hyperunmix:unmix", listed)
+        self.assertIn("native:", listed)
+
     def test_list_shows_every_algorithm(self):
         p = subprocess.run(["qgis_process.bin", "list"], env=self.env, capture_output=True, text=True, timeout=300)
         for name in ("unmix", "endmembers", "estimate", "evaluate"):

@@ -147,7 +147,7 @@ class UnmixAlgorithm(_Base):
                 f"<p>{CSV_LAYOUT}</p>"
                 "<p>Outputs: the abundance layer (endmembers 1-3 as RGB; every endmember and the residual as a named style, "
                 "right-click &gt; Styles), an HTML report in the Results Viewer, the endmember table as a table layer; the "
-                "side outputs (.report.json, .sli, plots, .model.json) stay next to the raster, their paths in the log.")
+                "side outputs (.report.json, .sli, plots, .model.json) stay next to the raster, their paths in the log.</p>")
 
     def initAlgorithm(self, config=None):  # noqa: N802
         P = QgsProcessingParameterNumber

@@ -137,7 +137,7 @@ def write(path, output, title, command_line=""):
     for band in range(1, dataset.RasterCount):
         name = dataset.GetRasterBand(band).GetDescription() or (names[band - 1] if band <= len(names) else f"EM{band}")
         stats = dataset.GetRasterBand(band).ComputeStatistics(True)
-        parts.append(f"<figure><img alt=\"{html.escape(name)}\" src=\"{_png_data_uri(band_thumbnail(dataset, band))}\">"
+        parts.append(f"<figure><img width=\"192\" style=\"image-rendering:pixelated\" alt=\"{html.escape(name)}\" src=\"{_png_data_uri(band_thumbnail(dataset, band))}\">"
                      f"<figcaption>{html.escape(name)}: mean {stats[2]:.3f}, max {stats[1]:.3f}</figcaption></figure>")
     parts.append("</div>")
     residual = dataset.GetRasterBand(dataset.RasterCount)
