@@ -74,6 +74,9 @@ class QgisProcessTests(unittest.TestCase):
         plugins = os.path.join(self.dir, "plugins")
         with zipfile.ZipFile(zip_path) as z:
             self.assertTrue(all(n.startswith("hyperunmix/") for n in z.namelist()))
+            # The Help button's page and the algorithm icons ship in the zip.
+            for name in ("help/index.html", "icons/unmix.svg", "icons/endmembers.svg", "icons/estimate.svg", "icons/evaluate.svg", "style.py", "report.py"):
+                self.assertIn("hyperunmix/" + name, z.namelist())
             z.extractall(plugins)
         env = dict(self.env, QGIS_PLUGINPATH=plugins, HOME=os.path.join(self.dir, "home"))
         os.makedirs(env["HOME"])
@@ -88,6 +91,19 @@ class QgisProcessTests(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("Could not start /nonexistent/hyperunmix", p.stdout + p.stderr)
         self.assertIn("Processing > Options > Providers", p.stdout + p.stderr)
+
+    def test_deactivated_provider_hides_its_algorithms(self):
+        # The provider's Activate switch (Processing > Options > Providers) is a QgsSettings value qgis_process reads too.
+        home = os.path.join(self.dir, "home")
+        env = dict(self.env, HOME=home, XDG_RUNTIME_DIR=home)
+        os.makedirs(home)
+        subprocess.run(["qgis_process.bin", "plugins", "enable", "hyperunmix"], env=env, check=True, capture_output=True, timeout=300)
+        ini = os.path.join(home, ".local", "share", "QGIS", "QGIS3", "profiles", "default", "QGIS", "QGIS3.ini")
+        with open(ini, "a", encoding="utf-8") as f:
+            f.write("\n[Processing]\nConfiguration\\ACTIVATE_HYPERUNMIX=false\n")
+        listed = subprocess.run(["qgis_process.bin", "list"], env=env, capture_output=True, text=True, timeout=300).stdout
+        self.assertNotIn("hyperunmix:unmix", listed)
+        self.assertIn("native:", listed)
 
     def test_list_shows_every_algorithm(self):
         p = subprocess.run(["qgis_process.bin", "list"], env=self.env, capture_output=True, text=True, timeout=300)
@@ -167,23 +183,34 @@ class QgisProcessTests(unittest.TestCase):
         self.assertEqual(sorted(os.listdir(self.dir)), ["bad.csv"])
 
 
-class PyQgisTests(unittest.TestCase):
-    """Through the PyQGIS API: selected features only, and how outputs load (band names, style)."""
+_QGIS = {}
 
-    @classmethod
-    def setUpClass(cls):
+
+def start_qgis():
+    """One QgsApplication per process (QGIS allows no second one) with Processing and the plugin's provider."""
+    if not _QGIS:
         os.environ.update(environment(tempfile.mkdtemp(prefix="hu-pyqgis-")))
         from qgis.core import QgsApplication
-        cls.app = QgsApplication([], False)
-        cls.app.initQgis()
+        app = QgsApplication([], False)
+        app.initQgis()
         import sys
         sys.path.insert(0, "/usr/share/qgis/python/plugins")
         sys.path.insert(0, os.path.join(ROOT, "plugins", "qgis"))
         from processing.core.Processing import Processing
         Processing.initialize()
         from hyperunmix.provider import HyperUnmixProvider
-        cls.provider = HyperUnmixProvider()
-        QgsApplication.processingRegistry().addProvider(cls.provider)
+        provider = HyperUnmixProvider()
+        QgsApplication.processingRegistry().addProvider(provider)
+        _QGIS.update(app=app, provider=provider)
+    return _QGIS["app"], _QGIS["provider"]
+
+
+class PyQgisTests(unittest.TestCase):
+    """Through the PyQGIS API: selected features only, and how outputs load (band names, style)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.app, cls.provider = start_qgis()
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="hu-pyqgis-")
@@ -242,6 +269,281 @@ class PyQgisTests(unittest.TestCase):
         # <raster>.qml is picked up as the layer's default style: first three endmembers as RGB.
         self.assertEqual(raster.renderer().type(), "multibandcolor")
         self.assertEqual(raster.renderer().redBand(), 1)
+
+
+def unmix_algorithm():
+    from qgis.core import QgsApplication
+    return QgsApplication.processingRegistry().createAlgorithmById("hyperunmix:unmix")
+
+
+class DialogTests(unittest.TestCase):
+    """What a user of the dialogs sees: options, help, names, log, style, defaults, search (issue 'dialog' items 1-8)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.app, cls.provider = start_qgis()
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="hu-dialog-")
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def arguments(self, **parameters):
+        from qgis.core import QgsProcessingContext, QgsProcessingFeedback
+        alg = unmix_algorithm()
+        parameters = dict({"INPUT": os.path.join(SAMPLE, "scene.tif"), "OUTPUT": os.path.join(self.dir, "x.tif")}, **parameters)
+        context = QgsProcessingContext()
+        ok, message = alg.checkParameterValues(parameters, context)
+        self.assertTrue(ok, message)
+        return [str(a) for a in alg.commandArguments(parameters, context, QgsProcessingFeedback(), parameters["OUTPUT"])]
+
+    def assertFlag(self, arguments, flag, value=None):  # noqa: N802
+        self.assertIn(flag, arguments)
+        if value is not None:
+            self.assertEqual(arguments[arguments.index(flag) + 1], value, arguments)
+
+    # 1. Every command option the dialog lacked, mapped to its flag.
+    def test_1_options_map_to_the_commands_flags(self):
+        args = self.arguments(METHOD=0, SCALE=0.0001, BANDS="1-10, 20-30", DROP_BAD_BANDS=True, NODATA="nan", NAN_AS_NODATA=True,
+                              RESAMPLE=True, ENDMEMBERS=os.path.join(SAMPLE, "scene_endmembers.csv"), ENDMEMBER_NAMES="soil, water",
+                              OUTPUT_NODATA="nan", COG=True, ALPHA=0.5, EPOCHS=7, FIT_PIXELS=500, ENDMEMBER_STEP=0.01)
+        for flag, value in (("--scale", "0.0001"), ("--bands", "1-10,20-30"), ("--nodata", "nan"), ("--endmember-names", "soil,water"),
+                            ("--output-nodata", "nan"), ("--format", "cog"), ("--alpha", "0.5"), ("--epochs", "7"), ("--fit-pixels", "500"),
+                            ("--endmember-step", "0.01"), ("--method", "mtl")):
+            self.assertFlag(args, flag, value)
+        for flag in ("--drop-bad-bands", "--nan-as-nodata", "--resample"):
+            self.assertFlag(args, flag)
+        # Defaults add none of them; deep settings only go to the deep method; ENVI outputs stay ENVI.
+        plain = self.arguments(METHOD=1, EPOCHS=7)
+        for flag in ("--scale", "--bands", "--drop-bad-bands", "--nodata", "--nan-as-nodata", "--resample", "--endmember-names",
+                     "--output-nodata", "--format", "--alpha", "--epochs", "--fit-pixels", "--endmember-step", "--threads"):
+            self.assertNotIn(flag, plain)
+        self.assertFlag(self.arguments(COG=True, OUTPUT=os.path.join(self.dir, "x.img")), "--format", "envi")
+        from qgis.core import QgsProcessingContext
+        ok, message = unmix_algorithm().checkParameterValues({"INPUT": os.path.join(SAMPLE, "scene.tif"), "NODATA": "none",
+                                                              "OUTPUT": os.path.join(self.dir, "x.tif")}, QgsProcessingContext())
+        self.assertFalse(ok)
+        self.assertIn("neither a number nor nan", message)
+
+    def test_1_options_reach_the_command(self):
+        # Through the real command: scale, band subset, NaN output nodata, COG.
+        import processing
+        out = os.path.join(self.dir, "o.tif")
+        processing.run("hyperunmix:unmix", {"INPUT": os.path.join(SAMPLE, "scene.tif"), "METHOD": 1, "ENDMEMBER_COUNT": 4, "SCALE": 0.5,
+                                            "BANDS": "1-60", "OUTPUT_NODATA": "nan", "COG": True, "OUTPUT": out})
+        with open(os.path.join(self.dir, "o.report.json"), encoding="utf-8") as f:
+            run = json.load(f)
+        self.assertEqual(run["parameters"]["input_scale"], 0.5)
+        self.assertEqual(run["endmembers"]["bands"], 60)
+        ds = gdal.Open(out)
+        self.assertTrue(ds.GetRasterBand(1).GetNoDataValue() != ds.GetRasterBand(1).GetNoDataValue())  # NaN
+        self.assertEqual(ds.GetMetadataItem("LAYOUT", "IMAGE_STRUCTURE"), "COG")
+
+    def test_1_error_names_the_dialogs_checkbox(self):
+        # The command's advice 'pass --resample' is useless in a dialog unless it names the checkbox.
+        import processing
+        from qgis.core import QgsProcessingException
+        short = os.path.join(self.dir, "short.csv")
+        with open(short, "w", encoding="utf-8") as f:
+            f.write("band,wavelength,a,b\n1,400,0.1,0.2\n2,500,0.3,0.1\n3,600,0.2,0.5\n")
+        with self.assertRaises(QgsProcessingException) as raised:
+            processing.run("hyperunmix:unmix", {"INPUT": os.path.join(SAMPLE, "scene.tif"), "METHOD": 1, "ENDMEMBERS": short,
+                                                "OUTPUT": os.path.join(self.dir, "n.tif")})
+        self.assertIn('--resample (in the dialog: "Resample endmember spectra to the scene\'s wavelengths")', str(raised.exception))
+
+    # 2, 4, 5, 6: one run as the dialog does it: temporary output, layers loaded into the project afterwards.
+    def test_2_4_5_6_dialog_run_report_table_name_log_and_style(self):
+        from processing.gui.Postprocessing import handleAlgorithmResults
+        from qgis.core import (QgsProcessingContext, QgsProcessingFeedback, QgsProcessingOutputHtml, QgsProcessingOutputLayerDefinition,
+                               QgsProject, QgsRaster)
+        names = os.path.join(self.dir, "named.csv")
+        with open(os.path.join(SAMPLE, "scene_endmembers.csv"), encoding="utf-8") as f:
+            text = f.read()
+        with open(names, "w", encoding="utf-8") as f:
+            f.write(text.replace("vegetation,soil,water,asphalt", "Grass <green>,Bare soil,Water,Asphalt"))
+
+        class Recording(QgsProcessingFeedback):
+            texts = []
+            infos = []
+
+            def setProgressText(self, text):  # noqa: N802
+                self.texts.append(text)
+                super().setProgressText(text)
+
+            def pushInfo(self, info):  # noqa: N802
+                self.infos.append(info)
+                super().pushInfo(info)
+
+        project = QgsProject.instance()
+        project.removeAllMapLayers()
+        context = QgsProcessingContext()
+        context.setProject(project)
+        feedback = Recording()
+        alg = unmix_algorithm()
+        html_path = os.path.join(self.dir, "report.html")
+        parameters = {"INPUT": os.path.join(SAMPLE, "scene.tif"), "METHOD": 1, "ENDMEMBERS": names, "REPORT_HTML": html_path,
+                      "OUTPUT": QgsProcessingOutputLayerDefinition("TEMPORARY_OUTPUT", project),
+                      "ENDMEMBERS_OUTPUT": QgsProcessingOutputLayerDefinition("TEMPORARY_OUTPUT", project)}
+        results, ok = alg.run(parameters, context, feedback)
+        self.assertTrue(ok)
+        # 2. Side outputs of a temporary output are reported and exist; the report is an HTML output (Results Viewer).
+        self.assertIsInstance(alg.outputDefinition("REPORT_HTML"), QgsProcessingOutputHtml)
+        self.assertEqual(results["REPORT_HTML"], html_path)
+        side = results["SIDE_OUTPUTS"].split("\n")
+        self.assertTrue(any(p.endswith(".endmembers.sli") for p in side))
+        for key in ("SPECTRAL_LIBRARY", "ENDMEMBER_PLOT", "ABUNDANCE_PREVIEW", "REPORT"):
+            self.assertTrue(os.path.exists(results[key]), key)
+        self.assertTrue(all(os.path.exists(p) for p in side))
+        self.assertTrue(any(".endmembers.sli" in i for i in feedback.infos))
+        with open(html_path, encoding="utf-8") as f:
+            page = f.read()
+        self.assertIn("<svg", page)
+        for label in ("Grass &lt;green&gt;", "Bare soil", "Water", "Asphalt", "Wavelength", "Value", "Run summary", "FCLS"):
+            self.assertIn(label, page)
+        self.assertNotIn("Grass <green>", page)
+        self.assertGreaterEqual(page.count('src="data:image/png;base64,'), 4)  # a thumbnail per endmember
+        # 5. Each stage is said once, in order (the dialog logs every progress text).
+        self.assertEqual(len(feedback.texts), len(set(feedback.texts)), feedback.texts)
+        self.assertIn("unmix", feedback.texts)
+        # Load the results the way the dialog does.
+        handleAlgorithmResults(alg, context, feedback, False, parameters)
+        layers = {layer.name(): layer for layer in project.mapLayers().values()}
+        # 4. The abundance layer is named after the input and method; the endmember table is a table layer.
+        self.assertIn("scene abundances (FCLS)", layers, list(layers))
+        raster = layers["scene abundances (FCLS)"]
+        table = layers["scene endmembers (FCLS)"]
+        self.assertFalse(table.isSpatial())
+        self.assertEqual(table.featureCount(), 64)
+        self.assertEqual([f.name() for f in table.fields()][:3], ["band", "wavelength", "Grass <green>"])
+        self.assertTrue(table.fields().field(2).isNumeric())
+        # 6. RGB of endmembers 1-3 plus a named style per endmember and for the residual; nothing invisible.
+        renderer = raster.renderer()
+        self.assertEqual(renderer.type(), "multibandcolor")
+        self.assertEqual((renderer.redBand(), renderer.greenBand(), renderer.blueBand()), (1, 2, 3))
+        self.assertEqual(renderer.redContrastEnhancement().maximumValue(), 1.0)
+        del renderer  # sip would hand its stale wrapper back for a new renderer at the same address
+        manager = raster.styleManager()
+        self.assertEqual(manager.currentStyle(), "RGB: Grass <green>, Bare soil, Water")
+        self.assertTrue({"Grass <green>", "Bare soil", "Water", "Asphalt", "residual_rmse"} <= set(manager.styles()), manager.styles())
+        self.assertTrue(any("Asphalt" in i and "Styles" in i for i in feedback.infos), feedback.infos)
+        manager.setCurrentStyle("Asphalt")
+        self.assertEqual(raster.renderer().type(), "singlebandpseudocolor")
+        self.assertEqual(raster.renderer().band(), 4)
+        self.assertEqual((raster.renderer().classificationMin(), raster.renderer().classificationMax()), (0.0, 1.0))
+        manager.setCurrentStyle("residual_rmse")
+        self.assertEqual(raster.renderer().band(), 5)
+        self.assertGreater(raster.renderer().classificationMax(), 0.0)
+        self.assertLess(raster.renderer().classificationMax(), 1.0)
+        # Bands 2.. are Undefined; GDAL 3.6's GeoTIFF keeps band 1 Gray (see style.set_undefined_colour_interpretation).
+        for band in range(2, 6):
+            self.assertEqual(raster.dataProvider().colorInterpretation(band), QgsRaster.UndefinedColorInterpretation)
+        project.removeAllMapLayers()
+
+    def test_6_envi_output_every_band_undefined_and_small_p_styles(self):
+        import processing
+        from qgis.core import QgsRaster, QgsRasterLayer
+        from hyperunmix import style
+        out = os.path.join(self.dir, "e.img")
+        processing.run("hyperunmix:unmix", {"INPUT": os.path.join(SAMPLE, "scene.tif"), "METHOD": 1, "ENDMEMBER_COUNT": 4, "OUTPUT": out})
+        layer = QgsRasterLayer(out, "e")
+        for band in range(1, 6):
+            self.assertEqual(layer.dataProvider().colorInterpretation(band), QgsRaster.UndefinedColorInterpretation)
+            self.assertNotIn("Gray", layer.bandName(band))
+        # Two endmembers + residual: red and green, no blue; every band still has its own style.
+        two = os.path.join(self.dir, "two.tif")
+        gdal.Translate(two, out, bandList=[1, 2, 5], format="GTiff")
+        layer = QgsRasterLayer(two, "two")
+        self.assertEqual(style.apply(layer), [])
+        self.assertEqual((layer.renderer().redBand(), layer.renderer().greenBand(), layer.renderer().blueBand()), (1, 2, -1))
+        self.assertEqual(len(layer.styleManager().styles()), 4)
+        # One endmember + residual: its 0-1 ramp is the current style.
+        one = os.path.join(self.dir, "one.tif")
+        gdal.Translate(one, out, bandList=[1, 5], format="GTiff")
+        layer = QgsRasterLayer(one, "one")
+        style.apply(layer)
+        self.assertEqual(layer.renderer().type(), "singlebandpseudocolor")
+        self.assertEqual(sorted(layer.styleManager().styles()), ["Abundance: EM1", "EM1", "residual_rmse"])
+
+    # 3. Help: a Help button page, help on every parameter, the CSV layout.
+    def test_3_help_url_parameter_help_and_csv_layout(self):
+        from qgis.core import QgsApplication
+        from qgis.PyQt.QtCore import QUrl
+        for alg in self.provider.algorithms():
+            url = QUrl(alg.helpUrl())
+            self.assertTrue(url.isLocalFile(), alg.helpUrl())
+            self.assertEqual(url.fragment(), alg.name())
+            with open(url.toLocalFile(), encoding="utf-8") as f:
+                page = f.read()
+            self.assertIn(f'id="{alg.name()}"', page)
+            self.assertIn("band,wavelength", page)
+            for parameter in alg.parameterDefinitions():
+                self.assertTrue(parameter.help().strip(), f"{alg.name()}:{parameter.name()} has no help")
+        unmix = QgsApplication.processingRegistry().algorithmById("hyperunmix:unmix")
+        self.assertIn("band,wavelength", unmix.shortHelpString())
+        self.assertIn("--scale", unmix.parameterDefinition("SCALE").help())
+
+    # 7. Threads: 0 = automatic, nothing machine-specific saved into models.
+    def test_7_threads_default_is_automatic(self):
+        alg = unmix_algorithm()
+        self.assertEqual(alg.parameterDefinition("THREADS").defaultValue(), 0)
+        self.assertNotIn("--threads", self.arguments())
+        self.assertFlag(self.arguments(THREADS=3), "--threads", "3")
+
+    # 8. Search tags, icons, the provider's Activate switch, the command shown.
+    def test_8_tags_icons_activate_and_command_shown(self):
+        from qgis.core import QgsSettings
+        icons = set()
+        for alg in self.provider.algorithms():
+            self.assertIn("abundance", alg.tags())
+            self.assertIn("endmember", alg.tags())
+            self.assertTrue(os.path.exists(alg.svgIconPath()), alg.svgIconPath())
+            self.assertFalse(alg.icon().isNull())
+            icons.add(alg.svgIconPath())
+            self.assertIn("hyperunmix.dll", alg.shortHelpString())  # the command that will run
+        self.assertEqual(len(icons), 4)
+        self.assertIn("hyperunmix.dll", self.provider.versionInfo())
+        self.assertTrue(self.provider.isActive())
+        try:
+            self.provider.setActive(False)
+            self.assertFalse(self.provider.isActive())
+            self.assertFalse(QgsSettings().value("Processing/Configuration/ACTIVATE_HYPERUNMIX", True, type=bool))
+        finally:
+            self.provider.setActive(True)
+        self.assertTrue(self.provider.isActive())
+
+
+class ProgressTests(unittest.TestCase):
+    """5. The log: a stage's text once, however many progress lines it has."""
+
+    def test_stage_text_once_per_stage(self):
+        start_qgis()
+        from hyperunmix import command
+        from qgis.core import QgsProcessingFeedback
+        directory = tempfile.mkdtemp(prefix="hu-progress-")
+        fake = os.path.join(directory, "fake.py")
+        with open(fake, "w", encoding="utf-8") as f:
+            f.write("for p, s in [(1, 'open'), (2, 'open'), (3, 'sample'), (40, 'unmix'), (41, 'unmix'), (99, 'unmix'), (100, 'done')]:\n"
+                    "    print(f'PROGRESS {p} {s}')\nprint('Unmixed')\n")
+        texts, progress = [], []
+
+        class Recording(QgsProcessingFeedback):
+            def setProgressText(self, text):  # noqa: N802
+                texts.append(text)
+
+            def setProgress(self, value):  # noqa: N802
+                progress.append(value)
+
+        saved = os.environ["HYPERUNMIX_COMMAND"]
+        os.environ["HYPERUNMIX_COMMAND"] = f"/usr/bin/python3 {fake}"
+        try:
+            lines = command.run([], Recording())
+        finally:
+            os.environ["HYPERUNMIX_COMMAND"] = saved
+            shutil.rmtree(directory, ignore_errors=True)
+        self.assertEqual(texts, ["open", "sample", "unmix", "done"])
+        self.assertEqual(progress, [1, 2, 3, 40, 41, 99, 100])
+        self.assertEqual(lines, ["Unmixed"])
 
 
 def tearDownModule():

@@ -1,4 +1,5 @@
 """One Processing algorithm per hyperunmix capability. Each only declares parameters and builds the command line."""
+import html
 import json
 import os
 import shutil
@@ -6,9 +7,13 @@ import shutil
 from qgis.core import (
     QgsProcessing,
     QgsProcessingAlgorithm,
+    QgsProcessingContext,
     QgsProcessingException,
+    QgsProcessingOutputFile,
+    QgsProcessingOutputFolder,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFeatureSource,
@@ -17,10 +22,13 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
+    QgsProcessingParameterString,
     QgsProcessingUtils,
 )
+from qgis.PyQt.QtCore import QUrl
+from qgis.PyQt.QtGui import QIcon
 
-from . import command
+from . import command, report, style
 
 METHODS = ["mtl", "fcls", "nnls", "scls", "ucls"]
 METHOD_LABELS = [
@@ -31,11 +39,37 @@ METHOD_LABELS = [
     "UCLS (unconstrained)",
 ]
 SPECTRA_FILTER = "Spectra (*.csv *.sli *.hdr);;All files (*)"
+PLUGIN_DIR = os.path.dirname(__file__)
+HELP_FILE = os.path.join(PLUGIN_DIR, "help", "index.html")
+CSV_LAYOUT = ("Endmember CSV layout: a header row, then one row per band: band number, wavelength (empty when unknown), "
+              "then one column per endmember named in the header, e.g. 'band,wavelength,soil,vegetation' / '1,400,0.05,0.09'. "
+              "The rows must match the scene's bands (after Bands / Drop bad bands) unless 'Resample' is ticked.")
+INPUT_HELP = "The scene: ENVI (.img/.dat with .hdr), GeoTIFF, VRT or any GDAL raster on disk, one band per wavelength."
+ROI_HELP = "Only pixels whose centre is inside these polygons count (--roi); any CRS, 'selected features only' works."
+# The command's defaults for the deep method; a value equal to them is not passed (shorter, readable command lines).
+DEEP_DEFAULTS = {"ALPHA": 0.1, "EPOCHS": 300, "FIT_PIXELS": 10000, "ENDMEMBER_STEP": 0.0}
 
 
 def _advanced(parameter):
     parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
     return parameter
+
+
+def _help(parameter, text):
+    parameter.setHelp(text)
+    return parameter
+
+
+def _number_or_nan(text):
+    """'nan' or a number, as the command's --nodata / --output-nodata accept; None when not one."""
+    text = (text or "").strip()
+    if text.lower() == "nan":
+        return "nan"
+    try:
+        float(text)
+    except ValueError:
+        return None
+    return text
 
 
 def _raster_path(algorithm, parameters, name, context):
@@ -66,105 +100,280 @@ class _Base(QgsProcessingAlgorithm):
     def createInstance(self):  # noqa: N802
         return type(self)()
 
+    def tags(self):
+        return ["hyperspectral", "unmixing", "spectral unmixing", "abundance", "abundances", "endmember", "endmembers",
+                "hyperunmix", "imaging spectroscopy", "remote sensing"] + self.extra_tags
+
+    extra_tags = []
+
+    def svgIconPath(self):  # noqa: N802
+        return os.path.join(PLUGIN_DIR, "icons", self.name() + ".svg")
+
+    def icon(self):
+        return QIcon(self.svgIconPath())
+
+    def helpUrl(self):  # noqa: N802
+        # A page shipped in the plugin: works offline and matches the installed version.
+        return QUrl.fromLocalFile(HELP_FILE).toString() + "#" + self.name()
+
+    def shortHelpString(self):  # noqa: N802
+        text = self._help_text()
+        text = text if text.startswith("<p>") else f"<p>{html.escape(text)}</p>"
+        return (text + "<p>Full help (parameters, CSV layout, outputs): the Help button.</p>"
+                f"<p><b>Runs:</b> <code>{html.escape(command.describe_command())} {self.name()} ...</code> "
+                "(the full command line of each run is in the log).</p>")
+
     def _seed_parameter(self):
-        return _advanced(QgsProcessingParameterNumber("SEED", "Random seed (same seed, same result)", QgsProcessingParameterNumber.Integer, 42, minValue=0))
+        return _help(_advanced(QgsProcessingParameterNumber("SEED", "Random seed (same seed, same result)", QgsProcessingParameterNumber.Integer, 42, minValue=0)),
+                     "Seeds the pixel sample and VCA: the same seed on the same input gives the same bytes (--seed).")
 
 
 class UnmixAlgorithm(_Base):
+    extra_tags = ["fcls", "nnls", "linear mixture", "deep learning", "mtl", "fractions"]
+
     def name(self):
         return "unmix"
 
     def displayName(self):  # noqa: N802
         return "Unmix hyperspectral raster"
 
-    def shortHelpString(self):  # noqa: N802
-        return ("Estimates per-pixel abundances of endmember materials. Output: one band per endmember (named after it) "
+    def _help_text(self):
+        return ("<p>Estimates per-pixel abundances of endmember materials. Output: one band per endmember (named after it) "
                 "plus a residual_rmse band, on the input's grid (or the ROI's window of it), nodata outside the ROI. "
                 "Endmembers come from a file, or are extracted with VCA (their number given, or estimated with HySime). "
-                "The deep method fits a two-branch network on a sample of pixels and applies it to every tile.")
+                "The deep method fits a two-branch network on a sample of pixels and applies it to every tile.</p>"
+                "<p>Real scenes (EnMAP, AVIRIS, PRISMA): set <b>Scale factor</b> (0.0001 for reflectance x 10000), tick "
+                "<b>Drop bad bands</b>, and tick <b>Resample endmember spectra</b> for a library of another sensor.</p>"
+                f"<p>{CSV_LAYOUT}</p>"
+                "<p>Outputs: the abundance layer (endmembers 1-3 as RGB; every endmember and the residual as a named style, "
+                "right-click &gt; Styles), an HTML report in the Results Viewer, the endmember table as a table layer; the "
+                "side outputs (.report.json, .sli, plots, .model.json) stay next to the raster, their paths in the log.</p>")
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", "Hyperspectral raster"))
-        self.addParameter(QgsProcessingParameterEnum("METHOD", "Method", options=METHOD_LABELS, defaultValue=0))
-        self.addParameter(QgsProcessingParameterFile("ENDMEMBERS", "Endmember spectra (CSV or ENVI spectral library; empty: extract with VCA)",
-                                                     behavior=QgsProcessingParameterFile.File, optional=True, fileFilter=SPECTRA_FILTER))
-        self.addParameter(QgsProcessingParameterNumber("ENDMEMBER_COUNT", "Number of endmembers (empty: HySime estimate)",
-                                                       QgsProcessingParameterNumber.Integer, optional=True, minValue=1))
-        self.addParameter(QgsProcessingParameterFeatureSource("ROI", "Region of interest (polygons)", [QgsProcessing.TypeVectorPolygon], optional=True))
-        self.addParameter(_advanced(QgsProcessingParameterFile("MODEL", "Apply a fitted deep model (.model.json) instead of fitting",
-                                                               behavior=QgsProcessingParameterFile.File, optional=True, fileFilter="Model (*.json)")))
-        self.addParameter(_advanced(QgsProcessingParameterNumber("TILE", "Tile size (pixels)", QgsProcessingParameterNumber.Integer, 256, minValue=16)))
-        self.addParameter(_advanced(QgsProcessingParameterNumber("THREADS", "Threads", QgsProcessingParameterNumber.Integer, os.cpu_count() or 1, minValue=1)))
-        self.addParameter(_advanced(QgsProcessingParameterNumber("MEMORY", "Memory budget (MB)", QgsProcessingParameterNumber.Integer, 1024, minValue=16)))
-        self.addParameter(self._seed_parameter())
-        self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", "Abundances"))
-        self.addParameter(QgsProcessingParameterFileDestination("ENDMEMBERS_OUTPUT", "Endmember spectra (CSV)", "CSV files (*.csv)",
-                                                                optional=True, createByDefault=False))
-        self.addParameter(QgsProcessingParameterFileDestination("MODEL_OUTPUT", "Fitted deep model", "Model (*.json)",
-                                                                optional=True, createByDefault=False))
+        P = QgsProcessingParameterNumber
+        add = self.addParameter
+        add(_help(QgsProcessingParameterRasterLayer("INPUT", "Hyperspectral raster"), INPUT_HELP))
+        add(_help(QgsProcessingParameterEnum("METHOD", "Method", options=METHOD_LABELS, defaultValue=0),
+                  "mtl: the deep multi-task model (fitted on a sample, applied to every tile); fcls/nnls/scls/ucls: exact linear solvers (--method)."))
+        add(_help(QgsProcessingParameterFile("ENDMEMBERS", "Endmember spectra (CSV or ENVI spectral library; empty: extract with VCA)",
+                                             behavior=QgsProcessingParameterFile.File, optional=True, fileFilter=SPECTRA_FILTER),
+                  CSV_LAYOUT + " (--endmembers)"))
+        add(_help(QgsProcessingParameterString("ENDMEMBER_NAMES", "Endmember names to take from the spectra file (comma separated; empty: all)", optional=True),
+                  "Picks some spectra of a larger library by their column / spectrum name, e.g. 'Alunite,Kaolinite' (--endmember-names)."))
+        add(_help(QgsProcessingParameterBoolean("RESAMPLE", "Resample endmember spectra to the scene's wavelengths", defaultValue=False),
+                  "Interpolates the spectra to the scene's wavelengths when they differ, e.g. a library of another sensor (--resample)."))
+        add(_help(P("ENDMEMBER_COUNT", "Number of endmembers (empty: HySime estimate)", P.Integer, optional=True, minValue=1),
+                  "How many endmembers VCA extracts when no spectra file is given (-p); empty: HySime estimates it."))
+        add(_help(QgsProcessingParameterFeatureSource("ROI", "Region of interest (polygons)", [QgsProcessing.TypeVectorPolygon], optional=True),
+                  "Only pixels whose centre is inside these polygons are unmixed; the output covers their window (--roi). Any CRS."))
+        add(_help(P("SCALE", "Scale factor for input values (0.0001 for reflectance x 10000)", P.Double, 1.0, minValue=0.0),
+                  "Multiplies every input value so the scene and the endmember spectra share units (--scale). EnMAP, AVIRIS-NG and "
+                  "PRISMA L2 reflectance stored as integers x 10000 need 0.0001."))
+        add(_help(QgsProcessingParameterBoolean("DROP_BAD_BANDS", "Drop the bad bands flagged in the header (ENVI bbl)", defaultValue=False),
+                  "Leaves out water-vapour and noisy bands the ENVI header marks 0 in 'bbl' (--drop-bad-bands)."))
+        add(_help(_advanced(QgsProcessingParameterString("BANDS", "Bands to use, 1-based (e.g. 1-100,120-150; empty: all)", optional=True)),
+                  "Band ranges to use, 1-based, comma separated (--bands)."))
+        add(_help(_advanced(QgsProcessingParameterString("NODATA", "Input nodata value for every band (a number or nan; empty: the file's)", optional=True)),
+                  "Overrides the file's nodata value for every band (--nodata)."))
+        add(_help(_advanced(QgsProcessingParameterBoolean("NAN_AS_NODATA", "Treat NaN and infinite input values as nodata", defaultValue=False)),
+                  "Without it, non-finite samples are an error unless they are the band's nodata value (--nan-as-nodata)."))
+        add(_help(_advanced(QgsProcessingParameterFile("MODEL", "Apply a fitted deep model (.model.json) instead of fitting",
+                                                       behavior=QgsProcessingParameterFile.File, optional=True, fileFilter="Model (*.json)")),
+                  "A .model.json written by an earlier deep run on the same sensor; nothing is fitted (--model)."))
+        add(_help(_advanced(P("ALPHA", "Deep method: weight of the auxiliary NMF task", P.Double, DEEP_DEFAULTS["ALPHA"], minValue=0.0)),
+                  "mtl only (--alpha)."))
+        add(_help(_advanced(P("EPOCHS", "Deep method: maximum training epochs", P.Integer, DEEP_DEFAULTS["EPOCHS"], minValue=1)),
+                  "mtl only (--epochs)."))
+        add(_help(_advanced(P("FIT_PIXELS", "Deep method: pixels the model is fitted on", P.Integer, DEEP_DEFAULTS["FIT_PIXELS"], minValue=1)),
+                  "mtl only; all valid pixels when there are fewer (--fit-pixels)."))
+        add(_help(_advanced(P("ENDMEMBER_STEP", "Deep method: largest endmember step (0 keeps endmembers fixed)", P.Double, DEEP_DEFAULTS["ENDMEMBER_STEP"], minValue=0.0)),
+                  "mtl only; > 0 also trains the row (endmember) branch (--endmember-step)."))
+        add(_help(_advanced(P("TILE", "Tile size (pixels)", P.Integer, 256, minValue=16)), "Tile side in pixels (--tile); results do not depend on it."))
+        add(_help(_advanced(P("THREADS", "Threads (0: automatic, every core)", P.Integer, 0, minValue=0)),
+                  "0 lets the command use every core of the machine that runs it (a saved model stays portable); otherwise --threads."))
+        add(_help(_advanced(P("MEMORY", "Memory budget (MB)", P.Integer, 1024, minValue=16)), "Memory for tiles in flight (--memory)."))
+        add(self._seed_parameter())
+        add(_help(_advanced(QgsProcessingParameterString("OUTPUT_NODATA", "Output nodata value (a number or nan)", defaultValue="-9999")),
+                  "Written where the input is nodata or outside the ROI (--output-nodata)."))
+        add(_help(_advanced(QgsProcessingParameterBoolean("COG", "Write a Cloud-Optimized GeoTIFF (with overviews)", defaultValue=False)),
+                  "--format cog; an output named .img/.dat/.bsq is written as ENVI instead."))
+        add(_help(QgsProcessingParameterRasterDestination("OUTPUT", "Abundances"),
+                  "One band per endmember plus residual_rmse. Side outputs are written next to it, also for a temporary output."))
+        add(_help(QgsProcessingParameterFileDestination("REPORT_HTML", "HTML report (endmember plot, abundance thumbnails, run summary)",
+                                                        "HTML files (*.html)", optional=True, createByDefault=True),
+                  "Shown in the Results Viewer."))
+        add(_help(QgsProcessingParameterFileDestination("ENDMEMBERS_OUTPUT", "Endmember table (CSV, loaded as a table layer)", "CSV files (*.csv)",
+                                                        optional=True, createByDefault=True),
+                  "The endmember spectra: band, wavelength, one column per endmember."))
+        add(_help(QgsProcessingParameterFileDestination("MODEL_OUTPUT", "Fitted deep model", "Model (*.json)", optional=True, createByDefault=False),
+                  "The fitted deep model, to apply to other scenes of the same sensor."))
         self.addOutput(QgsProcessingOutputString("REPORT", "Run report (JSON file)"))
+        self.addOutput(QgsProcessingOutputFolder("OUTPUT_FOLDER", "Folder of the abundance raster and its side outputs"))
+        self.addOutput(QgsProcessingOutputString("SIDE_OUTPUTS", "Side outputs (paths, one per line)"))
+        self.addOutput(QgsProcessingOutputFile("SPECTRAL_LIBRARY", "Endmember spectral library (ENVI .sli)"))
+        self.addOutput(QgsProcessingOutputFile("ENDMEMBER_PLOT", "Endmember plot (PNG)"))
+        self.addOutput(QgsProcessingOutputFile("ABUNDANCE_PREVIEW", "Abundance quick-look (PNG)"))
 
-    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+    def checkParameterValues(self, parameters, context):  # noqa: N802
+        for name in ("NODATA", "OUTPUT_NODATA"):
+            text = self.parameterAsString(parameters, name, context)
+            if text.strip() and _number_or_nan(text) is None:
+                return False, f"{self.parameterDefinition(name).description()}: '{text}' is neither a number nor nan"
+        if self.parameterAsDouble(parameters, "SCALE", context) <= 0:
+            return False, "Scale factor must be greater than 0"
+        return super().checkParameterValues(parameters, context)
+
+    def commandArguments(self, parameters, context, feedback, output):  # noqa: N802
+        """The hyperunmix arguments for these parameters (what processAlgorithm runs)."""
         source = _raster_path(self, parameters, "INPUT", context)
-        output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         method = METHODS[self.parameterAsEnum(parameters, "METHOD", context)]
         arguments = ["unmix", source, "-o", output, "--method", method, "--overwrite",
                      "--tile", self.parameterAsInt(parameters, "TILE", context),
-                     "--threads", self.parameterAsInt(parameters, "THREADS", context),
                      "--memory", self.parameterAsInt(parameters, "MEMORY", context),
                      "--seed", self.parameterAsInt(parameters, "SEED", context)]
-        if output.lower().endswith((".img", ".dat", ".bsq")):
+        threads = self.parameterAsInt(parameters, "THREADS", context)
+        if threads > 0:  # 0: the command's own default, every core of the machine it runs on
+            arguments += ["--threads", threads]
+        envi = output.lower().endswith((".img", ".dat", ".bsq"))
+        if envi:
             arguments += ["--format", "envi"]
+        elif self.parameterAsBoolean(parameters, "COG", context):
+            arguments += ["--format", "cog"]
+        output_nodata = _number_or_nan(self.parameterAsString(parameters, "OUTPUT_NODATA", context))
+        if output_nodata is not None and output_nodata != "-9999":
+            arguments += ["--output-nodata", output_nodata]
         endmembers = self.parameterAsFile(parameters, "ENDMEMBERS", context)
         if endmembers:
             arguments += ["--endmembers", endmembers]
+        names = ",".join(n.strip() for n in self.parameterAsString(parameters, "ENDMEMBER_NAMES", context).split(",") if n.strip())
+        if names:
+            arguments += ["--endmember-names", names]
+        if self.parameterAsBoolean(parameters, "RESAMPLE", context):
+            arguments.append("--resample")
         if parameters.get("ENDMEMBER_COUNT") not in (None, ""):
             arguments += ["-p", self.parameterAsInt(parameters, "ENDMEMBER_COUNT", context)]
+        scale = self.parameterAsDouble(parameters, "SCALE", context)
+        if scale != 1.0:
+            arguments += ["--scale", repr(scale)]
+        bands = self.parameterAsString(parameters, "BANDS", context).replace(" ", "")
+        if bands:
+            arguments += ["--bands", bands]
+        if self.parameterAsBoolean(parameters, "DROP_BAD_BANDS", context):
+            arguments.append("--drop-bad-bands")
+        nodata = _number_or_nan(self.parameterAsString(parameters, "NODATA", context))
+        if nodata is not None:
+            arguments += ["--nodata", nodata]
+        if self.parameterAsBoolean(parameters, "NAN_AS_NODATA", context):
+            arguments.append("--nan-as-nodata")
         model = self.parameterAsFile(parameters, "MODEL", context)
         if model:
             arguments += ["--model", model]
+        elif method == "mtl":
+            for name, flag, read in (("ALPHA", "--alpha", self.parameterAsDouble), ("EPOCHS", "--epochs", self.parameterAsInt),
+                                     ("FIT_PIXELS", "--fit-pixels", self.parameterAsInt), ("ENDMEMBER_STEP", "--endmember-step", self.parameterAsDouble)):
+                value = read(parameters, name, context)
+                if value != DEEP_DEFAULTS[name]:
+                    arguments += [flag, repr(value) if isinstance(value, float) else value]
         arguments += _roi_arguments(self, parameters, context, feedback)
-        command.run(arguments, feedback)
+        return arguments
+
+    def flagLabels(self):  # noqa: N802
+        """Command option -> the dialog's label, so an error that says 'pass --resample' also names the checkbox."""
+        return {flag: self.parameterDefinition(name).description() for flag, name in (
+            ("--resample", "RESAMPLE"), ("--nan-as-nodata", "NAN_AS_NODATA"), ("--drop-bad-bands", "DROP_BAD_BANDS"), ("--scale", "SCALE"),
+            ("--bands", "BANDS"), ("--nodata", "NODATA"), ("--endmember-names", "ENDMEMBER_NAMES"), ("--model", "MODEL"),
+            ("--output-nodata", "OUTPUT_NODATA"), ("--epochs", "EPOCHS"), ("--fit-pixels", "FIT_PIXELS"), ("--alpha", "ALPHA"),
+            ("--endmember-step", "ENDMEMBER_STEP"), ("--endmembers", "ENDMEMBERS"))}
+
+    def layerName(self, parameters, context):  # noqa: N802
+        """'<input> abundances (<method>)': tells runs apart in the Layers panel."""
+        layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
+        source = layer.name() if layer is not None else "input"
+        method = METHODS[self.parameterAsEnum(parameters, "METHOD", context)].upper()
+        if self.parameterAsFile(parameters, "MODEL", context):
+            method += " model " + os.path.basename(self.parameterAsFile(parameters, "MODEL", context)).replace(".model.json", "")
+        return f"{source} abundances ({method})", f"{source} endmembers ({method})"
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
+        arguments = self.commandArguments(parameters, context, feedback, output)
+        command.run(arguments, feedback, flag_labels=self.flagLabels())
+        style.set_undefined_colour_interpretation(output)
 
         stem = os.path.splitext(output)[0]
-        results = {"OUTPUT": output, "REPORT": stem + ".report.json"}
-        for name, side in (("ENDMEMBERS_OUTPUT", ".endmembers.csv"), ("MODEL_OUTPUT", ".model.json")):
+        raster_name, table_name = self.layerName(parameters, context)
+        if context.willLoadLayerOnCompletion(output):
+            context.layerToLoadOnCompletionDetails(output).name = raster_name
+        side = [p for p in (stem + s for s in (".report.json", ".endmembers.csv", ".endmembers.sli", ".endmembers.hdr", ".endmembers.png",
+                                                ".abundances.png", ".qml", ".model.json")) if os.path.exists(p)]
+        results = {"OUTPUT": output, "REPORT": stem + ".report.json", "OUTPUT_FOLDER": os.path.dirname(output),
+                   "SIDE_OUTPUTS": "\n".join(side)}
+        for name, suffix in (("SPECTRAL_LIBRARY", ".endmembers.sli"), ("ENDMEMBER_PLOT", ".endmembers.png"), ("ABUNDANCE_PREVIEW", ".abundances.png")):
+            if os.path.exists(stem + suffix):
+                results[name] = stem + suffix
+        feedback.pushInfo("Side outputs, next to the abundance raster:\n  " + "\n  ".join(side))
+        for name, suffix in (("ENDMEMBERS_OUTPUT", ".endmembers.csv"), ("MODEL_OUTPUT", ".model.json")):
             destination = self.parameterAsFileOutput(parameters, name, context)
-            if destination and os.path.exists(stem + side):
-                shutil.copyfile(stem + side, destination)
+            if destination and os.path.exists(stem + suffix):
+                if os.path.abspath(destination) != os.path.abspath(stem + suffix):
+                    shutil.copyfile(stem + suffix, destination)
                 results[name] = destination
+        table = results.get("ENDMEMBERS_OUTPUT")
+        if table:
+            self._write_csvt(table)
+            if context.project() is not None:
+                details = QgsProcessingContext.LayerDetails(table_name, context.project(), "ENDMEMBERS_OUTPUT", QgsProcessingUtils.LayerHint.Vector)
+                context.addLayerToLoadOnCompletion(table, details)
+        html_path = self.parameterAsFileOutput(parameters, "REPORT_HTML", context)
+        if html_path:
+            full = " ".join(str(a) for a in (command.configured_command() or []) + arguments)
+            results["REPORT_HTML"] = report.write(html_path, output, raster_name, full)
         self._output = output
         return results
 
+    @staticmethod
+    def _write_csvt(table):
+        # Column types for OGR's CSV reader: the table layer gets numbers, not text.
+        with open(table, encoding="utf-8") as f:
+            columns = len(f.readline().split(","))
+        with open(table + "t", "w", encoding="utf-8") as f:
+            f.write(",".join(["Integer"] + ["Real"] * (columns - 1)) + "\n")
+
     def postProcessAlgorithm(self, context, feedback):  # noqa: N802
-        # Band names come from the file; the style (first three endmembers as RGB over [0, 1]) from <raster>.qml.
+        # Band names come from the file; the renderer and one named style per band from style.apply.
         output = getattr(self, "_output", None)
         if output:
             layer = QgsProcessingUtils.mapLayerFromString(output, context)
-            qml = os.path.splitext(output)[0] + ".qml"
-            if layer is not None and os.path.exists(qml):
-                layer.loadNamedStyle(qml)
+            if layer is not None:
+                left_out = style.apply(layer)
+                if left_out:
+                    feedback.pushInfo(f"Red, green, blue show {', '.join(style.band_names(layer)[:3])}; {', '.join(left_out)} and residual_rmse "
+                                      "have their own styles: right-click the layer > Styles.")
                 layer.triggerRepaint()
         return {}
 
 
 class EndmembersAlgorithm(_Base):
+    extra_tags = ["vca", "spectral library", "spectra", "extraction"]
+
     def name(self):
         return "endmembers"
 
     def displayName(self):  # noqa: N802
         return "Extract endmembers (VCA)"
 
-    def shortHelpString(self):  # noqa: N802
-        return "Extracts endmember spectra with VCA on a stratified sample of valid pixels; writes CSV, an ENVI spectral library and a plot next to it."
+    def _help_text(self):
+        return "Extracts endmember spectra with VCA on a stratified sample of valid pixels; writes CSV, an ENVI spectral library and a plot next to it. " + CSV_LAYOUT
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", "Hyperspectral raster"))
-        self.addParameter(QgsProcessingParameterNumber("ENDMEMBER_COUNT", "Number of endmembers (empty: HySime estimate)",
-                                                       QgsProcessingParameterNumber.Integer, optional=True, minValue=1))
-        self.addParameter(QgsProcessingParameterFeatureSource("ROI", "Region of interest (polygons)", [QgsProcessing.TypeVectorPolygon], optional=True))
+        self.addParameter(_help(QgsProcessingParameterRasterLayer("INPUT", "Hyperspectral raster"), INPUT_HELP))
+        self.addParameter(_help(QgsProcessingParameterNumber("ENDMEMBER_COUNT", "Number of endmembers (empty: HySime estimate)",
+                                                             QgsProcessingParameterNumber.Integer, optional=True, minValue=1),
+                                "How many spectra VCA extracts (-p); empty: HySime estimates it."))
+        self.addParameter(_help(QgsProcessingParameterFeatureSource("ROI", "Region of interest (polygons)", [QgsProcessing.TypeVectorPolygon], optional=True), ROI_HELP))
         self.addParameter(self._seed_parameter())
-        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT", "Endmember spectra (CSV)", "CSV files (*.csv)"))
+        self.addParameter(_help(QgsProcessingParameterFileDestination("OUTPUT", "Endmember spectra (CSV)", "CSV files (*.csv)"),
+                                "CSV (band, wavelength, one column per endmember); an ENVI .sli and a .png plot are written next to it."))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
@@ -178,18 +387,20 @@ class EndmembersAlgorithm(_Base):
 
 
 class EstimateAlgorithm(_Base):
+    extra_tags = ["hysime", "subspace", "number of endmembers"]
+
     def name(self):
         return "estimate"
 
     def displayName(self):  # noqa: N802
         return "Estimate number of endmembers (HySime)"
 
-    def shortHelpString(self):  # noqa: N802
+    def _help_text(self):
         return "Estimates the number of endmembers (signal subspace dimension) with HySime on a stratified sample of valid pixels."
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", "Hyperspectral raster"))
-        self.addParameter(QgsProcessingParameterFeatureSource("ROI", "Region of interest (polygons)", [QgsProcessing.TypeVectorPolygon], optional=True))
+        self.addParameter(_help(QgsProcessingParameterRasterLayer("INPUT", "Hyperspectral raster"), INPUT_HELP))
+        self.addParameter(_help(QgsProcessingParameterFeatureSource("ROI", "Region of interest (polygons)", [QgsProcessing.TypeVectorPolygon], optional=True), ROI_HELP))
         self.addParameter(self._seed_parameter())
         self.addOutput(QgsProcessingOutputNumber("ENDMEMBER_COUNT", "Number of endmembers"))
 
@@ -202,24 +413,30 @@ class EstimateAlgorithm(_Base):
 
 
 class EvaluateAlgorithm(_Base):
+    extra_tags = ["sad", "spectral angle", "rmse", "accuracy", "ground truth"]
+
     def name(self):
         return "evaluate"
 
     def displayName(self):  # noqa: N802
         return "Evaluate against ground truth"
 
-    def shortHelpString(self):  # noqa: N802
+    def _help_text(self):
         return ("Scores an abundance raster written by 'Unmix' against ground truth: spectral angle (SAD) of the endmembers and "
                 "abundance RMSE, with endmembers matched by the Hungarian method.")
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(QgsProcessingParameterRasterLayer("INPUT", "Abundance raster (from Unmix)"))
-        self.addParameter(QgsProcessingParameterRasterLayer("TRUTH", "Ground-truth abundances", optional=True))
-        self.addParameter(QgsProcessingParameterFile("TRUTH_ENDMEMBERS", "Ground-truth endmember spectra", optional=True, fileFilter=SPECTRA_FILTER))
-        self.addParameter(QgsProcessingParameterFile("ESTIMATED_ENDMEMBERS", "Estimated endmember spectra (default: the run's .endmembers.csv)",
-                                                     optional=True, fileFilter=SPECTRA_FILTER))
-        self.addParameter(QgsProcessingParameterEnum("MATCH", "Match endmembers on", options=["spectral angle", "abundance RMSE"], defaultValue=0))
-        self.addParameter(QgsProcessingParameterFileDestination("OUTPUT", "Scores (JSON)", "JSON files (*.json)", optional=True, createByDefault=False))
+        self.addParameter(_help(QgsProcessingParameterRasterLayer("INPUT", "Abundance raster (from Unmix)"), "An abundance raster written by Unmix."))
+        self.addParameter(_help(QgsProcessingParameterRasterLayer("TRUTH", "Ground-truth abundances", optional=True),
+                                "One band per reference endmember, same grid as the scene (--truth)."))
+        self.addParameter(_help(QgsProcessingParameterFile("TRUTH_ENDMEMBERS", "Ground-truth endmember spectra", optional=True, fileFilter=SPECTRA_FILTER),
+                                CSV_LAYOUT + " (--truth-endmembers)"))
+        self.addParameter(_help(QgsProcessingParameterFile("ESTIMATED_ENDMEMBERS", "Estimated endmember spectra (default: the run's .endmembers.csv)",
+                                                           optional=True, fileFilter=SPECTRA_FILTER), "(--endmembers)"))
+        self.addParameter(_help(QgsProcessingParameterEnum("MATCH", "Match endmembers on", options=["spectral angle", "abundance RMSE"], defaultValue=0),
+                                "How estimated and reference endmembers are paired by the Hungarian method (--match)."))
+        self.addParameter(_help(QgsProcessingParameterFileDestination("OUTPUT", "Scores (JSON)", "JSON files (*.json)", optional=True, createByDefault=False),
+                                "The scores as the command prints them with --json."))
         self.addOutput(QgsProcessingOutputNumber("MEAN_SAD_DEG", "Mean SAD (degrees)"))
         self.addOutput(QgsProcessingOutputNumber("MEAN_SAD_RAD", "Mean SAD (radians)"))
         self.addOutput(QgsProcessingOutputNumber("ABUNDANCE_RMSE", "Abundance RMSE"))

@@ -1,5 +1,6 @@
 """Finding and running the hyperunmix command, with progress, cancellation and readable errors."""
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -31,6 +32,14 @@ def configured_command():
     return None
 
 
+def describe_command():
+    """The command the algorithms will run, as one line for the help panel (or why none was found)."""
+    found = configured_command()
+    if found is None:
+        return "not found (see Processing > Options > Providers > HyperUnmix.Geo)"
+    return " ".join(shlex.quote(part) for part in found)
+
+
 def missing_command_message():
     return ("The hyperunmix command was not found. Install HyperUnmix.Geo and either put 'hyperunmix' on the PATH, "
             "or set its full command in Processing > Options > Providers > HyperUnmix.Geo > 'hyperunmix command' "
@@ -38,7 +47,17 @@ def missing_command_message():
             f"{ENVIRONMENT}.")
 
 
-def run(arguments, feedback, progress_range=(0.0, 100.0)):
+def with_dialog_names(message, flag_labels):
+    """The command's message with each option it names followed by the dialog's name for it, e.g.
+    'pass --resample' -> 'pass --resample (in the dialog: "Resample endmember spectra")'."""
+    for flag, label in (flag_labels or {}).items():
+        pattern = re.compile(re.escape(flag) + r"(?![\w-])")
+        if pattern.search(message):
+            message = pattern.sub(lambda m: f'{m.group(0)} (in the dialog: "{label}")', message, count=1)
+    return message
+
+
+def run(arguments, feedback, progress_range=(0.0, 100.0), flag_labels=None):
     """Runs hyperunmix with the arguments; returns its stdout lines (progress lines excluded).
 
     Progress lines 'PROGRESS <percent> <stage>' drive the feedback's progress bar; cancelling sends SIGTERM, on
@@ -59,6 +78,7 @@ def run(arguments, feedback, progress_range=(0.0, 100.0)):
         raise QgsProcessingException(f"Could not start {full[0]}: {error}. {missing_command_message()}")
     low, high = progress_range
     lines = []
+    stage = None
     for line in process.stdout:
         line = line.rstrip("\n")
         if feedback is not None and feedback.isCanceled():
@@ -72,17 +92,22 @@ def run(arguments, feedback, progress_range=(0.0, 100.0)):
                 continue
             if feedback is not None:
                 feedback.setProgress(low + (high - low) * percent / 100.0)
-                if len(parts) > 2:
-                    feedback.setProgressText(parts[2])
+                # The dialog writes every progress text into its log: say each stage once, when it starts.
+                if len(parts) > 2 and parts[2] != stage:
+                    stage = parts[2]
+                    feedback.setProgressText(stage)
             continue
         lines.append(line)
         if feedback is not None:
             feedback.pushConsoleInfo(line)
     stderr = process.stderr.read()
     code = process.wait()
+    process.stdout.close()
+    process.stderr.close()
     if feedback is not None and feedback.isCanceled():
         raise QgsProcessingException("Cancelled: hyperunmix stopped and left no output.")
     if code != 0:
         message = next((l for l in stderr.splitlines() if l.startswith("hyperunmix: ")), stderr.strip() or f"exit code {code}")
-        raise QgsProcessingException(message.replace("hyperunmix: ", "", 1) + f" (hyperunmix exit code {code})")
+        message = with_dialog_names(message.replace("hyperunmix: ", "", 1), flag_labels)
+        raise QgsProcessingException(message + f" (hyperunmix exit code {code})")
     return lines

@@ -1,9 +1,14 @@
 import os
 
-from qgis.core import QgsProcessingProvider
+from qgis.core import QgsProcessingProvider, QgsSettings
 from qgis.PyQt.QtGui import QIcon
 
+from . import command
 from .algorithms import EndmembersAlgorithm, EstimateAlgorithm, EvaluateAlgorithm, UnmixAlgorithm
+
+# Where ProcessingConfig stores the provider's "Activate" checkbox; read directly so qgis_process honours it too.
+ACTIVATE = "ACTIVATE_HYPERUNMIX"
+ACTIVATE_KEY = "Processing/Configuration/" + ACTIVATE
 
 
 class HyperUnmixProvider(QgsProcessingProvider):
@@ -18,6 +23,22 @@ class HyperUnmixProvider(QgsProcessingProvider):
     def longName(self):  # noqa: N802
         return "HyperUnmix.Geo hyperspectral unmixing"
 
+    def versionInfo(self):  # noqa: N802
+        # Shown next to the provider in the toolbox tooltips and Options: the command every algorithm runs.
+        return "hyperunmix command: " + command.describe_command()
+
+    def isActive(self):  # noqa: N802
+        return QgsSettings().value(ACTIVATE_KEY, True, type=bool)
+
+    def setActive(self, active):  # noqa: N802
+        QgsSettings().setValue(ACTIVATE_KEY, bool(active))
+        try:
+            from processing.core.ProcessingConfig import ProcessingConfig
+            if ACTIVATE in ProcessingConfig.settings:
+                ProcessingConfig.settings[ACTIVATE].value = bool(active)
+        except ImportError:
+            pass
+
     def icon(self):
         path = os.path.join(os.path.dirname(__file__), "icon.svg")
         return QIcon(path) if os.path.exists(path) else super().icon()
@@ -27,6 +48,7 @@ class HyperUnmixProvider(QgsProcessingProvider):
         try:
             from processing.core.ProcessingConfig import ProcessingConfig, Setting
             ProcessingConfig.settingIcons[self.name()] = self.icon()
+            ProcessingConfig.addSetting(Setting(self.name(), ACTIVATE, "Activate", True))
             # Stored by ProcessingConfig under Processing/Configuration/HYPERUNMIX_COMMAND, where command.py reads it.
             ProcessingConfig.addSetting(Setting(self.name(), "HYPERUNMIX_COMMAND", "hyperunmix command (e.g. dotnet /opt/hyperunmix/hyperunmix.dll)",
                                                 "", valuetype=Setting.STRING))
@@ -39,8 +61,9 @@ class HyperUnmixProvider(QgsProcessingProvider):
     def unload(self):
         try:
             from processing.core.ProcessingConfig import ProcessingConfig
-            ProcessingConfig.removeSetting("HYPERUNMIX_COMMAND")
-        except (ImportError, KeyError):
+            for name in ("HYPERUNMIX_COMMAND", ACTIVATE):
+                ProcessingConfig.settings.pop(name, None)
+        except ImportError:
             pass
 
     def loadAlgorithms(self):  # noqa: N802
