@@ -3,7 +3,8 @@ using HyperUnmix.Geo.Benchmarks;
 // Benchmarks print figures and ratios measured in the same run; they never assert time.
 //   read      [--size 1000] [--bands 224]   tile reading: ours vs GDAL's generic RasterIO, per layout
 //   unmix     [--size 1000] [--bands 224] [--memory MB] [--no-otb] [--quick]   scene FCLS/UCLS end to end vs OTB UCLS and our I/O floor
-//   accuracy  [--datasets ../shared/datasets] [--out docs/accuracy-linear.md]   Samson / Jasper Ridge vs OTB
+//   accuracy  [--datasets ../shared/datasets] [--out docs/accuracy-linear.md]   Samson / Jasper Ridge stage by stage, vs OTB and the best deep peer
+//   stages    [--seeds 3] [--out docs/accuracy-synthetic.md]   the stages on synthetic scenes (illumination, dark endmember, nonlinear mixing)
 //   deep      [--datasets ../shared/datasets] [--seeds 5] [--out docs/accuracy-deep.md]   the deep method's evaluation
 //   deep-speed [--apply-pixels 1000000]      fit time and GFLOP/s vs the sgemm peak; apply pixels/s
 var command = args.FirstOrDefault() ?? "help";
@@ -13,10 +14,11 @@ switch (command)
     case "read": ReadBenchmark.Run(options); break;
     case "unmix": UnmixBenchmark.Run(options); break;
     case "accuracy": AccuracyBenchmark.Run(options); break;
+    case "stages": StageStudy.Run(options); break;
     case "deep": DeepBenchmark.Accuracy(options); break;
     case "deep-speed": DeepBenchmark.Speed(options); break;
     default:
-        Console.WriteLine("usage: dotnet run -c Release --project bench/HyperUnmix.Geo.Benchmarks -- read|unmix|accuracy|deep|deep-speed [--size N] [--bands L] [--data DIR]");
+        Console.WriteLine("usage: dotnet run -c Release --project bench/HyperUnmix.Geo.Benchmarks -- read|unmix|accuracy|stages|deep|deep-speed [--size N] [--bands L] [--data DIR]");
         break;
 }
 

@@ -116,7 +116,7 @@ public static partial class UnmixJob
         if (o.Method != UnmixMethod.Mtl || o.IoOnly)
         {
             // The I/O floor never fits a model: it measures reading and writing alone.
-            if (o.EffectiveNormalize == PixelScale.Length && !o.IoOnly) endmembers = UnitLength(endmembers);
+            if (o.EffectiveNormalize == PixelScale.Length && !o.IoOnly) endmembers = endmembers.UnitLength();
             unmixer = new LinearTileUnmixer(new AbundanceSolver(endmembers, ToLinear(o.Method), scale: o.IoOnly ? PixelScale.None : o.EffectiveNormalize));
         }
         else if (model is not null)
@@ -129,7 +129,7 @@ public static partial class UnmixJob
             sample ??= Sampling.Read(source, area, roi, bands, o.InputScale, o.SampleSize, o.Seed);
             if (sample.Count == 0) throw new RasterDataException(o.Input, "has no valid pixel");
             var fitSet = sample.Subset(o.FitPixels);
-            if (o.EffectiveNormalize == PixelScale.Length) endmembers = UnitLength(endmembers);
+            if (o.EffectiveNormalize == PixelScale.Length) endmembers = endmembers.UnitLength();
             // With a pixel scale the model is fitted on pixels divided by it (y / s ≈ E a, a on the simplex), and
             // applied the same way; the linear start is then the scaled model's solution.
             var fitY = o.EffectiveNormalize == PixelScale.None ? fitSet.Y : DivideByScale(fitSet, endmembers, o.EffectiveNormalize);
@@ -305,20 +305,6 @@ public static partial class UnmixJob
         new AbundanceSolver(new EndmemberSet(e, l, p), LinearMethod.Nnls)
             .SolveTile(Array.ConvertAll(y, v => (float)v), n, Enumerable.Repeat((byte)1, n).ToArray(), new float[p * n], residual, 0f, new TileScratch());
         return Math.Sqrt(residual.Average(r => (double)r * r));
-    }
-
-    /// <summary>The same spectra scaled to unit length (for unit-length pixels).</summary>
-    private static EndmemberSet UnitLength(EndmemberSet e)
-    {
-        var x = (double[])e.E.Clone();
-        for (var j = 0; j < e.Count; j++)
-        {
-            double s = 0;
-            for (var b = 0; b < e.Bands; b++) s += x[b * e.Count + j] * x[b * e.Count + j];
-            s = Math.Sqrt(s);
-            for (var b = 0; b < e.Bands; b++) x[b * e.Count + j] /= s;
-        }
-        return new EndmemberSet(x, e.Bands, e.Count, e.Names, e.Wavelengths);
     }
 
     /// <summary>Each sample pixel divided by its scale under <paramref name="scale"/> (zero-scale pixels stay zero).</summary>

@@ -107,6 +107,20 @@ public sealed class EndmemberSet
         return new EndmemberSet(e, l, spectra.Count, names, wavelengths);
     }
 
+    /// <summary>The same spectra scaled to unit length (for unit-length pixels), names and wavelengths kept.</summary>
+    public EndmemberSet UnitLength()
+    {
+        var x = (double[])E.Clone();
+        for (var j = 0; j < Count; j++)
+        {
+            double s = 0;
+            for (var b = 0; b < Bands; b++) s += x[b * Count + j] * x[b * Count + j];
+            s = Math.Sqrt(s);
+            for (var b = 0; b < Bands; b++) x[b * Count + j] /= s;
+        }
+        return new EndmemberSet(x, Bands, Count, Names, Wavelengths);
+    }
+
     /// <summary>The same spectra restricted to some bands (e.g. after dropping bad bands).</summary>
     public EndmemberSet SelectBands(IReadOnlyList<int> bands)
     {

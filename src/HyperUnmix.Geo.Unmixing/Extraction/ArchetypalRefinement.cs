@@ -74,13 +74,7 @@ public static class ArchetypalRefinement
         {
             // X = Uₖᵀ Ŷ, Uₖ the leading eigenvectors of Ŷ Ŷᵀ: the iterations see k rows instead of L.
             var k = Math.Max(o.Subspace, p);
-            var (u, _) = Dense.EigenDescending(Dense.ToMatrix(Dense.Gram(blas, yh, l, n, n), l, l));
-            var uk = new double[l * k];
-            for (var i = 0; i < l; i++)
-                for (var c = 0; c < k; c++) uk[i * k + c] = u[i, c];
-            var x = new double[k * n];
-            blas.Gemm(true, false, k, n, l, 1.0, uk, k, yh, n, 0.0, x, n);
-            yh = x;
+            yh = Dense.ProjectOnLeadingEigenvectors(blas, yh, l, n, k);
             l = k;
         }
 

@@ -35,13 +35,8 @@ public static class NFindr
         {
             // Coordinates in the (P−1)-dimensional principal subspace: z = Uᵀ(y − mean).
             var d = p - 1;
-            var (mean, centred) = Dense.CentreRows(y, l, n);
-            var (u, _) = Dense.EigenDescending(Dense.ToMatrix(Dense.Gram(blas, centred, l, n, n), l, l));
-            var ud = new double[l * d];
-            for (var i = 0; i < l; i++)
-                for (var k = 0; k < d; k++) ud[i * d + k] = u[i, k];
-            var z = new double[d * n];
-            blas.Gemm(true, false, d, n, l, 1.0, ud, d, centred, n, 0.0, z, n);
+            var (_, centred) = Dense.CentreRows(y, l, n);
+            var z = Dense.ProjectOnLeadingEigenvectors(blas, centred, l, n, d);
 
             var m = Matrix<double>.Build.Dense(p, p);
             void SetVertex(int j, int pixel)

@@ -28,6 +28,21 @@ public static class Dense
         return (mean, centred);
     }
 
+    /// <summary>
+    /// Coordinates (k x c, row-major) of the columns of an r x c matrix in the span of the k leading eigenvectors of
+    /// X Xᵀ: Uₖᵀ X. Centre the rows first for principal components.
+    /// </summary>
+    public static double[] ProjectOnLeadingEigenvectors(IBlas blas, double[] x, int r, int c, int k)
+    {
+        var (u, _) = EigenDescending(ToMatrix(Gram(blas, x, r, c, c), r, r));
+        var uk = new double[r * k];
+        for (var i = 0; i < r; i++)
+            for (var j = 0; j < k; j++) uk[i * k + j] = u[i, j];
+        var z = new double[k * c];
+        blas.Gemm(true, false, k, c, r, 1.0, uk, k, x, c, 0.0, z, c);
+        return z;
+    }
+
     public static Matrix<double> ToMatrix(double[] rowMajor, int r, int c) => Matrix<double>.Build.Dense(r, c, (i, j) => rowMajor[i * c + j]);
 
     /// <summary>Eigenvectors of a symmetric matrix, columns sorted by decreasing eigenvalue (values returned too).</summary>

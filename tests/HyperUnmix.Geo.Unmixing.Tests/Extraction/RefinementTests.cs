@@ -125,7 +125,8 @@ public class RefinementTests
     public void UnitLengthPixels_ResidualIsInDataUnits_AndScaleIsTheLength()
     {
         var e = Materials(3);
-        var unit = EndmemberSet.FromSpectra(Enumerable.Range(0, 3).Select(j => { var v = e.Spectrum(j); var n = Math.Sqrt(v.Sum(x => x * x)); return v.Select(x => x / n).ToArray(); }).ToList());
+        var unit = e.UnitLength();
+        for (var j = 0; j < 3; j++) Assert.Equal(1.0, Math.Sqrt(unit.Spectrum(j).Sum(x => x * x)), 1e-12);
         var s = SceneGenerator.Generate(e, new SceneOptions { Width = 10, Height = 10, SnrDb = 20, Seed = 8 });
         var valid = Enumerable.Repeat((byte)1, s.Pixels).ToArray();
         var a = new float[3 * s.Pixels];
