@@ -320,6 +320,13 @@ class DialogTests(unittest.TestCase):
                      "--output-nodata", "--format", "--alpha", "--epochs", "--fit-pixels", "--endmember-step", "--threads"):
             self.assertNotIn(flag, plain)
         self.assertFlag(self.arguments(COG=True, OUTPUT=os.path.join(self.dir, "x.img")), "--format", "envi")
+        # The endmember stages and the pixel scale: defaults pass nothing, choices pass their option.
+        for flag in ("--extractor", "--no-refine", "--normalize"):
+            self.assertNotIn(flag, plain)
+        stages = self.arguments(EXTRACTOR=1, REFINE=False, NORMALIZE=2)
+        self.assertFlag(stages, "--extractor", "vca")
+        self.assertFlag(stages, "--no-refine")
+        self.assertFlag(stages, "--normalize", "l2")
         from qgis.core import QgsProcessingContext
         ok, message = unmix_algorithm().checkParameterValues({"INPUT": os.path.join(SAMPLE, "scene.tif"), "NODATA": "none",
                                                               "OUTPUT": os.path.join(self.dir, "x.tif")}, QgsProcessingContext())

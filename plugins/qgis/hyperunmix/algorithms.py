@@ -47,7 +47,11 @@ CSV_LAYOUT = ("Endmember CSV layout: a header row, then one row per band: band n
 INPUT_HELP = "The scene: ENVI (.img/.dat with .hdr), GeoTIFF, VRT or any GDAL raster on disk, one band per wavelength."
 ROI_HELP = "Only pixels whose centre is inside these polygons count (--roi); any CRS, 'selected features only' works."
 # The command's defaults for the deep method; a value equal to them is not passed (shorter, readable command lines).
-DEEP_DEFAULTS = {"ALPHA": 0.1, "EPOCHS": 300, "FIT_PIXELS": 10000, "ENDMEMBER_STEP": 0.0}
+DEEP_DEFAULTS = {"ALPHA": 0.1, "EPOCHS": 100, "FIT_PIXELS": 10000, "ENDMEMBER_STEP": 0.0}
+EXTRACTORS = ["nfindr", "vca"]
+EXTRACTOR_LABELS = ["N-FINDR from VCA's pixels", "VCA"]
+NORMALIZES = ["auto", "scale", "l2", "none"]
+NORMALIZE_LABELS = ["automatic (scale for mtl, none otherwise)", "scale (per-pixel brightness)", "l2 (unit-length pixels)", "none"]
 
 
 def _advanced(parameter):
@@ -166,6 +170,13 @@ class UnmixAlgorithm(_Base):
                   "How many endmembers VCA extracts when no spectra file is given (-p); empty: HySime estimates it."))
         add(_help(QgsProcessingParameterFeatureSource("ROI", "Region of interest (polygons)", [QgsProcessing.TypeVectorPolygon], optional=True),
                   "Only pixels whose centre is inside these polygons are unmixed; the output covers their window (--roi). Any CRS."))
+        add(_help(_advanced(QgsProcessingParameterEnum("EXTRACTOR", "Endmember extraction", options=EXTRACTOR_LABELS, defaultValue=0)),
+                  "N-FINDR's volume-maximising swaps from VCA's pixels (default), or VCA alone (--extractor)."))
+        add(_help(_advanced(QgsProcessingParameterBoolean("REFINE", "Refine extracted endmembers (convex combinations of pixels)", defaultValue=True)),
+                  "Archetypal refinement of the extracted endmembers, kept only when it lowers the residual; off: --no-refine."))
+        add(_help(_advanced(QgsProcessingParameterEnum("NORMALIZE", "Pixel brightness", options=NORMALIZE_LABELS, defaultValue=0)),
+                  "automatic: the scaled model y = s E a for mtl, none for the classic solvers; scale: a per-pixel brightness factor "
+                  "(illumination, shading); l2: unit-length pixels; none: the plain mixing model (--normalize)."))
         add(_help(P("SCALE", "Scale factor for input values (0.0001 for reflectance x 10000)", P.Double, 1.0, minValue=0.0),
                   "Multiplies every input value so the scene and the endmember spectra share units (--scale). EnMAP, AVIRIS-NG and "
                   "PRISMA L2 reflectance stored as integers x 10000 need 0.0001."))
@@ -274,6 +285,14 @@ class UnmixAlgorithm(_Base):
                 value = read(parameters, name, context)
                 if value != DEEP_DEFAULTS[name]:
                     arguments += [flag, repr(value) if isinstance(value, float) else value]
+        extractor = EXTRACTORS[self.parameterAsEnum(parameters, "EXTRACTOR", context)]
+        if extractor != "nfindr":
+            arguments += ["--extractor", extractor]
+        if not self.parameterAsBoolean(parameters, "REFINE", context):
+            arguments.append("--no-refine")
+        normalize = NORMALIZES[self.parameterAsEnum(parameters, "NORMALIZE", context)]
+        if normalize != "auto":
+            arguments += ["--normalize", normalize]
         arguments += _roi_arguments(self, parameters, context, feedback)
         return arguments
 
