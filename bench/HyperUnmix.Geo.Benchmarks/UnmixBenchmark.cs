@@ -49,7 +49,9 @@ internal static class UnmixBenchmark
         var results = new List<(string Name, double Seconds, long Rss)>();
         void Ours(string name, params string[] extra)
         {
-            var args = new[] { Common.Cli, "unmix", scene, "-o", Out(name + ".tif"), "-e", csv, "--overwrite", "--memory", memory.ToString(CultureInfo.InvariantCulture) }.Concat(extra).ToArray();
+            // A model brings its own endmembers.
+            string[] endmembers = extra.Contains("--model") ? [] : ["-e", csv];
+            var args = new[] { Common.Cli, "unmix", scene, "-o", Out(name + ".tif"), "--overwrite", "--memory", memory.ToString(CultureInfo.InvariantCulture) }.Concat(endmembers).Concat(extra).ToArray();
             var r = Common.Run("dotnet", args);
             results.Add((name, r.Seconds, r.PeakRssMb));
         }
@@ -57,6 +59,17 @@ internal static class UnmixBenchmark
         Ours("fcls", "--method", "fcls");
         Ours("ucls", "--method", "ucls");
         if (a.Str("quick", "false") != "true") Ours("fcls-1-thread", "--method", "fcls", "--threads", "1");
+        // The deep method's apply (a model fitted beforehand on the scene's sample; the fit is not timed).
+        var model = Out("mtl-fit.model.json");
+        if (a.Str("no-mtl", "false") != "true")
+        {
+            Common.Run("dotnet", Common.Cli, "unmix", scene, "-o", Out("mtl-fit.tif"), "-p", p.ToString(CultureInfo.InvariantCulture), "--overwrite");
+            Ours("mtl-apply", "--model", model);
+        }
+        // The machine's floors, measured in the same run: reading the file (cat) and a memory-bandwidth probe.
+        var cat = Common.Run("sh", "-c", $"cat '{scene}' > /dev/null");
+        results.Add(("cat", cat.Seconds, cat.PeakRssMb));
+        var bandwidth = MemoryBandwidthGbPerSecond();
         double? otb = null;
         if (File.Exists("/usr/bin/otbcli_HyperspectralUnmixing") && a.Str("no-otb", "false") != "true")
         {
@@ -71,6 +84,8 @@ internal static class UnmixBenchmark
         var floor = results.First(r => r.Name == "io-floor").Seconds;
         var fcls = results.First(r => r.Name == "fcls").Seconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FCLS / I/O floor: {fcls / floor:F2}x (goal <= 1.5x); FCLS throughput {sceneGb / fcls:F2} GB/s = {(double)size * size / fcls / 1e6:F2} Mpixel/s"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Memory-bandwidth probe: {bandwidth:F1} GB/s copied (one thread), so reading the scene once costs >= {sceneGb / bandwidth:F2} s; cat of the file {cat.Seconds:F2} s; FCLS / cat: {fcls / cat.Seconds:F1}x; FCLS / bandwidth floor: {fcls / (sceneGb / bandwidth):F1}x (goal <= 2x)"));
         if (otb is { } o) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"OTB UCLS / our FCLS: {o / fcls:F1}x faster (goal >= 10x)"));
         else Console.WriteLine("OTB not installed (apt-get install otb-bin): no peer comparison");
 
@@ -90,5 +105,23 @@ internal static class UnmixBenchmark
         b.Read(w, Enumerable.Range(0, p).ToArray(), y, new byte[n]);
         var maxDiff = x.Zip(y).Max(t => Math.Abs(t.First - t.Second));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"UCLS agreement with OTB on a 200 x 200 window: max |difference| {maxDiff:G3}"));
+    }
+
+    /// <summary>Bytes copied per second between two 256 MB buffers, best of 5 (the memory bus, not the cache).</summary>
+    private static double MemoryBandwidthGbPerSecond()
+    {
+        const int size = 256 << 20;
+        var src = GC.AllocateUninitializedArray<byte>(size);
+        var dst = GC.AllocateUninitializedArray<byte>(size);
+        Array.Fill(src, (byte)1);
+        Array.Fill(dst, (byte)2);
+        var best = double.MaxValue;
+        for (var i = 0; i < 5; i++)
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            src.AsSpan().CopyTo(dst);
+            best = Math.Min(best, sw.Elapsed.TotalSeconds);
+        }
+        return size / best / 1e9;
     }
 }

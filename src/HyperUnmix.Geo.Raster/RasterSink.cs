@@ -108,7 +108,10 @@ public sealed class RasterSink : IDisposable
         if (format == RasterFormat.Cog) temp = System.IO.Path.ChangeExtension(temp, ".gtiff.tif");
         var options = format == RasterFormat.Envi
             ? new[] { "INTERLEAVE=BSQ" }
-            : ["TILED=YES", $"BLOCKXSIZE={blockSize}", $"BLOCKYSIZE={blockSize}", "COMPRESS=DEFLATE", "PREDICTOR=3", "BIGTIFF=IF_SAFER", "INTERLEAVE=BAND"];
+            : ["TILED=YES", $"BLOCKXSIZE={blockSize}", $"BLOCKYSIZE={blockSize}", "COMPRESS=DEFLATE", "PREDICTOR=3", "BIGTIFF=IF_SAFER", "INTERLEAVE=BAND",
+                // GDAL compresses blocks on its own threads (each block alone: the values do not change); measured
+                // fcls 1000 x 1000 x 224: 3.65-3.70 s -> 2.99-3.17 s.
+                "NUM_THREADS=ALL_CPUS"];
         GdalDataset ds;
         try
         {
@@ -204,7 +207,7 @@ public sealed class RasterSink : IDisposable
                 {
                     var cog = _set.Temp(_finalPath);
                     using (var src = GdalDataset.Open(_tempPath))
-                    using (var copy = src.CreateCopy("COG", cog, ["COMPRESS=DEFLATE", "PREDICTOR=YES", "OVERVIEWS=AUTO", "BLOCKSIZE=256", "BIGTIFF=IF_SAFER"]))
+                    using (var copy = src.CreateCopy("COG", cog, ["COMPRESS=DEFLATE", "PREDICTOR=YES", "OVERVIEWS=AUTO", "BLOCKSIZE=256", "BIGTIFF=IF_SAFER", "NUM_THREADS=ALL_CPUS"]))
                         copy.Close();
                     DeleteAll(files);
                 }
