@@ -182,8 +182,13 @@ public sealed class MtlModel
                     var row = chunk.AsSpan(l * batch, batch);
                     for (var px = 0; px < batch; px++) row[px] = scales[px] > 0 ? row[px] / scales[px] : 0;
                 }
+                // The scaled solution (a = b / Σb, or FCLS of the unit-length pixel) is the linear start: no second solve.
+                if (initial.IsEmpty)
+                    for (var j = 0; j < Count; j++)
+                        for (var px = 0; px < batch; px++) ws.At[j * batch + px] = ws.Valid[px] != 0 ? ws.Fcls[j * batch + px] : 1f / Count;
             }
-            ApplyBatch(chunk, batch, ws, blas, !initial.IsEmpty, iterations ?? ApplyIterations, cancel);
+            var started = !initial.IsEmpty || PixelScale != PixelScale.None;
+            ApplyBatch(chunk, batch, ws, blas, started, iterations ?? ApplyIterations, cancel);
             for (var px = 0; px < m; px++)
             {
                 var ok = valid[start + px] != 0;

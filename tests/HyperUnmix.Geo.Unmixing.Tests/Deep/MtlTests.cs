@@ -119,6 +119,23 @@ public sealed class MtlTests : IDisposable
     }
 
     [Fact]
+    public void Apply_WithPixelScale_StartsFromTheScaledModelsSolution_AndSavesTheScale()
+    {
+        // With no iterations the answer is the start: for PixelScale.Sum that is NNLS then a = b / Σb, exactly.
+        var s = Scene(MixingModel.Fan, side: 20);
+        var m = MtlTrainer.Fit(s.CubeAsDouble(), s.Bands, s.Pixels, s.Endmembers, Small with { MaxEpochs = 5 }).Model.WithPixelScale(PixelScale.Sum);
+        var valid = Enumerable.Repeat((byte)1, s.Pixels).ToArray();
+        var a = new float[m.Count * s.Pixels];
+        m.Apply(s.Cube, s.Pixels, valid, a, new float[s.Pixels], -1, m.CreateWorkspace(), iterations: 0);
+        var expected = new float[m.Count * s.Pixels];
+        new AbundanceSolver(m.Endmembers, LinearMethod.Fcls, scale: PixelScale.Sum).SolveTile(s.Cube, s.Pixels, valid, expected, new float[s.Pixels], -1, new TileScratch());
+        Assert.Equal(expected, a);
+        var path = Path.Combine(_dir, "scaled.model.json");
+        m.Save(path);
+        Assert.Equal(PixelScale.Sum, MtlModel.Load(path).PixelScale);
+    }
+
+    [Fact]
     public void Model_SaveLoad_AppliesIdentically_AndRefusesOtherBands()
     {
         var s = Scene(MixingModel.Mlm, side: 12);
