@@ -13,7 +13,7 @@ public sealed class OutputConflictException(string path, string problem) : Argum
 /// <see cref="Begin"/> checks everything that can be checked before any work: the folders exist, no output is one of
 /// the run's input files (compared after resolving links, sidecars included), nothing is overwritten without
 /// permission, and every name fits the file system. Writers then write to <see cref="Temp"/> names: short hidden
-/// files in the output's own folder (<c>.hu-PID-TOKEN-K.ext</c>, so a 255-character output name still has a legal
+/// files in the output's own folder (<c>.hu-PID-HOST-TOKEN-K.ext</c>, so a 255-character output name still has a legal
 /// temporary name, and a rename never crosses file systems). <see cref="Commit"/> moves them all into place, and
 /// rolls back (restoring what it replaced) if any move fails; disposing an uncommitted set deletes what was
 /// written. Temporaries left by a killed run (their process is gone) are removed by the next run into that folder.
@@ -23,6 +23,13 @@ public sealed partial class OutputSet : IDisposable
 {
     /// <summary>Prefix of every temporary this project writes (the spectral-library writer uses it too).</summary>
     public const string TempPrefix = ".hu-";
+
+    /// <summary>
+    /// This machine in temporary names (6 hex digits of a hash of its name): a folder may be shared by several
+    /// machines, and a PID says whether a writer is alive only on the machine that wrote it.
+    /// </summary>
+    public static string HostTag { get; } =
+        "h" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(Environment.MachineName)))[..6].ToLowerInvariant();
     private const int MaxNameBytes = 255;
 
     private readonly List<(string Final, string Temp)> _files = [];
@@ -113,7 +120,7 @@ public sealed partial class OutputSet : IDisposable
             var k = 0;
             foreach (var f in _files.Select(f => f.Final).Concat(_superseded).Where(File.Exists))
             {
-                var backup = Path.Combine(Path.GetDirectoryName(f)!, $"{TempPrefix}{Environment.ProcessId}-{_token}-old{k++}");
+                var backup = Path.Combine(Path.GetDirectoryName(f)!, $"{TempPrefix}{Environment.ProcessId}-{HostTag}-{_token}-old{k++}");
                 File.Move(f, backup);
                 backups.Add((f, backup));
             }
@@ -155,13 +162,13 @@ public sealed partial class OutputSet : IDisposable
     {
         var stem = Path.ChangeExtension(final, null);
         if (!_stems.TryGetValue(stem, out var k)) _stems[stem] = k = _stems.Count;
-        return Path.Combine(Path.GetDirectoryName(final)!, $"{TempPrefix}{Environment.ProcessId}-{_token}-{k}{Path.GetExtension(final)}");
+        return Path.Combine(Path.GetDirectoryName(final)!, $"{TempPrefix}{Environment.ProcessId}-{HostTag}-{_token}-{k}{Path.GetExtension(final)}");
     }
 
     /// <summary>
-    /// Removes temporaries whose writer is gone (killed by SIGKILL or a power cut): this project's <c>.hu-PID-*</c>
-    /// files of processes that no longer run, and the <c>.NAME.GUID.partial*</c> files earlier versions left for
-    /// these outputs' names.
+    /// Removes temporaries whose writer is gone (killed by SIGKILL or a power cut): this project's <c>.hu-PID-HOST-*</c>
+    /// files written on this machine by processes that no longer run (another machine's are left alone: its PIDs mean
+    /// nothing here), and the <c>.NAME.GUID.partial*</c> files earlier versions left for these outputs' names.
     /// </summary>
     private static void RemoveAbandoned(string dir, IReadOnlyList<string> finals)
     {
@@ -175,7 +182,7 @@ public sealed partial class OutputSet : IDisposable
             var ours = OurTemp().Match(name);
             if (ours.Success)
             {
-                if (int.TryParse(ours.Groups[1].ValueSpan, out var pid) && !IsRunning(pid)) TryDelete(file);
+                if (ours.Groups[2].Value == HostTag && int.TryParse(ours.Groups[1].ValueSpan, out var pid) && !IsRunning(pid)) TryDelete(file);
                 continue;
             }
             var legacy = LegacyTemp().Match(name);
@@ -219,7 +226,7 @@ public sealed partial class OutputSet : IDisposable
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* best effort */ }
     }
 
-    [GeneratedRegex(@"^\.hu-(\d+)-")]
+    [GeneratedRegex(@"^\.hu-(\d+)-(h[0-9a-f]{6})-")]
     private static partial Regex OurTemp();
 
     [GeneratedRegex(@"^\.(.+)\.[0-9a-f]{32}\.partial")]

@@ -168,14 +168,19 @@ public sealed class OutputSafetyTests : IDisposable
     [Fact]
     public void Unmix_TemporariesOfKilledRuns_AreRemoved_ThoseOfLiveRunsAreNot()
     {
-        // A process that no longer exists (pid_max is at most 4194304), an earlier version's temporary for this
-        // output, and a temporary of a live process (pid 1).
-        File.WriteAllText(_cli.Path(".hu-4194399-0badf00d-0.tif"), "killed");
+        // A process of this machine that no longer exists (pid_max is at most 4194304), an earlier version's
+        // temporary for this output, a temporary of a live process (pid 1), and one of another machine sharing the
+        // folder (its PID means nothing here).
+        var host = Raster.OutputSet.HostTag;
+        var other = host == "h000000" ? "h000001" : "h000000";
+        File.WriteAllText(_cli.Path($".hu-4194399-{host}-0badf00d-0.tif"), "killed");
         File.WriteAllText(_cli.Path(".a.tif.0123456789abcdef0123456789abcdef.partial.tif"), "killed");
-        File.WriteAllText(_cli.Path(".hu-1-0badf00d-0.tif"), "running");
+        File.WriteAllText(_cli.Path($".hu-1-{host}-0badf00d-0.tif"), "running");
+        File.WriteAllText(_cli.Path($".hu-4194399-{other}-0badf00d-0.tif"), "another machine's");
         var (code, _, err) = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", _cli.Path("a.tif"), "--method", "fcls", "-p", "4");
         Assert.True(code == 0, err);
-        Assert.Equal([".hu-1-0badf00d-0.tif"], Listing().Where(f => f.StartsWith('.')));
+        Assert.Equal(new[] { $".hu-1-{host}-0badf00d-0.tif", $".hu-4194399-{other}-0badf00d-0.tif" }.Order(StringComparer.Ordinal),
+            Listing().Where(f => f.StartsWith('.')));
     }
 
     [Fact]
