@@ -54,9 +54,10 @@ internal static class AccuracyBenchmark
         foreach (var s in scenes)
         {
             var key = s.Name.Replace(' ', '_');
-            foreach (var (label, extra) in stages)
+            for (var k = 0; k < stages.Length; k++)
             {
-                var output = Path.Combine(work, $"{key}-{Array.IndexOf(stages, (label, extra))}.tif");
+                var (label, extra) = stages[k];
+                var output = Path.Combine(work, $"{key}-{k}.tif");
                 var r = Common.Run("dotnet", [Common.Cli, "unmix", s.Cube, "-o", output, "-p", s.P.ToString(CultureInfo.InvariantCulture), "--overwrite", .. extra]);
                 md.AppendLine(Row(s, label, output, r.Seconds));
             }

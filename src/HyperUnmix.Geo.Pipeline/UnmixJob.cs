@@ -116,8 +116,8 @@ public static partial class UnmixJob
         if (o.Method != UnmixMethod.Mtl || o.IoOnly)
         {
             // The I/O floor never fits a model: it measures reading and writing alone.
-            if (o.EffectiveNormalize == PixelScale.Length && !o.IoOnly) endmembers = endmembers.UnitLength();
-            unmixer = new LinearTileUnmixer(new AbundanceSolver(endmembers, ToLinear(o.Method), scale: o.IoOnly ? PixelScale.None : o.EffectiveNormalize));
+            if (o.EffectiveNormalize == PixelScale.Length) endmembers = endmembers.UnitLength();
+            unmixer = new LinearTileUnmixer(new AbundanceSolver(endmembers, ToLinear(o.Method), scale: o.EffectiveNormalize));
         }
         else if (model is not null)
         {
@@ -286,7 +286,8 @@ public static partial class UnmixJob
             // The refinement fits the pixels' shapes (unit length). It is kept only if the refined spectra also fit
             // the pixels as they are better, under the scaled model (NNLS residual): on a clean scene with pure
             // pixels the extracted pixels already fit best, and shape-only refinement would move them inward.
-            double before = ScaledResidual(y, l, n, e, p), after = ScaledResidual(y, l, n, refined.Endmembers, p);
+            var yf = Array.ConvertAll(y, v => (float)v);
+            double before = ScaledResidual(yf, l, n, e, p), after = ScaledResidual(yf, l, n, refined.Endmembers, p);
             var keep = after < before;
             if (keep) e = refined.Endmembers;
             source += string.Create(CultureInfo.InvariantCulture,
@@ -299,11 +300,11 @@ public static partial class UnmixJob
     public const int MaxRefinedEndmembers = 10;
 
     /// <summary>RMS residual of the scaled mixing model (NNLS) of the pixels (L x N) with the given endmembers.</summary>
-    private static double ScaledResidual(double[] y, int l, int n, double[] e, int p)
+    private static double ScaledResidual(float[] y, int l, int n, double[] e, int p)
     {
         var residual = new float[n];
         new AbundanceSolver(new EndmemberSet(e, l, p), LinearMethod.Nnls)
-            .SolveTile(Array.ConvertAll(y, v => (float)v), n, Enumerable.Repeat((byte)1, n).ToArray(), new float[p * n], residual, 0f, new TileScratch());
+            .SolveTile(y, n, Enumerable.Repeat((byte)1, n).ToArray(), new float[p * n], residual, 0f, new TileScratch());
         return Math.Sqrt(residual.Average(r => (double)r * r));
     }
 

@@ -25,6 +25,13 @@ public sealed partial class OutputSet : IDisposable
     public const string TempPrefix = ".hu-";
 
     /// <summary>
+    /// A hidden temporary name in <paramref name="dir"/> of this process on this machine, which a later run cleans
+    /// up if the process dies (for writers that make a temporary of their own, e.g. a quick-look).
+    /// </summary>
+    public static string TemporaryName(string dir, string suffix) =>
+        Path.Combine(dir, $"{TempPrefix}{Environment.ProcessId}-{HostTag}-{Guid.NewGuid().ToString("N")[..12]}{suffix}");
+
+    /// <summary>
     /// This machine in temporary names (6 hex digits of a hash of its name): a folder may be shared by several
     /// machines, and a PID says whether a writer is alive only on the machine that wrote it.
     /// </summary>
@@ -44,9 +51,6 @@ public sealed partial class OutputSet : IDisposable
         _overwrite = overwrite;
         _superseded = superseded;
     }
-
-    /// <summary>The final paths, in the order given.</summary>
-    public IReadOnlyList<string> Finals => _files.Select(f => f.Final).ToList();
 
     /// <param name="outputs">Every file the run will write.</param>
     /// <param name="inputs">Every file the run reads (sidecars included); no output may be one of them.</param>

@@ -130,7 +130,7 @@ public static class QuickLook
 
     private static unsafe void Save(string png, byte[][] rgb, int w, int h)
     {
-        var temp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(png))!, $"{OutputSet.TempPrefix}{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..12]}.png");
+        var temp = OutputSet.TemporaryName(Path.GetDirectoryName(Path.GetFullPath(png))!, ".png");
         try
         {
             using (var mem = GdalDataset.Create("MEM", "", w, h, 3, GdalDataType.Byte))

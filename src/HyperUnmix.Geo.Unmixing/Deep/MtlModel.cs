@@ -154,46 +154,38 @@ public sealed class MtlModel
         // last bits) change with the CPU, the thread count and the size of the call.
         var blas = ReproducibleBlas.Instance;
         if (y.Length < Bands * n) throw new ArgumentException($"tile has {y.Length} samples, expected {Bands} x {n}");
-        // Every batch is full (the last one padded with invalid pixels): OpenBLAS computes the rows of a partial
-        // block with other kernels, and a pixel's result must not depend on how many pixels share its batch.
+        // A batch of m pixels is stored with stride m (features x pixels). The products run in a fixed order per
+        // pixel, so a partial last batch gives each pixel the same result as a full one: no padding needed.
         var chunk = ws.Chunk;
-        var batch = ws.Batch;
-        for (var start = 0; start < n; start += batch)
+        for (var start = 0; start < n; start += ws.Batch)
         {
-            var m = Math.Min(batch, n - start);
-            Array.Clear(chunk);
-            for (var l = 0; l < Bands; l++) y.Slice(l * n + start, m).CopyTo(chunk.AsSpan(l * batch, m));
-            Array.Clear(ws.Valid);
+            var m = Math.Min(ws.Batch, n - start);
+            for (var l = 0; l < Bands; l++) y.Slice(l * n + start, m).CopyTo(chunk.AsSpan(l * m, m));
             valid.Slice(start, m).CopyTo(ws.Valid);
             if (!initial.IsEmpty)
-            {
-                for (var px = 0; px < m; px++)
-                    for (var j = 0; j < Count; j++) ws.At[j * batch + px] = initial[j * n + start + px];
-                for (var px = m; px < batch; px++)
-                    for (var j = 0; j < Count; j++) ws.At[j * batch + px] = 1f / Count;
-            }
+                for (var j = 0; j < Count; j++) initial.Slice(j * n + start, m).CopyTo(ws.At.AsSpan(j * m, m));
             var scales = ws.PixelScales;
             if (PixelScale != PixelScale.None)
             {
                 // The model was fitted on pixels divided by their scale (their NNLS sum or length): do the same here.
-                _scaleSolver!.SolveTile(chunk, batch, ws.Valid, ws.Fcls, ws.Residual, 0f, ws.Solver, scales);
+                _scaleSolver!.SolveTile(chunk, m, ws.Valid.AsSpan(0, m), ws.Fcls, ws.Residual, 0f, ws.Solver, scales);
                 for (var l = 0; l < Bands; l++)
                 {
-                    var row = chunk.AsSpan(l * batch, batch);
-                    for (var px = 0; px < batch; px++) row[px] = scales[px] > 0 ? row[px] / scales[px] : 0;
+                    var row = chunk.AsSpan(l * m, m);
+                    for (var px = 0; px < m; px++) row[px] = scales[px] > 0 ? row[px] / scales[px] : 0;
                 }
                 // The scaled solution (a = b / Σb, or FCLS of the unit-length pixel) is the linear start: no second solve.
                 if (initial.IsEmpty)
                     for (var j = 0; j < Count; j++)
-                        for (var px = 0; px < batch; px++) ws.At[j * batch + px] = ws.Valid[px] != 0 ? ws.Fcls[j * batch + px] : 1f / Count;
+                        for (var px = 0; px < m; px++) ws.At[j * m + px] = ws.Valid[px] != 0 ? ws.Fcls[j * m + px] : 1f / Count;
             }
             var started = !initial.IsEmpty || PixelScale != PixelScale.None;
-            ApplyBatch(chunk, batch, ws, blas, started, iterations ?? ApplyIterations, cancel);
+            ApplyBatch(chunk, m, ws, blas, started, iterations ?? ApplyIterations, cancel);
             for (var px = 0; px < m; px++)
             {
                 var ok = valid[start + px] != 0;
                 var dark = PixelScale != PixelScale.None && !(scales[px] > 0);
-                for (var j = 0; j < Count; j++) abundances[j * n + start + px] = !ok ? noData : dark ? 1f / Count : ws.At[j * batch + px];
+                for (var j = 0; j < Count; j++) abundances[j * n + start + px] = !ok ? noData : dark ? 1f / Count : ws.At[j * m + px];
                 residual[start + px] = !ok ? noData : PixelScale != PixelScale.None ? ws.Residual[px] * scales[px] : ws.Residual[px];
             }
         }
@@ -376,10 +368,13 @@ public sealed class MtlModel
             var theta = FromB64(root["column_theta"]!.GetValue<string>(), offset, path, "column_theta");
             var names = root["names"]!.AsArray().Select(n => n!.GetValue<string>()).ToArray();
             var wl = root["wavelengths"]?.AsArray().Select(n => n!.GetValue<double>()).ToArray();
-            var pixelScale = root["pixel_scale"]?.GetValue<string>() is { } ps
-                ? Enum.TryParse<PixelScale>(ps, ignoreCase: true, out var v2) && Enum.IsDefined(v2) && !int.TryParse(ps, out _) ? v2
-                    : throw new MtlModelException(path, $"pixel_scale is '{ps}', expected none, sum or length")
-                : PixelScale.None;
+            var pixelScale = root["pixel_scale"]?.GetValue<string>() switch
+            {
+                null or "none" => PixelScale.None,
+                "sum" => PixelScale.Sum,
+                "length" => PixelScale.Length,
+                var other => throw new MtlModelException(path, $"pixel_scale is '{other}', expected none, sum or length"),
+            };
             var model = new MtlModel(bands, p, e, wc, new MlpLayout(widths, w, b), theta, scale, alpha, names, wl, iterations);
             return pixelScale == PixelScale.None ? model : model.WithPixelScale(pixelScale);
         }

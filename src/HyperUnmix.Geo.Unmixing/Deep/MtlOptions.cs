@@ -17,9 +17,10 @@ public sealed record MtlOptions
     /// <summary>Weight of the squared network weights (per element).</summary>
     public double Lambda { get; init; } = 1e-4;
     /// <remarks>
-    /// 100: on the scaled pixels of Samson / Jasper Ridge the held-out loss still falls slowly at 300 epochs, but
-    /// aRMSE at 100 vs 300 epochs was 11.48 vs 11.26 (Samson) and 8.50 vs 9.27 (Jasper Ridge), and 100 keeps the whole
-    /// default run of a 100 x 100 x 198 scene under 10 s on 2 cores (docs/accuracy-linear.md).
+    /// 100: on the scaled pixels of Samson / Jasper Ridge the held-out loss still falls slowly at 300 epochs, but the
+    /// default run's aRMSE at 100 vs 300 epochs was 11.48 vs 11.44 (Samson) and 8.50 vs 8.41 (Jasper Ridge), under 1%
+    /// for two to three times the fit time; 100 keeps the whole default run of a 100 x 100 x 198 scene under 10 s on
+    /// 2 cores (docs/endmembers.md).
     /// </remarks>
     public int MaxEpochs { get; init; } = 100;
     /// <summary>Stop when the loss improved by less than this fraction over <see cref="Patience"/> epochs.</summary>

@@ -87,8 +87,10 @@ public static class ArchetypalRefinement
         blas.Gemm(false, false, l, p, n, 1.0, yh, n, bMat, p, 0.0, e, p);
 
         // A: FCLS at the start, moved slightly off the simplex's faces for the same reason.
-        var (a, r0) = Fcls(yh, l, n, e, p);
-        for (var i = 0; i < a.Length; i++) a[i] = 0.95 * a[i] + 0.05 / p;
+        var check = new FclsCheck(yh, l, n, p);
+        var r0 = check.Residual(e);
+        var a = new double[p * n];
+        for (var i = 0; i < a.Length; i++) a[i] = 0.95 * check.Abundances[i] + 0.05 / p;
         var yNorm = Math.Sqrt(yh.Sum(v => v * v));
         var residuals = new List<double> { r0 / yNorm };
         var best = (double[])bMat.Clone();
@@ -123,7 +125,7 @@ public static class ArchetypalRefinement
             iterations = t;
             if (t % o.CheckEvery == 0 || t == o.Iterations)
             {
-                var (_, r) = Fcls(yh, l, n, e, p);
+                var r = check.Residual(e);
                 residuals.Add(r / yNorm);
                 if (residuals[^1] < residuals[chosen]) { chosen = residuals.Count - 1; Array.Copy(bMat, best, best.Length); }
             }
@@ -191,18 +193,28 @@ public static class ArchetypalRefinement
         for (var i = 0; i < n; i++) b[i * p + j] /= s;
     }
 
-    /// <summary>FCLS abundances (P x N) of the unit-length pixels and the residual ‖Ŷ − E A‖_F.</summary>
-    private static (double[] A, double Residual) Fcls(double[] yh, int l, int n, double[] e, int p)
+    /// <summary>
+    /// FCLS of the (unit-length, projected) pixels for candidate endmembers, with the pixels converted and the
+    /// buffers allocated once for all the checks of a refinement.
+    /// </summary>
+    private sealed class FclsCheck(double[] yh, int l, int n, int p)
     {
-        var set = new Endmembers.EndmemberSet(e, l, p);
-        var solver = new AbundanceSolver(set, LinearMethod.Fcls);
-        var yf = Array.ConvertAll(yh, v => (float)v);
-        var af = new float[p * n];
-        var rf = new float[n];
-        solver.SolveTile(yf, n, Enumerable.Repeat((byte)1, n).ToArray(), af, rf, 0f, new TileScratch());
-        double s = 0;
-        foreach (var r in rf) s += (double)r * r * l;
-        return (Array.ConvertAll(af, v => (double)v), Math.Sqrt(s));
+        private readonly float[] _y = Array.ConvertAll(yh, v => (float)v);
+        private readonly byte[] _valid = Enumerable.Repeat((byte)1, n).ToArray();
+        private readonly float[] _residual = new float[n];
+        private readonly TileScratch _scratch = new();
+
+        public float[] Abundances { get; } = new float[p * n];
+
+        /// <summary>Solves into <see cref="Abundances"/> and returns the residual ‖Ŷ − E A‖_F.</summary>
+        public double Residual(double[] e)
+        {
+            new AbundanceSolver(new Endmembers.EndmemberSet(e, l, p), LinearMethod.Fcls)
+                .SolveTile(_y, n, _valid, Abundances, _residual, 0f, _scratch);
+            double s = 0;
+            foreach (var r in _residual) s += (double)r * r * l;
+            return Math.Sqrt(s);
+        }
     }
 
     private static double SpectralNormSquared(double[] m, int rows, int cols) =>
