@@ -60,12 +60,232 @@ public static partial class UnmixJob
         // Everything this run will write, checked and reserved before any work: none of it is an input, nothing is
         // replaced without --overwrite, and the whole set appears at the end or not at all.
         var fits = o.Method == UnmixMethod.Mtl && o.ModelFile is null && !o.IoOnly;
-        var sideOutputs = o.SideOutputs ? outputs.All.Where(f => fits || f != outputs.Model).ToList() : [];
-        var rasterFiles = RasterSink.FinalFiles(Path.GetFullPath(o.Output), o.Format).ToList();
-        using var outputSet = OutputSet.Begin(rasterFiles.Concat(sideOutputs), InputFiles(o, source), o.Overwrite,
-            outputs.All.Append(Path.GetFullPath(o.Output) + ".aux.xml"));
+        using var outputSet = ReserveOutputs(o, source, fits, o.Overwrite);
         Lap("open");
 
+        var prepared = Prepare(o, source, bands, roi, area, progress, Lap, cancel);
+        var plan = prepared.Plan;
+        var workers = PlanMemory(o, bands.Length, plan.Endmembers.Count).Workers;
+        using var processor = new TileProcessor(plan, source, roi, prepared.Unmixer, ownsSource: false);
+        var grid = processor.Grid;
+
+        long valid = 0;
+        var done = 0;
+        var preview = new Preview(area.Width, area.Height, plan.Endmembers.Count);
+        using (var sink = RasterSink.Create(outputSet, o.Output, Profile(plan, info), o.Format))
+        {
+            var openBlas = Blas.Default is OpenBlas;
+            if (openBlas && workers > 1) OpenBlas.SetThreads(1);
+            try
+            {
+                Parallel.For(0, grid.Count, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel },
+                    processor.CreateWorkspace,
+                    (index, _, ws) =>
+                    {
+                        var n = processor.Process(index, ws);
+                        sink.WriteTile(ws.Window.RelativeTo(area), ws.Output);
+                        preview.Add(ws.Window.RelativeTo(area), ws.Output, o.OutputNoData);
+                        Interlocked.Add(ref valid, n);
+                        var k = Interlocked.Increment(ref done);
+                        var start = prepared.Fit is null ? 0.05 : 0.55;
+                        progress?.Invoke("unmix", start + (0.95 - start) * k / grid.Count);
+                        return ws;
+                    },
+                    _ => { });
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
+            {
+                throw e.InnerExceptions[0];
+            }
+            finally
+            {
+                if (openBlas && workers > 1) OpenBlas.SetThreads(Environment.ProcessorCount);
+            }
+            if (valid == 0) throw NoValidPixel(o, roi is not null);
+            cancel.ThrowIfCancellationRequested();
+            progress?.Invoke("write", 0.96);
+            sink.Commit();
+        }
+        Lap("unmix");
+        foreach (var (k, v) in stages) plan.StageSeconds[k] = v;
+
+        var result = Result(plan, info, valid, source.ReadPath, workers, prepared.Fit, outputs, o.SideOutputs);
+        if (o.SideOutputs) WriteSideOutputs(outputSet, plan, info, result, prepared.Fit, preview, outputs, Lap);
+        cancel.ThrowIfCancellationRequested();
+        outputSet.Commit();
+        progress?.Invoke("done", 1);
+        return result;
+    }
+
+    /// <summary>
+    /// Plans one scene for tiles processed elsewhere (the cluster runner): endmembers extracted or read and the deep
+    /// model fitted once, the model and an exhaustive fit's abundances written into <paramref name="stateDir"/> and
+    /// named in the plan with their SHA-256. The same computation as <see cref="Run"/>'s, so tiles computed from the
+    /// plan are those of a single-machine run.
+    /// </summary>
+    public static UnmixPlan PlanScene(UnmixOptions o, string stateDir, ProgressHandler? progress = null, CancellationToken cancel = default)
+    {
+        Validate(o);
+        var stages = new Dictionary<string, double>();
+        var clock = Stopwatch.StartNew();
+        void Lap(string stage) { stages[stage] = Math.Round(clock.Elapsed.TotalSeconds, 3); clock.Restart(); }
+        using var source = OpenInput(o);
+        var bands = SelectBands(o, source.Info);
+        var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, source.Info, o.RoiSelection, cancel);
+        var area = roi?.Window ?? source.Extent;
+        Lap("open");
+        var prepared = Prepare(o, source, bands, roi, area, progress, Lap, cancel);
+        var plan = prepared.Plan;
+        Directory.CreateDirectory(stateDir);
+        if (prepared.Model is { } model)
+        {
+            var file = Path.Combine(Path.GetFullPath(stateDir), "model.json");
+            EndmemberFiles.WriteAtomically(file, model.ToBytes());
+            plan = plan with { ModelFile = file, ModelSha256 = UnmixPlan.Sha256(file) };
+        }
+        if (prepared.Fitted is { } fitted)
+        {
+            var file = Path.Combine(Path.GetFullPath(stateDir), "fitted.bin");
+            FittedAbundances.Write(file, plan.Endmembers.Count, fitted.Positions, fitted.Abundances);
+            plan = plan with { FittedFile = file, FittedSha256 = UnmixPlan.Sha256(file) };
+        }
+        foreach (var (k, v) in stages) plan.StageSeconds[k] = v;
+        return plan;
+    }
+
+    /// <summary>
+    /// Writes a planned scene's outputs from its tiles' outputs, in tile order, with the same writer, profile and
+    /// side outputs as <see cref="Run"/>: the raster's bytes are those of a single-machine run. <paramref name="tile"/>
+    /// gives tile k's valid-pixel count and band-sequential output. The job owns its outputs, so they are replaced.
+    /// </summary>
+    public static UnmixResult Assemble(UnmixPlan plan, Func<int, (int Valid, float[] Output)> tile, ProgressHandler? progress = null, CancellationToken cancel = default)
+    {
+        var o = plan.Options;
+        var clock = Stopwatch.StartNew();
+        void Lap(string stage) { plan.StageSeconds[stage] = Math.Round(clock.Elapsed.TotalSeconds, 3); clock.Restart(); }
+        using var source = OpenInput(o);
+        var info = source.Info;
+        var outputs = OutputNames(o);
+        using var outputSet = ReserveOutputs(o, source, plan.ModelFile is not null && o.ModelFile is null, overwrite: true);
+        var grid = plan.Grid;
+        var preview = new Preview(plan.Area.Width, plan.Area.Height, plan.Endmembers.Count);
+        long valid = 0;
+        using (var sink = RasterSink.Create(outputSet, o.Output, Profile(plan, info), o.Format))
+        {
+            for (var k = 0; k < grid.Count; k++)
+            {
+                cancel.ThrowIfCancellationRequested();
+                var (n, output) = tile(k);
+                var w = grid[k].Window.RelativeTo(plan.Area);
+                sink.WriteTile(w, output);
+                preview.Add(w, output, o.OutputNoData);
+                valid += n;
+                progress?.Invoke("assemble", (k + 1.0) / grid.Count);
+            }
+            if (valid == 0) throw NoValidPixel(o, o.Roi is not null);
+            sink.Commit();
+        }
+        Lap("assemble");
+        MtlFit? fit = null;
+        if (plan.Fit is { } f && plan.ModelFile is not null)
+            fit = new MtlFit(MtlModel.Load(plan.ModelFile), [], f.Pixels, f.LossHistory, f.Epochs, f.Seconds, f.Gflops, f.ValidationHistory);
+        var result = Result(plan, info, valid, source.ReadPath, 1, fit, outputs, o.SideOutputs);
+        if (o.SideOutputs) WriteSideOutputs(outputSet, plan, info, result, fit, preview, outputs, Lap);
+        cancel.ThrowIfCancellationRequested();
+        outputSet.Commit();
+        return result;
+    }
+
+    /// <summary>Every file a run of <paramref name="o"/> writes, reserved (checked against the inputs) before any work.</summary>
+    private static OutputSet ReserveOutputs(UnmixOptions o, RasterSource source, bool fits, bool overwrite)
+    {
+        var outputs = OutputNames(o);
+        var sideOutputs = o.SideOutputs ? outputs.All.Where(f => fits || f != outputs.Model).ToList() : [];
+        var rasterFiles = RasterSink.FinalFiles(Path.GetFullPath(o.Output), o.Format).ToList();
+        return OutputSet.Begin(rasterFiles.Concat(sideOutputs), InputFiles(o, source), overwrite,
+            outputs.All.Append(Path.GetFullPath(o.Output) + ".aux.xml"));
+    }
+
+    /// <summary>The outputs a run of <paramref name="o"/> would write, checked and reserved, then released (a cluster job checks them up front).</summary>
+    public static void CheckOutputs(UnmixOptions o)
+    {
+        using var source = OpenInput(o);
+        using var set = ReserveOutputs(o, source, o.Method == UnmixMethod.Mtl && o.ModelFile is null && !o.IoOnly, o.Overwrite);
+    }
+
+    private static RasterDataException NoValidPixel(UnmixOptions o, bool roi) =>
+        new(o.Input, roi ? "has no valid pixel inside the region of interest" : "has no valid pixel (all nodata)");
+
+    private static RasterProfile Profile(UnmixPlan plan, RasterInfo info) =>
+        RasterProfile.FromSource(info, plan.Area, plan.OutputBands) with { NoData = plan.Options.OutputNoData, Metadata = plan.Metadata };
+
+    private static UnmixResult Result(UnmixPlan plan, RasterInfo info, long valid, string readPath, int workers, MtlFit? fit, OutputFiles outputs, bool sideOutputs) => new()
+    {
+        Output = Path.GetFullPath(plan.Options.Output),
+        SideOutputs = sideOutputs ? outputs.All : [],
+        Endmembers = plan.Endmembers.ToSet(),
+        EndmemberSource = plan.EndmemberSource,
+        Area = plan.Area,
+        ValidPixels = valid,
+        TotalPixels = plan.Area.Area,
+        Tiles = plan.Grid.Count,
+        TileSize = plan.TileSize,
+        Workers = workers,
+        ReadPath = readPath,
+        StageSeconds = plan.StageSeconds,
+        Estimate = plan.EstimatedCount is { } c ? new HySimeResult(c, [], []) : null,
+        VcaSnrDb = plan.VcaSnrDb,
+        Fit = fit,
+        ModelFile = fit is not null && sideOutputs ? outputs.Model : plan.Options.ModelFile,
+    };
+
+    /// <summary>The endmember files, style, quick-looks, model and report, each under its temporary name in the set.</summary>
+    private static void WriteSideOutputs(OutputSet outputSet, UnmixPlan plan, RasterInfo info, UnmixResult result, MtlFit? fit, Preview preview,
+        OutputFiles outputs, Action<string> lap)
+    {
+        var o = plan.Options;
+        var endmembers = result.Endmembers;
+        // Side outputs go to their temporary names too; the report's metrics read the finished raster there.
+        void Side(string final, Action<string> write)
+        {
+            var temp = outputSet.Temp(final);
+            try { write(temp); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or RasterOutputException)
+            {
+                // Name the file the user asked for, not its temporary (disk full, permissions, I/O errors).
+                var why = e is RasterOutputException ? e.Message.Replace(temp + ": ", "") : TrailingPath().Replace(e.Message, "");
+                throw new RasterOutputException(final, $"cannot write: {why}", e);
+            }
+        }
+        if (fit is not null)
+            Side(outputs.Model, t => fit.Model.Save(t, new Dictionary<string, string>
+            {
+                ["software"] = $"HyperUnmix.Geo {Version}",
+                ["input"] = Path.GetFullPath(o.Input),
+                ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
+                ["fit_pixels"] = fit.Pixels.ToString(CultureInfo.InvariantCulture),
+                ["epochs"] = fit.Epochs.ToString(CultureInfo.InvariantCulture),
+            }));
+        Side(outputs.Csv, t => EndmemberFiles.WriteCsv(t, endmembers));
+        Side(outputs.Sli, t => EndmemberFiles.WriteEnviLibrary(t, endmembers));
+        Side(outputs.Qml, t => StyleFile.Write(t, endmembers.Names, o.OutputNoData));
+        Side(outputs.AbundancePng, t => QuickLook.WriteAbundances(t, preview));
+        Side(outputs.SpectraPng, t => QuickLook.WriteSpectra(t, endmembers));
+        lap("side outputs");
+        Side(outputs.Report, t => RunReport.Write(t, o, info, result, Blas.Default.Name, outputSet.Temp(result.Output)));
+    }
+
+    /// <summary>What planning produced: the plan, and what stays in memory for a local run.</summary>
+    private sealed record Prepared(UnmixPlan Plan, ITileUnmixer? Unmixer, MtlFit? Fit, MtlModel? Model, (long[] Positions, float[] Abundances)? Fitted);
+
+    /// <summary>
+    /// The once-per-scene part of a run: endmembers (given, from a model, or HySime + extraction on a stratified
+    /// sample), the deep model's fit, and the tile grid. Deterministic for a given input, options and CPU kernel.
+    /// </summary>
+    private static Prepared Prepare(UnmixOptions o, RasterSource source, int[] bands, RegionOfInterest? roi, Window area,
+        ProgressHandler? progress, Action<string> lap, CancellationToken cancel)
+    {
+        var info = source.Info;
         var sceneWavelengths = info.Wavelengths is null ? null : bands.Select(b => info.Wavelengths[b]).ToArray();
         EndmemberSet endmembers;
         string endmemberSource;
@@ -93,7 +313,7 @@ public static partial class UnmixJob
             progress?.Invoke("sample", 0.01);
             sample = Sampling.Read(source, area, roi, bands, o.InputScale, o.SampleSize, o.Seed);
             cancel.ThrowIfCancellationRequested();
-            if (sample.Count == 0) throw new RasterDataException(o.Input, roi is null ? "has no valid pixel (all nodata)" : "has no valid pixel inside the region of interest");
+            if (sample.Count == 0) throw NoValidPixel(o, roi is not null);
             var p = o.EndmemberCount;
             if (p is null)
             {
@@ -109,144 +329,72 @@ public static partial class UnmixJob
             endmemberSource += $" on {(sample.Exhaustive ? "all" : "a stratified sample of")} {sample.Count} valid pixels" +
                                (estimate is null ? "" : $"; P = {p} from HySime");
         }
-        Lap("endmembers");
+        lap("endmembers");
 
         MtlFit? fit = null;
-        ITileUnmixer unmixer;
-        if (o.Method != UnmixMethod.Mtl || o.IoOnly)
+        ITileUnmixer? unmixer;
+        (long[] Positions, float[] Abundances)? fitted = null;
+        if (o.IoOnly)
         {
             // The I/O floor never fits a model: it measures reading and writing alone.
-            if (o.EffectiveNormalize == PixelScale.Length) endmembers = endmembers.UnitLength();
-            unmixer = new LinearTileUnmixer(new AbundanceSolver(endmembers, ToLinear(o.Method), scale: o.EffectiveNormalize));
+            unmixer = null;
         }
-        else if (model is not null)
+        else if (o.Method != UnmixMethod.Mtl)
         {
-            unmixer = new MtlTileUnmixer(model, null, null, info.Width, cancel);
+            if (o.EffectiveNormalize == PixelScale.Length) endmembers = endmembers.UnitLength();
+            unmixer = LinearUnmixer(endmembers, o);
         }
         else
         {
-            progress?.Invoke("fit", 0.04);
-            sample ??= Sampling.Read(source, area, roi, bands, o.InputScale, o.SampleSize, o.Seed);
-            if (sample.Count == 0) throw new RasterDataException(o.Input, "has no valid pixel");
-            var fitSet = sample.Subset(o.FitPixels);
-            if (o.EffectiveNormalize == PixelScale.Length) endmembers = endmembers.UnitLength();
-            // With a pixel scale the model is fitted on pixels divided by it (y / s ≈ E a, a on the simplex), and
-            // applied the same way; the linear start is then the scaled model's solution.
-            var fitY = o.EffectiveNormalize == PixelScale.None ? fitSet.Y : DivideByScale(fitSet, endmembers, o.EffectiveNormalize);
-            fit = MtlTrainer.Fit(fitY, fitSet.Bands, fitSet.Count, endmembers, o.Mtl with { Seed = o.Seed },
-                epochCallback: (epoch, _) => progress?.Invoke("fit", 0.04 + 0.5 * epoch / o.Mtl.MaxEpochs), cancel: cancel);
-            model = o.EffectiveNormalize == PixelScale.None ? fit.Model : fit.Model.WithPixelScale(o.EffectiveNormalize);
-            fit = fit with { Model = model };
+            if (model is null)
+            {
+                progress?.Invoke("fit", 0.04);
+                sample ??= Sampling.Read(source, area, roi, bands, o.InputScale, o.SampleSize, o.Seed);
+                if (sample.Count == 0) throw new RasterDataException(o.Input, "has no valid pixel");
+                var fitSet = sample.Subset(o.FitPixels);
+                if (o.EffectiveNormalize == PixelScale.Length) endmembers = endmembers.UnitLength();
+                // With a pixel scale the model is fitted on pixels divided by it (y / s ≈ E a, a on the simplex), and
+                // applied the same way; the linear start is then the scaled model's solution.
+                var fitY = o.EffectiveNormalize == PixelScale.None ? fitSet.Y : DivideByScale(fitSet, endmembers, o.EffectiveNormalize);
+                fit = MtlTrainer.Fit(fitY, fitSet.Bands, fitSet.Count, endmembers, o.Mtl with { Seed = o.Seed },
+                    epochCallback: (epoch, _) => progress?.Invoke("fit", 0.04 + 0.5 * epoch / o.Mtl.MaxEpochs), cancel: cancel);
+                var fitted_ = o.EffectiveNormalize == PixelScale.None ? fit.Model : fit.Model.WithPixelScale(o.EffectiveNormalize);
+                // The model applied is the model file's: what a run writes to .model.json (or a cluster's workers read)
+                // reproduces its tiles exactly.
+                model = MtlModel.FromBytes(fitted_.ToBytes(), "(fitted model)");
+                fit = fit with { Model = model };
+                // A fit over every valid pixel of the area is the answer for those pixels; otherwise apply the model.
+                if (fitSet.Exhaustive && fitSet.Count == sample.Count) fitted = (fitSet.Positions, fit.Abundances);
+                lap("fit");
+            }
             endmembers = model.Endmembers;
-            // A fit over every valid pixel of the area is the answer for those pixels; otherwise apply the model.
-            var exhaustive = fitSet.Exhaustive && fitSet.Count == sample.Count;
-            unmixer = exhaustive
-                ? new MtlTileUnmixer(model, fit.Abundances, fitSet.Positions.Select((pos, i) => (pos, i)).ToDictionary(t => t.pos, t => t.i), info.Width, cancel)
+            unmixer = fitted is { } f
+                ? new MtlTileUnmixer(model, f.Abundances, f.Positions.Select((pos, i) => (pos, i)).ToDictionary(t => t.pos, t => t.i), info.Width, cancel)
                 : new MtlTileUnmixer(model, null, null, info.Width, cancel);
-            Lap("fit");
         }
-        var (tileSize, workers) = PlanMemory(o, bands.Length, endmembers.Count);
-        var plan = new TilePlan(area, tileSize, tileSize);
-        var outBands = endmembers.Names.Append("residual_rmse").ToArray();
-        var profile = RasterProfile.FromSource(info, area, outBands) with
+        var tileSize = PlanMemory(o, bands.Length, endmembers.Count).Tile;
+        var plan = new UnmixPlan
         {
-            NoData = o.OutputNoData,
+            Options = o,
+            Bands = bands,
+            Area = area,
+            TileSize = tileSize,
+            Endmembers = PlanEndmembers.From(endmembers),
+            EndmemberSource = endmemberSource,
+            ModelFile = o.ModelFile is null ? null : Path.GetFullPath(o.ModelFile),
+            ModelSha256 = o.ModelFile is null ? null : UnmixPlan.Sha256(o.ModelFile),
+            EstimatedCount = estimate?.Count,
+            VcaSnrDb = snr is { } s && double.IsFinite(s) ? s : null,
+            Fit = fit is null ? null : new FitSummary(fit.Pixels, fit.LossHistory.ToArray(), fit.Epochs, fit.Seconds, fit.Gflops, fit.ValidationHistory.ToArray()),
+            OutputBands = endmembers.Names.Append("residual_rmse").ToArray(),
             Metadata = RunMetadata(o, info, endmembers, endmemberSource),
         };
-
-        long valid = 0;
-        var done = 0;
-        var preview = new Preview(area.Width, area.Height, endmembers.Count);
-        using (var sink = RasterSink.Create(outputSet, o.Output, profile, o.Format))
-        {
-            var openBlas = Blas.Default is OpenBlas;
-            if (openBlas && workers > 1) OpenBlas.SetThreads(1);
-            try
-            {
-                Parallel.For(0, plan.Count, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel },
-                    () => new Worker(bands.Length, endmembers.Count, plan.TileWidth * plan.TileHeight, unmixer.CreateState()),
-                    (index, _, worker) =>
-                    {
-                        var n = worker.Process(plan[index].Window, source, roi, bands, o.InputScale, o.IoOnly ? null : unmixer, o.OutputNoData, area, sink, preview);
-                        Interlocked.Add(ref valid, n);
-                        var k = Interlocked.Increment(ref done);
-                        var start = fit is null ? 0.05 : 0.55;
-                        progress?.Invoke("unmix", start + (0.95 - start) * k / plan.Count);
-                        return worker;
-                    },
-                    _ => { });
-            }
-            catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
-            {
-                throw e.InnerExceptions[0];
-            }
-            finally
-            {
-                if (openBlas && workers > 1) OpenBlas.SetThreads(Environment.ProcessorCount);
-            }
-            if (valid == 0)
-                throw new RasterDataException(o.Input, roi is null ? "has no valid pixel (all nodata)" : "has no valid pixel inside the region of interest");
-            cancel.ThrowIfCancellationRequested();
-            progress?.Invoke("write", 0.96);
-            sink.Commit();
-        }
-        Lap("unmix");
-
-        var result = new UnmixResult
-        {
-            Output = Path.GetFullPath(o.Output),
-            SideOutputs = o.SideOutputs ? outputs.All : [],
-            Endmembers = endmembers,
-            EndmemberSource = endmemberSource,
-            Area = area,
-            ValidPixels = valid,
-            TotalPixels = area.Area,
-            Tiles = plan.Count,
-            TileSize = tileSize,
-            Workers = workers,
-            ReadPath = source.ReadPath,
-            StageSeconds = stages,
-            Estimate = estimate,
-            VcaSnrDb = snr,
-            Fit = fit,
-            ModelFile = fit is not null && o.SideOutputs ? outputs.Model : o.ModelFile,
-        };
-        if (o.SideOutputs)
-        {
-            // Side outputs go to their temporary names too; the report's metrics read the finished raster there.
-            void Side(string final, Action<string> write)
-            {
-                var temp = outputSet.Temp(final);
-                try { write(temp); }
-                catch (Exception e) when (e is IOException or UnauthorizedAccessException or RasterOutputException)
-                {
-                    // Name the file the user asked for, not its temporary (disk full, permissions, I/O errors).
-                    var why = e is RasterOutputException ? e.Message.Replace(temp + ": ", "") : TrailingPath().Replace(e.Message, "");
-                    throw new RasterOutputException(final, $"cannot write: {why}", e);
-                }
-            }
-            if (fit is not null)
-                Side(outputs.Model, t => fit.Model.Save(t, new Dictionary<string, string>
-                {
-                    ["software"] = $"HyperUnmix.Geo {Version}",
-                    ["input"] = Path.GetFullPath(o.Input),
-                    ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
-                    ["fit_pixels"] = fit.Pixels.ToString(CultureInfo.InvariantCulture),
-                    ["epochs"] = fit.Epochs.ToString(CultureInfo.InvariantCulture),
-                }));
-            Side(outputs.Csv, t => EndmemberFiles.WriteCsv(t, endmembers));
-            Side(outputs.Sli, t => EndmemberFiles.WriteEnviLibrary(t, endmembers));
-            Side(outputs.Qml, t => StyleFile.Write(t, endmembers.Names, o.OutputNoData));
-            Side(outputs.AbundancePng, t => QuickLook.WriteAbundances(t, preview));
-            Side(outputs.SpectraPng, t => QuickLook.WriteSpectra(t, endmembers));
-            Lap("side outputs");
-            Side(outputs.Report, t => RunReport.Write(t, o, info, result, Blas.Default.Name, outputSet.Temp(result.Output)));
-        }
-        cancel.ThrowIfCancellationRequested();
-        outputSet.Commit();
-        progress?.Invoke("done", 1);
-        return result;
+        return new Prepared(plan, unmixer, fit, fit is null ? null : model, fitted);
     }
+
+    /// <summary>The classic solvers' tile unmixer (endmembers already unit-length under l2).</summary>
+    internal static ITileUnmixer LinearUnmixer(EndmemberSet endmembers, UnmixOptions o) =>
+        new LinearTileUnmixer(new AbundanceSolver(endmembers, ToLinear(o.Method), scale: o.EffectiveNormalize));
 
     /// <summary>
     /// Endmembers from the sample: VCA; then, by default, N-FINDR's volume-maximising swaps from VCA's pixels and the
@@ -430,53 +578,6 @@ public static partial class UnmixJob
         UnmixMethod.Nnls => LinearMethod.Nnls,
         _ => LinearMethod.Fcls,
     };
-
-    /// <summary>One worker's buffers, reused from tile to tile.</summary>
-    private sealed class Worker(int bands, int p, int maxPixels, object state)
-    {
-        private readonly float[] _y = new float[bands * maxPixels];
-        private readonly byte[] _valid = new byte[maxPixels];
-        private readonly byte[] _inside = new byte[maxPixels];
-        private readonly float[] _out = new float[(p + 1) * maxPixels];
-
-        /// <param name="solver">Null measures the I/O floor: the input's first bands are written instead of abundances.</param>
-        public int Process(Window w, RasterSource source, RegionOfInterest? roi, int[] bandList, double scale, ITileUnmixer? solver,
-            float noData, Window area, RasterSink sink, Preview preview)
-        {
-            var n = (int)w.Area;
-            var valid = _valid.AsSpan(0, n);
-            var output = _out.AsSpan(0, (p + 1) * n);
-            var count = 0;
-            var inside = _inside.AsSpan(0, n);
-            var any = true;
-            if (roi is not null)
-            {
-                // The polygon mask is rasterised once; tiles it does not reach are never read.
-                inside.Fill(1);
-                any = roi.Mask(w, inside) > 0;
-            }
-            if (any)
-            {
-                var y = _y.AsSpan(0, bands * n);
-                count = source.Read(w, bandList, y, valid);
-                if (roi is not null)
-                {
-                    count = 0;
-                    for (var k = 0; k < n; k++) count += valid[k] &= inside[k];
-                }
-                if (scale != 1)
-                    foreach (ref var v in y) v = (float)(v * scale);
-                if (count > 0 && solver is not null)
-                    solver.Solve(y, n, valid, output[..(p * n)], output.Slice(p * n, n), noData, w, state);
-                else if (count > 0)
-                    for (var b = 0; b <= p; b++) y.Slice(Math.Min(b, bands - 1) * n, n).CopyTo(output.Slice(b * n, n));
-            }
-            if (count == 0) output.Fill(noData);
-            sink.WriteTile(w.RelativeTo(area), output);
-            preview.Add(w.RelativeTo(area), output, noData);
-            return count;
-        }
-    }
 
     /// <summary>The " : '/path'" .NET appends to I/O messages (here a temporary's path).</summary>
     [System.Text.RegularExpressions.GeneratedRegex(@"\s*:\s*'[^']*'\s*$")]

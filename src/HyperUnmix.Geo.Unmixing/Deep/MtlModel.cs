@@ -298,7 +298,11 @@ public sealed class MtlModel
     }
 
     /// <summary>Saves the model as JSON (arrays as base64 float32, little-endian).</summary>
-    public void Save(string path, IReadOnlyDictionary<string, string>? provenance = null)
+    public void Save(string path, IReadOnlyDictionary<string, string>? provenance = null) =>
+        EndmemberFiles.WriteAtomically(path, ToBytes(provenance));
+
+    /// <summary>The model file's bytes (what <see cref="Save"/> writes).</summary>
+    public byte[] ToBytes(IReadOnlyDictionary<string, string>? provenance = null)
     {
         var root = new JsonObject
         {
@@ -318,7 +322,7 @@ public sealed class MtlModel
             ["column_theta"] = B64(ColumnTheta),
             ["provenance"] = provenance is null ? null : new JsonObject(provenance.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
         };
-        EndmemberFiles.WriteAtomically(path, JsonSerializer.SerializeToUtf8Bytes(root, Indented));
+        return JsonSerializer.SerializeToUtf8Bytes(root, Indented);
     }
 
     /// <summary>The most projected-gradient iterations a model file may ask for per pixel (the fit uses 5).</summary>
@@ -337,8 +341,14 @@ public sealed class MtlModel
     public static MtlModel Load(string path)
     {
         if (!File.Exists(path)) throw new MtlModelException(path, "model file not found");
+        return FromBytes(File.ReadAllBytes(path), path);
+    }
+
+    /// <summary>A model from a model file's bytes (<paramref name="path"/> names it in errors), checked like <see cref="Load"/>.</summary>
+    public static MtlModel FromBytes(byte[] json, string path)
+    {
         JsonNode? root;
-        try { root = JsonNode.Parse(File.ReadAllText(path)); }
+        try { root = JsonNode.Parse(json); }
         catch (JsonException e) { throw new MtlModelException(path, $"not a model file (invalid JSON: {e.Message})"); }
         if (root?["format"]?.GetValue<string>() != Format) throw new MtlModelException(path, $"not a {Format} model file");
         if (root["format_version"]?.GetValue<int>() is not FormatVersion and var v) throw new MtlModelException(path, $"model format version {v} is not supported (this version reads {FormatVersion})");
