@@ -42,13 +42,15 @@ public static class Commands
         root.Subcommands.Add(Evaluate());
         root.Subcommands.Add(Synth());
         root.Subcommands.Add(SampleData());
+        root.Subcommands.Add(ClusterCommands.Worker(cancel));
+        root.Subcommands.Add(ClusterCommands.Cluster(UnmixOptionSet, cancel));
         return root;
     }
 
     private static Argument<string> SceneArgument() => new("scene") { Description = "Input raster: ENVI (.img/.dat with .hdr), GeoTIFF, VRT or any GDAL raster." };
 
     /// <summary>Runs an action, turning exceptions into a one-line message and the documented exit code.</summary>
-    private static int Guard(ParseResult parse, Func<int> action)
+    internal static int Guard(ParseResult parse, Func<int> action)
     {
         try
         {
@@ -214,11 +216,10 @@ public static class Commands
         return cmd;
     }
 
-    private static Command Unmix(CancellationToken cancel)
+    /// <summary>The options of an unmixing run (shared by unmix and cluster submit) and how to read them.</summary>
+    private static (List<Option> Options, Func<ParseResult, string, string, UnmixOptions> Build) UnmixOptionSet()
     {
-        var scene = SceneArgument();
         var common = InputOptions.Create();
-        var output = new Option<string>("-o", "--output") { Description = "Abundance raster to write (side outputs are named after it).", Required = true };
         var method = new Option<string>("--method", "-m") { Description = "mtl (the deep multi-task method) | fcls | nnls | scls | ucls.", DefaultValueFactory = _ => "mtl" };
         method.AcceptOnlyFromAmong("mtl", "fcls", "nnls", "scls", "ucls");
         var model = new Option<string?>("--model") { Description = "Apply a fitted deep model (a .model.json from an earlier run) instead of fitting one." };
@@ -253,32 +254,12 @@ public static class Commands
         var roiSame = new Option<bool>("--roi-assume-scene-crs") { Description = "Read polygon coordinates in the scene's CRS (or pixel coordinates when the scene has none)." };
         var gdalReader = new Option<bool>("--gdal-reader") { Description = "Read through GDAL RasterIO even where a memory-mapped path exists." };
         var ioOnly = new Option<bool>("--io-only") { Description = "Benchmark aid: read and write everything without unmixing (the I/O floor)." };
-        var cmd = new Command("unmix", """
-            Unmix a scene into per-endmember abundance bands plus a residual band.
-
-            Endmembers (unless given): VCA, then N-FINDR's volume-maximising swaps, then archetypal refinement (each
-            endmember a convex combination of pixels). The default method, mtl, is the deep multi-task model of
-            Mehrdad & Janani (arXiv 2402.03398) on the scaled mixing model y = s E a (per-pixel brightness s): fitted
-            on a sample of valid pixels (all of them in a small scene or ROI), starting from the linear solution, then
-            applied to every tile. fcls/nnls/scls/ucls are the exact linear solvers.
-
-            Outputs next to -o OUT: OUT (abundances + residual_rmse, georeferenced), OUT's stem + .endmembers.csv/.sli,
-            .report.json, .qml (QGIS style, applied on load), .abundances.png, .endmembers.png and, for mtl, .model.json.
-
-            Examples:
-              hyperunmix unmix sample-rasters/scene.tif -o abundances.tif
-              hyperunmix unmix sample-rasters/scene.img -o a.tif -e sample-rasters/scene_endmembers.csv --method nnls
-              hyperunmix unmix sample-rasters/scene.img -o b.tif --model abundances.model.json
-              hyperunmix unmix sample-rasters/scene.tif -o roi.tif --roi sample-rasters/roi.geojson --format cog
-            """)
-        { scene, output, method, endmembers, names, resample, p, extractor, noRefine, normalize, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly, model, alpha, epochs, fitPixels, noRow, noColumn, linearOnly, endmemberStep };
-        foreach (var opt in common.All) cmd.Options.Add(opt);
-        cmd.SetAction(parse => Guard(parse, () =>
-        {
-            var o = common.Apply(parse, new UnmixOptions
+        List<Option> options = [method, endmembers, names, resample, p, extractor, noRefine, normalize, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly, model, alpha, epochs, fitPixels, noRow, noColumn, linearOnly, endmemberStep];
+        options.AddRange(common.All);
+            return (options, (parse, input, output_) => common.Apply(parse, new UnmixOptions
             {
-                Input = parse.GetValue(scene)!,
-                Output = parse.GetValue(output)!,
+                Input = input,
+                Output = output_,
                 Method = Enum.Parse<UnmixMethod>(parse.GetValue(method)!, ignoreCase: true),
                 ModelFile = parse.GetValue(model),
                 FitPixels = parse.GetValue(fitPixels),
@@ -316,7 +297,37 @@ public static class Commands
                         .Select(s => long.TryParse(s, CultureInfo.InvariantCulture, out var v) ? v : throw new UsageException($"--roi-fid: '{s}' is not a feature id")).ToArray() ?? [],
                     AssumeSceneCrs = parse.GetValue(roiSame),
                 },
-            });
+            }));
+    }
+
+    private static Command Unmix(CancellationToken cancel)
+    {
+        var scene = SceneArgument();
+        var output = new Option<string>("-o", "--output") { Description = "Abundance raster to write (side outputs are named after it).", Required = true };
+        var (unmixOptions, build) = UnmixOptionSet();
+        var cmd = new Command("unmix", """
+            Unmix a scene into per-endmember abundance bands plus a residual band.
+
+            Endmembers (unless given): VCA, then N-FINDR's volume-maximising swaps, then archetypal refinement (each
+            endmember a convex combination of pixels). The default method, mtl, is the deep multi-task model of
+            Mehrdad & Janani (arXiv 2402.03398) on the scaled mixing model y = s E a (per-pixel brightness s): fitted
+            on a sample of valid pixels (all of them in a small scene or ROI), starting from the linear solution, then
+            applied to every tile. fcls/nnls/scls/ucls are the exact linear solvers.
+
+            Outputs next to -o OUT: OUT (abundances + residual_rmse, georeferenced), OUT's stem + .endmembers.csv/.sli,
+            .report.json, .qml (QGIS style, applied on load), .abundances.png, .endmembers.png and, for mtl, .model.json.
+
+            Examples:
+              hyperunmix unmix sample-rasters/scene.tif -o abundances.tif
+              hyperunmix unmix sample-rasters/scene.img -o a.tif -e sample-rasters/scene_endmembers.csv --method nnls
+              hyperunmix unmix sample-rasters/scene.img -o b.tif --model abundances.model.json
+              hyperunmix unmix sample-rasters/scene.tif -o roi.tif --roi sample-rasters/roi.geojson --format cog
+            """)
+        { scene, output };
+        foreach (var opt in unmixOptions) cmd.Options.Add(opt);
+        cmd.SetAction(parse => Guard(parse, () =>
+        {
+            var o = build(parse, parse.GetValue(scene)!, parse.GetValue(output)!);
             var progress = new ProgressReporter();
             var r = UnmixJob.Run(o, progress.Report, cancel);
             Console.WriteLine($"Unmixed {r.ValidPixels} of {r.TotalPixels} pixels into {r.Endmembers.Count} endmembers ({string.Join(", ", r.Endmembers.Names)}) with {o.Method.ToString().ToUpperInvariant()}");

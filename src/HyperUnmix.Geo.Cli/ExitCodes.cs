@@ -13,6 +13,8 @@ public static class ExitCodes
     public const int Usage = 2;
     public const int BadInput = 3;
     public const int OutputFailure = 4;
+    /// <summary>The cluster cannot be reached (Redis or no worker).</summary>
+    public const int ClusterUnavailable = 5;
     public const int Cancelled = 130;
 
     /// <summary>Maps an exception to an exit code and a one-line message a user understands.</summary>
@@ -20,6 +22,7 @@ public static class ExitCodes
     public static (int Code, string Message) Classify(Exception e) => e switch
     {
         OperationCanceledException => (Cancelled, "cancelled; no output was written"),
+        HyperUnmix.Geo.Cluster.ClusterException => (ClusterUnavailable, e.Message),
         UsageException or ArgumentException => (Usage, e.Message),
         RasterOutputException => (OutputFailure, e.Message),
         GdalNotInstalledException => (Internal, e.Message),

@@ -54,7 +54,8 @@ public sealed record UnmixPlan
     /// <summary>The tiles, in the order their outputs are assembled.</summary>
     public TilePlan Grid => new(Area, TileSize, TileSize);
 
-    private static readonly JsonSerializerOptions Json = new()
+    /// <summary>How plans and a job's scene options are written (enums by name, NaN allowed).</summary>
+    public static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,
         // NaN output nodata and the like.
@@ -62,14 +63,14 @@ public sealed record UnmixPlan
         Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
     };
 
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, Json);
+    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
 
     /// <summary>Reads a plan file, or says which file is not one.</summary>
     public static UnmixPlan Load(string path)
     {
         try
         {
-            var plan = JsonSerializer.Deserialize<UnmixPlan>(File.ReadAllBytes(path), Json) ?? throw new JsonException("empty");
+            var plan = JsonSerializer.Deserialize<UnmixPlan>(File.ReadAllBytes(path), JsonOptions) ?? throw new JsonException("empty");
             if (plan.Version != CurrentVersion) throw new RasterDataException(path, $"plan version {plan.Version} is not supported (this version reads {CurrentVersion})");
             return plan;
         }

@@ -1,0 +1,181 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Net;
+using HyperUnmix.Geo.Cluster;
+using HyperUnmix.Geo.Pipeline;
+using HyperUnmix.Geo.Raster;
+
+namespace HyperUnmix.Geo.Cli;
+
+/// <summary><c>hyperunmix worker</c> and <c>hyperunmix cluster submit|status|wait|cancel</c>: the same pipeline on many machines.</summary>
+internal static class ClusterCommands
+{
+    private static Option<string> RedisOption() => new("--redis") { Description = "Redis of the cluster, HOST:PORT (membership, job state, grain directory).", Required = true };
+    private static Option<string> ClusterOption() => new("--cluster") { Description = "Cluster name (workers and commands of one cluster use the same).", DefaultValueFactory = _ => "hyperunmix" };
+    private static Option<string> JobOption() => new("--job") { Description = "Job name.", Required = true };
+
+    public static Command Worker(CancellationToken cancel)
+    {
+        var redis = RedisOption();
+        var cluster = ClusterOption();
+        var threads = new Option<int>("--threads") { Description = "Items processed at once (0: one per CPU).", DefaultValueFactory = _ => 0 };
+        var port = new Option<int>("--port") { Description = "Silo port for other workers (0: a free one).", DefaultValueFactory = _ => 0 };
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "Gateway port for cluster commands (0: a free one).", DefaultValueFactory = _ => 0 };
+        var advertise = new Option<string?>("--advertise") { Description = "Address other machines reach this one at (default: loopback for a local Redis, else the first routable IPv4)." };
+        var cmd = new Command("worker", """
+            Run a worker of a cluster: an Orleans silo that pulls work (plan a scene, unmix a tile, assemble a scene) from
+            the jobs submitted with `hyperunmix cluster submit`. Start one on each machine; inputs and the output folder
+            must be at the same paths on every machine (a shared folder) or GDAL /vsicurl/ URLs. SIGTERM or Ctrl+C
+            drains the worker: it finishes the items in hand, then leaves.
+
+            Example:
+              hyperunmix worker --redis redis.example.org:6379 --cluster archive --threads 8
+            """) { redis, cluster, threads, port, gatewayPort, advertise };
+        cmd.SetAction(parse => Commands.Guard(parse, () =>
+        {
+            var n = parse.GetValue(threads);
+            if (n < 0) throw new UsageException($"--threads must be 0 (automatic) or more, got {n}");
+            var address = parse.GetValue(advertise);
+            var o = new WorkerOptions
+            {
+                Cluster = new ClusterAddress(parse.GetValue(redis)!, parse.GetValue(cluster)!),
+                Threads = n == 0 ? Environment.ProcessorCount : n,
+                SiloPort = parse.GetValue(port),
+                GatewayPort = parse.GetValue(gatewayPort),
+                Advertise = address is null ? null : IPAddress.TryParse(address, out var ip) ? ip : throw new UsageException($"--advertise: '{address}' is not an IP address"),
+                Verbose = parse.GetValue<bool>("--verbose"),
+            };
+            return WorkerHost.Run(o, Console.Out, cancel).GetAwaiter().GetResult();
+        }));
+        return cmd;
+    }
+
+    public static Command Cluster(Func<(List<Option> Options, Func<ParseResult, string, string, UnmixOptions> Build)> unmixOptions, CancellationToken cancel)
+    {
+        var cmd = new Command("cluster", """
+            Submit scenes to a cluster of workers and follow the job. One plan per scene (endmembers and the deep model
+            computed once), tiles as work items, outputs identical to `hyperunmix unmix` on one machine.
+
+            Example:
+              hyperunmix cluster submit archive/*.tif -o out/ --job july --redis redis:6379 --method fcls --wait
+              hyperunmix cluster status --job july --redis redis:6379
+            """);
+        cmd.Subcommands.Add(Submit(unmixOptions(), cancel));
+        foreach (var (name, text) in new[] { ("status", "Print a job's progress."), ("wait", "Wait until a job finishes; exit 0 when every scene succeeded."), ("cancel", "Stop handing out a job's work (submit it again to resume).") })
+            cmd.Subcommands.Add(Follow(name, text, cancel));
+        return cmd;
+    }
+
+    private static Command Submit((List<Option> Options, Func<ParseResult, string, string, UnmixOptions> Build) unmix, CancellationToken cancel)
+    {
+        var scenes = new Argument<string[]>("scenes") { Description = "Input rasters (paths every worker can read, or GDAL /vsicurl/ URLs).", Arity = ArgumentArity.OneOrMore };
+        var outDir = new Option<string>("-o", "--output-dir") { Description = "Folder for the outputs: SCENE_abundances.tif (and side outputs) for each scene.", Required = true };
+        var redis = RedisOption();
+        var cluster = ClusterOption();
+        var job = JobOption();
+        var wait = new Option<bool>("--wait") { Description = "Wait until the job finishes (like `cluster wait`)." };
+        var cmd = new Command("submit", """
+            Submit scenes as one job. Running the same command again re-attaches to the job and resumes it (after a
+            cancel, or after every worker was stopped). Every unmix option applies to every scene.
+            """) { scenes, outDir, redis, cluster, job, wait };
+        foreach (var o in unmix.Options) cmd.Options.Add(o);
+        cmd.SetAction(parse => Commands.Guard(parse, () =>
+        {
+            var dir = Path.GetFullPath(parse.GetValue(outDir)!);
+            var name = parse.GetValue(job)!;
+            CheckJobName(name);
+            var inputs = parse.GetValue(scenes)!;
+            var list = new List<UnmixOptions>();
+            var outputs = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var input in inputs)
+            {
+                var full = input.StartsWith("/vsi", StringComparison.Ordinal) ? input : Path.GetFullPath(input);
+                var probe = unmix.Build(parse, full, Path.Combine(dir, "x.tif"));
+                var ext = probe.Format == RasterFormat.Envi ? ".img" : ".tif";
+                var stem = Path.GetFileNameWithoutExtension(full.TrimEnd('/'));
+                var output = Path.Combine(dir, stem + "_abundances" + ext);
+                if (outputs.TryGetValue(output, out var other))
+                    throw new UsageException($"{full} and {other} would both write {output}: scenes of one job need different file names");
+                outputs[output] = full;
+                list.Add(unmix.Build(parse, full, output));
+            }
+            Directory.CreateDirectory(dir);
+            var address = new ClusterAddress(parse.GetValue(redis)!, parse.GetValue(cluster)!);
+            return Client(address, parse, async client =>
+            {
+                var status = await client.Submit(name, dir, list, cancel);
+                Console.WriteLine(ClusterClient.Summary(status));
+                return parse.GetValue(wait) ? await WaitFor(client, name) : ExitCodes.Ok;
+            });
+        }));
+        return cmd;
+    }
+
+    private static Command Follow(string name, string description, CancellationToken cancel)
+    {
+        var redis = RedisOption();
+        var cluster = ClusterOption();
+        var job = JobOption();
+        var cmd = new Command(name, description) { redis, cluster, job };
+        cmd.SetAction(parse => Commands.Guard(parse, () =>
+        {
+            var address = new ClusterAddress(parse.GetValue(redis)!, parse.GetValue(cluster)!);
+            var jobName = parse.GetValue(job)!;
+            return Client(address, parse, async client =>
+            {
+                switch (name)
+                {
+                    case "wait":
+                        return await WaitFor(client, jobName);
+                    case "cancel":
+                        Console.WriteLine(ClusterClient.Summary(await client.Cancel(jobName)));
+                        return ExitCodes.Ok;
+                    default:
+                        var s = await client.Status(jobName);
+                        if (s.State == "unknown") throw new UsageException($"no job named {jobName} in cluster {address.Name}");
+                        Print(s);
+                        return ExitCodes.Ok;
+                }
+            });
+        }));
+        return cmd;
+
+        async Task<int> WaitFor(ClusterClient client, string job) => await ClusterCommands.WaitFor(client, job, cancel);
+    }
+
+    private static async Task<int> WaitFor(ClusterClient client, string job, CancellationToken cancel)
+    {
+        var s = await client.Wait(job, st => Console.WriteLine(ClusterClient.Summary(st)), cancel);
+        Print(s);
+        foreach (var scene in s.Scenes.Where(x => x.Error is not null)) Console.Error.WriteLine($"hyperunmix: {scene.Input}: {ExitCodes.OneLine(scene.Error!)}");
+        return s.State switch { "done" => ExitCodes.Ok, "cancelled" => ExitCodes.Cancelled, _ => ExitCodes.BadInput };
+    }
+
+    private static Task<int> WaitFor(ClusterClient client, string job) => WaitFor(client, job, CancellationToken.None);
+
+    private static void Print(JobStatus s)
+    {
+        Console.WriteLine(ClusterClient.Summary(s));
+        foreach (var scene in s.Scenes)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {scene.Phase,-10} {scene.TilesDone,5}/{scene.Tiles,-5} {scene.Input} -> {scene.Output}"));
+        if (s.Coordinator is not null) Console.WriteLine($"  coordinator on silo {s.Coordinator}");
+        if (s.WorkerSeconds > 0) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  worker time {s.WorkerSeconds:F1} s"));
+    }
+
+    private static int Client(ClusterAddress address, ParseResult parse, Func<ClusterClient, Task<int>> action)
+    {
+        return Run().GetAwaiter().GetResult();
+
+        async Task<int> Run()
+        {
+            await using var client = await ClusterClient.Connect(address, parse.GetValue<bool>("--verbose"), CancellationToken.None);
+            return await action(client);
+        }
+    }
+
+    private static void CheckJobName(string name)
+    {
+        if (name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || name.StartsWith('.'))
+            throw new UsageException($"--job: '{name}' is not a job name (1-64 letters, digits, '-', '_', '.')");
+    }
+}

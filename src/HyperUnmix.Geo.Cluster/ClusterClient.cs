@@ -1,0 +1,110 @@
+using System.Text.Json;
+using HyperUnmix.Geo.Pipeline;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+
+namespace HyperUnmix.Geo.Cluster;
+
+/// <summary>Submits jobs to a running cluster and follows them (the <c>hyperunmix cluster</c> commands).</summary>
+public sealed class ClusterClient : IAsyncDisposable
+{
+    private readonly IHost _host;
+    private readonly IClusterClient _client;
+
+    private ClusterClient(IHost host)
+    {
+        _host = host;
+        _client = host.Services.GetRequiredService<IClusterClient>();
+    }
+
+    public static async Task<ClusterClient> Connect(ClusterAddress cluster, bool verbose, CancellationToken cancel)
+    {
+        ClusterSetup.CheckRedis(cluster);
+        var host = Host.CreateDefaultBuilder()
+            .UseOrleansClient(c => ClusterSetup.ConfigureClient(c, cluster))
+            .ConfigureLogging(l => ClusterSetup.ConfigureLogging(l, verbose))
+            .Build();
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            await host.StartAsync(timeout.Token);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancel.IsCancellationRequested)
+        {
+            host.Dispose();
+            throw new ClusterException($"no worker of cluster {cluster.Name} answers at Redis {cluster.Redis} (start one with: hyperunmix worker --redis {cluster.Redis} --cluster {cluster.Name}): {e.Message.ReplaceLineEndings(" ")}", e);
+        }
+        return new ClusterClient(host);
+    }
+
+    /// <summary>
+    /// Submits a job, or re-attaches to it when it exists with the same scenes and options (it then resumes).
+    /// Inputs and outputs are checked here first, so a bad scene or an existing output is refused before any work.
+    /// </summary>
+    public async Task<JobStatus> Submit(string job, string outDir, IReadOnlyList<UnmixOptions> scenes, CancellationToken cancel)
+    {
+        var grain = _client.GetGrain<IJobGrain>(job);
+        var existing = await grain.Status().WaitAsync(cancel);
+        if (existing.State == "unknown")
+        {
+            foreach (var o in scenes) UnmixJob.CheckOutputs(o);
+        }
+        var spec = new JobSpec
+        {
+            Name = job,
+            OutDir = Path.GetFullPath(outDir),
+            SceneOptions = scenes.Select(o => JsonSerializer.Serialize(o, UnmixPlan.JsonOptions)).ToArray(),
+        };
+        try
+        {
+            return await grain.Submit(spec).WaitAsync(cancel);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+    }
+
+    public Task<JobStatus> Status(string job) => _client.GetGrain<IJobGrain>(job).Status();
+
+    public Task<JobStatus> Cancel(string job) => _client.GetGrain<IJobGrain>(job).Cancel();
+
+    /// <summary>Polls until the job finishes, reporting each change.</summary>
+    public async Task<JobStatus> Wait(string job, Action<JobStatus>? report, CancellationToken cancel)
+    {
+        var grain = _client.GetGrain<IJobGrain>(job);
+        string? last = null;
+        while (true)
+        {
+            JobStatus s;
+            try { s = await grain.Status().WaitAsync(cancel); }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The coordinator is moving after a worker died: ask again.
+                await Task.Delay(500, cancel);
+                continue;
+            }
+            if (s.State == "unknown") throw new UsageException($"no job named {job} in this cluster");
+            var line = Summary(s);
+            if (line != last) report?.Invoke(s);
+            last = line;
+            if (s.Finished) return s;
+            await Task.Delay(250, cancel);
+        }
+    }
+
+    public static string Summary(JobStatus s)
+    {
+        int done = s.Scenes.Count(x => x.Phase == "done"), failed = s.Scenes.Count(x => x.Phase == "failed");
+        long tiles = s.Scenes.Sum(x => (long)x.Tiles), tilesDone = s.Scenes.Sum(x => (long)x.TilesDone);
+        return $"job {s.Name}: {s.State}; scenes {done}/{s.Scenes.Length} done{(failed > 0 ? $", {failed} failed" : "")}; tiles {tilesDone}/{tiles}; " +
+               $"{s.DuplicatesDropped} duplicates dropped, {s.Requeued} requeued, coordinator activations {s.Activations}";
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try { await _host.StopAsync(TimeSpan.FromSeconds(5)); } catch (Exception) { /* leaving anyway */ }
+        _host.Dispose();
+    }
+}

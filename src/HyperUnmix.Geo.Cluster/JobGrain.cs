@@ -1,0 +1,264 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Orleans.GrainDirectory;
+using Orleans.Runtime;
+
+namespace HyperUnmix.Geo.Cluster;
+
+[GenerateSerializer]
+public sealed class SceneState
+{
+    [Id(0)] public string Input { get; set; } = "";
+    [Id(1)] public string Output { get; set; } = "";
+    [Id(2)] public string? PlanFile { get; set; }
+    [Id(3)] public int Tiles { get; set; }
+    /// <summary>One bit per tile: its output is published.</summary>
+    [Id(4)] public byte[] Done { get; set; } = [];
+    [Id(5)] public int DoneCount { get; set; }
+    [Id(6)] public bool Assembled { get; set; }
+    [Id(7)] public string? Error { get; set; }
+
+    public bool IsDone(int tile) => (Done[tile >> 3] & (1 << (tile & 7))) != 0;
+    public bool Finished => Assembled || Error is not null;
+}
+
+[GenerateSerializer]
+public sealed class JobState
+{
+    [Id(0)] public JobSpec? Spec { get; set; }
+    [Id(1)] public List<SceneState> Scenes { get; set; } = [];
+    [Id(2)] public bool Cancelled { get; set; }
+    [Id(3)] public long DuplicatesDropped { get; set; }
+    [Id(4)] public long Requeued { get; set; }
+    [Id(5)] public int Activations { get; set; }
+    [Id(6)] public double WorkerSeconds { get; set; }
+}
+
+/// <summary>
+/// The coordinator of one job. Workers pull items from it (plan a scene, unmix a tile, assemble a scene) under
+/// leases with deadlines; a lease is handed out again when its deadline passes or when the silo of its worker is
+/// declared dead by Orleans' membership. What is done (one bit per tile) is written to Redis before a completion is
+/// acknowledged, so the coordinator can die and be reactivated on another silo without losing a tile: the leases in
+/// flight are then simply handed out again, and duplicates are dropped by the tiles' first-writer-wins files.
+/// </summary>
+[GrainDirectory(GrainDirectoryName = ClusterSetup.Directory)]
+public sealed class JobGrain(
+    [PersistentState("job", ClusterSetup.Storage)] IPersistentState<JobState> state,
+    IClusterMembershipService membership,
+    ILocalSiloDetails silo,
+    ILogger<JobGrain> log) : Grain, IJobGrain
+{
+    /// <summary>How long a worker may hold an item before it is handed out again (a dead silo's are handed out at once).</summary>
+    public static readonly TimeSpan PlanLease = TimeSpan.FromMinutes(15), AssembleLease = TimeSpan.FromMinutes(15);
+    /// <summary>A tile's lease: 2 minutes, or HYPERUNMIX_TILE_LEASE_MS (a test hook that forces duplicate deliveries).</summary>
+    public static readonly TimeSpan TileLease = int.TryParse(Environment.GetEnvironmentVariable("HYPERUNMIX_TILE_LEASE_MS"), out var ms) && ms > 0
+        ? TimeSpan.FromMilliseconds(ms) : TimeSpan.FromMinutes(2);
+
+    private sealed record Held(string Worker, SiloAddress Silo, DateTime Deadline);
+    private readonly Dictionary<(WorkKind Kind, int Scene, int Tile), Held> _leases = [];
+    private JobState S => state.State;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (S.Spec is not null)
+        {
+            S.Activations++;
+            await state.WriteStateAsync(cancellationToken);
+            log.LogInformation("job {Job} coordinator activated ({N}th time)", this.GetPrimaryKeyString(), S.Activations);
+        }
+    }
+
+    public async Task<JobStatus> Submit(JobSpec spec)
+    {
+        var name = this.GetPrimaryKeyString();
+        if (spec.Name != name) throw new ArgumentException($"job name {spec.Name} does not match the coordinator's {name}");
+        if (S.Spec is null)
+        {
+            S.Spec = spec;
+            S.Activations = 1;
+            S.Scenes = spec.SceneOptions.Select(json =>
+            {
+                using var doc = JsonDocument.Parse(json);
+                return new SceneState { Input = doc.RootElement.GetProperty("Input").GetString()!, Output = doc.RootElement.GetProperty("Output").GetString()! };
+            }).ToList();
+            await state.WriteStateAsync();
+        }
+        else if (S.Spec.OutDir != spec.OutDir || !S.Spec.SceneOptions.SequenceEqual(spec.SceneOptions))
+        {
+            throw new ArgumentException($"job {name} exists with other scenes, options or output folder: give another --job, or cancel it first");
+        }
+        else if (S.Cancelled)
+        {
+            // Submitting a cancelled job again resumes it where it stopped.
+            S.Cancelled = false;
+            await state.WriteStateAsync();
+        }
+        if (!Finished) await GrainFactory.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry).Add(name);
+        return Status(null);
+    }
+
+    private bool Finished => S.Spec is not null && (S.Cancelled || S.Scenes.All(s => s.Finished));
+
+    public Task<WorkItem?> Lease(string worker, SiloAddress silo)
+    {
+        if (S.Spec is null || Finished) return Task.FromResult<WorkItem?>(null);
+        Expire();
+        var now = DateTime.UtcNow;
+        for (var i = 0; i < S.Scenes.Count; i++)
+        {
+            var s = S.Scenes[i];
+            if (s.Finished) continue;
+            if (s.PlanFile is null)
+            {
+                // Tiles wait for their scene's plan; other workers move on to the next scene's.
+                if (!_leases.ContainsKey((WorkKind.Plan, i, -1))) return Give(WorkKind.Plan, i, -1, worker, silo, now + PlanLease);
+                continue;
+            }
+            if (s.DoneCount < s.Tiles)
+            {
+                for (var t = 0; t < s.Tiles; t++)
+                    if (!s.IsDone(t) && !_leases.ContainsKey((WorkKind.Tile, i, t))) return Give(WorkKind.Tile, i, t, worker, silo, now + TileLease);
+                continue;
+            }
+            if (!_leases.ContainsKey((WorkKind.Assemble, i, -1))) return Give(WorkKind.Assemble, i, -1, worker, silo, now + AssembleLease);
+        }
+        return Task.FromResult<WorkItem?>(null);
+    }
+
+    private Task<WorkItem?> Give(WorkKind kind, int scene, int tile, string worker, SiloAddress silo, DateTime deadline)
+    {
+        _leases[(kind, scene, tile)] = new Held(worker, silo, deadline);
+        var spec = S.Spec!;
+        return Task.FromResult<WorkItem?>(new WorkItem
+        {
+            Job = spec.Name,
+            Kind = kind,
+            Scene = scene,
+            Tile = tile,
+            PlanFile = S.Scenes[scene].PlanFile,
+            StateDir = TileStore.StateDir(spec.OutDir, spec.Name),
+            OptionsJson = kind == WorkKind.Plan ? spec.SceneOptions[scene] : null,
+            DeadlineUtc = deadline,
+        });
+    }
+
+    /// <summary>Hands out again the items whose deadline passed or whose worker's silo was declared dead.</summary>
+    private void Expire()
+    {
+        var now = DateTime.UtcNow;
+        var snapshot = membership.CurrentSnapshot;
+        foreach (var (key, lease) in _leases.ToList())
+        {
+            if (lease.Deadline > now && snapshot.GetSiloStatus(lease.Silo) != SiloStatus.Dead) continue;
+            _leases.Remove(key);
+            S.Requeued++;
+            log.LogWarning("job {Job}: {Kind} of scene {Scene} tile {Tile} handed out again ({Worker} {Why})", S.Spec!.Name, key.Kind, key.Scene + 1, key.Tile,
+                lease.Worker, lease.Deadline <= now ? "missed its deadline" : "is on a dead silo");
+        }
+    }
+
+    public async Task Complete(WorkItem item, WorkResult result)
+    {
+        if (S.Spec is null || item.Scene < 0 || item.Scene >= S.Scenes.Count) return;
+        _leases.Remove((item.Kind, item.Scene, item.Tile));
+        S.WorkerSeconds += result.Seconds;
+        var s = S.Scenes[item.Scene];
+        if (result.Error is not null)
+        {
+            s.Error ??= result.Error;
+            log.LogWarning("job {Job}: scene {Scene} failed: {Error}", S.Spec.Name, item.Scene + 1, result.Error);
+        }
+        else
+        {
+            switch (item.Kind)
+            {
+                case WorkKind.Plan when s.PlanFile is null:
+                    s.PlanFile = result.PlanFile;
+                    s.Tiles = result.Tiles;
+                    s.Done = new byte[(result.Tiles + 7) / 8];
+                    break;
+                case WorkKind.Tile when s.PlanFile is not null && item.Tile >= 0 && item.Tile < s.Tiles:
+                    if (result.Duplicate) S.DuplicatesDropped++;
+                    if (!s.IsDone(item.Tile))
+                    {
+                        s.Done[item.Tile >> 3] |= (byte)(1 << (item.Tile & 7));
+                        s.DoneCount++;
+                    }
+                    break;
+                case WorkKind.Assemble when s.DoneCount == s.Tiles:
+                    s.Assembled = true;
+                    break;
+            }
+        }
+        // Persisted before the worker hears back: a completion acknowledged is never lost.
+        await state.WriteStateAsync();
+        if (Finished) await GrainFactory.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry).Remove(S.Spec.Name);
+    }
+
+    public Task<JobStatus> Status() => Task.FromResult(Status(null));
+
+    public async Task<JobStatus> Cancel()
+    {
+        if (S.Spec is null) return Status(null);
+        S.Cancelled = true;
+        _leases.Clear();
+        await state.WriteStateAsync();
+        await GrainFactory.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry).Remove(S.Spec.Name);
+        return Status(null);
+    }
+
+    private JobStatus Status(string? _)
+    {
+        var name = this.GetPrimaryKeyString();
+        if (S.Spec is null) return new JobStatus { Name = name, State = "unknown", Scenes = [] };
+        var scenes = S.Scenes.Select((s, i) => new SceneStatus
+        {
+            Input = s.Input,
+            Output = s.Output,
+            Phase = s.Error is not null ? "failed" : s.Assembled ? "done" : s.PlanFile is null ? "planning" : s.DoneCount < s.Tiles ? "tiles" : "assembling",
+            Tiles = s.Tiles,
+            TilesDone = s.DoneCount,
+            Error = s.Error,
+        }).ToArray();
+        var st = S.Cancelled ? "cancelled" : !Finished ? "running" : scenes.Any(s => s.Error is not null) ? "failed" : "done";
+        return new JobStatus
+        {
+            Name = name,
+            State = st,
+            Scenes = scenes,
+            TilesPublished = S.Scenes.Sum(s => (long)s.DoneCount),
+            DuplicatesDropped = S.DuplicatesDropped,
+            Requeued = S.Requeued,
+            Activations = S.Activations,
+            Leased = _leases.Count,
+            WorkerSeconds = S.WorkerSeconds,
+            OutDir = S.Spec.OutDir,
+            Coordinator = silo.SiloAddress.ToString(),
+        };
+    }
+}
+
+[GenerateSerializer]
+public sealed class RegistryState
+{
+    [Id(0)] public List<string> Jobs { get; set; } = [];
+}
+
+/// <summary>The jobs with work left, persisted so that workers started after a full restart find them.</summary>
+[GrainDirectory(GrainDirectoryName = ClusterSetup.Directory)]
+public sealed class JobRegistryGrain([PersistentState("registry", ClusterSetup.Storage)] IPersistentState<RegistryState> state) : Grain, IJobRegistryGrain
+{
+    public async Task Add(string job)
+    {
+        if (state.State.Jobs.Contains(job)) return;
+        state.State.Jobs.Add(job);
+        await state.WriteStateAsync();
+    }
+
+    public async Task Remove(string job)
+    {
+        if (state.State.Jobs.Remove(job)) await state.WriteStateAsync();
+    }
+
+    public Task<string[]> Active() => Task.FromResult(state.State.Jobs.ToArray());
+}

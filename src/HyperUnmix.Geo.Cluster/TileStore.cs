@@ -1,0 +1,74 @@
+using System.Runtime.InteropServices;
+using HyperUnmix.Geo.Raster;
+
+namespace HyperUnmix.Geo.Cluster;
+
+/// <summary>
+/// The files of a job in its shared folder (<c>OUTDIR/.hyperunmix/JOB</c>): one folder per scene with its plan (and
+/// the plan's model), and one file per finished tile. Every file is published atomically and first-writer-wins: it
+/// is written under a temporary name and hard-linked to its final name, which fails if the name exists (a rename
+/// would replace it, and File.Move(overwrite: false) checks and then renames, which races). A tile computed twice
+/// (a duplicate delivery, a worker declared dead that was only slow) is therefore published once; the second copy
+/// is dropped. Pixels travel through these files, never through Orleans messages.
+/// </summary>
+public static partial class TileStore
+{
+    private static ReadOnlySpan<byte> Magic => "HUTILE1\n"u8;
+
+    public static string StateDir(string outDir, string job) => Path.Combine(Path.GetFullPath(outDir), ".hyperunmix", job);
+    public static string SceneDir(string stateDir, int scene) => Path.Combine(stateDir, $"scene-{scene + 1:D4}");
+    public static string PlanFile(string stateDir, int scene) => Path.Combine(SceneDir(stateDir, scene), "plan.json");
+    public static string TilesDir(string stateDir, int scene) => Path.Combine(SceneDir(stateDir, scene), "tiles");
+    public static string TileFile(string stateDir, int scene, int tile) => Path.Combine(TilesDir(stateDir, scene), $"{tile:D6}.tile");
+
+    /// <summary>Publishes <paramref name="bytes"/> as <paramref name="path"/> unless it exists; false when another writer was first.</summary>
+    public static bool Publish(string path, ReadOnlySpan<byte> bytes)
+    {
+        // The folder is not created here: a late duplicate must not bring back a scene folder removed after assembly.
+        var dir = Path.GetDirectoryName(path)!;
+        var temp = OutputSet.TemporaryName(dir, ".part");
+        try
+        {
+            using (var f = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                f.Write(bytes);
+                f.Flush(flushToDisk: true);
+            }
+            if (link(temp, path) == 0) return true;
+            var errno = Marshal.GetLastPInvokeError();
+            if (errno == EEXIST) return false;
+            throw new IOException($"{path}: cannot publish (link failed, errno {errno})");
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+
+    /// <summary>A tile's output file: valid-pixel count, then bands x pixels float32, band-sequential.</summary>
+    public static byte[] EncodeTile(int valid, int bands, ReadOnlySpan<float> output)
+    {
+        var bytes = new byte[20 + 4L * output.Length];
+        Magic.CopyTo(bytes);
+        BitConverter.TryWriteBytes(bytes.AsSpan(8), valid);
+        BitConverter.TryWriteBytes(bytes.AsSpan(12), bands);
+        BitConverter.TryWriteBytes(bytes.AsSpan(16), output.Length);
+        MemoryMarshal.AsBytes(output).CopyTo(bytes.AsSpan(20));
+        return bytes;
+    }
+
+    public static (int Valid, float[] Output) ReadTile(string path, int bands, int pixels)
+    {
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length < 20 || !bytes.AsSpan(0, 8).SequenceEqual(Magic)) throw new RasterDataException(path, "is not a tile output");
+        int valid = BitConverter.ToInt32(bytes, 8), b = BitConverter.ToInt32(bytes, 12), n = BitConverter.ToInt32(bytes, 16);
+        if (b != bands || n != (long)bands * pixels || bytes.Length != 20 + 4L * n)
+            throw new RasterDataException(path, $"holds {b} bands and {n} values, expected {bands} x {pixels}");
+        return (valid, MemoryMarshal.Cast<byte, float>(bytes.AsSpan(20)).ToArray());
+    }
+
+    private const int EEXIST = 17;
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int link(string oldpath, string newpath);
+}

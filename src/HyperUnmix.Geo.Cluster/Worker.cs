@@ -1,0 +1,258 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using HyperUnmix.Geo.Pipeline;
+using HyperUnmix.Geo.Raster;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+
+namespace HyperUnmix.Geo.Cluster;
+
+public sealed record WorkerOptions
+{
+    public required ClusterAddress Cluster { get; init; }
+    /// <summary>Items processed at once (each on one thread).</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+    public int SiloPort { get; init; }
+    public int GatewayPort { get; init; }
+    public IPAddress? Advertise { get; init; }
+    public bool Verbose { get; init; }
+}
+
+/// <summary>
+/// A worker: an Orleans silo (it may host coordinators) plus <see cref="WorkerOptions.Threads"/> loops that pull
+/// items from the jobs' coordinators and process them. Stopping it (SIGTERM, Ctrl+C) drains it: no new items are
+/// taken, the ones in hand are finished and reported, then the silo leaves the cluster and hands its coordinators on.
+/// </summary>
+public static class WorkerHost
+{
+    public static async Task<int> Run(WorkerOptions o, TextWriter output, CancellationToken drain)
+    {
+        ClusterSetup.CheckRedis(o.Cluster);
+        var advertise = o.Advertise ?? ClusterSetup.AdvertiseAddress(o.Cluster.Redis);
+        // Right after every worker died, the membership table still lists them as alive for a few seconds and a
+        // joining silo fails to reach them: try again until they are stale (a minute at most).
+        IHost host;
+        for (var attempt = 1; ; attempt++)
+        {
+            host = Build(o, output, advertise);
+            try
+            {
+                await host.StartAsync(drain);
+                break;
+            }
+            catch (Orleans.Runtime.MembershipService.OrleansClusterConnectivityCheckFailedException) when (attempt < 12 && !drain.IsCancellationRequested)
+            {
+                host.Dispose();
+                output.WriteLine("worker: some silos listed as alive do not answer (just killed?); joining again in 5 s");
+                output.Flush();
+                await Task.Delay(TimeSpan.FromSeconds(5), drain);
+            }
+        }
+        var silo = host.Services.GetRequiredService<ILocalSiloDetails>();
+        output.WriteLine($"worker ready: cluster {o.Cluster.Name}, silo {silo.SiloAddress}, gateway {silo.GatewayAddress}, {o.Threads} threads, pid {Environment.ProcessId}");
+        output.Flush();
+        try { await Task.Delay(Timeout.Infinite, drain); }
+        catch (OperationCanceledException) { }
+        output.WriteLine("worker draining: finishing the items in hand");
+        output.Flush();
+        await host.StopAsync(CancellationToken.None);
+        var loop = host.Services.GetServices<IHostedService>().OfType<WorkLoop>().Single();
+        output.WriteLine($"worker stopped: {loop.Processed} items processed");
+        output.Flush();
+        host.Dispose();
+        return 0;
+    }
+
+    private static IHost Build(WorkerOptions o, TextWriter output, IPAddress advertise) =>
+        Host.CreateDefaultBuilder()
+            .UseOrleans(silo => ClusterSetup.ConfigureSilo(silo, o.Cluster, advertise, o.SiloPort, o.GatewayPort))
+            .ConfigureLogging(l => ClusterSetup.ConfigureLogging(l, o.Verbose))
+            .ConfigureServices(s =>
+            {
+                s.AddSingleton(o);
+                s.AddSingleton(output);
+                // Registered after the silo: stopped before it, so a draining worker can still report to coordinators.
+                s.AddHostedService<WorkLoop>();
+                s.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromMinutes(30));
+            })
+            .UseConsoleLifetime(c => c.SuppressStatusMessages = true)
+            .Build();
+}
+
+/// <summary>The worker's loops: lease, process, report, repeat.</summary>
+internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILocalSiloDetails silo, TextWriter output, ILogger<WorkLoop> log) : BackgroundService
+{
+    private readonly Dictionary<string, TileProcessor> _processors = [];
+    private readonly Lock _gate = new();
+    private int _processed;
+    public int Processed => _processed;
+
+    /// <summary>Test hook: milliseconds each tile takes at least (HYPERUNMIX_TILE_DELAY_MS), to kill workers mid-run.</summary>
+    private static readonly int TileDelayMs = int.TryParse(Environment.GetEnvironmentVariable("HYPERUNMIX_TILE_DELAY_MS"), out var d) ? d : 0;
+
+    protected override async Task ExecuteAsync(CancellationToken stopping)
+    {
+        // Tiles use the fixed-order products (no OpenBLAS). Planning keeps OpenBLAS's threads as a single-machine run
+        // has them while it extracts endmembers: its results depend on that thread count.
+        var loops = Enumerable.Range(0, Math.Max(1, options.Threads)).Select(i => Task.Run(() => Loop(i, stopping), CancellationToken.None)).ToArray();
+        await Task.WhenAll(loops);
+        lock (_gate)
+        {
+            foreach (var p in _processors.Values) p.Dispose();
+            _processors.Clear();
+        }
+    }
+
+    private async Task Loop(int index, CancellationToken stopping)
+    {
+        var worker = $"{Environment.MachineName}/{Environment.ProcessId}/{index}";
+        var registry = grains.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry);
+        var idle = 0;
+        while (!stopping.IsCancellationRequested)
+        {
+            WorkItem? item = null;
+            try
+            {
+                foreach (var job in await registry.Active())
+                {
+                    item = await grains.GetGrain<IJobGrain>(job).Lease(worker, silo.SiloAddress);
+                    if (item is not null) break;
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !stopping.IsCancellationRequested)
+            {
+                // A coordinator moving to another silo after a death: ask again shortly.
+                log.LogInformation("lease failed ({Message}); retrying", e.Message);
+            }
+            if (item is null)
+            {
+                idle = Math.Min(idle + 1, 10);
+                try { await Task.Delay(50 * idle, stopping); } catch (OperationCanceledException) { }
+                continue;
+            }
+            idle = 0;
+            // The item runs to its end even when the worker is asked to stop: that is the drain.
+            var result = Process(item, worker);
+            await Report(item, result);
+            Interlocked.Increment(ref _processed);
+        }
+    }
+
+    private WorkResult Process(WorkItem item, string worker)
+    {
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            var result = item.Kind switch
+            {
+                WorkKind.Plan => Plan(item, worker),
+                WorkKind.Tile => Tile(item, worker),
+                _ => Assemble(item, worker),
+            };
+            return result with { Seconds = clock.Elapsed.TotalSeconds };
+        }
+        catch (Exception e) when (item.Kind != WorkKind.Plan && item.PlanFile is not null && !File.Exists(item.PlanFile))
+        {
+            // The scene was assembled and its folder removed while this (duplicate) item ran.
+            log.LogInformation("{Item}: scene already finished ({Message})", item, e.Message);
+            return new WorkResult { Worker = worker, Duplicate = true, Seconds = clock.Elapsed.TotalSeconds };
+        }
+        catch (Exception e)
+        {
+            var message = $"{item}: {e.Message.ReplaceLineEndings(" ")}";
+            output.WriteLine($"error: {message}");
+            output.Flush();
+            return new WorkResult { Worker = worker, Error = e.Message.ReplaceLineEndings(" "), Seconds = clock.Elapsed.TotalSeconds };
+        }
+    }
+
+    private static WorkResult Plan(WorkItem item, string worker)
+    {
+        var o = JsonSerializer.Deserialize<UnmixOptions>(item.OptionsJson!, UnmixPlan.JsonOptions)!;
+        var sceneDir = TileStore.SceneDir(item.StateDir, item.Scene);
+        var planFile = TileStore.PlanFile(item.StateDir, item.Scene);
+        if (!File.Exists(planFile))
+        {
+            // Each planner writes its model into its own folder: a second planner never touches the files a
+            // published plan names. The plan itself is published first-writer-wins.
+            var attempt = Path.Combine(sceneDir, $"plan-{Guid.NewGuid():N}");
+            var plan = UnmixJob.PlanScene(o, attempt);
+            Directory.CreateDirectory(TileStore.TilesDir(item.StateDir, item.Scene));
+            if (!TileStore.Publish(planFile, plan.ToJson())) TryDelete(attempt);
+        }
+        var published = UnmixPlan.Load(planFile);
+        return new WorkResult { Worker = worker, PlanFile = planFile, Tiles = published.Grid.Count };
+    }
+
+    private WorkResult Tile(WorkItem item, string worker)
+    {
+        var processor = Processor(item);
+        var ws = processor.CreateWorkspace();
+        var valid = processor.Process(item.Tile, ws);
+        if (TileDelayMs > 0) Thread.Sleep(TileDelayMs);
+        var published = TileStore.Publish(TileStore.TileFile(item.StateDir, item.Scene, item.Tile), TileStore.EncodeTile(valid, processor.OutputBands, ws.Output));
+        return new WorkResult { Worker = worker, Duplicate = !published };
+    }
+
+    private WorkResult Assemble(WorkItem item, string worker)
+    {
+        var plan = UnmixPlan.Load(item.PlanFile!);
+        var grid = plan.Grid;
+        var bands = plan.Endmembers.Count + 1;
+        UnmixJob.Assemble(plan, k => TileStore.ReadTile(TileStore.TileFile(item.StateDir, item.Scene, k), bands, (int)grid[k].Window.Area));
+        output.WriteLine($"assembled {plan.Options.Output}");
+        output.Flush();
+        return new WorkResult { Worker = worker };
+    }
+
+    private TileProcessor Processor(WorkItem item)
+    {
+        lock (_gate)
+        {
+            if (_processors.TryGetValue(item.PlanFile!, out var p)) return p;
+            // A worker keeps the processors of the scenes it is working on; older ones are closed.
+            if (_processors.Count >= 8)
+                foreach (var key in _processors.Keys.Take(4).ToList()) { _processors[key].Dispose(); _processors.Remove(key); }
+            p = TileProcessor.Open(UnmixPlan.Load(item.PlanFile!));
+            _processors[item.PlanFile!] = p;
+            return p;
+        }
+    }
+
+    /// <summary>Reports to the coordinator until it hears (it may be moving to another silo), then cleans up.</summary>
+    private async Task Report(WorkItem item, WorkResult result)
+    {
+        var job = grains.GetGrain<IJobGrain>(item.Job);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await job.Complete(item, result);
+                break;
+            }
+            catch (Exception e) when (attempt < 600)
+            {
+                log.LogInformation("report of {Item} failed ({Message}); retrying", item, e.Message);
+                await Task.Delay(500);
+            }
+        }
+        if (item.Kind == WorkKind.Assemble && result.Error is null)
+        {
+            lock (_gate)
+                if (_processors.Remove(item.PlanFile!, out var p)) p.Dispose();
+            TryDelete(TileStore.SceneDir(item.StateDir, item.Scene));
+            try { Directory.Delete(item.StateDir); Directory.Delete(Path.GetDirectoryName(item.StateDir)!); }
+            catch (IOException) { /* other scenes or jobs still there */ }
+        }
+    }
+
+    private static void TryDelete(string dir)
+    {
+        try { if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}

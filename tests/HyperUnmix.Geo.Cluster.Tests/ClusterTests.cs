@@ -1,0 +1,238 @@
+using System.Text.RegularExpressions;
+
+namespace HyperUnmix.Geo.Cluster.Tests;
+
+/// <summary>Scenes and their single-machine outputs, made once with the real command.</summary>
+public sealed class Archive : IDisposable
+{
+    public string Dir { get; } = Directory.CreateTempSubdirectory("hu-archive-").FullName;
+    public string[] Scenes { get; }
+    public static readonly string[] Fcls = ["--method", "fcls", "-p", "4", "--tile", "32"];
+    public static readonly string[] Mtl = ["-p", "3", "--epochs", "15", "--tile", "48"];
+
+    public Archive()
+    {
+        Scenes = Enumerable.Range(1, 3).Select(i => Path.Combine(Dir, $"scene{i}.tif")).ToArray();
+        for (var i = 0; i < Scenes.Length; i++)
+        {
+            var (code, _, err) = Local("synth", "-o", Scenes[i], "--width", (110 + 10 * i).ToString(), "--height", "96", "--bands", "40", "--seed", (i + 1).ToString(), "--spatial");
+            Assert.True(code == 0, err);
+        }
+        foreach (var (name, options) in new[] { ("fcls", Fcls), ("mtl", Mtl) })
+        {
+            Directory.CreateDirectory(Reference(name));
+            foreach (var s in Scenes)
+            {
+                var (code, _, err) = Local(["unmix", s, "-o", Path.Combine(Reference(name), Path.GetFileNameWithoutExtension(s) + "_abundances.tif"), .. options]);
+                Assert.True(code == 0, err);
+            }
+        }
+    }
+
+    public string Reference(string method) => Path.Combine(Dir, "reference-" + method);
+
+    private static (int, string, string) Local(params string[] args)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(LocalCluster.Hyperunmix);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        p.WaitForExit();
+        return (p.ExitCode, o.Result, e.Result);
+    }
+
+    /// <summary>Asserts that a job's outputs are byte for byte the single-machine run's (raster, endmembers, model, style, quick-looks).</summary>
+    public void AssertSameAsSingleMachine(string outDir, string method)
+    {
+        foreach (var s in Scenes)
+        {
+            var stem = Path.GetFileNameWithoutExtension(s) + "_abundances";
+            var suffixes = new List<string> { ".tif", ".endmembers.csv", ".endmembers.sli", ".qml", ".abundances.png", ".endmembers.png" };
+            if (method == "mtl") suffixes.Add(".model.json");
+            foreach (var suffix in suffixes)
+            {
+                var mine = Path.Combine(outDir, stem + suffix);
+                Assert.True(File.Exists(mine), $"{mine} is missing");
+                Assert.True(File.ReadAllBytes(Path.Combine(Reference(method), stem + suffix)).AsSpan().SequenceEqual(File.ReadAllBytes(mine)),
+                    $"{mine} differs from the single-machine run's");
+            }
+        }
+        // The job's working files are gone once it is done, and no temporary is left.
+        Assert.False(Directory.Exists(Path.Combine(outDir, ".hyperunmix")), "the job's state folder was left behind");
+        Assert.Empty(Directory.EnumerateFiles(outDir, ".hu-*"));
+    }
+
+    public void Dispose() => Directory.Delete(Dir, true);
+}
+
+/// <summary>
+/// The cluster mode on a real loopback cluster (Redis + worker processes), against the single-machine run's bytes,
+/// with workers and coordinators killed under it.
+/// </summary>
+[Trait("Category", "Cluster")]
+public sealed partial class ClusterTests(Archive archive) : IClassFixture<Archive>
+{
+    private static readonly Dictionary<string, string> Slow = new() { ["HYPERUNMIX_TILE_DELAY_MS"] = "250" };
+
+    private (int Code, string Out, string Err) Submit(LocalCluster c, string job, string outDir, string[] options, bool wait) =>
+        c.Run(["cluster", "submit", .. archive.Scenes, "-o", outDir, "--job", job, .. options, .. (wait ? WaitFlag : [])]);
+
+    private static readonly string[] WaitFlag = ["--wait"];
+
+    [Fact]
+    public void SeveralScenes_OnThreeWorkers_AreByteIdenticalToTheSingleMachineRun()
+    {
+        using var c = new LocalCluster();
+        c.StartWorkers(3);
+        foreach (var (method, options) in new[] { ("fcls", Archive.Fcls), ("mtl", Archive.Mtl) })
+        {
+            var outDir = Path.Combine(c.Dir, "out-" + method);
+            var (code, output, err) = Submit(c, method, outDir, options, wait: true);
+            Assert.True(code == 0, output + err);
+            archive.AssertSameAsSingleMachine(outDir, method);
+            var s = c.Status(method);
+            Assert.Equal("done", s.State);
+            Assert.Equal(s.Tiles, s.TilesDone);
+            Assert.Equal(0, s.Duplicates);
+        }
+        // Work was spread: every worker processed items.
+        foreach (var w in c.Workers) Assert.True(w.HasExited == false, w.Output);
+    }
+
+    [Fact]
+    public void SigkillWorker_MidRun_JobCompletes_WithNoTileLost()
+    {
+        using var c = new LocalCluster();
+        c.StartWorkers(3, environment: Slow);
+        var outDir = Path.Combine(c.Dir, "out");
+        Assert.Equal(0, Submit(c, "k", outDir, Archive.Fcls, wait: false).Code);
+        var s = c.WaitFor("k", x => x.TilesDone >= 4, TimeSpan.FromMinutes(2));
+        var victim = c.Workers.First(w => w.Silo != s.Coordinator);
+        victim.Kill();
+        var (code, output, err) = c.Run("cluster", "wait", "--job", "k");
+        Assert.True(code == 0, output + err);
+        archive.AssertSameAsSingleMachine(outDir, "fcls");
+        var end = c.Status("k");
+        Assert.Equal(end.Tiles, end.TilesDone);
+    }
+
+    [Fact]
+    public void SigkillTheCoordinatorsSilo_MidRun_CoordinatorMoves_JobCompletes()
+    {
+        using var c = new LocalCluster();
+        c.StartWorkers(3, environment: Slow);
+        var outDir = Path.Combine(c.Dir, "out");
+        Assert.Equal(0, Submit(c, "coord", outDir, Archive.Fcls, wait: false).Code);
+        var s = c.WaitFor("coord", x => x.TilesDone >= 4, TimeSpan.FromMinutes(2));
+        var host = c.Workers.Single(w => w.Silo == s.Coordinator);
+        host.Kill();
+        var (code, output, err) = c.Run("cluster", "wait", "--job", "coord");
+        Assert.True(code == 0, output + err);
+        archive.AssertSameAsSingleMachine(outDir, "fcls");
+        var end = c.Status("coord");
+        Assert.NotEqual(host.Silo, end.Coordinator);
+        Assert.True(Activations(end.Text) >= 2, end.Text);
+        Assert.Equal(end.Tiles, end.TilesDone);
+    }
+
+    [Fact]
+    public void SigkillEverything_ThenResubmit_ResumesAndCompletes()
+    {
+        using var c = new LocalCluster();
+        c.StartWorkers(3, environment: Slow);
+        var outDir = Path.Combine(c.Dir, "out");
+        Assert.Equal(0, Submit(c, "all", outDir, Archive.Mtl, wait: false).Code);
+        var before = c.WaitFor("all", x => x.TilesDone >= 2, TimeSpan.FromMinutes(2));
+        foreach (var w in c.Workers) w.Kill();
+        c.StartWorkers(3);
+        // The same command re-attaches: it neither restarts nor refuses the job, and what was done stays done.
+        var (code, output, err) = Submit(c, "all", outDir, Archive.Mtl, wait: true);
+        Assert.True(code == 0, output + err);
+        archive.AssertSameAsSingleMachine(outDir, "mtl");
+        var end = c.Status("all");
+        Assert.Equal(end.Tiles, end.TilesDone);
+        Assert.True(before.TilesDone >= 2);
+    }
+
+    [Fact]
+    public void ForcedDuplicateDeliveries_AreDropped_OutputUnchanged()
+    {
+        using var c = new LocalCluster();
+        // Leases of 100 ms for tiles that take 250 ms: most tiles are handed to a second worker while the first works.
+        c.StartWorkers(3, threads: 2, environment: new Dictionary<string, string>(Slow) { ["HYPERUNMIX_TILE_LEASE_MS"] = "100" });
+        var outDir = Path.Combine(c.Dir, "out");
+        var (code, output, err) = Submit(c, "dup", outDir, Archive.Fcls, wait: true);
+        Assert.True(code == 0, output + err);
+        var s = c.Status("dup");
+        Assert.True(s.Duplicates > 0, s.Text);
+        Assert.Equal(s.Tiles, s.TilesDone);
+        archive.AssertSameAsSingleMachine(outDir, "fcls");
+    }
+
+    [Fact]
+    public void Sigterm_DrainsTheWorker_ItFinishesItsItemsAndLeaves()
+    {
+        using var c = new LocalCluster();
+        c.StartWorkers(3, environment: Slow);
+        var outDir = Path.Combine(c.Dir, "out");
+        Assert.Equal(0, Submit(c, "drain", outDir, Archive.Fcls, wait: false).Code);
+        c.WaitFor("drain", x => x.TilesDone >= 3, TimeSpan.FromMinutes(2));
+        var w = c.Workers[0];
+        w.Terminate();
+        Assert.True(w.WaitForExit(TimeSpan.FromSeconds(60)), "the worker did not leave after SIGTERM: " + w.Output);
+        Assert.Equal(0, w.ExitCode);
+        Assert.Contains("worker draining", w.Output);
+        Assert.Matches(@"worker stopped: \d+ items processed", w.Output);
+        var (code, output, err) = c.Run("cluster", "wait", "--job", "drain");
+        Assert.True(code == 0, output + err);
+        archive.AssertSameAsSingleMachine(outDir, "fcls");
+    }
+
+    [Fact]
+    public void BadInputs_AreRefusedAtSubmit_NamingTheFile()
+    {
+        using var c = new LocalCluster();
+        // No worker yet: a clear error, exit 5.
+        var (code, _, err) = c.Run("cluster", "status", "--job", "x");
+        Assert.Equal(5, code);
+        Assert.Contains("no worker of cluster", err);
+        c.StartWorkers(1);
+        var corrupt = Path.Combine(c.Dir, "corrupt.tif");
+        File.WriteAllText(corrupt, "not a raster");
+        (code, _, err) = c.Run(["cluster", "submit", archive.Scenes[0], corrupt, "-o", Path.Combine(c.Dir, "o"), "--job", "bad", .. Archive.Fcls]);
+        Assert.Equal(3, code);
+        Assert.Contains(corrupt, err);
+        Assert.Single(err.Trim().Split('\n'));
+        (code, _, err) = c.Run("cluster", "status", "--job", "bad");
+        Assert.Equal(2, code);
+        Assert.Contains("no job named bad", err);
+        // Resubmitting a job under the same name with other options is refused.
+        var outDir = Path.Combine(c.Dir, "o2");
+        Assert.Equal(0, c.Run(["cluster", "submit", archive.Scenes[0], "-o", outDir, "--job", "one", .. Archive.Fcls, "--wait"]).Code);
+        (code, _, err) = c.Run(["cluster", "submit", archive.Scenes[0], "-o", outDir, "--job", "one", "--method", "nnls", "-p", "4"]);
+        Assert.Equal(2, code);
+        Assert.Contains("exists with other scenes", err);
+        // Unreachable Redis: exit 5, naming it.
+        var dead = LocalClusterFreePortRun(c);
+        Assert.Equal(5, dead.Code);
+        Assert.Contains("cannot reach Redis", dead.Err);
+    }
+
+    private static (int Code, string Out, string Err) LocalClusterFreePortRun(LocalCluster c)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { LocalCluster.Hyperunmix, "cluster", "status", "--job", "x", "--redis", $"127.0.0.1:{ClusterSetup.FreePort()}" }) psi.ArgumentList.Add(a);
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        p.WaitForExit();
+        return (p.ExitCode, o.Result, e.Result);
+    }
+
+    private static int Activations(string status) => int.Parse(ActivationsRegex().Match(status).Groups[1].Value);
+
+    [GeneratedRegex(@"coordinator activations (\d+)")]
+    private static partial Regex ActivationsRegex();
+}

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace HyperUnmix.Geo.Cluster.Tests;
+
+/// <summary>
+/// A real cluster on loopback: a redis-server on a free port and worker processes (the real <c>hyperunmix worker</c>),
+/// all children of the test, stopped (SIGKILL) when it ends. Each instance uses its own cluster name.
+/// </summary>
+public sealed partial class LocalCluster : IDisposable
+{
+    private readonly Process _redis;
+    private readonly List<WorkerProcess> _workers = [];
+    public int RedisPort { get; }
+    public string Redis => $"127.0.0.1:{RedisPort}";
+    public string Name { get; } = "t" + Guid.NewGuid().ToString("N")[..8];
+    public string Dir { get; } = Directory.CreateTempSubdirectory("hu-cluster-").FullName;
+    public IReadOnlyList<WorkerProcess> Workers => _workers;
+
+    public LocalCluster()
+    {
+        RedisPort = ClusterSetup.FreePort();
+        var psi = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "--port", RedisPort.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" }) psi.ArgumentList.Add(a);
+        _redis = Process.Start(psi)!;
+        _redis.BeginOutputReadLine();
+        _redis.BeginErrorReadLine();
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                using var c = new System.Net.Sockets.TcpClient("127.0.0.1", RedisPort);
+                break;
+            }
+            catch (System.Net.Sockets.SocketException) when (clock.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                Thread.Sleep(100);
+            }
+        }
+    }
+
+    public static string Hyperunmix => Path.Combine(AppContext.BaseDirectory, "hyperunmix.dll");
+
+    /// <summary>Starts <paramref name="count"/> workers and waits until each has joined.</summary>
+    public IReadOnlyList<WorkerProcess> StartWorkers(int count, int threads = 1, IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var started = Enumerable.Range(0, count).Select(_ => new WorkerProcess(this, threads, environment)).ToList();
+        _workers.AddRange(started);
+        foreach (var w in started) w.WaitReady(TimeSpan.FromSeconds(60));
+        return started;
+    }
+
+    /// <summary>Runs the real command (a cluster command gets this cluster's --redis and --cluster).</summary>
+    public (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Dir };
+        psi.ArgumentList.Add(Hyperunmix);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        if (args[0] == "cluster")
+            foreach (var a in new[] { "--redis", Redis, "--cluster", Name }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(4))) { p.Kill(true); throw new TimeoutException($"hyperunmix {string.Join(' ', args)} did not finish"); }
+        return (p.ExitCode, o.Result, e.Result);
+    }
+
+    /// <summary>Job status fields parsed from `cluster status` (tiles done/total, duplicates, requeued, activations).</summary>
+    public JobCounts Status(string job)
+    {
+        var (code, output, err) = Run("cluster", "status", "--job", job);
+        Assert.True(code == 0, err);
+        var m = StatusLine().Match(output);
+        Assert.True(m.Success, output);
+        var coordinator = CoordinatorLine().Match(output);
+        return new JobCounts(m.Groups[1].Value, int.Parse(m.Groups[2].Value), int.Parse(m.Groups[3].Value), int.Parse(m.Groups[4].Value), int.Parse(m.Groups[5].Value),
+            int.Parse(m.Groups[6].Value), int.Parse(m.Groups[7].Value), coordinator.Success ? coordinator.Groups[1].Value : null, output);
+    }
+
+    /// <summary>Polls the job until <paramref name="until"/> holds.</summary>
+    public JobCounts WaitFor(string job, Func<JobCounts, bool> until, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var s = Status(job);
+            if (until(s)) return s;
+            if (clock.Elapsed > timeout) throw new TimeoutException($"job {job} never reached the expected state: {s.Text}");
+            Thread.Sleep(200);
+        }
+    }
+
+    [GeneratedRegex(@"job \S+: (\w+); scenes (\d+)/(\d+) done; tiles (\d+)/(\d+); (\d+) duplicates dropped, (\d+) requeued")]
+    private static partial Regex StatusLine();
+    [GeneratedRegex(@"coordinator on silo (\S+)")]
+    private static partial Regex CoordinatorLine();
+
+    public void Dispose()
+    {
+        foreach (var w in _workers) w.Kill();
+        try { _redis.Kill(true); _redis.WaitForExit(5000); } catch (InvalidOperationException) { }
+        _redis.Dispose();
+        try { Directory.Delete(Dir, true); } catch (IOException) { }
+    }
+}
+
+public sealed record JobCounts(string State, int ScenesDone, int Scenes, int TilesDone, int Tiles, int Duplicates, int Requeued, string? Coordinator, string Text);
+
+/// <summary>One <c>hyperunmix worker</c> process.</summary>
+public sealed class WorkerProcess
+{
+    private readonly Process _p;
+    private readonly System.Text.StringBuilder _out = new();
+    private readonly ManualResetEventSlim _ready = new();
+
+    public WorkerProcess(LocalCluster cluster, int threads, IReadOnlyDictionary<string, string>? environment)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = cluster.Dir };
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        psi.ArgumentList.Add(LocalCluster.Hyperunmix);
+        foreach (var a in new[] { "worker", "--redis", cluster.Redis, "--cluster", cluster.Name, "--threads", threads.ToString() }) psi.ArgumentList.Add(a);
+        _p = Process.Start(psi)!;
+        _p.OutputDataReceived += (_, e) => Line(e.Data);
+        _p.ErrorDataReceived += (_, e) => Line(e.Data);
+        _p.BeginOutputReadLine();
+        _p.BeginErrorReadLine();
+    }
+
+    private void Line(string? line)
+    {
+        if (line is null) return;
+        lock (_out) _out.AppendLine(line);
+        if (line.StartsWith("worker ready:", StringComparison.Ordinal))
+        {
+            Silo = line.Split("silo ")[1].Split(',')[0];
+            _ready.Set();
+        }
+    }
+
+    public int Pid => _p.Id;
+    /// <summary>The silo address the worker printed when it joined.</summary>
+    public string? Silo { get; private set; }
+    public string Output { get { lock (_out) return _out.ToString(); } }
+    public bool HasExited => _p.HasExited;
+    public int ExitCode => _p.ExitCode;
+
+    public void WaitReady(TimeSpan timeout)
+    {
+        if (!_ready.Wait(timeout)) throw new TimeoutException($"worker {Pid} did not start: {Output}");
+    }
+
+    /// <summary>SIGKILL: no chance to clean up, like a machine that dies.</summary>
+    public void Kill()
+    {
+        try { if (!_p.HasExited) { _p.Kill(true); _p.WaitForExit(10000); } } catch (InvalidOperationException) { }
+    }
+
+    /// <summary>SIGTERM: the worker drains.</summary>
+    public void Terminate() => Process.Start("kill", ["-TERM", Pid.ToString()])!.WaitForExit();
+
+    public bool WaitForExit(TimeSpan timeout) => _p.WaitForExit(timeout);
+}
