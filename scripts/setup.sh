@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what HyperUnmix.Geo needs on Debian/Ubuntu (only what is missing), then builds the solution.
-# Usage: scripts/setup.sh [--with-peers] [--with-qgis]
+# Usage: scripts/setup.sh [--with-peers] [--with-qgis] [--with-redis]
 #   --with-peers  also the Orfeo ToolBox (otb-bin), the peer the benchmarks measure against
 #   --with-qgis   also QGIS (qgis, python3-qgis), to test the Processing plugin
+#   --with-redis  also redis-server, for the cluster mode's tests (a cluster's Redis may run on another machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,7 @@ for arg in "$@"; do
   case "$arg" in
     --with-peers) packages+=(otb-bin) ;;
     --with-qgis) packages+=(qgis python3-qgis qgis-providers python3-gdal) ;;
+    --with-redis) packages+=(redis-server) ;;
     *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done

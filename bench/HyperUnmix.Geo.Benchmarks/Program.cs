@@ -7,6 +7,7 @@ using HyperUnmix.Geo.Benchmarks;
 //   stages    [--seeds 3] [--out docs/accuracy-synthetic.md]   the stages on synthetic scenes (illumination, dark endmember, nonlinear mixing)
 //   deep      [--datasets ../shared/datasets] [--seeds 5] [--out docs/accuracy-deep.md]   the deep method's evaluation
 //   deep-speed [--apply-pixels 1000000]      fit time and GFLOP/s vs the sgemm peak; apply pixels/s
+//   cluster   [--scenes 20] [--size 256] [--workers 3]   the cluster mode on loopback: N workers vs 1 vs the local runner
 var command = args.FirstOrDefault() ?? "help";
 var options = Args.Parse(args.Skip(1));
 switch (command)
@@ -17,8 +18,9 @@ switch (command)
     case "stages": StageStudy.Run(options); break;
     case "deep": DeepBenchmark.Accuracy(options); break;
     case "deep-speed": DeepBenchmark.Speed(options); break;
+    case "cluster": ClusterBenchmark.Run(options); break;
     default:
-        Console.WriteLine("usage: dotnet run -c Release --project bench/HyperUnmix.Geo.Benchmarks -- read|unmix|accuracy|stages|deep|deep-speed [--size N] [--bands L] [--data DIR]");
+        Console.WriteLine("usage: dotnet run -c Release --project bench/HyperUnmix.Geo.Benchmarks -- read|unmix|accuracy|stages|deep|deep-speed|cluster [--size N] [--bands L] [--data DIR]");
         break;
 }
 

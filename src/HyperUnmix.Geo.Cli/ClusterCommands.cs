@@ -160,6 +160,8 @@ internal static class ClusterCommands
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {scene.Phase,-10} {scene.TilesDone,5}/{scene.Tiles,-5} {scene.Input} -> {scene.Output}"));
         if (s.Coordinator is not null) Console.WriteLine($"  coordinator on silo {s.Coordinator}");
         if (s.WorkerSeconds > 0) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  worker time {s.WorkerSeconds:F1} s"));
+        if (s.Items > 0)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  coordinator calls {s.CallSeconds * 1000 / s.Items:F2} ms per item (lease + report, as the workers saw them; {s.Items} items)"));
     }
 
     private static int Client(ClusterAddress address, ParseResult parse, Func<ClusterClient, Task<int>> action)

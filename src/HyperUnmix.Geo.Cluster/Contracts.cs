@@ -61,6 +61,8 @@ public sealed record WorkResult
     [Id(3)] public string? Error { get; init; }
     [Id(4)] public required string Worker { get; init; }
     [Id(5)] public double Seconds { get; init; }
+    /// <summary>Seconds the worker spent waiting for the coordinator: this item's lease and the previous item's report.</summary>
+    [Id(6)] public double CallSeconds { get; init; }
 }
 
 [GenerateSerializer, Immutable]
@@ -92,6 +94,9 @@ public sealed record JobStatus
     [Id(7)] public int Leased { get; init; }
     [Id(8)] public double WorkerSeconds { get; init; }
     [Id(9)] public string? OutDir { get; init; }
+    /// <summary>Items completed, and the workers' seconds spent in coordinator calls for them (lease + report).</summary>
+    [Id(11)] public long Items { get; init; }
+    [Id(12)] public double CallSeconds { get; init; }
     /// <summary>The silo the coordinator runs on now.</summary>
     [Id(10)] public string? Coordinator { get; init; }
 

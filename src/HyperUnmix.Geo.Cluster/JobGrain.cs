@@ -32,6 +32,8 @@ public sealed class JobState
     [Id(4)] public long Requeued { get; set; }
     [Id(5)] public int Activations { get; set; }
     [Id(6)] public double WorkerSeconds { get; set; }
+    [Id(7)] public long Items { get; set; }
+    [Id(8)] public double CallSeconds { get; set; }
 }
 
 /// <summary>
@@ -162,6 +164,8 @@ public sealed class JobGrain(
         if (S.Spec is null || item.Scene < 0 || item.Scene >= S.Scenes.Count) return;
         _leases.Remove((item.Kind, item.Scene, item.Tile));
         S.WorkerSeconds += result.Seconds;
+        S.Items++;
+        S.CallSeconds += result.CallSeconds;
         var s = S.Scenes[item.Scene];
         if (result.Error is not null)
         {
@@ -232,6 +236,8 @@ public sealed class JobGrain(
             Activations = S.Activations,
             Leased = _leases.Count,
             WorkerSeconds = S.WorkerSeconds,
+            Items = S.Items,
+            CallSeconds = S.CallSeconds,
             OutDir = S.Spec.OutDir,
             Coordinator = silo.SiloAddress.ToString(),
         };

@@ -111,9 +111,11 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         var worker = $"{Environment.MachineName}/{Environment.ProcessId}/{index}";
         var registry = grains.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry);
         var idle = 0;
+        var reportSeconds = 0.0;
         while (!stopping.IsCancellationRequested)
         {
             WorkItem? item = null;
+            var call = Stopwatch.StartNew();
             try
             {
                 foreach (var job in await registry.Active())
@@ -134,9 +136,12 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
                 continue;
             }
             idle = 0;
+            var leaseSeconds = call.Elapsed.TotalSeconds;
             // The item runs to its end even when the worker is asked to stop: that is the drain.
-            var result = Process(item, worker);
+            var result = Process(item, worker) with { CallSeconds = leaseSeconds + reportSeconds };
+            call.Restart();
             await Report(item, result);
+            reportSeconds = call.Elapsed.TotalSeconds;
             Interlocked.Increment(ref _processed);
         }
     }
@@ -152,6 +157,7 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
                 WorkKind.Tile => Tile(item, worker),
                 _ => Assemble(item, worker),
             };
+            log.LogInformation("{Item} done in {Seconds:F3} s", item, clock.Elapsed.TotalSeconds);
             return result with { Seconds = clock.Elapsed.TotalSeconds };
         }
         catch (Exception e) when (item.Kind != WorkKind.Plan && item.PlanFile is not null && !File.Exists(item.PlanFile))
@@ -169,7 +175,18 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         }
     }
 
+    /// <summary>
+    /// A worker plans one scene at a time: planning already uses every core through OpenBLAS (whose threads spin
+    /// while they wait), and two at once would oversubscribe them. Its other loops go on with tiles meanwhile.
+    /// </summary>
+    private static readonly Lock PlanGate = new();
+
     private static WorkResult Plan(WorkItem item, string worker)
+    {
+        lock (PlanGate) return PlanLocked(item, worker);
+    }
+
+    private static WorkResult PlanLocked(WorkItem item, string worker)
     {
         var o = JsonSerializer.Deserialize<UnmixOptions>(item.OptionsJson!, UnmixPlan.JsonOptions)!;
         var sceneDir = TileStore.SceneDir(item.StateDir, item.Scene);
