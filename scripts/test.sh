@@ -10,7 +10,7 @@ dotnet test HyperUnmix.Geo.sln -c Release --no-build -nologo -v quiet --filter "
 # The cluster tests start Redis and worker processes and kill them; alone, so that the other test runs' load cannot
 # delay the workers' membership probes.
 echo "Cluster tests (Redis $(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p'), real worker processes on loopback):"
-dotnet test tests/HyperUnmix.Geo.Cluster.Tests -c Release --no-build -nologo -v quiet --filter "Category=Cluster" | tee -a "$log"
+dotnet test tests/HyperUnmix.Geo.Cluster.Tests -c Release --no-build -nologo -v quiet --filter "Category=Cluster" --logger "console;verbosity=normal" | tee -a "$log"
 # Determinism must not depend on the CPU's OpenBLAS kernels: the determinism tests again under every kernel this CPU
 # can run (the command-line test KernelDeterminismTests, above, also compares the kernels' outputs byte for byte).
 flags="$(grep -m1 "^flags" /proc/cpuinfo || true) "

@@ -159,9 +159,9 @@ public sealed class JobGrain(
         }
     }
 
-    public async Task Complete(WorkItem item, WorkResult result)
+    public async Task<bool> Complete(WorkItem item, WorkResult result)
     {
-        if (S.Spec is null || item.Scene < 0 || item.Scene >= S.Scenes.Count) return;
+        if (S.Spec is null || item.Scene < 0 || item.Scene >= S.Scenes.Count) return true;
         _leases.Remove((item.Kind, item.Scene, item.Tile));
         S.WorkerSeconds += result.Seconds;
         S.Items++;
@@ -197,6 +197,7 @@ public sealed class JobGrain(
         // Persisted before the worker hears back: a completion acknowledged is never lost.
         await state.WriteStateAsync();
         if (Finished) await GrainFactory.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry).Remove(S.Spec.Name);
+        return s.Assembled;
     }
 
     public Task<JobStatus> Status() => Task.FromResult(Status(null));

@@ -243,11 +243,12 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
     private async Task Report(WorkItem item, WorkResult result)
     {
         var job = grains.GetGrain<IJobGrain>(item.Job);
+        bool sceneFinished;
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                await job.Complete(item, result);
+                sceneFinished = await job.Complete(item, result);
                 break;
             }
             catch (Exception e) when (attempt < 600)
@@ -256,7 +257,9 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
                 await Task.Delay(500);
             }
         }
-        if (item.Kind == WorkKind.Assemble && result.Error is null)
+        // After assembly the scene's folder goes; a duplicate plan that finished after that (its coordinator moved
+        // while the first plan was being reported) may have brought it back: it goes too.
+        if ((item.Kind == WorkKind.Assemble && result.Error is null) || (item.Kind == WorkKind.Plan && sceneFinished && result.Error is null))
         {
             lock (_gate)
                 if (_processors.Remove(item.PlanFile!, out var p)) p.Dispose();
