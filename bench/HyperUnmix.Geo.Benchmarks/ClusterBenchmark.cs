@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using HyperUnmix.Geo.Pipeline;
 using HyperUnmix.Geo.Raster;
 
@@ -73,7 +71,7 @@ internal static class ClusterBenchmark
 
     private static (double Seconds, double WorkerSeconds, double CallMs, string OutDir) Cluster(string dir, List<string> inputs, string[] options, int workers, string name)
     {
-        var port = FreePort();
+        var port = HyperUnmix.Geo.Cluster.ClusterSetup.FreePort();
         var redis = Start("redis-server", "--port", $"{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no");
         var procs = new List<Process>();
         try
@@ -105,12 +103,5 @@ internal static class ClusterBenchmark
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = false };
         foreach (var x in args) psi.ArgumentList.Add(x);
         return Process.Start(psi)!;
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 }

@@ -90,14 +90,13 @@ internal static class ClusterCommands
             foreach (var input in inputs)
             {
                 var full = input.StartsWith("/vsi", StringComparison.Ordinal) ? input : Path.GetFullPath(input);
-                var probe = unmix.Build(parse, full, Path.Combine(dir, "x.tif"));
-                var ext = probe.Format == RasterFormat.Envi ? ".img" : ".tif";
+                var o = unmix.Build(parse, full, "");
                 var stem = Path.GetFileNameWithoutExtension(full.TrimEnd('/'));
-                var output = Path.Combine(dir, stem + "_abundances" + ext);
+                var output = Path.Combine(dir, stem + "_abundances" + (o.Format == RasterFormat.Envi ? ".img" : ".tif"));
                 if (outputs.TryGetValue(output, out var other))
                     throw new UsageException($"{full} and {other} would both write {output}: scenes of one job need different file names");
                 outputs[output] = full;
-                list.Add(unmix.Build(parse, full, output));
+                list.Add(o with { Output = output });
             }
             Directory.CreateDirectory(dir);
             var address = new ClusterAddress(parse.GetValue(redis)!, parse.GetValue(cluster)!);
@@ -105,7 +104,7 @@ internal static class ClusterCommands
             {
                 var status = await client.Submit(name, dir, list, cancel);
                 Console.WriteLine(ClusterClient.Summary(status));
-                return parse.GetValue(wait) ? await WaitFor(client, name) : ExitCodes.Ok;
+                return parse.GetValue(wait) ? await WaitFor(client, name, cancel) : ExitCodes.Ok;
             });
         }));
         return cmd;
@@ -126,7 +125,7 @@ internal static class ClusterCommands
                 switch (name)
                 {
                     case "wait":
-                        return await WaitFor(client, jobName);
+                        return await WaitFor(client, jobName, cancel);
                     case "cancel":
                         Console.WriteLine(ClusterClient.Summary(await client.Cancel(jobName)));
                         return ExitCodes.Ok;
@@ -139,8 +138,6 @@ internal static class ClusterCommands
             });
         }));
         return cmd;
-
-        async Task<int> WaitFor(ClusterClient client, string job) => await ClusterCommands.WaitFor(client, job, cancel);
     }
 
     private static async Task<int> WaitFor(ClusterClient client, string job, CancellationToken cancel)
@@ -151,8 +148,6 @@ internal static class ClusterCommands
         return s.State switch { "done" => ExitCodes.Ok, "cancelled" => ExitCodes.Cancelled, _ => ExitCodes.BadInput };
     }
 
-    private static Task<int> WaitFor(ClusterClient client, string job) => WaitFor(client, job, CancellationToken.None);
-
     private static void Print(JobStatus s)
     {
         Console.WriteLine(ClusterClient.Summary(s));
@@ -160,6 +155,7 @@ internal static class ClusterCommands
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {scene.Phase,-10} {scene.TilesDone,5}/{scene.Tiles,-5} {scene.Input} -> {scene.Output}"));
         if (s.Coordinator is not null) Console.WriteLine($"  coordinator on silo {s.Coordinator}");
         if (s.WorkerSeconds > 0) Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  worker time {s.WorkerSeconds:F1} s"));
+        if (s.Workers > 0) Console.WriteLine($"  items completed by {s.Workers} worker processes");
         if (s.Items > 0)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  coordinator calls {s.CallSeconds * 1000 / s.Items:F2} ms per item (lease + report, as the workers saw them; {s.Items} items)"));
     }

@@ -27,8 +27,6 @@ public sealed record WorkItem
     [Id(5)] public required string StateDir { get; init; }
     /// <summary>The scene's options, as JSON (Plan items).</summary>
     [Id(6)] public string? OptionsJson { get; init; }
-    /// <summary>When the coordinator hands the item to another worker if it has not heard back.</summary>
-    [Id(7)] public DateTime DeadlineUtc { get; init; }
 
     public override string ToString() => Kind switch
     {
@@ -83,17 +81,15 @@ public sealed record JobStatus
     /// <summary>unknown | running | done | failed | cancelled.</summary>
     [Id(1)] public required string State { get; init; }
     [Id(2)] public required SceneStatus[] Scenes { get; init; }
-    /// <summary>Tile outputs published (each tile exactly once).</summary>
-    [Id(3)] public long TilesPublished { get; init; }
     /// <summary>Tile outputs computed again (a lease that expired, a worker declared dead) and dropped.</summary>
     [Id(4)] public long DuplicatesDropped { get; init; }
     /// <summary>Items handed out again after their worker's silo was declared dead or their deadline passed.</summary>
     [Id(5)] public long Requeued { get; init; }
     /// <summary>Times the coordinator was activated (more than one: it moved after a silo died).</summary>
     [Id(6)] public int Activations { get; init; }
-    [Id(7)] public int Leased { get; init; }
     [Id(8)] public double WorkerSeconds { get; init; }
-    [Id(9)] public string? OutDir { get; init; }
+    /// <summary>Worker processes that completed items of the job.</summary>
+    [Id(9)] public int Workers { get; init; }
     /// <summary>Items completed, and the workers' seconds spent in coordinator calls for them (lease + report).</summary>
     [Id(11)] public long Items { get; init; }
     [Id(12)] public double CallSeconds { get; init; }

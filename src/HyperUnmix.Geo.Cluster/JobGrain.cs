@@ -14,11 +14,11 @@ public sealed class SceneState
     [Id(3)] public int Tiles { get; set; }
     /// <summary>One bit per tile: its output is published.</summary>
     [Id(4)] public byte[] Done { get; set; } = [];
-    [Id(5)] public int DoneCount { get; set; }
     [Id(6)] public bool Assembled { get; set; }
     [Id(7)] public string? Error { get; set; }
 
     public bool IsDone(int tile) => (Done[tile >> 3] & (1 << (tile & 7))) != 0;
+    public int DoneCount => Done.Sum(b => System.Numerics.BitOperations.PopCount(b));
     public bool Finished => Assembled || Error is not null;
 }
 
@@ -34,6 +34,8 @@ public sealed class JobState
     [Id(6)] public double WorkerSeconds { get; set; }
     [Id(7)] public long Items { get; set; }
     [Id(8)] public double CallSeconds { get; set; }
+    /// <summary>The worker processes (machine/pid) that completed items.</summary>
+    [Id(9)] public HashSet<string> Workers { get; set; } = [];
 }
 
 /// <summary>
@@ -96,7 +98,7 @@ public sealed class JobGrain(
             await state.WriteStateAsync();
         }
         if (!Finished) await GrainFactory.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry).Add(name);
-        return Status(null);
+        return CurrentStatus();
     }
 
     private bool Finished => S.Spec is not null && (S.Cancelled || S.Scenes.All(s => s.Finished));
@@ -140,7 +142,6 @@ public sealed class JobGrain(
             PlanFile = S.Scenes[scene].PlanFile,
             StateDir = TileStore.StateDir(spec.OutDir, spec.Name),
             OptionsJson = kind == WorkKind.Plan ? spec.SceneOptions[scene] : null,
-            DeadlineUtc = deadline,
         });
     }
 
@@ -166,6 +167,7 @@ public sealed class JobGrain(
         S.WorkerSeconds += result.Seconds;
         S.Items++;
         S.CallSeconds += result.CallSeconds;
+        S.Workers.Add(result.Worker[..Math.Max(0, result.Worker.LastIndexOf('/'))]);
         var s = S.Scenes[item.Scene];
         if (result.Error is not null)
         {
@@ -183,11 +185,7 @@ public sealed class JobGrain(
                     break;
                 case WorkKind.Tile when s.PlanFile is not null && item.Tile >= 0 && item.Tile < s.Tiles:
                     if (result.Duplicate) S.DuplicatesDropped++;
-                    if (!s.IsDone(item.Tile))
-                    {
-                        s.Done[item.Tile >> 3] |= (byte)(1 << (item.Tile & 7));
-                        s.DoneCount++;
-                    }
+                    s.Done[item.Tile >> 3] |= (byte)(1 << (item.Tile & 7));
                     break;
                 case WorkKind.Assemble when s.DoneCount == s.Tiles:
                     s.Assembled = true;
@@ -200,19 +198,19 @@ public sealed class JobGrain(
         return s.Assembled;
     }
 
-    public Task<JobStatus> Status() => Task.FromResult(Status(null));
+    public Task<JobStatus> Status() => Task.FromResult(CurrentStatus());
 
     public async Task<JobStatus> Cancel()
     {
-        if (S.Spec is null) return Status(null);
+        if (S.Spec is null) return CurrentStatus();
         S.Cancelled = true;
         _leases.Clear();
         await state.WriteStateAsync();
         await GrainFactory.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry).Remove(S.Spec.Name);
-        return Status(null);
+        return CurrentStatus();
     }
 
-    private JobStatus Status(string? _)
+    private JobStatus CurrentStatus()
     {
         var name = this.GetPrimaryKeyString();
         if (S.Spec is null) return new JobStatus { Name = name, State = "unknown", Scenes = [] };
@@ -231,15 +229,13 @@ public sealed class JobGrain(
             Name = name,
             State = st,
             Scenes = scenes,
-            TilesPublished = S.Scenes.Sum(s => (long)s.DoneCount),
             DuplicatesDropped = S.DuplicatesDropped,
             Requeued = S.Requeued,
             Activations = S.Activations,
-            Leased = _leases.Count,
             WorkerSeconds = S.WorkerSeconds,
             Items = S.Items,
             CallSeconds = S.CallSeconds,
-            OutDir = S.Spec.OutDir,
+            Workers = S.Workers.Count,
             Coordinator = silo.SiloAddress.ToString(),
         };
     }

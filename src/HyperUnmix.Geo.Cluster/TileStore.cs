@@ -59,12 +59,16 @@ public static partial class TileStore
 
     public static (int Valid, float[] Output) ReadTile(string path, int bands, int pixels)
     {
-        var bytes = File.ReadAllBytes(path);
-        if (bytes.Length < 20 || !bytes.AsSpan(0, 8).SequenceEqual(Magic)) throw new RasterDataException(path, "is not a tile output");
-        int valid = BitConverter.ToInt32(bytes, 8), b = BitConverter.ToInt32(bytes, 12), n = BitConverter.ToInt32(bytes, 16);
-        if (b != bands || n != (long)bands * pixels || bytes.Length != 20 + 4L * n)
+        using var f = File.OpenRead(path);
+        Span<byte> header = stackalloc byte[20];
+        if (f.ReadAtLeast(header, 20, throwOnEndOfStream: false) < 20 || !header[..8].SequenceEqual(Magic)) throw new RasterDataException(path, "is not a tile output");
+        int valid = BitConverter.ToInt32(header[8..]), b = BitConverter.ToInt32(header[12..]), n = BitConverter.ToInt32(header[16..]);
+        if (b != bands || n != (long)bands * pixels || f.Length != 20 + 4L * n)
             throw new RasterDataException(path, $"holds {b} bands and {n} values, expected {bands} x {pixels}");
-        return (valid, MemoryMarshal.Cast<byte, float>(bytes.AsSpan(20)).ToArray());
+        // The values go straight into the array the writer takes.
+        var output = new float[n];
+        f.ReadExactly(MemoryMarshal.AsBytes(output.AsSpan()));
+        return (valid, output);
     }
 
     private const int EEXIST = 17;

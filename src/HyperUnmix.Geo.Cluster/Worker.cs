@@ -43,9 +43,10 @@ public static class WorkerHost
                 await host.StartAsync(drain);
                 break;
             }
-            catch (Orleans.Runtime.MembershipService.OrleansClusterConnectivityCheckFailedException) when (attempt < 12 && !drain.IsCancellationRequested)
+            catch (Orleans.Runtime.MembershipService.OrleansClusterConnectivityCheckFailedException e) when (!drain.IsCancellationRequested)
             {
                 host.Dispose();
+                if (attempt == 12) throw new ClusterException($"cannot join cluster {o.Cluster.Name}: {e.Message}", e);
                 output.WriteLine("worker: some silos listed as alive do not answer (just killed?); joining again in 5 s");
                 output.Flush();
                 await Task.Delay(TimeSpan.FromSeconds(5), drain);
@@ -85,7 +86,8 @@ public static class WorkerHost
 /// <summary>The worker's loops: lease, process, report, repeat.</summary>
 internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILocalSiloDetails silo, TextWriter output, ILogger<WorkLoop> log) : BackgroundService
 {
-    private readonly Dictionary<string, TileProcessor> _processors = [];
+    /// <summary>Open scenes by plan file, shared by the loops.</summary>
+    private readonly Dictionary<string, SharedProcessor> _processors = [];
     private readonly Lock _gate = new();
     private int _processed;
     public int Processed => _processed;
@@ -101,7 +103,7 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         await Task.WhenAll(loops);
         lock (_gate)
         {
-            foreach (var p in _processors.Values) p.Dispose();
+            foreach (var p in _processors.Values) p.Processor.Dispose();
             _processors.Clear();
         }
     }
@@ -206,12 +208,21 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
 
     private WorkResult Tile(WorkItem item, string worker)
     {
-        var processor = Processor(item);
-        var ws = processor.CreateWorkspace();
-        var valid = processor.Process(item.Tile, ws);
-        if (TileDelayMs > 0) Thread.Sleep(TileDelayMs);
-        var published = TileStore.Publish(TileStore.TileFile(item.StateDir, item.Scene, item.Tile), TileStore.EncodeTile(valid, processor.OutputBands, ws.Output));
-        return new WorkResult { Worker = worker, Duplicate = !published };
+        var shared = Acquire(item.PlanFile!);
+        try
+        {
+            // Workspaces (a tile's input and output buffers) are reused from tile to tile.
+            if (!shared.Workspaces.TryTake(out var ws)) ws = shared.Processor.CreateWorkspace();
+            var valid = shared.Processor.Process(item.Tile, ws);
+            if (TileDelayMs > 0) Thread.Sleep(TileDelayMs);
+            var published = TileStore.Publish(TileStore.TileFile(item.StateDir, item.Scene, item.Tile), TileStore.EncodeTile(valid, shared.Processor.OutputBands, ws.Output));
+            shared.Workspaces.Add(ws);
+            return new WorkResult { Worker = worker, Duplicate = !published };
+        }
+        finally
+        {
+            Release(shared);
+        }
     }
 
     private WorkResult Assemble(WorkItem item, string worker)
@@ -225,17 +236,49 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         return new WorkResult { Worker = worker };
     }
 
-    private TileProcessor Processor(WorkItem item)
+    /// <summary>A scene's processor and workspaces, shared by the loops; closed once retired and unused.</summary>
+    private sealed class SharedProcessor(TileProcessor processor)
+    {
+        public TileProcessor Processor { get; } = processor;
+        public System.Collections.Concurrent.ConcurrentBag<TileProcessor.Workspace> Workspaces { get; } = [];
+        public int Users { get; set; }
+        public bool Retired { get; set; }
+    }
+
+    private SharedProcessor Acquire(string planFile)
     {
         lock (_gate)
         {
-            if (_processors.TryGetValue(item.PlanFile!, out var p)) return p;
-            // A worker keeps the processors of the scenes it is working on; older ones are closed.
-            if (_processors.Count >= 8)
-                foreach (var key in _processors.Keys.Take(4).ToList()) { _processors[key].Dispose(); _processors.Remove(key); }
-            p = TileProcessor.Open(UnmixPlan.Load(item.PlanFile!));
-            _processors[item.PlanFile!] = p;
-            return p;
+            if (!_processors.TryGetValue(planFile, out var shared))
+            {
+                // A new scene: close the ones finished elsewhere (their folder is gone) that no loop is using.
+                foreach (var key in _processors.Keys.ToList())
+                    if (!File.Exists(key)) Retire(key);
+                shared = new SharedProcessor(TileProcessor.Open(UnmixPlan.Load(planFile)));
+                _processors[planFile] = shared;
+            }
+            shared.Users++;
+            return shared;
+        }
+    }
+
+    private void Release(SharedProcessor shared)
+    {
+        lock (_gate)
+        {
+            shared.Users--;
+            if (shared.Retired && shared.Users == 0) shared.Processor.Dispose();
+        }
+    }
+
+    /// <summary>Closes a scene's processor now, or when the last loop using it is done.</summary>
+    private void Retire(string planFile)
+    {
+        lock (_gate)
+        {
+            if (!_processors.Remove(planFile, out var shared)) return;
+            shared.Retired = true;
+            if (shared.Users == 0) shared.Processor.Dispose();
         }
     }
 
@@ -261,8 +304,7 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         // while the first plan was being reported) may have brought it back: it goes too.
         if ((item.Kind == WorkKind.Assemble && result.Error is null) || (item.Kind == WorkKind.Plan && sceneFinished && result.Error is null))
         {
-            lock (_gate)
-                if (_processors.Remove(item.PlanFile!, out var p)) p.Dispose();
+            Retire(item.PlanFile!);
             TryDelete(TileStore.SceneDir(item.StateDir, item.Scene));
             try { Directory.Delete(item.StateDir); Directory.Delete(Path.GetDirectoryName(item.StateDir)!); }
             catch (IOException) { /* other scenes or jobs still there */ }

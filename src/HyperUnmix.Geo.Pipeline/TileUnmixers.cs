@@ -28,8 +28,12 @@ internal sealed class LinearTileUnmixer(AbundanceSolver solver) : ITileUnmixer
 /// Either way a pixel's result depends on the pixel alone, never on the tile it falls in.
 /// </summary>
 /// <param name="cancel">Stops a tile between the model's iterations (a model may ask for thousands per pixel).</param>
-internal sealed class MtlTileUnmixer(MtlModel model, float[]? fitted, Dictionary<long, int>? fittedIndex, int sceneWidth, CancellationToken cancel) : ITileUnmixer
+/// <param name="fitted">The exhaustive fit's pixels (scene positions) and abundances (P x pixels), or null.</param>
+internal sealed class MtlTileUnmixer(MtlModel model, (long[] Positions, float[] Abundances)? fitted, int sceneWidth, CancellationToken cancel) : ITileUnmixer
 {
+    private readonly float[]? _fitted = fitted?.Abundances;
+    private readonly Dictionary<long, int>? _fittedIndex = fitted?.Positions.Select((pos, i) => (pos, i)).ToDictionary(t => t.pos, t => t.i);
+
     private sealed class State(MtlModel m)
     {
         public MtlModel.Workspace Workspace { get; } = m.CreateWorkspace();
@@ -41,20 +45,20 @@ internal sealed class MtlTileUnmixer(MtlModel model, float[]? fitted, Dictionary
     public void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> abundances, Span<float> residual, float noData, Window window, object state)
     {
         var s = (State)state;
-        if (fitted is null || fittedIndex is null)
+        if (_fitted is null || _fittedIndex is null)
         {
             model.Apply(y, n, valid, abundances, residual, noData, s.Workspace, cancel: cancel);
             return;
         }
         var p = model.Count;
         if (s.Initial.Length < p * n) s.Initial = new float[p * n];
-        var fitPixels = fitted.Length / p;
+        var fitPixels = _fitted.Length / p;
         for (var k = 0; k < n; k++)
         {
             var pos = (long)(window.RowOff + k / window.Width) * sceneWidth + window.ColOff + k % window.Width;
-            var found = fittedIndex.TryGetValue(pos, out var col);
+            var found = _fittedIndex.TryGetValue(pos, out var col);
             if (!found && valid[k] != 0) throw new InvalidOperationException($"pixel {pos} is valid but was not in the exhaustive fit");
-            for (var j = 0; j < p; j++) s.Initial[j * n + k] = found ? fitted[j * fitPixels + col] : 1f / p;
+            for (var j = 0; j < p; j++) s.Initial[j * n + k] = found ? _fitted[j * fitPixels + col] : 1f / p;
         }
         model.Apply(y, n, valid, abundances, residual, noData, s.Workspace, initial: s.Initial.AsSpan(0, p * n), iterations: 0);
     }

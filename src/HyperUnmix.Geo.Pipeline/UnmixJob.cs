@@ -46,24 +46,19 @@ public static partial class UnmixJob
     public static UnmixResult Run(UnmixOptions o, ProgressHandler? progress = null, CancellationToken cancel = default)
     {
         Validate(o);
-        var stages = new Dictionary<string, double>();
-        var clock = Stopwatch.StartNew();
-        void Lap(string stage) { stages[stage] = Math.Round(clock.Elapsed.TotalSeconds, 3); clock.Restart(); }
+        var clock = new StageClock();
         progress?.Invoke("open", 0);
 
-        using var source = OpenInput(o);
+        var (opened, bands, roi, area) = OpenScene(o, cancel);
+        using var source = opened;
         var info = source.Info;
-        var bands = SelectBands(o, info);
-        var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, info, o.RoiSelection, cancel);
-        var area = roi?.Window ?? source.Extent;
         var outputs = OutputNames(o);
         // Everything this run will write, checked and reserved before any work: none of it is an input, nothing is
         // replaced without --overwrite, and the whole set appears at the end or not at all.
-        var fits = o.Method == UnmixMethod.Mtl && o.ModelFile is null && !o.IoOnly;
-        using var outputSet = ReserveOutputs(o, source, fits, o.Overwrite);
-        Lap("open");
+        using var outputSet = ReserveOutputs(o, source, o.Overwrite);
+        clock.Lap("open");
 
-        var prepared = Prepare(o, source, bands, roi, area, progress, Lap, cancel);
+        var prepared = Prepare(o, source, bands, roi, area, progress, clock, cancel);
         var plan = prepared.Plan;
         var workers = PlanMemory(o, bands.Length, plan.Endmembers.Count).Workers;
         using var processor = new TileProcessor(plan, source, roi, prepared.Unmixer, ownsSource: false);
@@ -106,11 +101,10 @@ public static partial class UnmixJob
             progress?.Invoke("write", 0.96);
             sink.Commit();
         }
-        Lap("unmix");
-        foreach (var (k, v) in stages) plan.StageSeconds[k] = v;
+        clock.Lap("unmix");
 
         var result = Result(plan, info, valid, source.ReadPath, workers, prepared.Fit, outputs, o.SideOutputs);
-        if (o.SideOutputs) WriteSideOutputs(outputSet, plan, info, result, prepared.Fit, preview, outputs, Lap);
+        if (o.SideOutputs) WriteSideOutputs(outputSet, plan, info, result, prepared.Fit, preview, outputs, clock);
         cancel.ThrowIfCancellationRequested();
         outputSet.Commit();
         progress?.Invoke("done", 1);
@@ -126,18 +120,14 @@ public static partial class UnmixJob
     public static UnmixPlan PlanScene(UnmixOptions o, string stateDir, ProgressHandler? progress = null, CancellationToken cancel = default)
     {
         Validate(o);
-        var stages = new Dictionary<string, double>();
-        var clock = Stopwatch.StartNew();
-        void Lap(string stage) { stages[stage] = Math.Round(clock.Elapsed.TotalSeconds, 3); clock.Restart(); }
-        using var source = OpenInput(o);
-        var bands = SelectBands(o, source.Info);
-        var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, source.Info, o.RoiSelection, cancel);
-        var area = roi?.Window ?? source.Extent;
-        Lap("open");
-        var prepared = Prepare(o, source, bands, roi, area, progress, Lap, cancel);
+        var clock = new StageClock();
+        var (opened, bands, roi, area) = OpenScene(o, cancel);
+        using var source = opened;
+        clock.Lap("open");
+        var prepared = Prepare(o, source, bands, roi, area, progress, clock, cancel);
         var plan = prepared.Plan;
         Directory.CreateDirectory(stateDir);
-        if (prepared.Model is { } model)
+        if (prepared.Fit?.Model is { } model)
         {
             var file = Path.Combine(Path.GetFullPath(stateDir), "model.json");
             EndmemberFiles.WriteAtomically(file, model.ToBytes());
@@ -149,7 +139,6 @@ public static partial class UnmixJob
             FittedAbundances.Write(file, plan.Endmembers.Count, fitted.Positions, fitted.Abundances);
             plan = plan with { FittedFile = file, FittedSha256 = UnmixPlan.Sha256(file) };
         }
-        foreach (var (k, v) in stages) plan.StageSeconds[k] = v;
         return plan;
     }
 
@@ -161,12 +150,11 @@ public static partial class UnmixJob
     public static UnmixResult Assemble(UnmixPlan plan, Func<int, (int Valid, float[] Output)> tile, ProgressHandler? progress = null, CancellationToken cancel = default)
     {
         var o = plan.Options;
-        var clock = Stopwatch.StartNew();
-        void Lap(string stage) { plan.StageSeconds[stage] = Math.Round(clock.Elapsed.TotalSeconds, 3); clock.Restart(); }
+        var clock = new StageClock(plan.StageSeconds);
         using var source = OpenInput(o);
         var info = source.Info;
         var outputs = OutputNames(o);
-        using var outputSet = ReserveOutputs(o, source, plan.ModelFile is not null && o.ModelFile is null, overwrite: true);
+        using var outputSet = ReserveOutputs(o, source, overwrite: true);
         var grid = plan.Grid;
         var preview = new Preview(plan.Area.Width, plan.Area.Height, plan.Endmembers.Count);
         long valid = 0;
@@ -185,21 +173,53 @@ public static partial class UnmixJob
             if (valid == 0) throw NoValidPixel(o, o.Roi is not null);
             sink.Commit();
         }
-        Lap("assemble");
+        clock.Lap("assemble");
         MtlFit? fit = null;
         if (plan.Fit is { } f && plan.ModelFile is not null)
             fit = new MtlFit(MtlModel.Load(plan.ModelFile), [], f.Pixels, f.LossHistory, f.Epochs, f.Seconds, f.Gflops, f.ValidationHistory);
         var result = Result(plan, info, valid, source.ReadPath, 1, fit, outputs, o.SideOutputs);
-        if (o.SideOutputs) WriteSideOutputs(outputSet, plan, info, result, fit, preview, outputs, Lap);
+        if (o.SideOutputs) WriteSideOutputs(outputSet, plan, info, result, fit, preview, outputs, clock);
         cancel.ThrowIfCancellationRequested();
         outputSet.Commit();
         return result;
     }
 
+    /// <summary>Seconds per stage, lap by lap, into one dictionary (a plan's, so that the report has them all).</summary>
+    private sealed class StageClock(Dictionary<string, double>? stages = null)
+    {
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        public Dictionary<string, double> Stages { get; } = stages ?? [];
+
+        public void Lap(string stage)
+        {
+            Stages[stage] = Math.Round(_clock.Elapsed.TotalSeconds, 3);
+            _clock.Restart();
+        }
+    }
+
+    /// <summary>The input opened with the run's options, its bands, ROI and the area unmixed.</summary>
+    private static (RasterSource Source, int[] Bands, RegionOfInterest? Roi, Window Area) OpenScene(UnmixOptions o, CancellationToken cancel)
+    {
+        var source = OpenInput(o);
+        try
+        {
+            var bands = SelectBands(o, source.Info);
+            var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, source.Info, o.RoiSelection, cancel);
+            return (source, bands, roi, roi?.Window ?? source.Extent);
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Every file a run of <paramref name="o"/> writes, reserved (checked against the inputs) before any work.</summary>
-    private static OutputSet ReserveOutputs(UnmixOptions o, RasterSource source, bool fits, bool overwrite)
+    private static OutputSet ReserveOutputs(UnmixOptions o, RasterSource source, bool overwrite)
     {
         var outputs = OutputNames(o);
+        // The model file is an output when the run fits one.
+        var fits = o.Method == UnmixMethod.Mtl && o.ModelFile is null && !o.IoOnly;
         var sideOutputs = o.SideOutputs ? outputs.All.Where(f => fits || f != outputs.Model).ToList() : [];
         var rasterFiles = RasterSink.FinalFiles(Path.GetFullPath(o.Output), o.Format).ToList();
         return OutputSet.Begin(rasterFiles.Concat(sideOutputs), InputFiles(o, source), overwrite,
@@ -210,7 +230,7 @@ public static partial class UnmixJob
     public static void CheckOutputs(UnmixOptions o)
     {
         using var source = OpenInput(o);
-        using var set = ReserveOutputs(o, source, o.Method == UnmixMethod.Mtl && o.ModelFile is null && !o.IoOnly, o.Overwrite);
+        using var set = ReserveOutputs(o, source, o.Overwrite);
     }
 
     private static RasterDataException NoValidPixel(UnmixOptions o, bool roi) =>
@@ -241,7 +261,7 @@ public static partial class UnmixJob
 
     /// <summary>The endmember files, style, quick-looks, model and report, each under its temporary name in the set.</summary>
     private static void WriteSideOutputs(OutputSet outputSet, UnmixPlan plan, RasterInfo info, UnmixResult result, MtlFit? fit, Preview preview,
-        OutputFiles outputs, Action<string> lap)
+        OutputFiles outputs, StageClock clock)
     {
         var o = plan.Options;
         var endmembers = result.Endmembers;
@@ -271,19 +291,20 @@ public static partial class UnmixJob
         Side(outputs.Qml, t => StyleFile.Write(t, endmembers.Names, o.OutputNoData));
         Side(outputs.AbundancePng, t => QuickLook.WriteAbundances(t, preview));
         Side(outputs.SpectraPng, t => QuickLook.WriteSpectra(t, endmembers));
-        lap("side outputs");
+        clock.Lap("side outputs");
         Side(outputs.Report, t => RunReport.Write(t, o, info, result, Blas.Default.Name, outputSet.Temp(result.Output)));
     }
 
     /// <summary>What planning produced: the plan, and what stays in memory for a local run.</summary>
-    private sealed record Prepared(UnmixPlan Plan, ITileUnmixer? Unmixer, MtlFit? Fit, MtlModel? Model, (long[] Positions, float[] Abundances)? Fitted);
+    /// <param name="Fit">The deep fit made while planning (its model is the one applied), or null.</param>
+    private sealed record Prepared(UnmixPlan Plan, ITileUnmixer? Unmixer, MtlFit? Fit, (long[] Positions, float[] Abundances)? Fitted);
 
     /// <summary>
     /// The once-per-scene part of a run: endmembers (given, from a model, or HySime + extraction on a stratified
     /// sample), the deep model's fit, and the tile grid. Deterministic for a given input, options and CPU kernel.
     /// </summary>
     private static Prepared Prepare(UnmixOptions o, RasterSource source, int[] bands, RegionOfInterest? roi, Window area,
-        ProgressHandler? progress, Action<string> lap, CancellationToken cancel)
+        ProgressHandler? progress, StageClock clock, CancellationToken cancel)
     {
         var info = source.Info;
         var sceneWavelengths = info.Wavelengths is null ? null : bands.Select(b => info.Wavelengths[b]).ToArray();
@@ -329,7 +350,7 @@ public static partial class UnmixJob
             endmemberSource += $" on {(sample.Exhaustive ? "all" : "a stratified sample of")} {sample.Count} valid pixels" +
                                (estimate is null ? "" : $"; P = {p} from HySime");
         }
-        lap("endmembers");
+        clock.Lap("endmembers");
 
         MtlFit? fit = null;
         ITileUnmixer? unmixer;
@@ -358,19 +379,17 @@ public static partial class UnmixJob
                 var fitY = o.EffectiveNormalize == PixelScale.None ? fitSet.Y : DivideByScale(fitSet, endmembers, o.EffectiveNormalize);
                 fit = MtlTrainer.Fit(fitY, fitSet.Bands, fitSet.Count, endmembers, o.Mtl with { Seed = o.Seed },
                     epochCallback: (epoch, _) => progress?.Invoke("fit", 0.04 + 0.5 * epoch / o.Mtl.MaxEpochs), cancel: cancel);
-                var fitted_ = o.EffectiveNormalize == PixelScale.None ? fit.Model : fit.Model.WithPixelScale(o.EffectiveNormalize);
+                var scaled = o.EffectiveNormalize == PixelScale.None ? fit.Model : fit.Model.WithPixelScale(o.EffectiveNormalize);
                 // The model applied is the model file's: what a run writes to .model.json (or a cluster's workers read)
                 // reproduces its tiles exactly.
-                model = MtlModel.FromBytes(fitted_.ToBytes(), "(fitted model)");
+                model = MtlModel.FromBytes(scaled.ToBytes(), "(fitted model)");
                 fit = fit with { Model = model };
                 // A fit over every valid pixel of the area is the answer for those pixels; otherwise apply the model.
                 if (fitSet.Exhaustive && fitSet.Count == sample.Count) fitted = (fitSet.Positions, fit.Abundances);
-                lap("fit");
+                clock.Lap("fit");
             }
             endmembers = model.Endmembers;
-            unmixer = fitted is { } f
-                ? new MtlTileUnmixer(model, f.Abundances, f.Positions.Select((pos, i) => (pos, i)).ToDictionary(t => t.pos, t => t.i), info.Width, cancel)
-                : new MtlTileUnmixer(model, null, null, info.Width, cancel);
+            unmixer = new MtlTileUnmixer(model, fitted, info.Width, cancel);
         }
         var tileSize = PlanMemory(o, bands.Length, endmembers.Count).Tile;
         var plan = new UnmixPlan
@@ -385,11 +404,12 @@ public static partial class UnmixJob
             ModelSha256 = o.ModelFile is null ? null : UnmixPlan.Sha256(o.ModelFile),
             EstimatedCount = estimate?.Count,
             VcaSnrDb = snr is { } s && double.IsFinite(s) ? s : null,
+            StageSeconds = clock.Stages,
             Fit = fit is null ? null : new FitSummary(fit.Pixels, fit.LossHistory.ToArray(), fit.Epochs, fit.Seconds, fit.Gflops, fit.ValidationHistory.ToArray()),
             OutputBands = endmembers.Names.Append("residual_rmse").ToArray(),
             Metadata = RunMetadata(o, info, endmembers, endmemberSource),
         };
-        return new Prepared(plan, unmixer, fit, fit is null ? null : model, fitted);
+        return new Prepared(plan, unmixer, fit, fitted);
     }
 
     /// <summary>The classic solvers' tile unmixer (endmembers already unit-length under l2).</summary>

@@ -106,9 +106,9 @@ public static class FittedAbundances
         EndmemberFiles.WriteAtomically(path, bytes);
     }
 
-    public static (int P, long[] Positions, float[] Abundances) Read(string path)
+    /// <summary>A fitted-abundance file's contents (<paramref name="path"/> names it in errors).</summary>
+    public static (int P, long[] Positions, float[] Abundances) Parse(byte[] bytes, string path)
     {
-        var bytes = File.ReadAllBytes(path);
         if (bytes.Length < 16 || !bytes.AsSpan(0, 8).SequenceEqual(Magic)) throw new RasterDataException(path, "is not a fitted-abundance file");
         int p = BitConverter.ToInt32(bytes, 8), n = BitConverter.ToInt32(bytes, 12);
         if (p < 1 || n < 0 || bytes.Length != 16 + 8L * n + 4L * p * n) throw new RasterDataException(path, "is truncated or damaged");
@@ -166,16 +166,13 @@ public sealed class TileProcessor : IDisposable
             else
             {
                 var model = MtlModel.FromBytes(Checked(plan.ModelFile, plan.ModelSha256, "model"), plan.ModelFile!);
-                float[]? fitted = null;
-                Dictionary<long, int>? index = null;
+                (long[], float[])? fitted = null;
                 if (plan.FittedFile is not null)
                 {
-                    Checked(plan.FittedFile, plan.FittedSha256, "fitted abundances");
-                    var (_, positions, a) = FittedAbundances.Read(plan.FittedFile);
-                    fitted = a;
-                    index = positions.Select((pos, i) => (pos, i)).ToDictionary(t => t.pos, t => t.i);
+                    var (_, positions, a) = FittedAbundances.Parse(Checked(plan.FittedFile, plan.FittedSha256, "fitted abundances"), plan.FittedFile);
+                    fitted = (positions, a);
                 }
-                unmixer = new MtlTileUnmixer(model, fitted, index, info.Width, cancel);
+                unmixer = new MtlTileUnmixer(model, fitted, info.Width, cancel);
             }
             return new TileProcessor(plan, source, roi, unmixer, ownsSource: true);
         }

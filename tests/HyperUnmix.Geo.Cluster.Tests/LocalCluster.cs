@@ -52,13 +52,15 @@ public sealed partial class LocalCluster : IDisposable
     }
 
     /// <summary>Runs the real command (a cluster command gets this cluster's --redis and --cluster).</summary>
-    public (int Code, string Out, string Err) Run(params string[] args)
+    public (int Code, string Out, string Err) Run(params string[] args) =>
+        Command(Dir, args[0] == "cluster" ? [.. args, "--redis", Redis, "--cluster", Name] : args);
+
+    /// <summary>Runs the real command with exactly these arguments.</summary>
+    public static (int Code, string Out, string Err) Command(string? workingDirectory, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Dir };
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? "" };
         psi.ArgumentList.Add(Hyperunmix);
         foreach (var a in args) psi.ArgumentList.Add(a);
-        if (args[0] == "cluster")
-            foreach (var a in new[] { "--redis", Redis, "--cluster", Name }) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var o = p.StandardOutput.ReadToEndAsync();
         var e = p.StandardError.ReadToEndAsync();

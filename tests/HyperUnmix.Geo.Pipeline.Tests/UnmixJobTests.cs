@@ -28,6 +28,10 @@ public sealed class UnmixJobTests(SampleScene s)
         // 78 nodata pixels in the generated corner stay nodata; the rest is unmixed.
         Assert.Equal(8000 - 78, r.ValidPixels);
         foreach (var f in r.SideOutputs) Assert.True(File.Exists(f), f);
+        // Every stage's time reaches the result (and the report), the side outputs' included.
+        Assert.Equal(["open", "endmembers", "fit", "unmix", "side outputs"], r.StageSeconds.Keys);
+        var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "a.report.json"))).RootElement;
+        Assert.True(report.GetProperty("seconds").TryGetProperty("side outputs", out _), report.GetProperty("seconds").ToString());
     }
 
     [Trait("Category", "Determinism")]
