@@ -97,8 +97,8 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
 
     protected override async Task ExecuteAsync(CancellationToken stopping)
     {
-        // Tiles use the fixed-order products (no OpenBLAS). Planning keeps OpenBLAS's threads as a single-machine run
-        // has them while it extracts endmembers: its results depend on that thread count.
+        // OpenBLAS keeps its default threads (unlike a local run's tile phase): tiles do not use it, and planning must
+        // use it as a single-machine run does, whose endmembers depend on that thread count in the last bits.
         var loops = Enumerable.Range(0, Math.Max(1, options.Threads)).Select(i => Task.Run(() => Loop(i, stopping), CancellationToken.None)).ToArray();
         await Task.WhenAll(loops);
         lock (_gate)
@@ -170,10 +170,10 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         }
         catch (Exception e)
         {
-            var message = $"{item}: {e.Message.ReplaceLineEndings(" ")}";
-            output.WriteLine($"error: {message}");
+            var why = e.Message.ReplaceLineEndings(" ");
+            output.WriteLine($"error: {item}: {why}");
             output.Flush();
-            return new WorkResult { Worker = worker, Error = e.Message.ReplaceLineEndings(" "), Seconds = clock.Elapsed.TotalSeconds };
+            return new WorkResult { Worker = worker, Error = why, Seconds = clock.Elapsed.TotalSeconds };
         }
     }
 
