@@ -29,7 +29,7 @@ public enum NanPolicy
 /// <summary>Options for <see cref="RasterSource.Open"/>.</summary>
 public sealed record RasterOpenOptions
 {
-    /// <summary>Use the memory-mapped path for uncompressed float32 layouts (default); false forces GDAL's RasterIO.</summary>
+    /// <summary>Read uncompressed float32 layouts straight from the file (default); false forces GDAL's RasterIO.</summary>
     public bool AllowRawPath { get; init; } = true;
     public NanPolicy Nan { get; init; } = NanPolicy.Error;
     /// <summary>Overrides the nodata value of every band (NaN allowed).</summary>
@@ -66,7 +66,7 @@ public sealed class RasterSource : IDisposable
     /// <summary>Every file the scene consists of (e.g. the .img, its .hdr and GDAL's .aux.xml): none may be overwritten by an output.</summary>
     public IReadOnlyList<string> Files { get; }
     public RasterInfo Info { get; }
-    /// <summary>Which reading path serves this file (memory-mapped layout or GDAL RasterIO), for logs and reports.</summary>
+    /// <summary>Which reading path serves this file (raw reads, memory mapping or GDAL RasterIO), for logs and reports.</summary>
     public string ReadPath { get; }
     /// <summary>The nodata value in force for each band (the file's, or the override).</summary>
     public IReadOnlyList<double?> NoData => _noData;
@@ -172,23 +172,8 @@ public sealed class RasterSource : IDisposable
         var n = valid.Length;
         valid.Fill(1);
         var k = bands.Length;
-        for (var q = 0; q < k; q++)
-        {
-            var b = bands[q];
-            var nd = _noData[b];
-            var ndIsNan = nd is { } x && double.IsNaN(x);
-            var ndValue = nd is { } y && !double.IsNaN(y) ? (float)y : float.NaN;
-            if (layout == BufferLayout.BandSequential)
-            {
-                var row = dest.Slice(q * n, n);
-                if (!NeedsScan(row, nd.HasValue && !ndIsNan, ndValue)) continue;
-                for (var p = 0; p < n; p++) Classify(row[p], p, b, nd.HasValue, ndIsNan, ndValue, w, valid);
-            }
-            else
-            {
-                for (var p = 0; p < n; p++) Classify(dest[p * k + q], p, b, nd.HasValue, ndIsNan, ndValue, w, valid);
-            }
-        }
+        if (layout == BufferLayout.PixelInterleaved) ClassifyPixels(w, bands, dest, valid);
+        else ClassifyBands(w, bands, dest, valid);
         var count = 0;
         for (var p = 0; p < n; p++) count += valid[p];
         if (count < n || _scaled)
@@ -204,6 +189,47 @@ public sealed class RasterSource : IDisposable
             }
         }
         return count;
+    }
+
+    /// <summary>Band-sequential buffers: one vector test per band row, and the per-sample rules only for rows it flags.</summary>
+    private void ClassifyBands(Window w, ReadOnlySpan<int> bands, Span<float> dest, Span<byte> valid)
+    {
+        var n = valid.Length;
+        for (var q = 0; q < bands.Length; q++)
+        {
+            var (hasNd, ndIsNan, ndValue) = NoDataRule(bands[q]);
+            var row = dest.Slice(q * n, n);
+            if (!NeedsScan(row, hasNd && !ndIsNan, ndValue)) continue;
+            for (var p = 0; p < n; p++) Classify(row[p], p, bands[q], hasNd, ndIsNan, ndValue, w, valid);
+        }
+    }
+
+    private (bool HasNoData, bool IsNan, float Value) NoDataRule(int band) =>
+        _noData[band] is { } v ? (true, double.IsNaN(v), double.IsNaN(v) ? float.NaN : (float)v) : (false, false, float.NaN);
+
+    /// <summary>
+    /// Pixel-interleaved buffers: one vector test per pixel's spectrum (any non-finite sample, or the bands' common
+    /// nodata value), and the per-sample rules only for the pixels it flags. Bands with different nodata values are
+    /// tested sample by sample.
+    /// </summary>
+    private void ClassifyPixels(Window w, ReadOnlySpan<int> bands, Span<float> dest, Span<byte> valid)
+    {
+        var k = bands.Length;
+        double? common = _noData[bands[0]];
+        var same = true;
+        foreach (var b in bands) same &= _noData[b] is { } x ? common is { } c && (x == c || double.IsNaN(x) && double.IsNaN(c)) : common is null;
+        var hasValue = same && common is { } v && !double.IsNaN(v);
+        var commonValue = hasValue ? (float)common!.Value : float.NaN;
+        for (var p = 0; p < valid.Length; p++)
+        {
+            var pixel = dest.Slice(p * k, k);
+            if (same && !NeedsScan(pixel, hasValue, commonValue)) continue;
+            for (var q = 0; q < k; q++)
+            {
+                var (hasNd, ndIsNan, ndValue) = NoDataRule(bands[q]);
+                Classify(pixel[q], p, bands[q], hasNd, ndIsNan, ndValue, w, valid);
+            }
+        }
     }
 
     /// <summary>Fast vector test: does the band row contain a non-finite sample or the nodata value at all?</summary>
