@@ -4,22 +4,33 @@ using HyperUnmix.Geo.Unmixing.Solvers;
 
 namespace HyperUnmix.Geo.Pipeline;
 
-/// <summary>Unmixes one band-sequential tile with the shared, immutable model or endmember set.</summary>
+/// <summary>Unmixes pixels with the shared, immutable model or endmember set.</summary>
 internal interface ITileUnmixer
 {
+    /// <summary>
+    /// The samples' layout <see cref="Solve"/> takes. Pixel-interleaved unmixers are given a tile a few rows at a
+    /// time (each pixel's result depends on the pixel alone); band-sequential ones the whole tile at once.
+    /// </summary>
+    BufferLayout Layout { get; }
+
     /// <summary>Per-worker scratch state, created once per worker.</summary>
     object CreateState();
 
-    /// <param name="window">The tile's window in scene coordinates.</param>
-    void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> abundances, Span<float> residual, float noData, Window window, object state);
+    /// <param name="y">n pixels in <see cref="Layout"/>.</param>
+    /// <param name="abundances">Endmember j's value of pixel k goes to [j * <paramref name="stride"/> + k].</param>
+    /// <param name="window">The pixels' window in scene coordinates.</param>
+    void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> abundances, int stride, Span<float> residual, float noData, Window window, object state);
 }
 
+/// <summary>The linear methods: one pass over each pixel's spectrum, as the file stores it when it is pixel-interleaved.</summary>
 internal sealed class LinearTileUnmixer(AbundanceSolver solver) : ITileUnmixer
 {
+    public BufferLayout Layout => BufferLayout.PixelInterleaved;
+
     public object CreateState() => new TileScratch();
 
-    public void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> abundances, Span<float> residual, float noData, Window window, object state) =>
-        solver.SolveTile(y, n, valid, abundances, residual, noData, (TileScratch)state);
+    public void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> abundances, int stride, Span<float> residual, float noData, Window window, object state) =>
+        solver.SolvePixels(y, n, valid, abundances, stride, residual, noData, (TileScratch)state);
 }
 
 /// <summary>
@@ -40,10 +51,13 @@ internal sealed class MtlTileUnmixer(MtlModel model, (long[] Positions, float[] 
         public float[] Initial { get; set; } = [];
     }
 
+    public BufferLayout Layout => BufferLayout.BandSequential;
+
     public object CreateState() => new State(model);
 
-    public void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> abundances, Span<float> residual, float noData, Window window, object state)
+    public void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> abundances, int stride, Span<float> residual, float noData, Window window, object state)
     {
+        if (stride != n) throw new ArgumentException("the model solves whole band-sequential tiles", nameof(stride));
         var s = (State)state;
         if (_fitted is null || _fittedIndex is null)
         {

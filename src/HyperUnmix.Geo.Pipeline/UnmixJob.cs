@@ -562,9 +562,9 @@ public static partial class UnmixJob
     /// <summary>Tile side and worker count such that the tiles in flight fit the memory budget.</summary>
     private static (int Tile, int Workers) PlanMemory(UnmixOptions o, int bands, int p)
     {
-        // Per pixel: input tile and output bands (float), mask; per worker: the solver's chunk buffers (double).
+        // Per pixel: input tile and output bands (float), mask; per worker: the solver's chunk of spectra (float).
         long perPixel = 4L * (bands + p + 1) + 1;
-        var fixedPerWorker = 8L * (2 * bands + 2 * p + 1) * TileScratch.ChunkPixels;
+        var fixedPerWorker = 4L * bands * TileScratch.ChunkPixels;
         var workers = o.Threads;
         var tile = o.TileSize;
         while (workers * (perPixel * tile * tile + fixedPerWorker) > o.MemoryBytes / 2 && tile > 16) tile = Math.Max(16, tile / 2);

@@ -193,23 +193,31 @@ public sealed class TileProcessor : IDisposable
         return bytes;
     }
 
-    public Workspace CreateWorkspace() =>
-        new(Plan.Bands.Length, Plan.Endmembers.Count, Grid.TileWidth * Grid.TileHeight, _unmixer?.CreateState());
+    /// <summary>Pixels per strip when tiles are read a few rows at a time: 256 spectra of 224 bands are 229 KB, cache-sized.</summary>
+    private const int StripPixels = 256;
+
+    /// <summary>Pixel-interleaved processing: the linear methods and the I/O floor.</summary>
+    private bool Strips => _unmixer is null || _unmixer.Layout == BufferLayout.PixelInterleaved;
+
+    public Workspace CreateWorkspace()
+    {
+        var tilePixels = Grid.TileWidth * Grid.TileHeight;
+        // Strips hold whole rows: at least one row of the widest tile.
+        var input = Strips ? Math.Max(StripPixels, Grid.TileWidth) : tilePixels;
+        return new(Plan.Bands.Length * input, Plan.Endmembers.Count, tilePixels, _unmixer?.CreateState());
+    }
 
     /// <summary>
     /// Unmixes tile <paramref name="index"/> of <see cref="Grid"/> into <see cref="Workspace.Output"/> (band-sequential,
     /// abundances then residual, nodata outside the valid pixels). Returns the number of valid pixels.
+    /// Pixel-interleaved unmixers get the tile in strips of whole rows read straight into a cache-sized buffer
+    /// (each spectrum is read once, solved while it is in cache, and never transposed); others get the whole tile.
     /// </summary>
     public int Process(int index, Workspace ws)
     {
-        var o = Plan.Options;
         var w = Grid[index].Window;
-        int bands = Plan.Bands.Length, p = Plan.Endmembers.Count;
         var n = (int)w.Area;
         ws.Window = w;
-        var valid = ws.Valid.AsSpan(0, n);
-        var output = ws.Buffer.AsSpan(0, (p + 1) * n);
-        var count = 0;
         var inside = ws.Inside.AsSpan(0, n);
         var any = true;
         if (_roi is not null)
@@ -218,24 +226,46 @@ public sealed class TileProcessor : IDisposable
             inside.Fill(1);
             any = _roi.Mask(w, inside) > 0;
         }
-        if (any)
+        var count = 0;
+        if (any && Strips)
         {
-            var y = ws.Y.AsSpan(0, bands * n);
-            count = _source.Read(w, Plan.Bands, y, valid);
-            if (_roi is not null)
+            var rows = Math.Max(1, StripPixels / w.Width);
+            for (var r = 0; r < w.Height; r += rows)
             {
-                count = 0;
-                for (var k = 0; k < n; k++) count += valid[k] &= inside[k];
+                var strip = new Window(w.ColOff, w.RowOff + r, w.Width, Math.Min(rows, w.Height - r));
+                count += ProcessPixels(strip, r * w.Width, n, ws);
             }
-            if (o.InputScale != 1)
-                foreach (ref var v in y) v = (float)(v * o.InputScale);
-            if (count > 0 && _unmixer is not null)
-                _unmixer.Solve(y, n, valid, output[..(p * n)], output.Slice(p * n, n), o.OutputNoData, w, ws.State!);
-            else if (count > 0)
-                // The I/O floor: the input's first bands stand in for the abundances.
-                for (var b = 0; b <= p; b++) y.Slice(Math.Min(b, bands - 1) * n, n).CopyTo(output.Slice(b * n, n));
         }
-        if (count == 0) output.Fill(o.OutputNoData);
+        else if (any) count = ProcessPixels(w, 0, n, ws);
+        if (count == 0) ws.Buffer.AsSpan(0, OutputBands * n).Fill(Plan.Options.OutputNoData);
+        return count;
+    }
+
+    /// <summary>Reads and unmixes <paramref name="part"/> of the tile, whose pixels start at <paramref name="offset"/> of its <paramref name="n"/>.</summary>
+    private int ProcessPixels(Window part, int offset, int n, Workspace ws)
+    {
+        var o = Plan.Options;
+        int bands = Plan.Bands.Length, p = Plan.Endmembers.Count, m = (int)part.Area;
+        var layout = _unmixer?.Layout ?? BufferLayout.PixelInterleaved;
+        var valid = ws.Valid.AsSpan(offset, m);
+        var y = ws.Y.AsSpan(0, bands * m);
+        var count = _source.Read(part, Plan.Bands, y, valid, layout);
+        if (_roi is not null)
+        {
+            var inside = ws.Inside.AsSpan(offset, m);
+            count = 0;
+            for (var k = 0; k < m; k++) count += valid[k] &= inside[k];
+        }
+        if (o.InputScale != 1)
+            foreach (ref var v in y) v = (float)(v * o.InputScale);
+        var output = ws.Buffer.AsSpan(0, (p + 1) * n);
+        if (_unmixer is not null)
+            _unmixer.Solve(y, m, valid, output[offset..], n, output.Slice(p * n + offset, m), o.OutputNoData, part, ws.State!);
+        else
+            // The I/O floor: the input's first bands stand in for the abundances.
+            for (var k = 0; k < m; k++)
+                for (var b = 0; b <= p; b++)
+                    output[b * n + offset + k] = valid[k] != 0 ? y[k * bands + Math.Min(b, bands - 1)] : o.OutputNoData;
         return count;
     }
 
@@ -247,9 +277,9 @@ public sealed class TileProcessor : IDisposable
     /// <summary>One thread's buffers, reused from tile to tile.</summary>
     public sealed class Workspace
     {
-        internal Workspace(int bands, int p, int maxPixels, object? state)
+        internal Workspace(int inputSamples, int p, int maxPixels, object? state)
         {
-            Y = new float[bands * maxPixels];
+            Y = new float[inputSamples];
             Valid = new byte[maxPixels];
             Inside = new byte[maxPixels];
             Buffer = new float[(p + 1) * maxPixels];

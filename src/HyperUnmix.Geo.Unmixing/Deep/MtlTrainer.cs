@@ -55,7 +55,7 @@ public static class MtlTrainer
 
         // A0 = FCLS(Y, E0).
         var a0 = new float[p * n];
-        new AbundanceSolver(initial, LinearMethod.Fcls, blas).SolveTile(yf, n, Enumerable.Repeat((byte)1, n).ToArray(), a0, new float[n], 0f, new TileScratch());
+        new AbundanceSolver(initial, LinearMethod.Fcls).SolveTile(yf, n, Enumerable.Repeat((byte)1, n).ToArray(), a0, new float[n], 0f, new TileScratch());
         for (var i = 0; i < yf.Length; i++) yf[i] = (float)(yTrain[i] / scale);
         var e0 = Array.ConvertAll(initial.E, v => (float)(v / scale));
 

@@ -1,5 +1,6 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using HyperUnmix.Geo.Unmixing.Endmembers;
-using HyperUnmix.Geo.Unmixing.LinearAlgebra;
 
 namespace HyperUnmix.Geo.Unmixing.Solvers;
 
@@ -32,25 +33,52 @@ public enum LinearMethod
 }
 
 /// <summary>
-/// Solves a tile of pixels at once, in chunks of 1024 pixels that stay in cache: a GEMM forms EᵀY in double,
-/// each pixel then needs only its own small exact solve (closed form for UCLS/SCLS, active set for NNLS/FCLS) on
-/// the shared, prepared (EᵀE)⁻¹ or EᵀE, and a second GEMM reconstructs EA for the residual. Thread-safe: instances hold no mutable state; scratch
-/// comes from the caller's <see cref="TileScratch"/>.
+/// Solves pixels with a fixed endmember set in one pass over each pixel's spectrum. With E = QR (thin QR, Q
+/// orthonormal L x P), the pass forms c = Qᵀy and ‖y‖² together, in double from the float32 samples; each pixel's
+/// exact small solve (closed form for UCLS/SCLS, active set for NNLS/FCLS) then runs on the prepared EᵀE with
+/// b = Eᵀy = Rᵀc, and its residual follows without reconstructing Ea:
+/// ‖y − Ex‖² = (‖y‖² − ‖c‖²) + ‖c − Rx‖² (the part of y outside E's span, plus the misfit inside it, each computed
+/// directly instead of as differences of large terms). Every pixel's sums run in one fixed order (explicit
+/// 4-lane double vectors, separate multiply and add, lanes added in a fixed order), so a pixel's result depends
+/// on the pixel alone: not on its neighbours, the tile or chunk size, the thread, the CPU or the BLAS library.
+/// Thread-safe: instances hold no mutable state; scratch comes from the caller's <see cref="TileScratch"/>.
 /// </summary>
-public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method, IBlas? blas = null, PixelScale scale = PixelScale.None)
+public sealed class AbundanceSolver
 {
-    // By default every product runs in a fixed order (ReproducibleBlas): a pixel's abundances must not depend on the
-    // chunk it shares, the thread or the CPU. Another back-end may be given (tests run the same checks on each).
-    private readonly IBlas _blas = blas ?? ReproducibleBlas.Instance;
+    /// <summary>Qᵀ, P rows of <see cref="_stride"/> doubles (the bands, then zeros).</summary>
+    private readonly double[] _qt;
+    /// <summary>R, P x P row-major upper triangular.</summary>
+    private readonly double[] _r;
+    /// <summary>The band count rounded up to a multiple of 8 (two 4-lane vectors per step).</summary>
+    private readonly int _stride;
 
-    public EndmemberSet Endmembers { get; } = endmembers;
-    public LinearMethod Method { get; } = method;
-    public PixelScale Scale { get; } = scale;
+    public AbundanceSolver(EndmemberSet endmembers, LinearMethod method, PixelScale scale = PixelScale.None)
+    {
+        Endmembers = endmembers;
+        Method = method;
+        Scale = scale;
+        int l = endmembers.Bands, p = endmembers.Count;
+        _stride = (l + 7) / 8 * 8;
+        var m = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(l, p, (i, j) => endmembers.E[i * p + j]);
+        var qr = m.QR(MathNet.Numerics.LinearAlgebra.Factorization.QRMethod.Thin);
+        _qt = new double[p * _stride];
+        _r = new double[p * p];
+        for (var j = 0; j < p; j++)
+        {
+            for (var i = 0; i < l; i++) _qt[j * _stride + i] = qr.Q[i, j];
+            for (var k = j; k < p; k++) _r[j * p + k] = qr.R[j, k];
+        }
+    }
+
+    public EndmemberSet Endmembers { get; }
+    public LinearMethod Method { get; }
+    public PixelScale Scale { get; }
 
     /// <summary>
     /// Unmixes a band-sequential tile <paramref name="y"/> (L x N) into <paramref name="abundances"/> (P x N,
     /// band-sequential) and per-pixel residual RMSE (N). Pixels with <paramref name="valid"/>[n] == 0 get
-    /// <paramref name="noData"/> everywhere.
+    /// <paramref name="noData"/> everywhere. Pixels are turned into spectra a small chunk at a time and solved by
+    /// <see cref="SolvePixels"/>: the results are those of the pixel-interleaved path, bit for bit.
     /// </summary>
     /// <returns>The total number of active-set iterations (a cost indicator).</returns>
     /// <param name="pixelScale">Optional: each pixel's scale s (Σb for <see cref="PixelScale.Sum"/>, ‖y‖ for <see cref="PixelScale.Length"/>, 1 otherwise).</param>
@@ -60,120 +88,170 @@ public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method
         int l = Endmembers.Bands, p = Endmembers.Count, n = pixels;
         if (y.Length < l * n) throw new ArgumentException($"tile holds {y.Length} samples, expected {l}x{n}");
         if (abundances.Length < p * n || residual.Length < n) throw new ArgumentException("output buffers are too small");
-        scratch.Ensure(l, p, n);
-        Span<double> a = stackalloc double[p];
-        Span<double> b = stackalloc double[p];
-        var work = scratch.ActiveSet;
+        scratch.Ensure(l, p);
+        var chunk = scratch.Spectra;
         long iterations = 0;
-        var gram = Endmembers.Gram;
-        // Everything per chunk of pixels, in double, while the chunk is in cache: EᵀY (the normal equations square
-        // E's condition number, so a float product would cost digits the float32 data itself still has), the
-        // solves, then EA and the residual.
-        var yChunk = scratch.Chunk;
-        var eTy = scratch.ETy;
-        var aChunk = scratch.Abundances;
-        var recon = scratch.Reconstruction;
-        var acc = scratch.Accumulator;
         for (var start = 0; start < n; start += TileScratch.ChunkPixels)
         {
             var m = Math.Min(TileScratch.ChunkPixels, n - start);
             for (var band = 0; band < l; band++)
             {
                 var src = y.Slice(band * n + start, m);
-                var dst = yChunk.AsSpan(band * m, m);
-                for (var k = 0; k < m; k++) dst[k] = src[k];
+                for (var k = 0; k < m; k++) chunk[k * l + band] = src[k];
             }
-            var lengths = scratch.Lengths;
-            if (Scale == PixelScale.Length)
-            {
-                // ‖y‖ over bands in a fixed order, then unit-length pixels.
-                Array.Clear(lengths, 0, m);
-                for (var band = 0; band < l; band++)
-                {
-                    var row = yChunk.AsSpan(band * m, m);
-                    for (var k = 0; k < m; k++) lengths[k] += row[k] * row[k];
-                }
-                for (var k = 0; k < m; k++) lengths[k] = Math.Sqrt(lengths[k]);
-                for (var band = 0; band < l; band++)
-                {
-                    var row = yChunk.AsSpan(band * m, m);
-                    for (var k = 0; k < m; k++) row[k] = lengths[k] > 0 ? row[k] / lengths[k] : 0;
-                }
-            }
-            _blas.Gemm(true, false, p, m, l, 1.0, Endmembers.E, p, yChunk, m, 0.0, eTy, m);
-            for (var k = 0; k < m; k++)
-            {
-                if (valid[start + k] == 0)
-                {
-                    for (var j = 0; j < p; j++) aChunk[j * m + k] = 0;
-                    continue;
-                }
-                for (var j = 0; j < p; j++) b[j] = eTy[j * m + k];
-                switch (Method)
-                {
-                    case LinearMethod.Ucls:
-                        MultiplyGramInverse(b, a);
-                        break;
-                    case LinearMethod.Scls:
-                        SolveScls(b, a);
-                        break;
-                    case LinearMethod.Nnls:
-                        iterations += ActiveSet.Solve(gram, b, false, a, work);
-                        break;
-                    case LinearMethod.Fcls when Scale == PixelScale.Sum:
-                        // The scaled model: NNLS gives b = s a; its sum is the pixel's scale (kept for the residual).
-                        iterations += ActiveSet.Solve(gram, b, false, a, work);
-                        break;
-                    default:
-                        iterations += ActiveSet.Solve(gram, b, true, a, work);
-                        break;
-                }
-                for (var j = 0; j < p; j++) aChunk[j * m + k] = a[j];
-            }
-            _blas.Gemm(false, false, l, m, p, 1.0, Endmembers.E, p, aChunk, m, 0.0, recon, m);
-            var scaled = Scale == PixelScale.Sum && Method == LinearMethod.Fcls;
-            Array.Clear(acc, 0, m);
-            for (var band = 0; band < l; band++)
-            {
-                var yr = yChunk.AsSpan(band * m, m);
-                var rr = recon.AsSpan(band * m, m);
-                for (var k = 0; k < m; k++)
-                {
-                    var d = yr[k] - rr[k];
-                    acc[k] += d * d;
-                }
-            }
-            for (var k = 0; k < m; k++)
-            {
-                var px = start + k;
-                if (valid[px] == 0)
-                {
-                    for (var j = 0; j < p; j++) abundances[j * n + px] = noData;
-                    residual[px] = noData;
-                    if (!pixelScale.IsEmpty) pixelScale[px] = 0;
-                    continue;
-                }
-                var rms = Math.Sqrt(acc[k] / l);
-                double sum = 1;
-                if (scaled)
-                {
-                    sum = 0;
-                    for (var j = 0; j < p; j++) sum += aChunk[j * m + k];
-                }
-                if (scaled && !(sum > 0))
-                {
-                    // A pixel of zero scale (black, or no endmember fits it at all): composition undefined; say so evenly.
-                    for (var j = 0; j < p; j++) abundances[j * n + px] = 1f / p;
-                    sum = 0;
-                }
-                else
-                    for (var j = 0; j < p; j++) abundances[j * n + px] = ToFloat(aChunk[j * m + k] / sum);
-                if (Scale == PixelScale.Length) { rms *= lengths[k]; sum = lengths[k]; }
-                residual[px] = ToFloat(rms);
-                if (!pixelScale.IsEmpty) pixelScale[px] = ToFloat(sum);
-            }
+            iterations += SolvePixels(chunk.AsSpan(0, m * l), m, valid.Slice(start, m), abundances[start..], n, residual.Slice(start, m), noData, scratch,
+                pixelScale.IsEmpty ? default : pixelScale.Slice(start, m));
         }
         return iterations;
+    }
+
+    /// <summary>
+    /// Unmixes <paramref name="pixels"/> pixel-interleaved spectra (<paramref name="spectra"/> is N x L) into
+    /// <paramref name="abundances"/>[j * <paramref name="abundanceStride"/> + k] and <paramref name="residual"/>[k]
+    /// (RMSE over the bands). Pixels with <paramref name="valid"/>[k] == 0 get <paramref name="noData"/>.
+    /// </summary>
+    /// <returns>The total number of active-set iterations.</returns>
+    public long SolvePixels(ReadOnlySpan<float> spectra, int pixels, ReadOnlySpan<byte> valid, Span<float> abundances, int abundanceStride,
+        Span<float> residual, float noData, TileScratch scratch, Span<float> pixelScale = default)
+    {
+        int l = Endmembers.Bands, p = Endmembers.Count;
+        if (spectra.Length < l * pixels) throw new ArgumentException($"{spectra.Length} samples for {pixels} spectra of {l} bands");
+        if (abundanceStride < pixels || abundances.Length < (p - 1) * abundanceStride + pixels || residual.Length < pixels)
+            throw new ArgumentException("output buffers are too small");
+        scratch.Ensure(l, p);
+        Span<double> c = stackalloc double[p];
+        Span<double> b = stackalloc double[p];
+        Span<double> x = stackalloc double[p];
+        var work = scratch.ActiveSet;
+        var ys = scratch.Spectrum;
+        // The padding stays zero (a scratch used before with more bands holds old samples there).
+        ys.AsSpan(l).Clear();
+        var gram = Endmembers.Gram;
+        long iterations = 0;
+        for (var k = 0; k < pixels; k++)
+        {
+            if (valid[k] == 0)
+            {
+                for (var j = 0; j < p; j++) abundances[j * abundanceStride + k] = noData;
+                residual[k] = noData;
+                if (!pixelScale.IsEmpty) pixelScale[k] = 0;
+                continue;
+            }
+            var yy = Project(spectra.Slice(k * l, l), ys, c);
+            // b = Eᵀy = Rᵀc.
+            for (var j = 0; j < p; j++)
+            {
+                double sum = 0;
+                for (var i = 0; i <= j; i++) sum += _r[i * p + j] * c[i];
+                b[j] = sum;
+            }
+            var length = 1.0;
+            if (Scale == PixelScale.Length)
+            {
+                // Unit-length pixel: its b is b / ‖y‖.
+                length = Math.Sqrt(yy);
+                for (var j = 0; j < p; j++) b[j] = length > 0 ? b[j] / length : 0;
+            }
+            switch (Method)
+            {
+                case LinearMethod.Ucls:
+                    MultiplyGramInverse(b, x);
+                    break;
+                case LinearMethod.Scls:
+                    SolveScls(b, x);
+                    break;
+                case LinearMethod.Nnls:
+                case LinearMethod.Fcls when Scale == PixelScale.Sum:
+                    // The scaled model: NNLS gives b = s a; its sum is the pixel's scale.
+                    iterations += ActiveSet.Solve(gram, b, false, x, work);
+                    break;
+                default:
+                    iterations += ActiveSet.Solve(gram, b, true, x, work);
+                    break;
+            }
+            // The fit in data units: x for the pixel as it is, ‖y‖ x for a unit-length pixel.
+            var fit = Scale == PixelScale.Length ? length : 1.0;
+            double inside = 0;
+            for (var i = 0; i < p; i++)
+            {
+                var rx = 0.0;
+                for (var j = i; j < p; j++) rx += _r[i * p + j] * (x[j] * fit);
+                var d = c[i] - rx;
+                inside += d * d;
+            }
+            double cc = 0;
+            for (var i = 0; i < p; i++) cc += c[i] * c[i];
+            // The part of y outside E's span: ‖y‖² − ‖c‖² ≥ 0 in exact arithmetic; rounding may leave it slightly negative.
+            var rms = Math.Sqrt((Math.Max(yy - cc, 0) + inside) / l);
+            double sumX = 1;
+            var scaled = Scale == PixelScale.Sum && Method == LinearMethod.Fcls;
+            if (scaled)
+            {
+                sumX = 0;
+                for (var j = 0; j < p; j++) sumX += x[j];
+            }
+            if (scaled && !(sumX > 0))
+            {
+                // A pixel of zero scale (black, or no endmember fits it at all): composition undefined; say so evenly.
+                for (var j = 0; j < p; j++) abundances[j * abundanceStride + k] = 1f / p;
+                sumX = 0;
+            }
+            else
+                for (var j = 0; j < p; j++) abundances[j * abundanceStride + k] = ToFloat(x[j] / sumX);
+            if (Scale == PixelScale.Length) sumX = length;
+            residual[k] = ToFloat(rms);
+            if (!pixelScale.IsEmpty) pixelScale[k] = ToFloat(sumX);
+        }
+        return iterations;
+    }
+
+    /// <summary>
+    /// The pass over one spectrum: widens it to double into <paramref name="ys"/> (zeros after the last band), then
+    /// c = Qᵀy and returns ‖y‖². Each sum runs over two 4-lane vectors (lane i of vector h sums the bands ≡ 4h + i
+    /// mod 8 in increasing order), then adds the lanes in a fixed order. Multiplies and adds are separate operations
+    /// (never fused): the result is the same on every CPU, with or without AVX.
+    /// </summary>
+    private double Project(ReadOnlySpan<float> y, double[] ys, Span<double> c)
+    {
+        var l = y.Length;
+        var i = 0;
+        for (; i + 8 <= l; i += 8)
+        {
+            var v = Vector256.Create(y.Slice(i, 8));
+            Vector256.WidenLower(v).CopyTo(ys, i);
+            Vector256.WidenUpper(v).CopyTo(ys, i + 4);
+        }
+        for (; i < l; i++) ys[i] = y[i];
+        ref var yRef = ref MemoryMarshal.GetArrayDataReference(ys);
+        Vector256<double> s0 = Vector256<double>.Zero, s1 = Vector256<double>.Zero;
+        for (var k = 0; k < _stride; k += 8)
+        {
+            var a = Vector256.LoadUnsafe(ref yRef, (nuint)k);
+            var d = Vector256.LoadUnsafe(ref yRef, (nuint)(k + 4));
+            s0 = Vector256.Add(s0, Vector256.Multiply(a, a));
+            s1 = Vector256.Add(s1, Vector256.Multiply(d, d));
+        }
+        var yy = Reduce(s0, s1);
+        ref var qRef = ref MemoryMarshal.GetArrayDataReference(_qt);
+        for (var j = 0; j < c.Length; j++)
+        {
+            s0 = Vector256<double>.Zero;
+            s1 = Vector256<double>.Zero;
+            var row = (nuint)(j * _stride);
+            for (var k = 0; k < _stride; k += 8)
+            {
+                s0 = Vector256.Add(s0, Vector256.Multiply(Vector256.LoadUnsafe(ref yRef, (nuint)k), Vector256.LoadUnsafe(ref qRef, row + (nuint)k)));
+                s1 = Vector256.Add(s1, Vector256.Multiply(Vector256.LoadUnsafe(ref yRef, (nuint)(k + 4)), Vector256.LoadUnsafe(ref qRef, row + (nuint)(k + 4))));
+            }
+            c[j] = Reduce(s0, s1);
+        }
+        return yy;
+    }
+
+    private static double Reduce(Vector256<double> s0, Vector256<double> s1)
+    {
+        var s = Vector256.Add(s0, s1);
+        return (s.GetElement(0) + s.GetElement(1)) + (s.GetElement(2) + s.GetElement(3));
     }
 
     /// <summary>
@@ -207,29 +285,23 @@ public sealed class AbundanceSolver(EndmemberSet endmembers, LinearMethod method
 
 }
 
-/// <summary>Per-worker scratch buffers, sized for one chunk of pixels and reused from tile to tile.</summary>
+/// <summary>Per-worker scratch buffers, reused from tile to tile.</summary>
 public sealed class TileScratch
 {
-    /// <summary>Pixels per chunk: 224 bands of 1024 pixels in double is 1.8 MB, cache-sized.</summary>
-    public const int ChunkPixels = 1024;
+    /// <summary>Pixels per chunk when a band-sequential tile is turned into spectra: 64 x 224 floats is 57 KB, cache-sized.</summary>
+    public const int ChunkPixels = 64;
 
-    public double[] Chunk { get; private set; } = [];
-    public double[] ETy { get; private set; } = [];
-    public double[] Abundances { get; private set; } = [];
-    public double[] Reconstruction { get; private set; } = [];
-    public double[] Accumulator { get; private set; } = [];
+    /// <summary>A chunk of spectra (pixel-interleaved) made from a band-sequential tile.</summary>
+    public float[] Spectra { get; private set; } = [];
+    /// <summary>One spectrum in double, padded with zeros to a multiple of 8 bands.</summary>
+    public double[] Spectrum { get; private set; } = [];
     public double[] ActiveSet { get; private set; } = [];
-    public double[] Lengths { get; private set; } = [];
 
-    public void Ensure(int bands, int endmembers, int pixels)
+    public void Ensure(int bands, int endmembers)
     {
-        var chunk = Math.Min(pixels, ChunkPixels);
-        if (Chunk.Length < bands * chunk) Chunk = new double[bands * chunk];
-        if (Reconstruction.Length < bands * chunk) Reconstruction = new double[bands * chunk];
-        if (ETy.Length < endmembers * chunk) ETy = new double[endmembers * chunk];
-        if (Abundances.Length < endmembers * chunk) Abundances = new double[endmembers * chunk];
-        if (Accumulator.Length < chunk) Accumulator = new double[chunk];
-        if (Lengths.Length < chunk) Lengths = new double[chunk];
+        if (Spectra.Length < bands * ChunkPixels) Spectra = new float[bands * ChunkPixels];
+        var padded = (bands + 7) / 8 * 8;
+        if (Spectrum.Length < padded) Spectrum = new double[padded];
         var need = Solvers.ActiveSet.ScratchLength(endmembers);
         if (ActiveSet.Length < need) ActiveSet = new double[need];
     }
