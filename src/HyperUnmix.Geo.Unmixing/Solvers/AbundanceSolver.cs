@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using HyperUnmix.Geo.Unmixing.Endmembers;
@@ -51,6 +52,8 @@ public sealed class AbundanceSolver
     private readonly double[] _r;
     /// <summary>The band count rounded up to a multiple of 8 (two 4-lane vectors per step).</summary>
     private readonly int _stride;
+    /// <summary>max |EᵀE|.</summary>
+    private readonly double _gramMax;
 
     public AbundanceSolver(EndmemberSet endmembers, LinearMethod method, PixelScale scale = PixelScale.None)
     {
@@ -59,6 +62,7 @@ public sealed class AbundanceSolver
         Scale = scale;
         int l = endmembers.Bands, p = endmembers.Count;
         _stride = (l + 7) / 8 * 8;
+        _gramMax = endmembers.Gram.Max(Math.Abs);
         var m = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(l, p, (i, j) => endmembers.E[i * p + j]);
         var qr = m.QR(MathNet.Numerics.LinearAlgebra.Factorization.QRMethod.Thin);
         _qt = new double[p * _stride];
@@ -111,6 +115,7 @@ public sealed class AbundanceSolver
     /// (RMSE over the bands). Pixels with <paramref name="valid"/>[k] == 0 get <paramref name="noData"/>.
     /// </summary>
     /// <returns>The total number of active-set iterations.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public long SolvePixels(ReadOnlySpan<float> spectra, int pixels, ReadOnlySpan<byte> valid, Span<float> abundances, int abundanceStride,
         Span<float> residual, float noData, TileScratch scratch, Span<float> pixelScale = default)
     {
@@ -163,10 +168,10 @@ public sealed class AbundanceSolver
                 case LinearMethod.Nnls:
                 case LinearMethod.Fcls when Scale == PixelScale.Sum:
                     // The scaled model: NNLS gives b = s a; its sum is the pixel's scale.
-                    iterations += ActiveSet.Solve(gram, b, false, x, work);
+                    if (!TryInterior(b, false, x)) iterations += ActiveSet.Solve(gram, b, false, x, work);
                     break;
                 default:
-                    iterations += ActiveSet.Solve(gram, b, true, x, work);
+                    if (!TryInterior(b, true, x)) iterations += ActiveSet.Solve(gram, b, true, x, work);
                     break;
             }
             // The fit in data units: x for the pixel as it is, ‖y‖ x for a unit-length pixel.
@@ -211,6 +216,7 @@ public sealed class AbundanceSolver
     /// mod 8 in increasing order), then adds the lanes in a fixed order. Multiplies and adds are separate operations
     /// (never fused): the result is the same on every CPU, with or without AVX.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private double Project(ReadOnlySpan<float> y, double[] ys, Span<double> c)
     {
         var l = y.Length;
@@ -222,28 +228,30 @@ public sealed class AbundanceSolver
             Vector256.WidenUpper(v).CopyTo(ys, i + 4);
         }
         for (; i < l; i++) ys[i] = y[i];
+        // Rows of the pass: the spectrum itself (for ‖y‖²), then Q's columns; two rows per sweep share the loads of y.
         ref var yRef = ref MemoryMarshal.GetArrayDataReference(ys);
-        Vector256<double> s0 = Vector256<double>.Zero, s1 = Vector256<double>.Zero;
-        for (var k = 0; k < _stride; k += 8)
-        {
-            var a = Vector256.LoadUnsafe(ref yRef, (nuint)k);
-            var d = Vector256.LoadUnsafe(ref yRef, (nuint)(k + 4));
-            s0 = Vector256.Add(s0, Vector256.Multiply(a, a));
-            s1 = Vector256.Add(s1, Vector256.Multiply(d, d));
-        }
-        var yy = Reduce(s0, s1);
         ref var qRef = ref MemoryMarshal.GetArrayDataReference(_qt);
-        for (var j = 0; j < c.Length; j++)
+        var rows = c.Length + 1;
+        double yy = 0;
+        for (var row = 0; row < rows; row += 2)
         {
-            s0 = Vector256<double>.Zero;
-            s1 = Vector256<double>.Zero;
-            var row = (nuint)(j * _stride);
-            for (var k = 0; k < _stride; k += 8)
+            ref var aRef = ref row == 0 ? ref yRef : ref Unsafe.Add(ref qRef, (row - 1) * _stride);
+            var pair = row + 1 < rows;
+            ref var bRef = ref Unsafe.Add(ref qRef, pair ? row * _stride : 0);
+            Vector256<double> a0 = Vector256<double>.Zero, a1 = a0, b0 = a0, b1 = a0;
+            for (nuint k = 0; k < (nuint)_stride; k += 8)
             {
-                s0 = Vector256.Add(s0, Vector256.Multiply(Vector256.LoadUnsafe(ref yRef, (nuint)k), Vector256.LoadUnsafe(ref qRef, row + (nuint)k)));
-                s1 = Vector256.Add(s1, Vector256.Multiply(Vector256.LoadUnsafe(ref yRef, (nuint)(k + 4)), Vector256.LoadUnsafe(ref qRef, row + (nuint)(k + 4))));
+                var y0 = Vector256.LoadUnsafe(ref yRef, k);
+                var y1 = Vector256.LoadUnsafe(ref yRef, k + 4);
+                a0 = Vector256.Add(a0, Vector256.Multiply(y0, Vector256.LoadUnsafe(ref aRef, k)));
+                a1 = Vector256.Add(a1, Vector256.Multiply(y1, Vector256.LoadUnsafe(ref aRef, k + 4)));
+                b0 = Vector256.Add(b0, Vector256.Multiply(y0, Vector256.LoadUnsafe(ref bRef, k)));
+                b1 = Vector256.Add(b1, Vector256.Multiply(y1, Vector256.LoadUnsafe(ref bRef, k + 4)));
             }
-            c[j] = Reduce(s0, s1);
+            var first = Reduce(a0, a1);
+            if (row == 0) yy = first;
+            else c[row - 1] = first;
+            if (pair) c[row] = Reduce(b0, b1);
         }
         return yy;
     }
@@ -259,6 +267,41 @@ public sealed class AbundanceSolver
     /// can exceed it, and a finite pixel must not get an infinite result.
     /// </summary>
     private static float ToFloat(double v) => (float)Math.Clamp(v, -float.MaxValue, float.MaxValue);
+
+    /// <summary>
+    /// Most pixels' constrained optimum has every abundance positive: then it is the equality-constrained one (SCLS
+    /// for FCLS, UCLS for NNLS), which satisfies the KKT conditions with every bound inactive, and the closed form
+    /// on the prepared G⁻¹ gives it without the active-set iterations. Returns false (x undefined) when a component
+    /// is not positive. For FCLS b is first shifted by its largest entry (the same optimum under 1ᵀa = 1) and the
+    /// closed form is only used while the shifted b stays within the range interior optima have (|b| ≤ 2|G| at
+    /// one; here 16 P max|G|), so it never computes a small answer as the difference of huge terms.
+    /// </summary>
+    private bool TryInterior(Span<double> b, bool sumToOne, Span<double> x)
+    {
+        var p = x.Length;
+        if (sumToOne)
+        {
+            var top = double.NegativeInfinity;
+            foreach (var v in b) top = Math.Max(top, v);
+            Span<double> shifted = stackalloc double[p];
+            for (var i = 0; i < p; i++)
+            {
+                shifted[i] = b[i] - top;
+                if (!(Math.Abs(shifted[i]) <= 16 * p * _gramMax)) return false;
+            }
+            SolveScls(shifted, x);
+        }
+        else MultiplyGramInverse(b, x);
+        double sum = 0;
+        foreach (var v in x)
+        {
+            if (!(v > 0)) return false;
+            sum += v;
+        }
+        // Exactly on the simplex, as the active-set path leaves it.
+        if (sumToOne) for (var i = 0; i < p; i++) x[i] /= sum;
+        return true;
+    }
 
     /// <summary>UCLS: a = G⁻¹b.</summary>
     private void MultiplyGramInverse(ReadOnlySpan<double> b, Span<double> a)

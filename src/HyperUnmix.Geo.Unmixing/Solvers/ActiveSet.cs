@@ -20,6 +20,8 @@ public static class ActiveSet
 
     /// <summary>Solves the QP. <paramref name="g"/> is P x P row-major (symmetric positive definite).</summary>
     /// <returns>The number of active-set iterations (0 when the starting point was optimal).</returns>
+    // Fully optimised from the first call: a scene's pixels are solved before tiered compilation would promote it.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static int Solve(ReadOnlySpan<double> g, ReadOnlySpan<double> b, bool sumToOne, Span<double> a, Span<double> scratch)
     {
         var p = a.Length;

@@ -118,6 +118,48 @@ public class AbundanceSolverTests
         }
     }
 
+    /// <summary>
+    /// FCLS and NNLS take a closed form when every abundance is positive and the active set otherwise: on a scene
+    /// with both kinds of pixels, every pixel must satisfy the KKT conditions, checked from y and E directly
+    /// (gradient g = Eᵀ(Ea − y): equal to the multiplier ν on the support, at least ν off it; ν = 0 for NNLS).
+    /// </summary>
+    [Theory]
+    [InlineData(LinearMethod.Fcls)]
+    [InlineData(LinearMethod.Nnls)]
+    public void FclsAndNnls_InteriorAndBoundaryPixels_SatisfyKkt(LinearMethod method)
+    {
+        var e = Materials(5, 80);
+        // Sparse patches put many pixels on the boundary (abundances at zero), noise moves others inside.
+        var scene = SceneGenerator.Generate(e, new SceneOptions { Width = 30, Height = 30, SnrDb = 25, Seed = 12, Spatial = true });
+        int n = scene.Pixels, l = e.Bands, p = e.Count;
+        var (a, _) = Solve(new AbundanceSolver(e, method), scene);
+        var gMax = e.Gram.Max(Math.Abs);
+        int interior = 0, boundary = 0;
+        for (var px = 0; px < n; px++)
+        {
+            var g = new double[p];
+            for (var band = 0; band < l; band++)
+            {
+                double fit = 0;
+                for (var j = 0; j < p; j++) fit += e.E[band * p + j] * a[j * n + px];
+                var d = fit - scene.Cube[band * n + px];
+                for (var j = 0; j < p; j++) g[j] += e.E[band * p + j] * d;
+            }
+            var support = Enumerable.Range(0, p).Where(j => a[j * n + px] > 0).ToArray();
+            Assert.NotEmpty(support);
+            if (support.Length == p) interior++; else boundary++;
+            var nu = method == LinearMethod.Fcls ? support.Average(j => g[j]) : 0;
+            var tol = 1e-4 * gMax;
+            foreach (var j in support) Assert.True(Math.Abs(g[j] - nu) <= tol, $"pixel {px}: gradient {g[j]} on the support, multiplier {nu}");
+            for (var j = 0; j < p; j++)
+            {
+                Assert.True(a[j * n + px] >= 0);
+                if (a[j * n + px] == 0) Assert.True(g[j] >= nu - tol, $"pixel {px}: endmember {j} held at zero with gradient {g[j]} < {nu}");
+            }
+        }
+        Assert.True(interior > 20 && boundary > 20, $"{interior} interior, {boundary} boundary pixels: the scene must exercise both paths");
+    }
+
     /// <summary>Band-sequential tiles are solved through the pixel-interleaved path: both give the same bits.</summary>
     [Fact]
     public void SolvePixels_GivesTheBitsOfSolveTile()
