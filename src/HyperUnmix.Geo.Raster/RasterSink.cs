@@ -109,6 +109,10 @@ public sealed class RasterSink : IDisposable
         var options = format == RasterFormat.Envi
             ? new[] { "INTERLEAVE=BSQ" }
             : ["TILED=YES", $"BLOCKXSIZE={blockSize}", $"BLOCKYSIZE={blockSize}", "COMPRESS=DEFLATE", "PREDICTOR=3", "BIGTIFF=IF_SAFER", "INTERLEAVE=BAND",
+                // DEFLATE's fastest level: float abundances hold little redundancy beyond what the predictor exposes.
+                // Measured on a 1000 x 1000 x 6 float32 output, 2 cores: level 6 0.34 s and 20.79 MB, level 1 0.21 s
+                // and 21.09 MB (+1.4%); uncompressed 0.09 s and 25.17 MB.
+                "ZLEVEL=1",
                 // GDAL compresses blocks on its own threads (each block alone: the values do not change); measured
                 // fcls 1000 x 1000 x 224: 3.65-3.70 s -> 2.99-3.17 s.
                 "NUM_THREADS=ALL_CPUS"];

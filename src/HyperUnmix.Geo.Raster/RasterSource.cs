@@ -212,6 +212,7 @@ public sealed class RasterSource : IDisposable
     /// nodata value), and the per-sample rules only for the pixels it flags. Bands with different nodata values are
     /// tested sample by sample.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void ClassifyPixels(Window w, ReadOnlySpan<int> bands, Span<float> dest, Span<byte> valid)
     {
         var k = bands.Length;
@@ -233,6 +234,7 @@ public sealed class RasterSource : IDisposable
     }
 
     /// <summary>Fast vector test: does the band row contain a non-finite sample or the nodata value at all?</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static bool NeedsScan(ReadOnlySpan<float> row, bool hasValue, float ndValue)
     {
         var i = 0;

@@ -276,6 +276,7 @@ public sealed class AbundanceSolver
     /// closed form is only used while the shifted b stays within the range interior optima have (|b| ≤ 2|G| at
     /// one; here 16 P max|G|), so it never computes a small answer as the difference of huge terms.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TryInterior(Span<double> b, bool sumToOne, Span<double> x)
     {
         var p = x.Length;
@@ -304,6 +305,7 @@ public sealed class AbundanceSolver
     }
 
     /// <summary>UCLS: a = G⁻¹b.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void MultiplyGramInverse(ReadOnlySpan<double> b, Span<double> a)
     {
         var p = a.Length;
@@ -317,6 +319,7 @@ public sealed class AbundanceSolver
     }
 
     /// <summary>SCLS: a = G⁻¹b − G⁻¹1 (1ᵀG⁻¹b − 1) / (1ᵀG⁻¹1).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SolveScls(ReadOnlySpan<double> b, Span<double> a)
     {
         MultiplyGramInverse(b, a);

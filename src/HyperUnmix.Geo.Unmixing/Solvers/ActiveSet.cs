@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace HyperUnmix.Geo.Unmixing.Solvers;
 
 /// <summary>
@@ -20,8 +22,9 @@ public static class ActiveSet
 
     /// <summary>Solves the QP. <paramref name="g"/> is P x P row-major (symmetric positive definite).</summary>
     /// <returns>The number of active-set iterations (0 when the starting point was optimal).</returns>
-    // Fully optimised from the first call: a scene's pixels are solved before tiered compilation would promote it.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    // Fully optimised from the first call (here and in the helpers): a scene's pixels are solved before tiered
+    // compilation would promote the code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Solve(ReadOnlySpan<double> g, ReadOnlySpan<double> b, bool sumToOne, Span<double> a, Span<double> scratch)
     {
         var p = a.Length;
@@ -125,6 +128,7 @@ public static class ActiveSet
     }
 
     /// <summary>Undoes the power-of-two rescaling of b (a solution of the homogeneous problem scales with b).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Unscale(Span<double> a, int exponent, int iterations)
     {
         if (exponent != 0)
@@ -132,6 +136,7 @@ public static class ActiveSet
         return iterations;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Renormalise(Span<double> a)
     {
         double s = 0;
@@ -140,6 +145,7 @@ public static class ActiveSet
     }
 
     /// <summary>Solves G_FF z = b_F (and, with sum-to-one, the bordered system with 1ᵀz = 1) by Gaussian elimination.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SolveSubproblem(ReadOnlySpan<double> g, ReadOnlySpan<double> b, bool sumToOne, ReadOnlySpan<int> f, Span<double> m, Span<double> z)
     {
         var p = (int)Math.Round(Math.Sqrt(g.Length));
