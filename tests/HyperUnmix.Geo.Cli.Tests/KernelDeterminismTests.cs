@@ -53,4 +53,44 @@ public sealed class KernelDeterminismTests : IDisposable
             Assert.True((linear ??= f) == f, $"FCLS under {k} differs from {kernels[0]}");
         }
     }
+
+    /// <summary>
+    /// The linear methods' per-pixel sums are written as explicit 4-lane double vectors with separate multiplies and
+    /// adds. The same bytes must come out whatever vector instructions the JIT may use: AVX-512, AVX without FMA,
+    /// and no AVX at all (256-bit vectors then run in software), on scenes split into other tiles and threads.
+    /// </summary>
+    [Fact]
+    public void LinearMethods_AreByteIdentical_AcrossJitInstructionSets()
+    {
+        Assert.Equal(0, _cli.Run("synth", "-o", _cli.Path("j.tif"), "--width", "300", "--height", "200", "--bands", "61", "-p", "4", "--model", "ppnm", "--spatial").Code);
+        (string Name, Dictionary<string, string> Env)[] jits =
+        [
+            ("default", new()),
+            ("no-avx512", new() { ["DOTNET_EnableAVX512F"] = "0" }),
+            // .NET 10 groups FMA with AVX2 (x86-64-v3): this leaves AVX without FMA.
+            ("avx-without-fma", new() { ["DOTNET_EnableAVX2"] = "0" }),
+            ("no-avx", new() { ["DOTNET_EnableAVX"] = "0" }),
+        ];
+        (string Name, string[] Args)[] methods =
+        [
+            ("fcls", ["--method", "fcls"]),
+            ("nnls", ["--method", "nnls"]),
+            ("ucls", ["--method", "ucls"]),
+            ("fcls-scale", ["--method", "fcls", "--normalize", "scale"]),
+        ];
+        var first = new Dictionary<string, string>();
+        for (var i = 0; i < jits.Length; i++)
+        {
+            var (jit, env) = jits[i];
+            foreach (var (method, args) in methods)
+            {
+                var output = _cli.Path($"{jit}-{method}.tif");
+                string[] tiling = i % 2 == 0 ? ["--tile", "64", "--threads", "1"] : ["--tile", "256", "--threads", "2"];
+                var (code, _, err) = _cli.RunWith(env, ["unmix", _cli.Path("j.tif"), "-o", output, "-e", _cli.Path("j_endmembers.csv"), .. args, .. tiling]);
+                Assert.True(code == 0, $"{jit} {method}: {err}");
+                var hash = CliRunner.PixelHash(output);
+                Assert.True((first.TryAdd(method, hash) ? hash : first[method]) == hash, $"{method} under {jit} differs from the default JIT's bytes");
+            }
+        }
+    }
 }
