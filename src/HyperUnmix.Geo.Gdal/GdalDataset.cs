@@ -179,15 +179,6 @@ public sealed unsafe class GdalDataset : IDisposable
     }
 
     /// <summary>Closes the dataset, flushing pending writes, and throws if GDAL reported a failure while flushing.</summary>
-    /// <summary>Writes the dirty blocks of the block cache to the file (a GeoTIFF with NUM_THREADS compresses them on its threads).</summary>
-    public void FlushCache()
-    {
-        GdalNative.CPLErrorReset();
-        GdalNative.GDALFlushCache(Handle);
-        if (GdalNative.CPLGetLastErrorType() >= 3) GdalLibrary.ThrowLast("cannot flush the block cache", Path, io: true);
-        GdalNative.CPLErrorReset();
-    }
-
     public void Close()
     {
         if (_handle.IsClosed) return;

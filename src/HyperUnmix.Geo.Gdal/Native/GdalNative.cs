@@ -11,8 +11,6 @@ internal static unsafe partial class GdalNative
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial nint GDALOpenEx(string path, uint flags, nint allowedDrivers, nint openOptions, nint siblingFiles);
     [LibraryImport(Lib)] internal static partial void GDALClose(nint ds);
-    // Returns CPLErr from GDAL 3.7 on, void before: the result is read from the error state instead.
-    [LibraryImport(Lib)] internal static partial void GDALFlushCache(nint ds);
     [LibraryImport(Lib)] internal static partial int GDALGetRasterXSize(nint ds);
     [LibraryImport(Lib)] internal static partial int GDALGetRasterYSize(nint ds);
     [LibraryImport(Lib)] internal static partial int GDALGetRasterCount(nint ds);
