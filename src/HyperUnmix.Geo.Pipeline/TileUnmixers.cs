@@ -8,29 +8,34 @@ namespace HyperUnmix.Geo.Pipeline;
 internal interface ITileUnmixer
 {
     /// <summary>
-    /// The samples' layout <see cref="Solve"/> takes. Pixel-interleaved unmixers are given a tile a few rows at a
-    /// time (each pixel's result depends on the pixel alone); band-sequential ones the whole tile at once.
+    /// Whether <see cref="Solve"/> takes pixel-interleaved samples and any part of a tile (a few rows); otherwise it
+    /// takes whole band-sequential tiles.
     /// </summary>
-    BufferLayout Layout { get; }
+    bool TakesPixelInterleaved { get; }
 
     /// <summary>Per-worker scratch state, created once per worker.</summary>
     object CreateState();
 
-    /// <param name="y">n pixels in <see cref="Layout"/>.</param>
+    /// <param name="y">n pixels in <paramref name="layout"/>.</param>
     /// <param name="abundances">Endmember j's value of pixel k goes to [j * <paramref name="stride"/> + k].</param>
     /// <param name="window">The pixels' window in scene coordinates.</param>
-    void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> abundances, int stride, Span<float> residual, float noData, Window window, object state);
+    void Solve(ReadOnlySpan<float> y, BufferLayout layout, int n, ReadOnlySpan<byte> valid, Span<float> abundances, int stride, Span<float> residual, float noData, Window window, object state);
 }
 
-/// <summary>The linear methods: one pass over each pixel's spectrum, as the file stores it when it is pixel-interleaved.</summary>
+/// <summary>The linear methods: one pass over each pixel's spectrum, in either layout (the same bits in both).</summary>
 internal sealed class LinearTileUnmixer(AbundanceSolver solver) : ITileUnmixer
 {
-    public BufferLayout Layout => BufferLayout.PixelInterleaved;
+    public bool TakesPixelInterleaved => true;
 
     public object CreateState() => new TileScratch();
 
-    public void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> abundances, int stride, Span<float> residual, float noData, Window window, object state) =>
-        solver.SolvePixels(y, n, valid, abundances, stride, residual, noData, (TileScratch)state);
+    public void Solve(ReadOnlySpan<float> y, BufferLayout layout, int n, ReadOnlySpan<byte> valid, Span<float> abundances, int stride, Span<float> residual, float noData, Window window, object state)
+    {
+        if (layout == BufferLayout.PixelInterleaved)
+            solver.SolvePixels(y, n, valid, abundances, stride, residual, noData, (TileScratch)state);
+        else
+            solver.SolveTile(y, n, valid, abundances, residual, noData, (TileScratch)state, abundanceStride: stride);
+    }
 }
 
 /// <summary>
@@ -51,13 +56,13 @@ internal sealed class MtlTileUnmixer(MtlModel model, (long[] Positions, float[] 
         public float[] Initial { get; set; } = [];
     }
 
-    public BufferLayout Layout => BufferLayout.BandSequential;
+    public bool TakesPixelInterleaved => false;
 
     public object CreateState() => new State(model);
 
-    public void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> abundances, int stride, Span<float> residual, float noData, Window window, object state)
+    public void Solve(ReadOnlySpan<float> y, BufferLayout layout, int n, ReadOnlySpan<byte> valid, Span<float> abundances, int stride, Span<float> residual, float noData, Window window, object state)
     {
-        if (stride != n) throw new ArgumentException("the model solves whole band-sequential tiles", nameof(stride));
+        if (layout != BufferLayout.BandSequential || stride != n) throw new ArgumentException("the model solves whole band-sequential tiles");
         var s = (State)state;
         if (_fitted is null || _fittedIndex is null)
         {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
@@ -73,8 +74,11 @@ public static partial class UnmixJob
             if (openBlas && workers > 1) OpenBlas.SetThreads(1);
             try
             {
+                // Parallel.For may start more tasks than workers over the run, each with its own local state: the
+                // workspaces (a tile of input each) are pooled so that no more than one per worker is ever allocated.
+                var pool = new ConcurrentBag<TileProcessor.Workspace>();
                 Parallel.For(0, grid.Count, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel },
-                    processor.CreateWorkspace,
+                    () => pool.TryTake(out var ws) ? ws : processor.CreateWorkspace(),
                     (index, _, ws) =>
                     {
                         var n = processor.Process(index, ws);
@@ -86,7 +90,7 @@ public static partial class UnmixJob
                         progress?.Invoke("unmix", start + (0.95 - start) * k / grid.Count);
                         return ws;
                     },
-                    _ => { });
+                    pool.Add);
             }
             catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
             {

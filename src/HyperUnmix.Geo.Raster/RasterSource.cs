@@ -68,6 +68,13 @@ public sealed class RasterSource : IDisposable
     public RasterInfo Info { get; }
     /// <summary>Which reading path serves this file (raw reads, memory mapping or GDAL RasterIO), for logs and reports.</summary>
     public string ReadPath { get; }
+    /// <summary>
+    /// The buffer layout the file stores: windows read into it are copied, not transposed (pixel-interleaved for
+    /// BIP files and pixel-interleaved GeoTIFFs, band-sequential otherwise).
+    /// </summary>
+    public BufferLayout NativeLayout => Info.Interleave == "PIXEL" ? BufferLayout.PixelInterleaved : BufferLayout.BandSequential;
+    /// <summary>True when windows are read from the file itself (raw layouts), not through GDAL's block cache: small windows then cost no more per pixel than large ones.</summary>
+    public bool ReadsFileDirectly => _raw is not null;
     /// <summary>The nodata value in force for each band (the file's, or the override).</summary>
     public IReadOnlyList<double?> NoData => _noData;
     public Window Extent => new(0, 0, Info.Width, Info.Height);
@@ -135,7 +142,6 @@ public sealed class RasterSource : IDisposable
         if (_raw is not null)
         {
             _raw.Copy(window, bands, dest, layout);
-            _raw.Release(window, bands);
         }
         else ReadWithGdal(window, bands, dest, layout);
         return Finish(window, bands, dest, valid[..n], layout);

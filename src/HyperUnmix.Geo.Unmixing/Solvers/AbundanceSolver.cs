@@ -86,12 +86,14 @@ public sealed class AbundanceSolver
     /// </summary>
     /// <returns>The total number of active-set iterations (a cost indicator).</returns>
     /// <param name="pixelScale">Optional: each pixel's scale s (Σb for <see cref="PixelScale.Sum"/>, ‖y‖ for <see cref="PixelScale.Length"/>, 1 otherwise).</param>
+    /// <param name="abundanceStride">Distance between endmembers in <paramref name="abundances"/> (0: the pixel count).</param>
     public long SolveTile(ReadOnlySpan<float> y, int pixels, ReadOnlySpan<byte> valid, Span<float> abundances, Span<float> residual,
-        float noData, TileScratch scratch, Span<float> pixelScale = default)
+        float noData, TileScratch scratch, Span<float> pixelScale = default, int abundanceStride = 0)
     {
         int l = Endmembers.Bands, p = Endmembers.Count, n = pixels;
+        var stride = abundanceStride == 0 ? n : abundanceStride;
         if (y.Length < l * n) throw new ArgumentException($"tile holds {y.Length} samples, expected {l}x{n}");
-        if (abundances.Length < p * n || residual.Length < n) throw new ArgumentException("output buffers are too small");
+        if (stride < n || abundances.Length < (p - 1) * stride + n || residual.Length < n) throw new ArgumentException("output buffers are too small");
         scratch.Ensure(l, p);
         var chunk = scratch.Spectra;
         long iterations = 0;
@@ -103,7 +105,7 @@ public sealed class AbundanceSolver
                 var src = y.Slice(band * n + start, m);
                 for (var k = 0; k < m; k++) chunk[k * l + band] = src[k];
             }
-            iterations += SolvePixels(chunk.AsSpan(0, m * l), m, valid.Slice(start, m), abundances[start..], n, residual.Slice(start, m), noData, scratch,
+            iterations += SolvePixels(chunk.AsSpan(0, m * l), m, valid.Slice(start, m), abundances[start..], stride, residual.Slice(start, m), noData, scratch,
                 pixelScale.IsEmpty ? default : pixelScale.Slice(start, m));
         }
         return iterations;
