@@ -139,6 +139,21 @@ internal sealed class RawLayout : IDisposable
                     var block = by * _blocksPerRow + bx;
                     long p0 = (long)rr * w + (c - win.ColOff);
                     var bytes = count * 4;
+                    // ENVI BIL: a row's runs of all bands lie within one line. Where that span is at most 4x what the
+                    // window needs of it, one read per row serves every band.
+                    long lo = long.MaxValue, hi = 0;
+                    foreach (var b in bands)
+                    {
+                        var o = _blockOffsets[b * _blocksPerBand + block];
+                        lo = Math.Min(lo, o);
+                        hi = Math.Max(hi, o + bytes);
+                    }
+                    if (k > 1 && hi - lo <= 4L * k * bytes)
+                    {
+                        ReadRowsOfAllBands(d, n, k, bands, block, lo, checked((int)(hi - lo)), rIn, cIn, rows, count, p0, w, layout);
+                        c += count;
+                        continue;
+                    }
                     // The rows of this block follow each other in the file, and in a band-sequential buffer as well.
                     var whole = layout == BufferLayout.BandSequential && count == w && _lineStride == bytes;
                     for (var q = 0; q < k; q++)
@@ -183,6 +198,30 @@ internal sealed class RawLayout : IDisposable
                     c += count;
                 }
                 rr += rows;
+            }
+        }
+    }
+
+    /// <summary>One read per row of the span [lo, lo + span) that holds every band's run of that row, then each band's run to its place.</summary>
+    private unsafe void ReadRowsOfAllBands(float* d, long n, int k, ReadOnlySpan<int> bands, int block, long lo, int span, int rIn, int cIn,
+        int rows, int count, long p0, int w, BufferLayout layout)
+    {
+        var stage = Stage(span);
+        var rowStart = (long)rIn * _lineStride + cIn * 4L;
+        fixed (byte* s = stage)
+        {
+            for (var j = 0; j < rows; j++)
+            {
+                ReadExactly(stage.AsSpan(0, span), lo + rowStart + j * _lineStride);
+                var pj = p0 + (long)j * w;
+                for (var q = 0; q < k; q++)
+                {
+                    var src = (float*)(s + (_blockOffsets[bands[q] * _blocksPerBand + block] - lo));
+                    if (layout == BufferLayout.BandSequential)
+                        Buffer.MemoryCopy(src, d + q * n + pj, count * 4L, count * 4L);
+                    else
+                        for (var i = 0; i < count; i++) d[(pj + i) * k + q] = src[i];
+                }
             }
         }
     }
