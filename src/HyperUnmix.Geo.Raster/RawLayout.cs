@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.IO.MemoryMappedFiles;
 using Microsoft.Win32.SafeHandles;
 using HyperUnmix.Geo.Gdal;
 
@@ -11,8 +12,8 @@ namespace HyperUnmix.Geo.Raster;
 /// BLOCK_OFFSET_x_y items). Every contiguous run of a window (a row of whole pixels in pixel-interleaved files, a
 /// band's row otherwise; several rows at once where they follow each other in the file and in the buffer) is one
 /// positioned read (pread): the kernel copies it from the page cache, with no page fault per 4 KB as through a
-/// memory mapping and no mapping that grows with the file. Measured on 1000 x 1000 x 224, fcls end to end:
-/// pixel-interleaved GeoTIFF 3.1 s -> 1.1 s, ENVI BSQ 4.1 s -> see docs/benchmarks.md. Thread-safe.
+/// memory mapping and no mapping that grows with the file (single pixels of band-separated files excepted: see
+/// <see cref="CopyMapped"/>). docs/benchmarks.md has the speeds per layout. Thread-safe.
 /// </summary>
 internal sealed class RawLayout : IDisposable
 {
@@ -109,11 +110,70 @@ internal sealed class RawLayout : IDisposable
         return null;
     }
 
+    /// <summary>Windows of at most this many pixels are copied out of a memory mapping in band-separated files.</summary>
+    private const int MappedWindowPixels = 16;
+
     /// <summary>Copies a window of the given bands into <paramref name="dest"/> in the requested layout.</summary>
     public void Copy(Window win, ReadOnlySpan<int> bands, Span<float> dest, BufferLayout layout)
     {
         if (_pixelInterleaved) ReadPixelInterleaved(win, bands, dest, layout);
+        else if (win.Area <= MappedWindowPixels) CopyMapped(win, bands, dest, layout);
         else ReadBandSeparated(win, bands, dest, layout);
+    }
+
+    /// <summary>
+    /// Single pixels of band-separated files (the random sample extraction and the estimate start from) are one
+    /// sample per band, each in its own page: a read each would be a system call per band per pixel (measured
+    /// 17 s of sampling on ENVI BSQ 1000 x 1000 x 224), so they are copied out of a read-only mapping of the file,
+    /// created on first use. Its pages are the page cache's: the kernel reclaims them under memory pressure.
+    /// </summary>
+    private unsafe void CopyMapped(Window win, ReadOnlySpan<int> bands, Span<float> dest, BufferLayout layout)
+    {
+        var map = LazyInitializer.EnsureInitialized(ref _map, () => new Mapping(_path));
+        int w = win.Width, h = win.Height, k = bands.Length;
+        long n = (long)w * h;
+        for (var rr = 0; rr < h; rr++)
+        {
+            var r = win.RowOff + rr;
+            int by = r / _blockH, rIn = r - by * _blockH;
+            for (var c = win.ColOff; c < win.ColEnd; c++)
+            {
+                int bx = c / _blockW, cIn = c - bx * _blockW;
+                var block = by * _blocksPerRow + bx;
+                var p = (long)rr * w + (c - win.ColOff);
+                for (var q = 0; q < k; q++)
+                {
+                    var v = *(float*)(map.Base + _blockOffsets[bands[q] * _blocksPerBand + block] + (long)rIn * _lineStride + cIn * 4L);
+                    dest[(int)(layout == BufferLayout.BandSequential ? q * n + p : p * k + q)] = v;
+                }
+            }
+        }
+    }
+
+    private Mapping? _map;
+
+    private sealed unsafe class Mapping : IDisposable
+    {
+        private readonly MemoryMappedFile _file;
+        private readonly MemoryMappedViewAccessor _view;
+
+        public Mapping(string path)
+        {
+            _file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+            _view = _file.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            byte* p = null;
+            _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+            Base = p + _view.PointerOffset;
+        }
+
+        public byte* Base { get; }
+
+        public void Dispose()
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _view.Dispose();
+            _file.Dispose();
+        }
     }
 
     /// <summary>
@@ -337,5 +397,6 @@ internal sealed class RawLayout : IDisposable
     public void Dispose()
     {
         _handle.Dispose();
+        _map?.Dispose();
     }
 }
