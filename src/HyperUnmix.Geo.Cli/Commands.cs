@@ -252,7 +252,7 @@ public static class Commands
         var roiLayer = new Option<string?>("--roi-layer") { Description = "Layer of --roi (default: the first)." };
         var roiFids = new Option<string?>("--roi-fid") { Description = "Comma-separated feature ids of --roi to use." };
         var roiSame = new Option<bool>("--roi-assume-scene-crs") { Description = "Read polygon coordinates in the scene's CRS (or pixel coordinates when the scene has none)." };
-        var gdalReader = new Option<bool>("--gdal-reader") { Description = "Read through GDAL RasterIO even where a memory-mapped path exists." };
+        var gdalReader = new Option<bool>("--gdal-reader") { Description = "Read through GDAL RasterIO even where the file can be read directly (uncompressed float32)." };
         var ioOnly = new Option<bool>("--io-only") { Description = "Benchmark aid: read and write everything without unmixing (the I/O floor)." };
         List<Option> options = [method, endmembers, names, resample, p, extractor, noRefine, normalize, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly, model, alpha, epochs, fitPixels, noRow, noColumn, linearOnly, endmemberStep];
         options.AddRange(common.All);
