@@ -273,6 +273,12 @@ public sealed class TileProcessor : IDisposable
         if (o.InputScale != 1)
             foreach (ref var v in y) v = (float)(v * o.InputScale);
         var output = ws.Buffer.AsSpan(0, (p + 1) * n);
+        if (count == 0)
+        {
+            // Nothing valid here (nodata, outside the polygon): no solve.
+            for (var b = 0; b <= p; b++) output.Slice(b * n + offset, m).Fill(o.OutputNoData);
+            return 0;
+        }
         if (_unmixer is not null)
             _unmixer.Solve(y, layout, m, valid, output[offset..], n, output.Slice(p * n + offset, m), o.OutputNoData, part, ws.State!);
         else
