@@ -24,13 +24,13 @@ internal sealed class RawLayout : IDisposable
     /// <summary>The read-only mapping single pixels of band-separated files are copied from (<see cref="CopyMapped"/>).</summary>
     private Mapping? _map;
     private readonly int _bands, _blockW, _blockH, _blocksPerRow, _blocksPerBand;
-    private readonly long _pixelStride, _lineStride;
+    private readonly long _lineStride;
     private readonly bool _pixelInterleaved;
     /// <summary>File offset of band b's sample of block-pixel (0,0), per [b * blocksPerBand + block].</summary>
     private readonly long[] _blockOffsets;
 
     private RawLayout(string file, string description, int bands, int blockW, int blockH, int blocksPerRow, int blocksPerBand,
-        long pixelStride, long lineStride, bool pixelInterleaved, long[] blockOffsets)
+        long lineStride, bool pixelInterleaved, long[] blockOffsets)
     {
         Description = description;
         _bands = bands;
@@ -38,7 +38,6 @@ internal sealed class RawLayout : IDisposable
         _blockH = blockH;
         _blocksPerRow = blocksPerRow;
         _blocksPerBand = blocksPerBand;
-        _pixelStride = pixelStride;
         _lineStride = lineStride;
         _pixelInterleaved = pixelInterleaved;
         _blockOffsets = blockOffsets;
@@ -75,7 +74,7 @@ internal sealed class RawLayout : IDisposable
             var offsets = new long[n];
             for (var b = 0; b < n; b++) offsets[b] = header + b * bandStep;
             reason = "";
-            return new RawLayout(file, $"raw reads of ENVI {info.Interleave}", n, w, h, 1, 1, pixel, line, pi, offsets);
+            return new RawLayout(file, $"raw reads of ENVI {info.Interleave}", n, w, h, 1, 1, line, pi, offsets);
         }
         if (info.Driver == "GTiff")
         {
@@ -106,7 +105,7 @@ internal sealed class RawLayout : IDisposable
             long pixel = pi ? n * 4L : 4L;
             reason = "";
             return new RawLayout(file, $"raw reads of GeoTIFF ({(pi ? "pixel" : "band")}-interleaved {bw}x{bh} blocks)",
-                n, bw, bh, bpr, blocks, pixel, pixel * bw, pi, offsets);
+                n, bw, bh, bpr, blocks, pixel * bw, pi, offsets);
         }
         reason = $"driver {info.Driver}";
         return null;
@@ -124,6 +123,40 @@ internal sealed class RawLayout : IDisposable
     }
 
     /// <summary>
+    /// The window cut at block boundaries: for each block it touches, the window's rows in that block (from
+    /// <see cref="Piece.RowIn"/>, <see cref="Piece.Rows"/> of them) and its columns there (from <see cref="Piece.ColIn"/>,
+    /// <see cref="Piece.Count"/>), and where the piece's first pixel goes in a window-sized buffer (<see cref="Piece.P0"/>).
+    /// </summary>
+    private IEnumerable<Piece> Pieces(Window win)
+    {
+        for (var rr = 0; rr < win.Height;)
+        {
+            var r = win.RowOff + rr;
+            int by = r / _blockH, rIn = r - by * _blockH;
+            var rows = Math.Min(_blockH - rIn, win.Height - rr);
+            for (var c = win.ColOff; c < win.ColEnd;)
+            {
+                int bx = c / _blockW, cIn = c - bx * _blockW;
+                var count = Math.Min(_blockW - cIn, win.ColEnd - c);
+                yield return new Piece(by * _blocksPerRow + bx, rIn, rows, cIn, count, (long)rr * win.Width + (c - win.ColOff));
+                c += count;
+            }
+            rr += rows;
+        }
+    }
+
+    private readonly record struct Piece(int Block, int RowIn, int Rows, int ColIn, int Count, long P0);
+
+    /// <summary>One band's run of <paramref name="count"/> samples to pixel <paramref name="p"/> of band <paramref name="q"/> (of <paramref name="k"/>, <paramref name="n"/> pixels) in the layout asked for.</summary>
+    private static unsafe void PutBandRun(float* src, float* d, int q, long p, int count, int k, long n, BufferLayout layout)
+    {
+        if (layout == BufferLayout.BandSequential)
+            Buffer.MemoryCopy(src, d + q * n + p, count * 4L, count * 4L);
+        else
+            for (var i = 0; i < count; i++) d[(p + i) * k + q] = src[i];
+    }
+
+    /// <summary>
     /// Single pixels of band-separated files (the random sample extraction and the estimate start from) are one
     /// sample per band, each in its own page: a read each would be a system call per band per pixel (`estimate` on
     /// ENVI BSQ 1000 x 1000 x 224 took 17.5 s that way, under load, and 3.3 s with the mapping), so they are copied
@@ -133,24 +166,16 @@ internal sealed class RawLayout : IDisposable
     private unsafe void CopyMapped(Window win, ReadOnlySpan<int> bands, Span<float> dest, BufferLayout layout)
     {
         var map = LazyInitializer.EnsureInitialized(ref _map, () => new Mapping(_path));
-        int w = win.Width, h = win.Height, k = bands.Length;
-        long n = (long)w * h;
-        for (var rr = 0; rr < h; rr++)
-        {
-            var r = win.RowOff + rr;
-            int by = r / _blockH, rIn = r - by * _blockH;
-            for (var c = win.ColOff; c < win.ColEnd; c++)
-            {
-                int bx = c / _blockW, cIn = c - bx * _blockW;
-                var block = by * _blocksPerRow + bx;
-                var p = (long)rr * w + (c - win.ColOff);
-                for (var q = 0; q < k; q++)
-                {
-                    var v = *(float*)(map.Base + _blockOffsets[bands[q] * _blocksPerBand + block] + (long)rIn * _lineStride + cIn * 4L);
-                    dest[(int)(layout == BufferLayout.BandSequential ? q * n + p : p * k + q)] = v;
-                }
-            }
-        }
+        int w = win.Width, k = bands.Length;
+        long n = win.Area;
+        fixed (float* d = dest)
+            foreach (var piece in Pieces(win))
+                for (var j = 0; j < piece.Rows; j++)
+                    for (var q = 0; q < k; q++)
+                    {
+                        var src = (float*)(map.Base + _blockOffsets[bands[q] * _blocksPerBand + piece.Block] + (long)(piece.RowIn + j) * _lineStride + piece.ColIn * 4L);
+                        PutBandRun(src, d, q, piece.P0 + (long)j * w, piece.Count, k, n, layout);
+                    }
     }
 
     private sealed unsafe class Mapping : IDisposable
@@ -180,108 +205,69 @@ internal sealed class RawLayout : IDisposable
     /// <summary>
     /// Band-separated files (ENVI BSQ/BIL, band-interleaved GeoTIFF): a band's row within a block is one run. Runs go
     /// straight into a band-sequential buffer (a block's rows in one read when the window spans the block's width and
-    /// the rows follow each other), or through the staging buffer into a pixel-interleaved one.
+    /// the rows follow each other), or through the staging buffer: every band's run of a row at once where they lie
+    /// within 4x what the window needs (ENVI BIL lines), several rows at once where they lie at most 4x their length
+    /// apart (a block's rows past the window's columns, ENVI BSQ planes), one run at a time otherwise; a read is a
+    /// system call, and a 256-pixel tile's band row is only 1 KB.
     /// </summary>
     private unsafe void ReadBandSeparated(Window win, ReadOnlySpan<int> bands, Span<float> dest, BufferLayout layout)
     {
-        int w = win.Width, h = win.Height, k = bands.Length;
-        long n = (long)w * h;
+        int w = win.Width, k = bands.Length;
+        long n = win.Area;
         fixed (float* d = dest)
         {
-            for (var rr = 0; rr < h;)
+            foreach (var piece in Pieces(win))
             {
-                var r = win.RowOff + rr;
-                int by = r / _blockH, rIn = r - by * _blockH;
-                var rows = Math.Min(_blockH - rIn, h - rr);
-                for (var c = win.ColOff; c < win.ColEnd;)
+                var bytes = piece.Count * 4;
+                var rowStart = (long)piece.RowIn * _lineStride + piece.ColIn * 4L;
+                long lo = long.MaxValue, hi = 0;
+                foreach (var b in bands)
                 {
-                    int bx = c / _blockW, cIn = c - bx * _blockW;
-                    var count = Math.Min(_blockW - cIn, win.ColEnd - c);
-                    var block = by * _blocksPerRow + bx;
-                    long p0 = (long)rr * w + (c - win.ColOff);
-                    var bytes = count * 4;
-                    // ENVI BIL: a row's runs of all bands lie within one line. Where that span is at most 4x what the
-                    // window needs of it, one read per row serves every band.
-                    long lo = long.MaxValue, hi = 0;
-                    foreach (var b in bands)
-                    {
-                        var o = _blockOffsets[b * _blocksPerBand + block];
-                        lo = Math.Min(lo, o);
-                        hi = Math.Max(hi, o + bytes);
-                    }
-                    if (k > 1 && hi - lo <= 4L * k * bytes)
-                    {
-                        ReadRowsOfAllBands(d, n, k, bands, block, lo, checked((int)(hi - lo)), rIn, cIn, rows, count, p0, w, layout);
-                        c += count;
-                        continue;
-                    }
-                    // The rows of this block follow each other in the file, and in a band-sequential buffer as well.
-                    var whole = layout == BufferLayout.BandSequential && count == w && _lineStride == bytes;
-                    for (var q = 0; q < k; q++)
-                    {
-                        var fileOffset = _blockOffsets[bands[q] * _blocksPerBand + block] + (long)rIn * _lineStride + cIn * 4L;
-                        if (whole)
-                        {
-                            ReadExactly(new Span<byte>((byte*)(d + q * n + p0), checked(rows * bytes)), fileOffset);
-                            continue;
-                        }
-                        // Several rows whose stride is at most 4x the run (a block's rows beyond the window's columns,
-                        // an ENVI BSQ plane's full-width rows): one read of the rows' whole span into the staging
-                        // buffer, up to 1 MB at a time, instead of a system call per row. Otherwise (ENVI BIL, whose
-                        // rows are a line of every band apart) one read per row.
-                        var rowsPerRead = rows > 1 && _lineStride <= 4L * bytes ? (int)Math.Clamp((1 << 20) / _lineStride, 1, rows) : 1;
-                        for (var j0 = 0; j0 < rows; j0 += rowsPerRead)
-                        {
-                            var m = Math.Min(rowsPerRead, rows - j0);
-                            var rowOffset = fileOffset + j0 * _lineStride;
-                            if (m == 1 && layout == BufferLayout.BandSequential)
-                            {
-                                ReadExactly(new Span<byte>((byte*)(d + q * n + p0 + (long)j0 * w), bytes), rowOffset);
-                                continue;
-                            }
-                            var span = checked((int)((m - 1) * _lineStride + bytes));
-                            var stage = Stage(span);
-                            ReadExactly(stage.AsSpan(0, span), rowOffset);
-                            fixed (byte* s = stage)
-                            {
-                                for (var j = 0; j < m; j++)
-                                {
-                                    var src = (float*)(s + j * _lineStride);
-                                    var pj = p0 + (long)(j0 + j) * w;
-                                    if (layout == BufferLayout.BandSequential)
-                                        Buffer.MemoryCopy(src, d + q * n + pj, bytes, bytes);
-                                    else
-                                        for (var i = 0; i < count; i++) d[(pj + i) * k + q] = src[i];
-                                }
-                            }
-                        }
-                    }
-                    c += count;
+                    var o = _blockOffsets[b * _blocksPerBand + piece.Block];
+                    lo = Math.Min(lo, o);
+                    hi = Math.Max(hi, o + bytes);
                 }
-                rr += rows;
-            }
-        }
-    }
-
-    /// <summary>One read per row of the span [lo, lo + span) that holds every band's run of that row, then each band's run to its place.</summary>
-    private unsafe void ReadRowsOfAllBands(float* d, long n, int k, ReadOnlySpan<int> bands, int block, long lo, int span, int rIn, int cIn,
-        int rows, int count, long p0, int w, BufferLayout layout)
-    {
-        var stage = Stage(span);
-        var rowStart = (long)rIn * _lineStride + cIn * 4L;
-        fixed (byte* s = stage)
-        {
-            for (var j = 0; j < rows; j++)
-            {
-                ReadExactly(stage.AsSpan(0, span), lo + rowStart + j * _lineStride);
-                var pj = p0 + (long)j * w;
+                if (k > 1 && hi - lo <= 4L * k * bytes)
+                {
+                    // One read per row for every band.
+                    var span = checked((int)(hi - lo));
+                    var stage = Stage(span);
+                    fixed (byte* s = stage)
+                        for (var j = 0; j < piece.Rows; j++)
+                        {
+                            ReadExactly(stage.AsSpan(0, span), lo + rowStart + j * _lineStride);
+                            for (var q = 0; q < k; q++)
+                                PutBandRun((float*)(s + (_blockOffsets[bands[q] * _blocksPerBand + piece.Block] - lo)), d, q, piece.P0 + (long)j * w, piece.Count, k, n, layout);
+                        }
+                    continue;
+                }
+                // The piece's rows follow each other in the file, and in a band-sequential buffer as well.
+                var whole = layout == BufferLayout.BandSequential && piece.Count == w && _lineStride == bytes;
+                var rowsPerRead = piece.Rows > 1 && _lineStride <= 4L * bytes ? (int)Math.Clamp((1 << 20) / _lineStride, 1, piece.Rows) : 1;
                 for (var q = 0; q < k; q++)
                 {
-                    var src = (float*)(s + (_blockOffsets[bands[q] * _blocksPerBand + block] - lo));
-                    if (layout == BufferLayout.BandSequential)
-                        Buffer.MemoryCopy(src, d + q * n + pj, count * 4L, count * 4L);
-                    else
-                        for (var i = 0; i < count; i++) d[(pj + i) * k + q] = src[i];
+                    var fileOffset = _blockOffsets[bands[q] * _blocksPerBand + piece.Block] + rowStart;
+                    if (whole)
+                    {
+                        ReadExactly(new Span<byte>((byte*)(d + q * n + piece.P0), checked(piece.Rows * bytes)), fileOffset);
+                        continue;
+                    }
+                    for (var j0 = 0; j0 < piece.Rows; j0 += rowsPerRead)
+                    {
+                        var m = Math.Min(rowsPerRead, piece.Rows - j0);
+                        var pj = piece.P0 + (long)j0 * w;
+                        if (m == 1 && layout == BufferLayout.BandSequential)
+                        {
+                            ReadExactly(new Span<byte>((byte*)(d + q * n + pj), bytes), fileOffset + j0 * _lineStride);
+                            continue;
+                        }
+                        var span = checked((int)((m - 1) * _lineStride + bytes));
+                        var stage = Stage(span);
+                        ReadExactly(stage.AsSpan(0, span), fileOffset + j0 * _lineStride);
+                        fixed (byte* s = stage)
+                            for (var j = 0; j < m; j++)
+                                PutBandRun((float*)(s + j * _lineStride), d, q, pj + (long)j * w, piece.Count, k, n, layout);
+                    }
                 }
             }
         }
@@ -297,61 +283,47 @@ internal sealed class RawLayout : IDisposable
     /// </summary>
     private unsafe void ReadPixelInterleaved(Window win, ReadOnlySpan<int> bands, Span<float> dest, BufferLayout layout)
     {
-        int w = win.Width, h = win.Height, k = bands.Length;
-        long n = (long)w * h;
+        int w = win.Width, k = bands.Length;
+        long n = win.Area;
         var direct = layout == BufferLayout.PixelInterleaved && k == _bands && IsIdentity(bands);
         var pixelBytes = _bands * 4L;
         fixed (float* d = dest)
         {
-            for (var rr = 0; rr < h;)
+            foreach (var piece in Pieces(win))
             {
-                var r = win.RowOff + rr;
-                int by = r / _blockH, rIn = r - by * _blockH;
-                // Rows of the window left in this block row.
-                var rows = Math.Min(_blockH - rIn, h - rr);
-                for (var c = win.ColOff; c < win.ColEnd;)
+                var fileOffset = _blockOffsets[piece.Block] + (long)piece.RowIn * _lineStride + piece.ColIn * pixelBytes;
+                var bytes = checked((int)(piece.Count * pixelBytes));
+                if (direct && piece.Count == w && piece.Count == _blockW)
                 {
-                    int bx = c / _blockW, cIn = c - bx * _blockW;
-                    var count = Math.Min(_blockW - cIn, win.ColEnd - c);
-                    var fileOffset = _blockOffsets[by * _blocksPerRow + bx] + (long)rIn * _lineStride + cIn * _pixelStride;
-                    long p0 = (long)rr * w + (c - win.ColOff);
-                    if (direct && count == w && count == _blockW)
-                    {
-                        // The window is this block's full width: its rows here are one run, in the file and in dest.
-                        ReadExactly(new Span<byte>((byte*)(d + p0 * k), checked((int)(rows * count * pixelBytes))), fileOffset);
-                    }
-                    else
-                    {
-                        for (var j = 0; j < rows; j++)
-                        {
-                            var rowOffset = fileOffset + j * _lineStride;
-                            var pj = p0 + (long)j * w;
-                            var bytes = checked((int)(count * pixelBytes));
-                            if (direct)
-                            {
-                                ReadExactly(new Span<byte>((byte*)(d + pj * k), bytes), rowOffset);
-                                continue;
-                            }
-                            var stage = Stage(bytes);
-                            ReadExactly(stage.AsSpan(0, bytes), rowOffset);
-                            fixed (byte* s = stage)
-                            {
-                                var src = (float*)s;
-                                if (layout == BufferLayout.BandSequential)
-                                    TransposeToBands(src, count, bands, d + pj, n);
-                                else
-                                    for (var q = 0; q < count; q++)
-                                    {
-                                        var pix = src + (long)q * _bands;
-                                        var o = d + (pj + q) * k;
-                                        for (var b = 0; b < k; b++) o[b] = pix[bands[b]];
-                                    }
-                            }
-                        }
-                    }
-                    c += count;
+                    // The window is this block's full width: its rows here are one run, in the file and in dest.
+                    ReadExactly(new Span<byte>((byte*)(d + piece.P0 * k), checked(piece.Rows * bytes)), fileOffset);
+                    continue;
                 }
-                rr += rows;
+                for (var j = 0; j < piece.Rows; j++)
+                {
+                    var rowOffset = fileOffset + j * _lineStride;
+                    var pj = piece.P0 + (long)j * w;
+                    if (direct)
+                    {
+                        ReadExactly(new Span<byte>((byte*)(d + pj * k), bytes), rowOffset);
+                        continue;
+                    }
+                    var stage = Stage(bytes);
+                    ReadExactly(stage.AsSpan(0, bytes), rowOffset);
+                    fixed (byte* s = stage)
+                    {
+                        var src = (float*)s;
+                        if (layout == BufferLayout.BandSequential)
+                            TransposeToBands(src, piece.Count, bands, d + pj, n);
+                        else
+                            for (var i = 0; i < piece.Count; i++)
+                            {
+                                var pix = src + (long)i * _bands;
+                                var o = d + (pj + i) * k;
+                                for (var b = 0; b < k; b++) o[b] = pix[bands[b]];
+                            }
+                    }
+                }
             }
         }
     }
