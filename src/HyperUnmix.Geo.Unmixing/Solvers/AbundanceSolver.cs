@@ -134,6 +134,8 @@ public sealed class AbundanceSolver
         // The padding stays zero (a scratch used before with more bands holds old samples there).
         ys.AsSpan(l).Clear();
         var gram = Endmembers.Gram;
+        // FCLS on the scaled model: the NNLS solution b = s a, normalised by its sum s.
+        var scaled = Scale == PixelScale.Sum && Method == LinearMethod.Fcls;
         long iterations = 0;
         for (var k = 0; k < pixels; k++)
         {
@@ -191,7 +193,6 @@ public sealed class AbundanceSolver
             // The part of y outside E's span: ‖y‖² − ‖c‖² ≥ 0 in exact arithmetic; rounding may leave it slightly negative.
             var rms = Math.Sqrt((Math.Max(yy - cc, 0) + inside) / l);
             double sumX = 1;
-            var scaled = Scale == PixelScale.Sum && Method == LinearMethod.Fcls;
             if (scaled)
             {
                 sumX = 0;
@@ -205,9 +206,9 @@ public sealed class AbundanceSolver
             }
             else
                 for (var j = 0; j < p; j++) abundances[j * abundanceStride + k] = ToFloat(x[j] / sumX);
-            if (Scale == PixelScale.Length) sumX = length;
             residual[k] = ToFloat(rms);
-            if (!pixelScale.IsEmpty) pixelScale[k] = ToFloat(sumX);
+            // The pixel's scale: Σb for the scaled model, ‖y‖ for unit-length pixels, 1 otherwise.
+            if (!pixelScale.IsEmpty) pixelScale[k] = ToFloat(Scale == PixelScale.Length ? length : sumX);
         }
         return iterations;
     }
@@ -274,9 +275,10 @@ public sealed class AbundanceSolver
     /// Most pixels' constrained optimum has every abundance positive: then it is the equality-constrained one (SCLS
     /// for FCLS, UCLS for NNLS), which satisfies the KKT conditions with every bound inactive, and the closed form
     /// on the prepared G⁻¹ gives it without the active-set iterations. Returns false (x undefined) when a component
-    /// is not positive. For FCLS b is first shifted by its largest entry (the same optimum under 1ᵀa = 1) and the
-    /// closed form is only used while the shifted b stays within the range interior optima have (|b| ≤ 2|G| at
-    /// one; here 16 P max|G|), so it never computes a small answer as the difference of huge terms.
+    /// is not positive. For FCLS b is first shifted, in place, by its largest entry (the same optimum under
+    /// 1ᵀa = 1, for this closed form and for the active set after it) and the closed form is only used while the
+    /// shifted b stays within the range interior optima have (|b| ≤ 2|G| at one; here 16 P max|G|), so it never
+    /// computes a small answer as the difference of huge terms.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool TryInterior(Span<double> b, bool sumToOne, Span<double> x)
@@ -286,13 +288,14 @@ public sealed class AbundanceSolver
         {
             var top = double.NegativeInfinity;
             foreach (var v in b) top = Math.Max(top, v);
-            Span<double> shifted = stackalloc double[p];
+            var inRange = true;
             for (var i = 0; i < p; i++)
             {
-                shifted[i] = b[i] - top;
-                if (!(Math.Abs(shifted[i]) <= 16 * p * _gramMax)) return false;
+                b[i] -= top;
+                inRange &= Math.Abs(b[i]) <= 16 * p * _gramMax;
             }
-            SolveScls(shifted, x);
+            if (!inRange) return false;
+            SolveScls(b, x);
         }
         else MultiplyGramInverse(b, x);
         double sum = 0;
