@@ -1,3 +1,4 @@
+using HyperUnmix.Geo.Pipeline;
 using System.Diagnostics;
 using HyperUnmix.Geo.Raster;
 
@@ -70,7 +71,7 @@ internal static class ReadBenchmark
                         return buf;
                     }
                     var layout = src.NativeLayout;
-                    var rows = Math.Max(1, (layout == BufferLayout.PixelInterleaved ? 256 : 4096) / w.Width);
+                    var rows = TileProcessor.StripRows(layout, w.Width);
                     for (var r = 0; r < w.Height; r += rows)
                         src.Read(new Window(w.ColOff, w.RowOff + r, w.Width, Math.Min(rows, w.Height - r)), bands, buf.Item1, buf.Item2, layout);
                     return buf;

@@ -198,7 +198,10 @@ public sealed class TileProcessor : IDisposable
     /// 229 KB, cache-sized. Band-sequential: 4096 pixels, so that a band's run in a tiled file (the strip's rows of a
     /// block) is 16 KB or more per read.
     /// </summary>
-    private int StripPixels => Layout == BufferLayout.PixelInterleaved ? 256 : 4096;
+    public static int StripPixels(BufferLayout layout) => layout == BufferLayout.PixelInterleaved ? 256 : 4096;
+
+    /// <summary>Rows per strip of a tile <paramref name="width"/> pixels wide (at least one).</summary>
+    public static int StripRows(BufferLayout layout, int width) => Math.Max(1, StripPixels(layout) / width);
 
     /// <summary>
     /// Tiles are read in the file's own layout when the unmixer takes it (no transposition), otherwise band-sequential.
@@ -218,7 +221,7 @@ public sealed class TileProcessor : IDisposable
     {
         var tilePixels = Grid.TileWidth * Grid.TileHeight;
         // Strips hold whole rows: at least one row of the widest tile.
-        var input = Strips ? Math.Max(StripPixels, Grid.TileWidth) : tilePixels;
+        var input = Strips ? Math.Max(StripPixels(Layout), Grid.TileWidth) : tilePixels;
         return new(Plan.Bands.Length * input, Plan.Endmembers.Count, tilePixels, _unmixer?.CreateState());
     }
 
@@ -243,7 +246,7 @@ public sealed class TileProcessor : IDisposable
         var count = 0;
         if (any && Strips)
         {
-            var rows = Math.Max(1, StripPixels / w.Width);
+            var rows = StripRows(Layout, w.Width);
             for (var r = 0; r < w.Height; r += rows)
             {
                 var strip = new Window(w.ColOff, w.RowOff + r, w.Width, Math.Min(rows, w.Height - r));

@@ -38,7 +38,7 @@ public sealed record RasterOpenOptions
 
 /// <summary>
 /// A scene opened for tiled reading. <see cref="Read"/> may be called from many threads at once: the raw path
-/// reads a shared read-only mapping, and GDAL's path gives each concurrent reader its own dataset handle.
+/// makes positioned reads of one shared file handle, and GDAL's path gives each concurrent reader its own dataset handle.
 /// </summary>
 public sealed class RasterSource : IDisposable
 {
@@ -66,7 +66,7 @@ public sealed class RasterSource : IDisposable
     /// <summary>Every file the scene consists of (e.g. the .img, its .hdr and GDAL's .aux.xml): none may be overwritten by an output.</summary>
     public IReadOnlyList<string> Files { get; }
     public RasterInfo Info { get; }
-    /// <summary>Which reading path serves this file (raw reads, memory mapping or GDAL RasterIO), for logs and reports.</summary>
+    /// <summary>Which reading path serves this file (raw reads of its layout, or GDAL RasterIO and why), for logs and reports.</summary>
     public string ReadPath { get; }
     /// <summary>
     /// The buffer layout the file stores: windows read into it are copied, not transposed (pixel-interleaved for
@@ -139,10 +139,7 @@ public sealed class RasterSource : IDisposable
             if ((uint)b >= (uint)Info.BandCount) throw new ArgumentOutOfRangeException(nameof(bands), b, $"{Path} has {Info.BandCount} bands");
 
         dest = dest[..(n * bands.Length)];
-        if (_raw is not null)
-        {
-            _raw.Copy(window, bands, dest, layout);
-        }
+        if (_raw is not null) _raw.Copy(window, bands, dest, layout);
         else ReadWithGdal(window, bands, dest, layout);
         return Finish(window, bands, dest, valid[..n], layout);
     }
