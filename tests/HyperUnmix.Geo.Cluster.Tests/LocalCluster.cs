@@ -161,5 +161,15 @@ public sealed class WorkerProcess
     /// <summary>SIGTERM: the worker drains.</summary>
     public void Terminate() => Process.Start("kill", ["-TERM", Pid.ToString()])!.WaitForExit();
 
-    public bool WaitForExit(TimeSpan timeout) => _p.WaitForExit(timeout);
+    /// <summary>
+    /// Waits for the process to exit and then for its last output lines: with asynchronous output events, the timed
+    /// WaitForExit can return before they have been delivered (a drained worker's "worker draining" line was missing
+    /// once, in CI), and only the parameterless overload waits for the end of the stream.
+    /// </summary>
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        if (!_p.WaitForExit(timeout)) return false;
+        _p.WaitForExit();
+        return true;
+    }
 }
