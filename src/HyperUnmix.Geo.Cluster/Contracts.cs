@@ -106,8 +106,8 @@ public interface IJobGrain : IGrainWithStringKey
     Task<JobStatus> Submit(JobSpec spec);
     /// <summary>The next item for <paramref name="worker"/> on <paramref name="silo"/>, or null when there is none now.</summary>
     Task<WorkItem?> Lease(string worker, SiloAddress silo);
-    /// <summary>Records a finished item; true when the item's scene is finished (assembled or failed).</summary>
-    Task<bool> Complete(WorkItem item, WorkResult result);
+    /// <summary>Records a finished item; a scene that it finishes has its folder removed before this returns.</summary>
+    Task Complete(WorkItem item, WorkResult result);
     Task<JobStatus> Status();
     Task<JobStatus> Cancel();
 }

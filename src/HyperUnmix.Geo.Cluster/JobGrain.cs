@@ -69,6 +69,23 @@ public sealed class JobGrain(
             S.Activations++;
             await state.WriteStateAsync(cancellationToken);
             log.LogInformation("job {Job} coordinator activated ({N}th time)", this.GetPrimaryKeyString(), S.Activations);
+            // A scene is marked finished, then its folder removed: a coordinator that died in between removes it now.
+            for (var i = 0; i < S.Scenes.Count; i++)
+                if (S.Scenes[i].Finished) await RemoveSceneFolder(i);
+            if (AllScenesFinished) TileStore.RemoveJobFolder(StateDir);
+        }
+    }
+
+    private string StateDir => TileStore.StateDir(S.Spec!.OutDir, S.Spec.Name);
+
+    /// <summary>Removes a finished scene's folder (<see cref="TileStore"/>: no late duplicate can bring it back).</summary>
+    private async Task RemoveSceneFolder(int scene)
+    {
+        var stateDir = StateDir;
+        try { await Task.Run(() => TileStore.RemoveScene(stateDir, scene)); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.LogWarning("job {Job}: cannot remove the folder of scene {Scene}: {Message}", S.Spec!.Name, scene + 1, e.Message);
         }
     }
 
@@ -101,7 +118,8 @@ public sealed class JobGrain(
         return CurrentStatus();
     }
 
-    private bool Finished => S.Spec is not null && (S.Cancelled || S.Scenes.All(s => s.Finished));
+    private bool Finished => S.Spec is not null && (S.Cancelled || AllScenesFinished);
+    private bool AllScenesFinished => S.Scenes.All(s => s.Finished);
 
     public Task<WorkItem?> Lease(string worker, SiloAddress silo)
     {
@@ -133,6 +151,8 @@ public sealed class JobGrain(
     {
         _leases[(kind, scene, tile)] = new Held(worker, silo, deadline);
         var spec = S.Spec!;
+        // The scene's folders are created here, in a turn that knows the scene is not finished (TileStore).
+        if (kind == WorkKind.Plan) TileStore.CreateScene(StateDir, scene);
         return Task.FromResult<WorkItem?>(new WorkItem
         {
             Job = spec.Name,
@@ -140,7 +160,7 @@ public sealed class JobGrain(
             Scene = scene,
             Tile = tile,
             PlanFile = S.Scenes[scene].PlanFile,
-            StateDir = TileStore.StateDir(spec.OutDir, spec.Name),
+            StateDir = StateDir,
             OptionsJson = kind == WorkKind.Plan ? spec.SceneOptions[scene] : null,
         });
     }
@@ -160,15 +180,22 @@ public sealed class JobGrain(
         }
     }
 
-    public async Task<bool> Complete(WorkItem item, WorkResult result)
+    public async Task Complete(WorkItem item, WorkResult result)
     {
-        if (S.Spec is null || item.Scene < 0 || item.Scene >= S.Scenes.Count) return true;
+        if (S.Spec is null || item.Scene < 0 || item.Scene >= S.Scenes.Count) return;
         _leases.Remove((item.Kind, item.Scene, item.Tile));
         S.WorkerSeconds += result.Seconds;
         S.Items++;
         S.CallSeconds += result.CallSeconds;
         S.Workers.Add(result.Worker[..Math.Max(0, result.Worker.LastIndexOf('/'))]);
         var s = S.Scenes[item.Scene];
+        if (s.Finished)
+        {
+            // A late duplicate of a finished scene's item: its result (an error included: its folder is gone) is dropped.
+            S.DuplicatesDropped++;
+            await state.WriteStateAsync();
+            return;
+        }
         if (result.Error is not null)
         {
             s.Error ??= result.Error;
@@ -178,7 +205,7 @@ public sealed class JobGrain(
         {
             switch (item.Kind)
             {
-                case WorkKind.Plan when s.PlanFile is null:
+                case WorkKind.Plan when s.PlanFile is null && result.PlanFile is not null:
                     s.PlanFile = result.PlanFile;
                     s.Tiles = result.Tiles;
                     s.Done = new byte[(result.Tiles + 7) / 8];
@@ -194,8 +221,13 @@ public sealed class JobGrain(
         }
         // Persisted before the worker hears back: a completion acknowledged is never lost.
         await state.WriteStateAsync();
+        if (s.Finished)
+        {
+            // Removed before the worker (and any status) hears that the scene is finished.
+            await RemoveSceneFolder(item.Scene);
+            if (AllScenesFinished) TileStore.RemoveJobFolder(StateDir);
+        }
         if (Finished) await GrainFactory.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry).Remove(S.Spec.Name);
-        return s.Assembled;
     }
 
     public Task<JobStatus> Status() => Task.FromResult(CurrentStatus());

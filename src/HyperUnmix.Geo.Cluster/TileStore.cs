@@ -10,6 +10,15 @@ namespace HyperUnmix.Geo.Cluster;
 /// would replace it, and File.Move(overwrite: false) checks and then renames, which races). A tile computed twice
 /// (a duplicate delivery, a worker declared dead that was only slow) is therefore published once; the second copy
 /// is dropped. Pixels travel through these files, never through Orleans messages.
+/// <para>
+/// A scene's folder is created and removed only by its job's coordinator, in the turn that hands out its first plan
+/// and in the turn that marks it finished: the coordinator's turns are serial, so no folder is created for a finished
+/// scene. Workers never create a folder that they did not find: a planner makes its own attempt folder with a
+/// non-recursive mkdir, and a tile is written into the existing tiles folder. A scene is removed by renaming its
+/// folder away first (atomic) and deleting the renamed folder: a late duplicate of a finished scene's plan or tile
+/// resolves its paths through the scene's name, which no longer exists, so it can create nothing, neither in the
+/// job's folder nor in the folder being deleted.
+/// </para>
 /// </summary>
 public static partial class TileStore
 {
@@ -45,6 +54,58 @@ public static partial class TileStore
         }
     }
 
+    /// <summary>Creates the folders of a scene about to be planned (coordinator only; <see cref="TileStore"/>).</summary>
+    public static void CreateScene(string stateDir, int scene)
+    {
+        // A recursive create may meet another job's coordinator removing the shared .hyperunmix folder it just found.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                Directory.CreateDirectory(TilesDir(stateDir, scene));
+                return;
+            }
+            catch (DirectoryNotFoundException) when (attempt < 5) { }
+        }
+    }
+
+    /// <summary>
+    /// Creates <paramref name="path"/> only if its parent exists (non-recursive mkdir); false when the parent is gone
+    /// (the scene was finished and removed).
+    /// </summary>
+    public static bool TryCreateFolderIn(string path)
+    {
+        if (mkdir(path, 0x1ff) == 0) return true;
+        var errno = Marshal.GetLastPInvokeError();
+        if (errno == ENOENT) return false;
+        throw new IOException($"{path}: cannot create the folder (errno {errno})");
+    }
+
+    /// <summary>
+    /// Removes a finished scene's folder (coordinator only): renamed away first, so that nothing can be created in it
+    /// or under its name while it is deleted. Returns false when it was already gone.
+    /// </summary>
+    public static bool RemoveScene(string stateDir, int scene)
+    {
+        var dir = SceneDir(stateDir, scene);
+        var removed = Path.Combine(stateDir, $".removed-{Path.GetFileName(dir)}-{Guid.NewGuid():N}");
+        try { Directory.Move(dir, removed); }
+        catch (DirectoryNotFoundException) { return false; }
+        Directory.Delete(removed, recursive: true);
+        return true;
+    }
+
+    /// <summary>Removes the job's folder, and the shared <c>.hyperunmix</c> above it, where they are empty.</summary>
+    public static void RemoveJobFolder(string stateDir)
+    {
+        foreach (var dir in new[] { stateDir, Path.GetDirectoryName(stateDir)! })
+        {
+            try { Directory.Delete(dir); }
+            catch (DirectoryNotFoundException) { }
+            catch (IOException) { return; /* not empty: other scenes or jobs */ }
+        }
+    }
+
     /// <summary>A tile's output file: valid-pixel count, then bands x pixels float32, band-sequential.</summary>
     public static byte[] EncodeTile(int valid, int bands, ReadOnlySpan<float> output)
     {
@@ -71,7 +132,10 @@ public static partial class TileStore
         return (valid, output);
     }
 
-    private const int EEXIST = 17;
+    private const int EEXIST = 17, ENOENT = 2;
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int mkdir(string path, uint mode);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int link(string oldpath, string newpath);

@@ -162,9 +162,9 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
             log.LogInformation("{Item} done in {Seconds:F3} s", item, clock.Elapsed.TotalSeconds);
             return result with { Seconds = clock.Elapsed.TotalSeconds };
         }
-        catch (Exception e) when (item.Kind != WorkKind.Plan && item.PlanFile is not null && !File.Exists(item.PlanFile))
+        catch (Exception e) when (!Directory.Exists(TileStore.SceneDir(item.StateDir, item.Scene)))
         {
-            // The scene was assembled and its folder removed while this (duplicate) item ran.
+            // The scene was finished and its folder removed while this (duplicate) item ran.
             log.LogInformation("{Item}: scene already finished ({Message})", item, e.Message);
             return new WorkResult { Worker = worker, Duplicate = true, Seconds = clock.Elapsed.TotalSeconds };
         }
@@ -198,8 +198,9 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
             // Each planner writes its model into its own folder: a second planner never touches the files a
             // published plan names. The plan itself is published first-writer-wins.
             var attempt = Path.Combine(sceneDir, $"plan-{Guid.NewGuid():N}");
+            // Only inside the scene's folder as the coordinator made it: a late duplicate creates nothing (TileStore).
+            if (!TileStore.TryCreateFolderIn(attempt)) return new WorkResult { Worker = worker, Duplicate = true };
             var plan = UnmixJob.PlanScene(o, attempt);
-            Directory.CreateDirectory(TileStore.TilesDir(item.StateDir, item.Scene));
             if (!TileStore.Publish(planFile, plan.ToJson())) TryDelete(attempt);
         }
         var published = UnmixPlan.Load(planFile);
@@ -282,16 +283,15 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         }
     }
 
-    /// <summary>Reports to the coordinator until it hears (it may be moving to another silo), then cleans up.</summary>
+    /// <summary>Reports to the coordinator until it hears (it may be moving to another silo).</summary>
     private async Task Report(WorkItem item, WorkResult result)
     {
         var job = grains.GetGrain<IJobGrain>(item.Job);
-        bool sceneFinished;
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                sceneFinished = await job.Complete(item, result);
+                await job.Complete(item, result);
                 break;
             }
             catch (Exception e) when (attempt < 600)
@@ -300,15 +300,8 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
                 await Task.Delay(500);
             }
         }
-        // After assembly the scene's folder goes; a duplicate plan that finished after that (its coordinator moved
-        // while the first plan was being reported) may have brought it back: it goes too.
-        if ((item.Kind == WorkKind.Assemble && result.Error is null) || (item.Kind == WorkKind.Plan && sceneFinished && result.Error is null))
-        {
-            Retire(item.PlanFile!);
-            TryDelete(TileStore.SceneDir(item.StateDir, item.Scene));
-            try { Directory.Delete(item.StateDir); Directory.Delete(Path.GetDirectoryName(item.StateDir)!); }
-            catch (IOException) { /* other scenes or jobs still there */ }
-        }
+        // The coordinator has removed the scene's folder: its processor is closed once no loop uses it.
+        if (item.Kind == WorkKind.Assemble && result.Error is null) Retire(item.PlanFile!);
     }
 
     private static void TryDelete(string dir)

@@ -117,7 +117,7 @@ public static partial class UnmixJob
 
     /// <summary>
     /// Plans one scene for tiles processed elsewhere (the cluster runner): endmembers extracted or read and the deep
-    /// model fitted once, the model and an exhaustive fit's abundances written into <paramref name="stateDir"/> and
+    /// model fitted once, the model and an exhaustive fit's abundances written into <paramref name="stateDir"/> (which must exist) and
     /// named in the plan with their SHA-256. The same computation as <see cref="Run"/>'s, so tiles computed from the
     /// plan are those of a single-machine run.
     /// </summary>
@@ -130,7 +130,8 @@ public static partial class UnmixJob
         clock.Lap("open");
         var prepared = Prepare(o, source, bands, roi, area, progress, clock, cancel);
         var plan = prepared.Plan;
-        Directory.CreateDirectory(stateDir);
+        // The folder is not created here: the caller owns it (a cluster's late duplicate must not create one).
+        if (!Directory.Exists(stateDir)) throw new DirectoryNotFoundException($"{stateDir}: the plan's folder does not exist");
         if (prepared.Fit?.Model is { } model)
         {
             var file = Path.Combine(Path.GetFullPath(stateDir), "model.json");

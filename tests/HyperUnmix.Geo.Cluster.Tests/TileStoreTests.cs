@@ -22,6 +22,63 @@ public sealed class TileStoreTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_dir, "scene-0001")));
     }
 
+    /// <summary>
+    /// Late duplicates (planners making attempt folders and writing into them, tile publishers) run flat out while
+    /// the coordinator removes the finished scene: afterwards nothing of the scene exists, whatever the interleaving,
+    /// and the duplicates keep creating nothing. With a plain recursive delete (no rename first) or a recursive
+    /// mkdir in the planner, this leaves folders behind within a few rounds.
+    /// </summary>
+    [Fact]
+    public async Task RemovedScene_LateDuplicates_CreateNothing()
+    {
+        var stateDir = TileStore.StateDir(_dir, "job");
+        for (var round = 0; round < 40; round++)
+        {
+            TileStore.CreateScene(stateDir, 0);
+            TileStore.CreateScene(stateDir, 1); // another scene of the job, still running: the job folder stays
+            using var stop = new CancellationTokenSource();
+            var removed = new ManualResetEventSlim();
+            var duplicates = Enumerable.Range(0, 3).Select(w => Task.Run(() =>
+            {
+                var k = 0;
+                var after = 0;
+                while (!stop.IsCancellationRequested && after < 200)
+                {
+                    if (removed.IsSet) after++;
+                    try
+                    {
+                        if (w == 0)
+                        {
+                            var attempt = Path.Combine(TileStore.SceneDir(stateDir, 0), $"plan-{k++}");
+                            if (TileStore.TryCreateFolderIn(attempt)) File.WriteAllBytes(Path.Combine(attempt, "model.json"), [1, 2]);
+                        }
+                        else TileStore.Publish(TileStore.TileFile(stateDir, 0, w * 100000 + k++), [1, 2, 3]);
+                    }
+                    catch (IOException) { /* the scene went away under it: as a worker's duplicate sees it */ }
+                }
+            })).ToArray();
+            await Task.Delay(round % 5);
+            Assert.True(TileStore.RemoveScene(stateDir, 0));
+            removed.Set();
+            await Task.WhenAll(duplicates);
+            Assert.False(Directory.Exists(TileStore.SceneDir(stateDir, 0)), $"round {round}: the removed scene's folder came back");
+            Assert.Equal([TileStore.SceneDir(stateDir, 1)], Directory.EnumerateFileSystemEntries(stateDir));
+            Assert.False(TileStore.RemoveScene(stateDir, 0));
+            Assert.True(TileStore.RemoveScene(stateDir, 1));
+            // The job's folder goes with its last scene, and the shared .hyperunmix when no other job is there.
+            TileStore.RemoveJobFolder(stateDir);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(_dir));
+        }
+    }
+
+    [Fact]
+    public void TryCreateFolderIn_IsNotRecursive()
+    {
+        Assert.False(TileStore.TryCreateFolderIn(Path.Combine(_dir, "gone", "plan-1")));
+        Assert.False(Directory.Exists(Path.Combine(_dir, "gone")));
+        Assert.True(TileStore.TryCreateFolderIn(Path.Combine(_dir, "plan-1")));
+    }
+
     [Fact]
     public void Publish_ManyConcurrentWriters_ExactlyOneWins()
     {
