@@ -42,7 +42,7 @@ internal static class ClusterBenchmark
             {
                 Input = input,
                 Output = Path.Combine(local, Path.GetFileNameWithoutExtension(input) + "_abundances.tif"),
-                Method = Enum.Parse<UnmixMethod>(method, true),
+                Method = method,
                 EndmemberCount = 4,
                 TileSize = tile,
                 Threads = 1,

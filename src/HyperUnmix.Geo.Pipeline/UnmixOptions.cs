@@ -1,5 +1,6 @@
 using HyperUnmix.Geo.Raster;
 using HyperUnmix.Geo.Unmixing.Deep;
+using HyperUnmix.Geo.Unmixing.Extraction;
 using HyperUnmix.Geo.Unmixing.Solvers;
 
 namespace HyperUnmix.Geo.Pipeline;
@@ -10,7 +11,8 @@ public sealed record UnmixOptions
     public required string Input { get; init; }
     /// <summary>The abundance raster; side outputs are named after it.</summary>
     public required string Output { get; init; }
-    public UnmixMethod Method { get; init; } = UnmixMethod.Mtl;
+    /// <summary>A method's name (<see cref="UnmixMethod"/>): the deep method by default.</summary>
+    public string Method { get; init; } = UnmixMethod.Mtl;
     /// <summary>Hyperparameters of the deep method.</summary>
     public MtlOptions Mtl { get; init; } = new();
     /// <summary>A fitted deep model to apply instead of fitting one (same sensor and bands).</summary>
@@ -25,8 +27,8 @@ public sealed record UnmixOptions
     public bool Resample { get; init; }
     /// <summary>Number of endmembers to extract; estimated with HySime when null.</summary>
     public int? EndmemberCount { get; init; }
-    /// <summary>How endmembers are extracted when none are given: VCA alone, or N-FINDR started from VCA's pixels.</summary>
-    public EndmemberExtractor Extractor { get; init; } = EndmemberExtractor.NFindr;
+    /// <summary>How endmembers are extracted when none are given: an extractor's name (<see cref="EndmemberExtractors"/>).</summary>
+    public string Extractor { get; init; } = EndmemberExtractors.Default;
     /// <summary>Refine extracted endmembers as convex combinations of pixels (archetypal analysis); see docs/accuracy-linear.md.</summary>
     public bool RefineEndmembers { get; init; } = true;
     /// <summary>Pixels the refinement runs on (a subset of the sample when there are more).</summary>
@@ -39,7 +41,7 @@ public sealed record UnmixOptions
     public PixelScale? Normalize { get; init; }
 
     /// <summary>The pixel scale in force.</summary>
-    public PixelScale EffectiveNormalize => Normalize ?? (Method == UnmixMethod.Mtl ? PixelScale.Sum : PixelScale.None);
+    public PixelScale EffectiveNormalize => Normalize ?? UnmixMethods.Get(Method).DefaultScale;
     public string? Roi { get; init; }
     public RoiSelection RoiSelection { get; init; } = new();
     public int TileSize { get; init; } = 256;
@@ -70,26 +72,6 @@ public sealed record UnmixOptions
     /// stand in for the abundances, so compression costs the same) without unmixing.
     /// </summary>
     public bool IoOnly { get; init; }
-}
-
-/// <summary>Endmember extraction algorithms.</summary>
-public enum EndmemberExtractor
-{
-    /// <summary>Vertex Component Analysis (seeded).</summary>
-    Vca,
-    /// <summary>N-FINDR's volume-maximising swaps, started from VCA's pixels.</summary>
-    NFindr,
-}
-
-/// <summary>How abundances are estimated.</summary>
-public enum UnmixMethod
-{
-    /// <summary>The deep multi-task model (Mehrdad &amp; Janani), fitted on a sample and applied to every tile.</summary>
-    Mtl,
-    Fcls,
-    Nnls,
-    Scls,
-    Ucls,
 }
 
 /// <summary>An option value that cannot work (exit code 2).</summary>

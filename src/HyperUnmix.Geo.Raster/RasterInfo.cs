@@ -48,12 +48,12 @@ public sealed record RasterInfo
         return [t[0] + w.ColOff * t[1] + w.RowOff * t[2], t[1], t[2], t[3] + w.ColOff * t[4] + w.RowOff * t[5], t[4], t[5]];
     }
 
-    internal static RasterInfo Read(GdalDataset ds, string path)
+    /// <summary>The dataset's description; <paramref name="envi"/> is its format's header (<see cref="ISceneFormat.Header"/>).</summary>
+    internal static RasterInfo Read(GdalDataset ds, string path, IReadOnlyDictionary<string, string> envi)
     {
         var n = ds.BandCount;
         if (n == 0) throw new RasterDataException(path, "has no raster bands");
         var bands = Enumerable.Range(1, n).Select(ds.GetBand).ToArray();
-        var envi = ds.DriverName == "ENVI" ? ds.GetMetadata("ENVI") : new Dictionary<string, string>();
         var imageStructure = ds.GetMetadata("IMAGE_STRUCTURE");
 
         var wl = bands.Select(b => ParseDouble(b.GetMetadataItem("wavelength"))).ToArray();

@@ -48,7 +48,7 @@ public sealed class RasterSource : IDisposable
     private readonly double?[] _noData;
     private readonly bool _scaled;
 
-    private RasterSource(string path, GdalDataset first, RasterInfo info, RasterOpenOptions options)
+    private RasterSource(string path, GdalDataset first, RasterInfo info, ISceneFormat format, RasterOpenOptions options)
     {
         Path = path;
         Info = info;
@@ -56,7 +56,7 @@ public sealed class RasterSource : IDisposable
         _noData = options.NoData is { } nd ? Enumerable.Repeat<double?>(nd, info.BandCount).ToArray() : info.NoData;
         _scaled = info.Scale.Any(s => s != 1) || info.Offset.Any(o => o != 0);
         var why = "raw path disabled";
-        _raw = options.AllowRawPath ? RawLayout.TryCreate(first, info, out why) : null;
+        _raw = options.AllowRawPath ? RawLayout.TryCreate(first, info, format, out why) : null;
         ReadPath = _raw?.Description ?? $"GDAL RasterIO ({why})";
         Files = [.. first.FileList.Select(System.IO.Path.GetFullPath)];
         _pool.Add(first);
@@ -87,39 +87,18 @@ public sealed class RasterSource : IDisposable
         var ds = GdalDataset.Open(path);
         try
         {
-            var info = RasterInfo.Read(ds, path);
+            var format = SceneFormats.For(ds);
+            var info = RasterInfo.Read(ds, path, format.Header(ds));
             if (info.DataType is GdalDataType.Unknown or GdalDataType.CInt16 or GdalDataType.CInt32 or GdalDataType.CFloat32 or GdalDataType.CFloat64)
                 throw new RasterDataException(path, $"unsupported data type {info.DataType}: hyperspectral cubes must be real-valued");
-            if (info.Driver == "ENVI") CheckEnviSize(ds, info, path);
-            return new RasterSource(path, ds, info, options ?? new RasterOpenOptions());
+            format.Check(ds, info, path);
+            return new RasterSource(path, ds, info, format, options ?? new RasterOpenOptions());
         }
         catch
         {
             ds.Dispose();
             throw;
         }
-    }
-
-    private static void CheckEnviSize(GdalDataset ds, RasterInfo info, string path)
-    {
-        var envi = ds.GetMetadata("ENVI");
-        var header = long.Parse(envi.GetValueOrDefault("header_offset", "0"), CultureInfo.InvariantCulture);
-        var sample = info.DataType switch
-        {
-            GdalDataType.Byte or GdalDataType.Int8 => 1,
-            GdalDataType.UInt16 or GdalDataType.Int16 => 2,
-            GdalDataType.Float64 or GdalDataType.Int64 or GdalDataType.UInt64 => 8,
-            _ => 4,
-        };
-        var expected = header + (long)info.Width * info.Height * info.BandCount * sample;
-        var file = ds.FileList is { Count: > 0 } files ? files[0] : path;
-        var actual = new FileInfo(file).Length;
-        if (actual < expected)
-            throw new RasterDataException(file,
-                $"truncated: the header describes {info.BandCount} bands of {info.Width}x{info.Height} {info.DataType} ({expected} bytes) but the file has {actual} bytes");
-        if (actual > expected)
-            throw new RasterDataException(file,
-                $"the header's band count or size disagrees with the file: {info.BandCount} bands of {info.Width}x{info.Height} {info.DataType} need {expected} bytes, the file has {actual}");
     }
 
     /// <summary>

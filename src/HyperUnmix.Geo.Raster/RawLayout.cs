@@ -29,7 +29,7 @@ internal sealed class RawLayout : IDisposable
     /// <summary>File offset of band b's sample of block-pixel (0,0), per [b * blocksPerBand + block].</summary>
     private readonly long[] _blockOffsets;
 
-    private RawLayout(string file, string description, int bands, int blockW, int blockH, int blocksPerRow, int blocksPerBand,
+    internal RawLayout(string file, string description, int bands, int blockW, int blockH, int blocksPerRow, int blocksPerBand,
         long lineStride, bool pixelInterleaved, long[] blockOffsets)
     {
         Description = description;
@@ -47,68 +47,16 @@ internal sealed class RawLayout : IDisposable
 
     public string Description { get; }
 
-    /// <summary>A layout for the dataset, or null (with the reason) when GDAL's generic path must be used.</summary>
-    public static RawLayout? TryCreate(GdalDataset ds, RasterInfo info, out string reason)
+    /// <summary>
+    /// A layout for the dataset, or null (with the reason) when GDAL's generic path must be used: uncompressed float32
+    /// in a local file, laid out as its format (<see cref="ISceneFormat.Layout"/>) says.
+    /// </summary>
+    public static RawLayout? TryCreate(GdalDataset ds, RasterInfo info, ISceneFormat format, out string reason)
     {
         if (info.DataType != GdalDataType.Float32) { reason = $"data type {info.DataType}"; return null; }
         var files = ds.FileList;
         if (files.Count == 0 || !File.Exists(files[0])) { reason = "not a local file"; return null; }
-        var file = files[0];
-        var length = new FileInfo(file).Length;
-        int w = info.Width, h = info.Height, n = info.BandCount;
-        if (info.Driver == "ENVI")
-        {
-            var envi = ds.GetMetadata("ENVI");
-            if (envi.GetValueOrDefault("byte_order", "0") != "0") { reason = "big-endian ENVI"; return null; }
-            var header = long.Parse(envi.GetValueOrDefault("header_offset", "0"), CultureInfo.InvariantCulture);
-            var plane = (long)w * h * 4;
-            var (pixel, line, bandStep, pi) = info.Interleave switch
-            {
-                "BAND" => (4L, w * 4L, plane, false),
-                "LINE" => (4L, (long)n * w * 4, w * 4L, false),
-                "PIXEL" => ((long)n * 4, (long)w * n * 4, 4L, true),
-                _ => (0L, 0L, 0L, false),
-            };
-            if (pixel == 0) { reason = $"ENVI interleave {info.Interleave}"; return null; }
-            if (header + plane * n > length) { reason = "file shorter than its header says"; return null; }
-            var offsets = new long[n];
-            for (var b = 0; b < n; b++) offsets[b] = header + b * bandStep;
-            reason = "";
-            return new RawLayout(file, $"raw reads of ENVI {info.Interleave}", n, w, h, 1, 1, line, pi, offsets);
-        }
-        if (info.Driver == "GTiff")
-        {
-            if (info.Compression is not (null or "NONE")) { reason = $"compression {info.Compression}"; return null; }
-            Span<byte> magic = stackalloc byte[2];
-            using (var fs = File.OpenRead(file)) fs.ReadExactly(magic);
-            if (magic[0] != (byte)'I' || magic[1] != (byte)'I') { reason = "big-endian TIFF"; return null; }
-            var (bw, bh) = info.BlockSize;
-            int bpr = (w + bw - 1) / bw, bpc = (h + bh - 1) / bh, blocks = bpr * bpc;
-            var pi = info.Interleave == "PIXEL";
-            var offsets = new long[n * blocks];
-            for (var b = 0; b < n; b++)
-            {
-                var band = ds.GetBand(pi ? 1 : b + 1);
-                for (var k = 0; k < blocks; k++)
-                {
-                    if (pi && b > 0) { offsets[b * blocks + k] = offsets[k] + b * 4L; continue; }
-                    int bx = k % bpr, by = k / bpr;
-                    var off = band.GetMetadataItem($"BLOCK_OFFSET_{bx}_{by}", "TIFF");
-                    var size = band.GetMetadataItem($"BLOCK_SIZE_{bx}_{by}", "TIFF");
-                    if (off is null || size is null || long.Parse(off, CultureInfo.InvariantCulture) == 0)
-                    { reason = "sparse blocks"; return null; }
-                    var o = long.Parse(off, CultureInfo.InvariantCulture);
-                    if (o + long.Parse(size, CultureInfo.InvariantCulture) > length) { reason = "truncated file"; return null; }
-                    offsets[b * blocks + k] = o;
-                }
-            }
-            long pixel = pi ? n * 4L : 4L;
-            reason = "";
-            return new RawLayout(file, $"raw reads of GeoTIFF ({(pi ? "pixel" : "band")}-interleaved {bw}x{bh} blocks)",
-                n, bw, bh, bpr, blocks, pixel * bw, pi, offsets);
-        }
-        reason = $"driver {info.Driver}";
-        return null;
+        return format.Layout(ds, info, files[0], out reason);
     }
 
     /// <summary>Windows of at most this many pixels are copied out of a memory mapping in band-separated files.</summary>

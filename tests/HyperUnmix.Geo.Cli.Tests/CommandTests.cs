@@ -80,6 +80,23 @@ public sealed class CommandTests : IDisposable
         Assert.True(score.GetProperty("abundance_rmse").GetDouble() < 0.2);
     }
 
+    /// <summary>
+    /// The endmembers command runs the same stage as unmix (extraction, N-FINDR, refinement): its CSV is the set unmix
+    /// writes with the same options, for each extractor and with the refinement off.
+    /// </summary>
+    [Theory]
+    [InlineData("nfindr", false)]
+    [InlineData("vca", true)]
+    public void Endmembers_AreTheSetUnmixUses(string extractor, bool noRefine)
+    {
+        string[] options = ["-p", "4", "--extractor", extractor, .. noRefine ? new[] { "--no-refine" } : []];
+        Assert.Equal(0, _cli.Run(["endmembers", CliRunner.Sample("scene.tif"), "-o", _cli.Path("e.csv"), .. options]).Code);
+        Assert.Equal(0, _cli.Run(["unmix", CliRunner.Sample("scene.tif"), "-o", _cli.Path("u.tif"), "--method", "fcls", .. options]).Code);
+        Assert.Equal(File.ReadAllText(_cli.Path("u.endmembers.csv")), File.ReadAllText(_cli.Path("e.csv")));
+        var (_, stdout, _) = _cli.Run(["endmembers", CliRunner.Sample("scene.tif"), "-o", _cli.Path("e2.csv"), .. options]);
+        Assert.Contains(extractor == "vca" ? "VCA (seed 42)" : "N-FINDR from the pixels of VCA", stdout);
+    }
+
     [Fact]
     public void Help_EverywhereHasExamples()
     {

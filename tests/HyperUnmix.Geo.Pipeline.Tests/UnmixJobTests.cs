@@ -109,7 +109,7 @@ public sealed class UnmixJobTests(SampleScene s)
     [Theory]
     [InlineData(UnmixMethod.Fcls)]
     [InlineData(UnmixMethod.Ucls)]
-    public void Run_EveryFileLayoutAndReader_GivesIdenticalAbundances(UnmixMethod method)
+    public void Run_EveryFileLayoutAndReader_GivesIdenticalAbundances(string method)
     {
         var dir = s.NewDir();
         (string Name, string[] Options)[] layouts =
@@ -157,7 +157,7 @@ public sealed class UnmixJobTests(SampleScene s)
     [InlineData(UnmixMethod.Nnls)]
     [InlineData(UnmixMethod.Scls)]
     [InlineData(UnmixMethod.Ucls)]
-    public void Run_EachMethodWithTrueEndmembers_RespectsItsConstraints(UnmixMethod method)
+    public void Run_EachMethodWithTrueEndmembers_RespectsItsConstraints(string method)
     {
         var dir = s.NewDir();
         var r = UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = Path.Combine(dir, "a.tif"), EndmembersFile = s.TruthEndmembers, Method = method, SideOutputs = false });

@@ -1,122 +1,6 @@
-using System.Security.Cryptography;
-using System.Text.Json;
 using HyperUnmix.Geo.Raster;
-using HyperUnmix.Geo.Unmixing.Deep;
-using HyperUnmix.Geo.Unmixing.Endmembers;
-using HyperUnmix.Geo.Unmixing.Solvers;
 
 namespace HyperUnmix.Geo.Pipeline;
-
-/// <summary>A plan's endmembers, exactly (doubles round-trip through JSON).</summary>
-public sealed record PlanEndmembers(double[] E, int Bands, int Count, string[] Names, double[]? Wavelengths)
-{
-    public static PlanEndmembers From(EndmemberSet e) => new(e.E, e.Bands, e.Count, e.Names, e.Wavelengths);
-    public EndmemberSet ToSet() => new(E, Bands, Count, Names, Wavelengths);
-}
-
-/// <summary>What the report says about a deep fit made while planning (the model itself is in the plan's model file).</summary>
-public sealed record FitSummary(int Pixels, double[] LossHistory, int Epochs, double Seconds, double Gflops, double[] ValidationHistory);
-
-/// <summary>
-/// One scene's plan: everything a tile needs, small and serialisable. It is made once per scene (endmembers extracted
-/// or read, the deep model fitted or read) and then every tile of <see cref="Grid"/> is a pure function of the plan
-/// and the tile's window, wherever and however often it runs (<see cref="TileProcessor"/>). The local runner and
-/// the cluster runner both work from it; pixels never travel in it.
-/// </summary>
-public sealed record UnmixPlan
-{
-    public const int CurrentVersion = 1;
-    public int Version { get; init; } = CurrentVersion;
-    /// <summary>The run's options (input, bands, scale, nodata, ROI, method, output, ...).</summary>
-    public required UnmixOptions Options { get; init; }
-    /// <summary>0-based bands read from the input.</summary>
-    public required int[] Bands { get; init; }
-    /// <summary>The part of the scene unmixed (the ROI's bounding window, or the whole scene).</summary>
-    public required Window Area { get; init; }
-    public required int TileSize { get; init; }
-    /// <summary>The endmembers every tile shares (for the deep method, the model's).</summary>
-    public required PlanEndmembers Endmembers { get; init; }
-    public required string EndmemberSource { get; init; }
-    /// <summary>The deep model applied to every tile, and its SHA-256 (checked before use).</summary>
-    public string? ModelFile { get; init; }
-    public string? ModelSha256 { get; init; }
-    /// <summary>Abundances of a fit that covered every valid pixel of the area (those pixels keep them), and its SHA-256.</summary>
-    public string? FittedFile { get; init; }
-    public string? FittedSha256 { get; init; }
-    public int? EstimatedCount { get; init; }
-    public double? VcaSnrDb { get; init; }
-    public FitSummary? Fit { get; init; }
-    /// <summary>Seconds spent planning, by stage.</summary>
-    public Dictionary<string, double> StageSeconds { get; init; } = [];
-    public required string[] OutputBands { get; init; }
-    public required Dictionary<string, string> Metadata { get; init; }
-
-    /// <summary>The tiles, in the order their outputs are assembled.</summary>
-    public TilePlan Grid => new(Area, TileSize, TileSize);
-
-    /// <summary>How plans and a job's scene options are written (enums by name, NaN allowed).</summary>
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        // NaN output nodata and the like.
-        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
-    };
-
-    public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
-
-    /// <summary>Reads a plan file, or says which file is not one.</summary>
-    public static UnmixPlan Load(string path)
-    {
-        try
-        {
-            var plan = JsonSerializer.Deserialize<UnmixPlan>(File.ReadAllBytes(path), JsonOptions) ?? throw new JsonException("empty");
-            if (plan.Version != CurrentVersion) throw new RasterDataException(path, $"plan version {plan.Version} is not supported (this version reads {CurrentVersion})");
-            return plan;
-        }
-        catch (JsonException e)
-        {
-            throw new RasterDataException(path, $"is not a plan file ({e.Message})");
-        }
-    }
-
-    /// <summary>Lower-case hex SHA-256 of a file.</summary>
-    public static string Sha256(string path)
-    {
-        using var f = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(f));
-    }
-}
-
-/// <summary>The abundances of an exhaustive deep fit, by scene position: a small binary file next to the plan.</summary>
-public static class FittedAbundances
-{
-    private static ReadOnlySpan<byte> Magic => "HUFIT1\n\0"u8;
-
-    public static void Write(string path, int p, long[] positions, float[] abundances)
-    {
-        var n = positions.Length;
-        if (abundances.Length != (long)p * n) throw new ArgumentException("abundances must be P x positions");
-        var bytes = new byte[8 + 8 + 8L * n + 4L * p * n];
-        Magic.CopyTo(bytes);
-        BitConverter.TryWriteBytes(bytes.AsSpan(8), p);
-        BitConverter.TryWriteBytes(bytes.AsSpan(12), n);
-        System.Runtime.InteropServices.MemoryMarshal.AsBytes(positions.AsSpan()).CopyTo(bytes.AsSpan(16));
-        System.Runtime.InteropServices.MemoryMarshal.AsBytes(abundances.AsSpan()).CopyTo(bytes.AsSpan(16 + 8 * n));
-        EndmemberFiles.WriteAtomically(path, bytes);
-    }
-
-    /// <summary>A fitted-abundance file's contents (<paramref name="path"/> names it in errors).</summary>
-    public static (int P, long[] Positions, float[] Abundances) Parse(byte[] bytes, string path)
-    {
-        if (bytes.Length < 16 || !bytes.AsSpan(0, 8).SequenceEqual(Magic)) throw new RasterDataException(path, "is not a fitted-abundance file");
-        int p = BitConverter.ToInt32(bytes, 8), n = BitConverter.ToInt32(bytes, 12);
-        if (p < 1 || n < 0 || bytes.Length != 16 + 8L * n + 4L * p * n) throw new RasterDataException(path, "is truncated or damaged");
-        var positions = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(bytes.AsSpan(16, 8 * n)).ToArray();
-        var a = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan(16 + 8 * n)).ToArray();
-        return (p, positions, a);
-    }
-}
 
 /// <summary>
 /// Unmixes tiles of a plan: (plan, window) -> abundance and residual bands. Every runner uses it: the local runner
@@ -153,27 +37,14 @@ public sealed class TileProcessor : IDisposable
     public static TileProcessor Open(UnmixPlan plan, CancellationToken cancel = default)
     {
         var o = plan.Options;
-        var source = UnmixJob.OpenInput(o);
+        var source = ScenePlanner.OpenInput(o);
         try
         {
             var info = source.Info;
             if (!new Window(0, 0, info.Width, info.Height).Contains(plan.Area) || plan.Bands.Any(b => b < 0 || b >= info.BandCount))
                 throw new RasterDataException(o.Input, $"does not match its plan ({info.Width}x{info.Height}, {info.BandCount} bands): the file changed after planning");
             var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, info, o.RoiSelection, cancel);
-            ITileUnmixer? unmixer;
-            if (o.IoOnly) unmixer = null;
-            else if (o.Method != UnmixMethod.Mtl) unmixer = UnmixJob.LinearUnmixer(plan.Endmembers.ToSet(), o);
-            else
-            {
-                var model = MtlModel.FromBytes(Checked(plan.ModelFile, plan.ModelSha256, "model"), plan.ModelFile!);
-                (long[], float[])? fitted = null;
-                if (plan.FittedFile is not null)
-                {
-                    var (_, positions, a) = FittedAbundances.Parse(Checked(plan.FittedFile, plan.FittedSha256, "fitted abundances"), plan.FittedFile);
-                    fitted = (positions, a);
-                }
-                unmixer = new MtlTileUnmixer(model, fitted, info.Width, cancel);
-            }
+            var unmixer = UnmixMethods.CreateUnmixer(plan, o.IoOnly ? PlanArtifacts.None : PlanArtifacts.Load(plan), info.Width, cancel);
             return new TileProcessor(plan, source, roi, unmixer, ownsSource: true);
         }
         catch
@@ -181,16 +52,6 @@ public sealed class TileProcessor : IDisposable
             source.Dispose();
             throw;
         }
-    }
-
-    private static byte[] Checked(string? path, string? sha, string what)
-    {
-        if (path is null || sha is null) throw new InvalidOperationException($"the plan names no {what} file");
-        if (!File.Exists(path)) throw new RasterDataException(path, $"{what} file of the plan not found");
-        var bytes = File.ReadAllBytes(path);
-        if (!Convert.ToHexStringLower(SHA256.HashData(bytes)).Equals(sha, StringComparison.Ordinal))
-            throw new RasterDataException(path, $"{what} file changed since planning (SHA-256 differs)");
-        return bytes;
     }
 
     /// <summary>

@@ -1,0 +1,65 @@
+using System.Globalization;
+using HyperUnmix.Geo.Raster;
+using HyperUnmix.Geo.Unmixing.Deep;
+using HyperUnmix.Geo.Unmixing.Endmembers;
+using HyperUnmix.Geo.Unmixing.Solvers;
+
+namespace HyperUnmix.Geo.Pipeline;
+
+/// <summary>
+/// The deep multi-task model (Mehrdad &amp; Janani): fitted once per scene on a subset of the sample (or given as a
+/// model file), then applied to every tile.
+/// </summary>
+internal sealed class DeepMethod : IUnmixMethod
+{
+    public string Name => UnmixMethod.Mtl;
+    public string Description => "the deep multi-task model (Mehrdad & Janani), fitted on a sample and applied to every tile";
+    /// <summary>The scaled mixing model, chosen by measurement (docs/accuracy-linear.md).</summary>
+    public PixelScale DefaultScale => PixelScale.Sum;
+    public bool FitsModel => true;
+
+    public string? Parameters(UnmixOptions o) => string.Create(CultureInfo.InvariantCulture,
+        $"alpha={o.Mtl.Alpha} beta={o.Mtl.Beta} lambda={o.Mtl.Lambda} epochs<={o.Mtl.MaxEpochs} row={o.Mtl.RowBranch} column={o.Mtl.ColumnBranch} nonlinear={o.Mtl.Nonlinear}");
+
+    public MethodPlan Plan(MethodPlanning planning)
+    {
+        var (o, progress, cancel) = (planning.Options, planning.Progress, planning.Cancel);
+        if (planning.GivenModel is { } given) return new MethodPlan(given.Endmembers, new PlanArtifacts(given, null), null);
+        progress?.Invoke("fit", 0.04);
+        var sample = planning.Sample();
+        if (sample.Count == 0) throw new RasterDataException(o.Input, "has no valid pixel");
+        var fitSet = sample.Subset(o.FitPixels);
+        var endmembers = o.EffectiveNormalize == PixelScale.Length ? planning.Endmembers.UnitLength() : planning.Endmembers;
+        // With a pixel scale the model is fitted on pixels divided by it (y / s ≈ E a, a on the simplex), and
+        // applied the same way; the linear start is then the scaled model's solution.
+        var fitY = o.EffectiveNormalize == PixelScale.None ? fitSet.Y : DivideByScale(fitSet, endmembers, o.EffectiveNormalize);
+        var fit = MtlTrainer.Fit(fitY, fitSet.Bands, fitSet.Count, endmembers, o.Mtl with { Seed = o.Seed },
+            epochCallback: (epoch, _) => progress?.Invoke("fit", 0.04 + 0.5 * epoch / o.Mtl.MaxEpochs), cancel: cancel);
+        var scaled = o.EffectiveNormalize == PixelScale.None ? fit.Model : fit.Model.WithPixelScale(o.EffectiveNormalize);
+        // The model applied is the model file's: what a run writes to .model.json (or a cluster's workers read)
+        // reproduces its tiles exactly.
+        var model = MtlModel.FromBytes(scaled.ToBytes(), "(fitted model)");
+        fit = fit with { Model = model };
+        // A fit over every valid pixel of the area is the answer for those pixels; otherwise apply the model.
+        (long[], float[])? fitted = fitSet.Exhaustive && fitSet.Count == sample.Count ? (fitSet.Positions, fit.Abundances) : null;
+        planning.Lap("fit");
+        return new MethodPlan(model.Endmembers, new PlanArtifacts(model, fitted), fit);
+    }
+
+    public ITileUnmixer CreateUnmixer(UnmixPlan plan, PlanArtifacts artifacts, int sceneWidth, CancellationToken cancel) =>
+        new MtlTileUnmixer(artifacts.Model ?? throw new InvalidOperationException("the deep method's plan has no model"), artifacts.Fitted, sceneWidth, cancel);
+
+    /// <summary>Each sample pixel divided by its scale under <paramref name="scale"/> (zero-scale pixels stay zero).</summary>
+    private static double[] DivideByScale(PixelSample s, EndmemberSet e, PixelScale scale)
+    {
+        int l = s.Bands, n = s.Count;
+        var yf = Array.ConvertAll(s.Y, v => (float)v);
+        var scales = new float[n];
+        new AbundanceSolver(e, LinearMethod.Fcls, scale: scale)
+            .SolveTile(yf, n, Enumerable.Repeat((byte)1, n).ToArray(), new float[e.Count * n], new float[n], 0f, new TileScratch(), scales);
+        var y = new double[l * n];
+        for (var b = 0; b < l; b++)
+            for (var i = 0; i < n; i++) y[b * n + i] = scales[i] > 0 ? s.Y[b * n + i] / scales[i] : 0;
+        return y;
+    }
+}

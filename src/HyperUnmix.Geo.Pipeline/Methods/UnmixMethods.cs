@@ -1,0 +1,89 @@
+using HyperUnmix.Geo.Unmixing.Deep;
+using HyperUnmix.Geo.Unmixing.Endmembers;
+using HyperUnmix.Geo.Unmixing.Solvers;
+
+namespace HyperUnmix.Geo.Pipeline;
+
+/// <summary>The names of the built-in methods (<see cref="UnmixOptions.Method"/>); <see cref="UnmixMethods"/> holds them all.</summary>
+public static class UnmixMethod
+{
+    /// <summary>The deep multi-task model (Mehrdad &amp; Janani), fitted on a sample and applied to every tile.</summary>
+    public const string Mtl = "mtl";
+    public const string Fcls = "fcls";
+    public const string Nnls = "nnls";
+    public const string Scls = "scls";
+    public const string Ucls = "ucls";
+}
+
+/// <summary>What a method's planning step gets: the endmembers so far, a model the user gave, and the scene's sample.</summary>
+/// <param name="Sample">The stratified sample (read on first use).</param>
+/// <param name="Lap">Ends a timed stage ("fit").</param>
+internal sealed record MethodPlanning(UnmixOptions Options, EndmemberSet Endmembers, MtlModel? GivenModel, Func<PixelSample> Sample,
+    ProgressHandler? Progress, Action<string> Lap, CancellationToken Cancel);
+
+/// <summary>A method's planning result: the endmembers every tile shares, its artifacts, and the deep fit made (or null).</summary>
+internal sealed record MethodPlan(EndmemberSet Endmembers, PlanArtifacts Artifacts, MtlFit? Fit);
+
+/// <summary>
+/// A way of estimating abundances: planned once per scene (<see cref="Plan"/>), then applied tile by tile by the
+/// unmixer it creates from the plan. A new method is one class implementing this and one line in
+/// <see cref="UnmixMethods"/>; its name then appears in the command's <c>--method</c> choices.
+/// </summary>
+internal interface IUnmixMethod
+{
+    /// <summary>The name users give (<c>--method NAME</c>), lower case.</summary>
+    string Name { get; }
+    /// <summary>One line for the command's help.</summary>
+    string Description { get; }
+    /// <summary>The pixel scale when <see cref="UnmixOptions.Normalize"/> is not given.</summary>
+    PixelScale DefaultScale { get; }
+    /// <summary>Whether the method fits a model (written as the run's .model.json; <see cref="UnmixOptions.ModelFile"/> applies one).</summary>
+    bool FitsModel { get; }
+    /// <summary>The method's parameters for the output's metadata, or null.</summary>
+    string? Parameters(UnmixOptions o);
+    MethodPlan Plan(MethodPlanning planning);
+    ITileUnmixer CreateUnmixer(UnmixPlan plan, PlanArtifacts artifacts, int sceneWidth, CancellationToken cancel);
+}
+
+/// <summary>The methods a run can name.</summary>
+internal static class UnmixMethods
+{
+    public static IReadOnlyList<IUnmixMethod> All { get; } =
+    [
+        new DeepMethod(),
+        new LinearUnmixMethod(UnmixMethod.Fcls, LinearMethod.Fcls, "fully constrained least squares (abundances >= 0, sum to one)"),
+        new LinearUnmixMethod(UnmixMethod.Nnls, LinearMethod.Nnls, "non-negative least squares"),
+        new LinearUnmixMethod(UnmixMethod.Scls, LinearMethod.Scls, "sum-to-one constrained least squares"),
+        new LinearUnmixMethod(UnmixMethod.Ucls, LinearMethod.Ucls, "unconstrained least squares"),
+    ];
+
+    public static IEnumerable<string> Names => All.Select(m => m.Name);
+
+    /// <summary>The method named <paramref name="name"/>; a <see cref="UsageException"/> naming the choices otherwise.</summary>
+    public static IUnmixMethod Get(string name) =>
+        All.FirstOrDefault(m => m.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new UsageException($"unknown method '{name}': one of {string.Join(", ", Names)}");
+
+    /// <summary>
+    /// The tile unmixer of a plan, chosen here once for every runner (the local one with the artifacts planning left
+    /// in memory, the cluster's with those read back from the plan's files); null for the I/O floor.
+    /// </summary>
+    public static ITileUnmixer? CreateUnmixer(UnmixPlan plan, PlanArtifacts artifacts, int sceneWidth, CancellationToken cancel) =>
+        plan.Options.IoOnly ? null : Get(plan.Options.Method).CreateUnmixer(plan, artifacts, sceneWidth, cancel);
+}
+
+/// <summary>The names a run can choose from, with their descriptions: what a command line or a plugin offers.</summary>
+public static class UnmixChoices
+{
+    /// <summary>The methods' names, the default (the deep method) first.</summary>
+    public static IReadOnlyList<string> Methods => UnmixMethods.Names.ToList();
+
+    /// <summary>"name (description) | ...", for the help of an option that names a method.</summary>
+    public static string MethodHelp => string.Join(" | ", UnmixMethods.All.Select(m => $"{m.Name} ({m.Description})")) + ".";
+
+    /// <summary>The endmember extractors' names, the default first.</summary>
+    public static IReadOnlyList<string> Extractors => Unmixing.Extraction.EndmemberExtractors.Names.ToList();
+
+    /// <summary>"name (description) | ...", for the help of an option that names an extractor.</summary>
+    public static string ExtractorHelp => string.Join(" | ", Unmixing.Extraction.EndmemberExtractors.All.Select(e => $"{e.Name} ({e.Description})")) + ".";
+}

@@ -1,0 +1,95 @@
+using System.Globalization;
+using HyperUnmix.Geo.Raster;
+using HyperUnmix.Geo.Unmixing.Endmembers;
+using HyperUnmix.Geo.Unmixing.Extraction;
+using HyperUnmix.Geo.Unmixing.Solvers;
+
+namespace HyperUnmix.Geo.Pipeline;
+
+/// <summary>What the endmember stage is asked for.</summary>
+/// <param name="Input">The scene, named in errors.</param>
+/// <param name="Count">P, or null for HySime's estimate.</param>
+/// <param name="Extractor">A name from <see cref="EndmemberExtractors"/>.</param>
+/// <param name="Refine">Archetypal refinement after extraction (kept only when it lowers the scaled residual).</param>
+/// <param name="RefinePixels">Pixels the refinement runs on (a spread subset of the sample).</param>
+/// <param name="Wavelengths">The used bands' wavelengths, or null.</param>
+public sealed record EndmemberRequest(string Input, int? Count, string Extractor, bool Refine, int RefinePixels, long Seed, double[]? Wavelengths)
+{
+    /// <summary>The request an unmixing run makes.</summary>
+    public static EndmemberRequest From(UnmixOptions o, double[]? wavelengths) =>
+        new(o.Input, o.EndmemberCount, o.Extractor, o.RefineEndmembers, o.RefinePixels, o.Seed, wavelengths);
+}
+
+/// <summary>The stage's endmembers, how they were found, HySime's estimate when P was not given, and the extractor's SNR.</summary>
+public sealed record EndmemberStageResult(EndmemberSet Endmembers, string Source, HySimeResult? Estimate, double SnrDb);
+
+/// <summary>
+/// The endmember stage, the same for <c>unmix</c> and <c>endmembers</c>: P (given, or HySime's estimate), the named
+/// extractor on the sample, then, by default, the archetypal refinement (each endmember a convex combination of
+/// unit-length pixels; docs/accuracy-linear.md).
+/// </summary>
+public static class EndmemberStage
+{
+    /// <summary>Largest P whose extracted endmembers are refined.</summary>
+    public const int MaxRefinedEndmembers = 10;
+
+    public static EndmemberStageResult Run(PixelSample sample, EndmemberRequest request, CancellationToken cancel = default)
+    {
+        var extractor = EndmemberExtractors.Get(request.Extractor);
+        HySimeResult? estimate = null;
+        var p = request.Count;
+        if (p is null)
+        {
+            if (sample.Count <= sample.Bands)
+                throw new RasterDataException(request.Input, $"only {sample.Count} valid pixels for {sample.Bands} bands: too few to estimate the number of endmembers; give -p");
+            estimate = HySime.Estimate(sample.Y, sample.Bands, sample.Count);
+            p = estimate.Count;
+        }
+        if (p > sample.Bands) throw new UsageException($"P = {p} is larger than the number of bands used ({sample.Bands})");
+        if (p > sample.Count) throw new RasterDataException(request.Input, $"only {sample.Count} valid pixels, fewer than P = {p}");
+        var x = extractor.Extract(sample.Y, sample.Bands, sample.Count, p.Value, request.Seed, cancel);
+        cancel.ThrowIfCancellationRequested();
+        var e = x.E;
+        var source = x.Source;
+        // Refinement's cost grows with P (its checks solve FCLS for every pixel); beyond a few tens of materials it is
+        // skipped: it is measured on 3-5 (docs/accuracy-linear.md), and large P is rarely a set of pure materials.
+        if (request.Refine && p > 1 && p <= MaxRefinedEndmembers)
+            (e, source) = Refined(sample, request.RefinePixels, x, p.Value, cancel);
+        source += $" on {(sample.Exhaustive ? "all" : "a stratified sample of")} {sample.Count} valid pixels" +
+                  (estimate is null ? "" : $"; P = {p} from HySime");
+        var names = Enumerable.Range(1, p.Value).Select(i => $"EM{i}").ToArray();
+        return new(new EndmemberSet(e, sample.Bands, p.Value, names, request.Wavelengths), source, estimate, x.SnrDb);
+    }
+
+    /// <summary>The refinement on a spread subset of the sample, with the extracted pixels appended so that they are in it.</summary>
+    private static (double[] E, string Source) Refined(PixelSample sample, int refinePixels, ExtractedEndmembers x, int p, CancellationToken cancel)
+    {
+        var subset = sample.Subset(refinePixels);
+        int l = sample.Bands, n = subset.Count + p;
+        var y = new double[l * n];
+        for (var b = 0; b < l; b++)
+        {
+            Array.Copy(subset.Y, b * subset.Count, y, b * n, subset.Count);
+            for (var j = 0; j < p; j++) y[b * n + subset.Count + j] = sample.Y[b * sample.Count + x.PixelIndices[j]];
+        }
+        var refined = ArchetypalRefinement.Refine(y, l, n, Enumerable.Range(subset.Count, p).ToArray(),
+            new ArchetypalOptions { Subspace = 24, Iterations = 100, CheckEvery = 4 }, cancel: cancel);
+        // The refinement fits the pixels' shapes (unit length). It is kept only if the refined spectra also fit
+        // the pixels as they are better, under the scaled model (NNLS residual): on a clean scene with pure
+        // pixels the extracted pixels already fit best, and shape-only refinement would move them inward.
+        var yf = Array.ConvertAll(y, v => (float)v);
+        double before = ScaledResidual(yf, l, n, x.E, p), after = ScaledResidual(yf, l, n, refined.Endmembers, p);
+        var keep = after < before;
+        return (keep ? refined.Endmembers : x.E, x.Source + string.Create(CultureInfo.InvariantCulture,
+            $", {(keep ? "refined" : "not refined (it did not lower the scaled residual)")}: convex combinations of {subset.Count} pixels, shape residual {refined.InitialResidual:G3} -> {refined.ChosenResidual:G3} in {refined.Iterations} iterations, scaled residual {before:G3} -> {after:G3}"));
+    }
+
+    /// <summary>RMS residual of the scaled mixing model (NNLS) of the pixels (L x N) with the given endmembers.</summary>
+    private static double ScaledResidual(float[] y, int l, int n, double[] e, int p)
+    {
+        var residual = new float[n];
+        new AbundanceSolver(new EndmemberSet(e, l, p), LinearMethod.Nnls)
+            .SolveTile(y, n, Enumerable.Repeat((byte)1, n).ToArray(), new float[p * n], residual, 0f, new TileScratch());
+        return Math.Sqrt(residual.Average(r => (double)r * r));
+    }
+}

@@ -1,0 +1,169 @@
+using System.Globalization;
+using HyperUnmix.Geo.Gdal;
+using HyperUnmix.Geo.Raster;
+using HyperUnmix.Geo.Unmixing.Deep;
+using HyperUnmix.Geo.Unmixing.Endmembers;
+using HyperUnmix.Geo.Unmixing.Extraction;
+using HyperUnmix.Geo.Unmixing.Solvers;
+
+namespace HyperUnmix.Geo.Pipeline;
+
+/// <summary>What planning produced: the plan, and what stays in memory for a local run.</summary>
+/// <param name="Fit">The deep fit made while planning (its model is the one applied), or null.</param>
+internal sealed record Prepared(UnmixPlan Plan, PlanArtifacts Artifacts, MtlFit? Fit);
+
+/// <summary>
+/// The once-per-scene part of a run: the options checked, the scene opened, endmembers (from a model, a file, or the
+/// endmember stage on a stratified sample), the method's own planning (the deep fit), and the tile grid.
+/// Deterministic for a given input, options and CPU kernel.
+/// </summary>
+internal static class ScenePlanner
+{
+    public static void Validate(UnmixOptions o)
+    {
+        var method = UnmixMethods.Get(o.Method);
+        EndmemberExtractors.Get(o.Extractor);
+        if (o.TileSize < 16) throw new UsageException($"--tile must be at least 16 pixels, got {o.TileSize}");
+        if (o.Threads < 1) throw new UsageException($"--threads must be at least 1, got {o.Threads}");
+        if (o.MemoryBytes < 16L << 20) throw new UsageException($"--memory must be at least 16 MB, got {o.MemoryBytes >> 20} MB");
+        if (o.EndmemberCount is < 1) throw new UsageException($"-p must be at least 1, got {o.EndmemberCount}");
+        if (o.EndmembersFile is not null && o.EndmemberCount is not null) throw new UsageException("give either --endmembers or -p, not both");
+        if (o.ModelFile is not null && (o.EndmembersFile is not null || o.EndmemberCount is not null))
+            throw new UsageException("--model brings its own endmembers: do not combine it with --endmembers or -p");
+        if (o.ModelFile is not null && !method.FitsModel) throw new UsageException("--model applies a deep model: use it with --method mtl");
+        if (o.FitPixels < 100) throw new UsageException($"--fit-pixels must be at least 100, got {o.FitPixels}");
+        if (o.SampleSize < 100) throw new UsageException($"--sample must be at least 100 pixels, got {o.SampleSize}");
+        if (!double.IsFinite(o.InputScale) || o.InputScale <= 0) throw new UsageException($"--scale must be a positive number, got {o.InputScale}");
+    }
+
+    /// <summary>Opens the run's input with its nodata, NaN and reader options.</summary>
+    public static RasterSource OpenInput(UnmixOptions o) => RasterSource.Open(o.Input, new RasterOpenOptions
+    {
+        AllowRawPath = !o.ForceGdalReader,
+        NoData = o.InputNoData,
+        Nan = o.NanAsNoData ? NanPolicy.Mask : NanPolicy.Error,
+    });
+
+    /// <summary>The input opened with the run's options, its bands, ROI and the area unmixed.</summary>
+    public static (RasterSource Source, int[] Bands, RegionOfInterest? Roi, Window Area) OpenScene(UnmixOptions o, CancellationToken cancel)
+    {
+        var source = OpenInput(o);
+        try
+        {
+            var bands = SelectBands(o, source.Info);
+            var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, source.Info, o.RoiSelection, cancel);
+            return (source, bands, roi, roi?.Window ?? source.Extent);
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The 0-based bands a run uses: --bands (all by default), minus the bad bands with --drop-bad-bands.</summary>
+    public static int[] SelectBands(UnmixOptions o, RasterInfo info)
+    {
+        var bands = (o.Bands ?? Enumerable.Range(0, info.BandCount).ToArray()).ToList();
+        foreach (var b in bands)
+            if (b < 0 || b >= info.BandCount) throw new UsageException($"band {b + 1} does not exist: {info.Path} has {info.BandCount} bands");
+        if (o.DropBadBands) bands.RemoveAll(info.BadBands.Contains);
+        if (bands.Count == 0) throw new UsageException("no bands left to unmix");
+        if (bands.Distinct().Count() != bands.Count) throw new UsageException("a band is selected twice");
+        return bands.ToArray();
+    }
+
+    public static RasterDataException NoValidPixel(UnmixOptions o, bool roi) =>
+        new(o.Input, roi ? "has no valid pixel inside the region of interest" : "has no valid pixel (all nodata)");
+
+    public static Prepared Prepare(UnmixOptions o, RasterSource source, int[] bands, RegionOfInterest? roi, Window area,
+        ProgressHandler? progress, StageClock clock, CancellationToken cancel)
+    {
+        var info = source.Info;
+        var sceneWavelengths = info.Wavelengths is null ? null : bands.Select(b => info.Wavelengths[b]).ToArray();
+        PixelSample? sample = null;
+        PixelSample Sample() => sample ??= Sampling.Read(source, area, roi, bands, o.InputScale, o.SampleSize, o.Seed);
+        MtlModel? model = null;
+        EndmemberSet endmembers;
+        string endmemberSource;
+        EndmemberStageResult? stage = null;
+        if (o.ModelFile is not null)
+        {
+            model = MtlModel.Load(o.ModelFile);
+            model.CheckScene(o.Input, bands.Length, sceneWavelengths);
+            endmembers = model.Endmembers;
+            endmemberSource = $"deep model {Path.GetFullPath(o.ModelFile)}";
+        }
+        else if (o.EndmembersFile is not null)
+        {
+            var loaded = EndmemberFiles.Load(o.EndmembersFile, o.EndmemberNames);
+            // Spectra given for every band of the scene follow the run's band selection (--bands, --drop-bad-bands).
+            if (loaded.Bands == info.BandCount && bands.Length != info.BandCount) loaded = loaded.SelectBands(bands);
+            endmembers = EndmemberFiles.MatchScene(loaded, o.EndmembersFile, bands.Length, sceneWavelengths, o.Resample);
+            endmemberSource = Path.GetFullPath(o.EndmembersFile);
+        }
+        else
+        {
+            progress?.Invoke("sample", 0.01);
+            Sample();
+            cancel.ThrowIfCancellationRequested();
+            if (sample!.Count == 0) throw NoValidPixel(o, roi is not null);
+            progress?.Invoke("endmembers", 0.03);
+            stage = EndmemberStage.Run(sample, EndmemberRequest.From(o, sceneWavelengths), cancel);
+            (endmembers, endmemberSource) = (stage.Endmembers, stage.Source);
+        }
+        clock.Lap("endmembers");
+
+        // The I/O floor never fits a model: it measures reading and writing alone.
+        var method = o.IoOnly ? new MethodPlan(endmembers, PlanArtifacts.None, null)
+            : UnmixMethods.Get(o.Method).Plan(new MethodPlanning(o, endmembers, model, Sample, progress, clock.Lap, cancel));
+        endmembers = method.Endmembers;
+        var fit = method.Fit;
+        var snr = stage?.SnrDb;
+        var plan = new UnmixPlan
+        {
+            Options = o,
+            Bands = bands,
+            Area = area,
+            TileSize = PlanMemory(o, bands.Length, endmembers.Count).Tile,
+            Endmembers = PlanEndmembers.From(endmembers),
+            EndmemberSource = endmemberSource,
+            ModelFile = o.ModelFile is null ? null : Path.GetFullPath(o.ModelFile),
+            ModelSha256 = o.ModelFile is null ? null : UnmixPlan.Sha256(o.ModelFile),
+            EstimatedCount = stage?.Estimate?.Count,
+            VcaSnrDb = snr is { } s && double.IsFinite(s) ? s : null,
+            StageSeconds = clock.Stages,
+            Fit = fit is null ? null : new FitSummary(fit.Pixels, fit.LossHistory.ToArray(), fit.Epochs, fit.Seconds, fit.Gflops, fit.ValidationHistory.ToArray()),
+            OutputBands = endmembers.Names.Append("residual_rmse").ToArray(),
+            Metadata = RunMetadata(o, info, endmembers, endmemberSource),
+        };
+        return new Prepared(plan, method.Artifacts, fit);
+    }
+
+    /// <summary>Tile side and worker count such that the tiles in flight fit the memory budget.</summary>
+    public static (int Tile, int Workers) PlanMemory(UnmixOptions o, int bands, int p)
+    {
+        // Per pixel: input tile and output bands (float), mask; per worker: the solver's chunk of spectra (float).
+        long perPixel = 4L * (bands + p + 1) + 1;
+        var fixedPerWorker = 4L * bands * TileScratch.ChunkPixels;
+        var workers = o.Threads;
+        var tile = o.TileSize;
+        while (workers * (perPixel * tile * tile + fixedPerWorker) > o.MemoryBytes / 2 && tile > 16) tile = Math.Max(16, tile / 2);
+        while (workers > 1 && workers * (perPixel * tile * tile + fixedPerWorker) > o.MemoryBytes / 2) workers--;
+        return (tile, workers);
+    }
+
+    private static Dictionary<string, string> RunMetadata(UnmixOptions o, RasterInfo info, EndmemberSet e, string source) => new()
+    {
+        ["HYPERUNMIX_VERSION"] = UnmixJob.Version,
+        ["HYPERUNMIX_METHOD"] = o.Method.ToUpperInvariant(),
+        ["HYPERUNMIX_MTL"] = UnmixMethods.Get(o.Method).Parameters(o) ?? "n/a",
+        ["HYPERUNMIX_INPUT"] = Path.GetFullPath(info.Path),
+        ["HYPERUNMIX_ENDMEMBERS"] = string.Join(",", e.Names),
+        ["HYPERUNMIX_ENDMEMBER_SOURCE"] = source,
+        ["HYPERUNMIX_P"] = e.Count.ToString(CultureInfo.InvariantCulture),
+        ["HYPERUNMIX_SEED"] = o.Seed.ToString(CultureInfo.InvariantCulture),
+        ["HYPERUNMIX_PARAMETERS"] = $"bands={e.Bands} scale={o.InputScale.ToString(CultureInfo.InvariantCulture)} roi={(o.Roi is null ? "none" : Path.GetFileName(o.Roi))} normalize={UnmixJob.NormalizeName(o.EffectiveNormalize)}",
+        ["HYPERUNMIX_GDAL"] = GdalLibrary.Version,
+    };
+}

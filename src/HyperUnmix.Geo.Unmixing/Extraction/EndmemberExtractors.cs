@@ -1,0 +1,65 @@
+namespace HyperUnmix.Geo.Unmixing.Extraction;
+
+/// <summary>Endmembers extracted from pixels: spectra (L x P, column j the j-th), the pixels they came from, and a summary.</summary>
+/// <param name="Source">What was done, for run summaries and reports ("VCA (seed 42)").</param>
+/// <param name="SnrDb">The signal-to-noise ratio the extractor estimated, or NaN.</param>
+public sealed record ExtractedEndmembers(double[] E, int[] PixelIndices, string Source, double SnrDb);
+
+/// <summary>
+/// An endmember extraction algorithm: P spectra from a matrix of pixels (L x N, band-major, scaled values).
+/// A new extractor is one class implementing this and one line in <see cref="EndmemberExtractors"/>; its name then
+/// appears in the command's <c>--extractor</c> choices.
+/// </summary>
+public interface IEndmemberExtractor
+{
+    /// <summary>The name users give (<c>--extractor NAME</c>), lower case.</summary>
+    string Name { get; }
+    /// <summary>One line for the command's help.</summary>
+    string Description { get; }
+    /// <summary>Extracts <paramref name="p"/> endmembers from the <paramref name="n"/> pixels of <paramref name="y"/>; deterministic for a seed.</summary>
+    ExtractedEndmembers Extract(double[] y, int l, int n, int p, long seed, CancellationToken cancel);
+}
+
+/// <summary>The extractors a run can name.</summary>
+public static class EndmemberExtractors
+{
+    /// <summary>The default: N-FINDR started from VCA's pixels (docs/endmembers.md).</summary>
+    public const string Default = "nfindr";
+
+    public static IReadOnlyList<IEndmemberExtractor> All { get; } = [new NFindrExtractor(), new VcaExtractor()];
+
+    public static IEnumerable<string> Names => All.Select(e => e.Name);
+
+    /// <summary>The extractor named <paramref name="name"/>; ArgumentException naming the choices otherwise.</summary>
+    public static IEndmemberExtractor Get(string name) =>
+        All.FirstOrDefault(e => e.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new ArgumentException($"unknown endmember extractor '{name}': one of {string.Join(", ", Names)}");
+}
+
+/// <summary>Vertex Component Analysis (Nascimento &amp; Bioucas-Dias 2005), seeded.</summary>
+internal sealed class VcaExtractor : IEndmemberExtractor
+{
+    public string Name => "vca";
+    public string Description => "VCA (vertex component analysis)";
+
+    public ExtractedEndmembers Extract(double[] y, int l, int n, int p, long seed, CancellationToken cancel)
+    {
+        var vca = Vca.Extract(y, l, n, p, seed);
+        return new(vca.Endmembers, vca.PixelIndices, $"VCA (seed {seed})", vca.SnrDb);
+    }
+}
+
+/// <summary>N-FINDR's volume-maximising swaps, started from VCA's pixels.</summary>
+internal sealed class NFindrExtractor : IEndmemberExtractor
+{
+    public string Name => "nfindr";
+    public string Description => "N-FINDR from VCA's pixels";
+
+    public ExtractedEndmembers Extract(double[] y, int l, int n, int p, long seed, CancellationToken cancel)
+    {
+        var vca = Vca.Extract(y, l, n, p, seed);
+        cancel.ThrowIfCancellationRequested();
+        var nf = NFindr.Refine(y, l, n, vca.PixelIndices);
+        return new(nf.Endmembers, nf.PixelIndices, $"N-FINDR from the pixels of VCA (seed {seed}), {nf.Swaps} swaps", vca.SnrDb);
+    }
+}
