@@ -47,7 +47,8 @@ public sealed partial class LocalCluster : IDisposable
     {
         var started = Enumerable.Range(0, count).Select(_ => new WorkerProcess(this, threads, environment)).ToList();
         _workers.AddRange(started);
-        foreach (var w in started) w.WaitReady(TimeSpan.FromSeconds(60));
+        // A worker started right after others were killed waits (up to a minute) until they are declared dead; under load, longer.
+        foreach (var w in started) w.WaitReady(TimeSpan.FromMinutes(3));
         return started;
     }
 
