@@ -51,20 +51,21 @@ public static partial class Commands
         }
     }
 
-    private sealed record InputOptions(Option<string?> NoData, Option<bool> NanAsNoData, Option<string?> Bands, Option<bool> DropBad, Option<double> Scale,
-        Option<int> Sample, Option<long> Seed, Option<string?> Roi)
+    private sealed record InputOptions(Option<string?> NoData, Option<bool> NanAsNoData, Option<string?> Bands, Option<bool> DropBad, Option<bool> KeepAbsorption,
+        Option<double> Scale, Option<int> Sample, Option<long> Seed, Option<string?> Roi)
     {
         public static InputOptions Create() => new(
             new Option<string?>("--nodata") { Description = "Input nodata value for every band (a number or 'nan'); overrides the file's." },
             new Option<bool>("--nan-as-nodata") { Description = "Treat non-finite samples (NaN, +/-Inf) as nodata (default: they are an error unless they are the band's nodata value)." },
             new Option<string?>("--bands") { Description = "Bands to use, 1-based: '1-100,120-150'." },
             new Option<bool>("--drop-bad-bands") { Description = "Leave out the bands flagged bad in the header (ENVI bbl)." },
+            new Option<bool>("--keep-absorption-bands") { Description = "Keep the atmospheric absorption windows (1340-1450, 1800-1960, > 2450 nm), left out by default when the wavelengths are known." },
             new Option<double>("--scale") { Description = "Multiply input values by this factor (e.g. 0.0001 for reflectance x 10000).", DefaultValueFactory = _ => 1.0 },
             new Option<int>("--sample") { Description = "Pixels sampled (spatially stratified) for HySime and VCA.", DefaultValueFactory = _ => 20000 },
             new Option<long>("--seed") { Description = "Seed for sampling and VCA; same seed, same result.", DefaultValueFactory = _ => 42 },
             new Option<string?>("--roi") { Description = "Polygons (GeoJSON, Shapefile, GeoPackage, ...) to clip to." });
 
-        public IEnumerable<Option> All => [NoData, NanAsNoData, Bands, DropBad, Scale, Sample, Seed, Roi];
+        public IEnumerable<Option> All => [NoData, NanAsNoData, Bands, DropBad, KeepAbsorption, Scale, Sample, Seed, Roi];
 
         public UnmixOptions Apply(ParseResult p, UnmixOptions o) => o with
         {
@@ -72,6 +73,7 @@ public static partial class Commands
             NanAsNoData = p.GetValue(NanAsNoData),
             Bands = ParseBands(p.GetValue(Bands)),
             DropBadBands = p.GetValue(DropBad),
+            DropAbsorptionBands = !p.GetValue(KeepAbsorption),
             InputScale = p.GetValue(Scale),
             SampleSize = p.GetValue(Sample),
             Seed = p.GetValue(Seed),

@@ -6,7 +6,7 @@ public static partial class Commands
     {
         var scene = SceneArgument();
         var common = InputOptions.Create();
-        var p = new Option<int?>("-p", "--endmember-count") { Description = "Number of endmembers (default: HySime estimate)." };
+        var p = new Option<int?>("-p", "--endmember-count") { Description = "Number of endmembers (default: the elbow of the unmixing residual; see the estimate command)." };
         var extractor = ExtractorOption();
         var noRefine = new Option<bool>("--no-refine") { Description = "Keep the extracted pixels as endmembers (no archetypal refinement)." };
         var output = new Option<string>("-o", "--output") { Description = "CSV to write (an ENVI spectral library .sli/.hdr and a plot .png are written next to it).", Required = true };
@@ -34,9 +34,9 @@ public static partial class Commands
             foreach (var f in new[] { csv, sli, Path.ChangeExtension(csv, ".hdr"), png })
                 if (File.Exists(f) && !parse.GetValue(overwrite)) throw new RasterOutputException(f, "already exists (use --overwrite to replace it)");
             if (!Directory.Exists(Path.GetDirectoryName(csv))) throw new RasterOutputException(csv, "the output folder does not exist");
-            var sample = ReadSample(o, cancel, out var info);
+            var sample = ReadSample(o, cancel, out var info, out var screen);
             cancel.ThrowIfCancellationRequested();
-            var bands = UnmixJob.SelectBands(o, info);
+            var bands = screen.Bands;
             var stage = EndmemberStage.Run(sample, EndmemberRequest.From(o, info.Wavelengths is null ? null : bands.Select(b => info.Wavelengths[b]).ToArray()), cancel);
             var set = stage.Endmembers;
             EndmemberFiles.WriteCsv(csv, set);

@@ -27,7 +27,7 @@ public static partial class Commands
         var endmembers = new Option<string?>("--endmembers", "-e") { Description = "Endmember spectra: CSV (one row per band) or ENVI spectral library (.sli)." };
         var names = new Option<string?>("--endmember-names") { Description = "Comma-separated spectra to take from --endmembers." };
         var resample = new Option<bool>("--resample") { Description = "Interpolate --endmembers spectra to the scene's wavelengths when they differ." };
-        var p = new Option<int?>("-p", "--endmember-count") { Description = "Endmembers to extract (default: HySime estimate)." };
+        var p = new Option<int?>("-p", "--endmember-count") { Description = "Endmembers to extract (default: the elbow of the unmixing residual; see the estimate command)." };
         var extractor = ExtractorOption();
         var noRefine = new Option<bool>("--no-refine") { Description = "Keep the extracted pixels as endmembers (no archetypal refinement)." };
         var normalize = new Option<string>("--normalize") { Description = "Pixel brightness: scale (y = s E a, per-pixel scale; default for mtl) | l2 (unit-length pixels) | none (default for the classic solvers).", DefaultValueFactory = _ => "auto" };
@@ -124,6 +124,7 @@ public static partial class Commands
             var progress = new ProgressReporter();
             var r = UnmixJob.Run(o, progress.Report, cancel);
             Console.WriteLine($"Unmixed {r.ValidPixels} of {r.TotalPixels} pixels into {r.Endmembers.Count} endmembers ({string.Join(", ", r.Endmembers.Names)}) with {o.Method.ToUpperInvariant()}");
+            if (r.Screen is { } screen) Console.WriteLine($"  screening: {screen.Summary(r.RequestedBands)}");
             Console.WriteLine($"  endmembers: {r.EndmemberSource}");
             if (r.Fit is { } fitted)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -36,6 +36,12 @@ public static class Evaluation
         {
             if (estimated is null) throw new UsageException("estimated endmembers are needed to compare spectra (the run's .endmembers.csv)");
             var reference = EndmemberFiles.Load(truthEndmembers);
+            // A run that left bands out (screening, --bands) is compared on its own bands, found by wavelength.
+            if (reference.Bands != estimated.Bands && reference.Wavelengths is { } rw && estimated.Wavelengths is { } ew && ew.Length < rw.Length)
+            {
+                var at = ew.Select(w => Enumerable.Range(0, rw.Length).FirstOrDefault(i => Math.Abs(rw[i] - w) < 1e-3, -1)).ToArray();
+                if (at.All(i => i >= 0)) reference = reference.SelectBands(at);
+            }
             if (reference.Bands != estimated.Bands)
                 throw new EndmemberFileException(truthEndmembers, $"has {reference.Bands} bands, the estimated endmembers {estimated.Bands}");
             refSpectra = Enumerable.Range(0, reference.Count).Select(reference.Spectrum).ToList();

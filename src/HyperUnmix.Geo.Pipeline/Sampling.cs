@@ -27,11 +27,18 @@ public sealed record PixelSample(double[] Y, int Bands, int Count, bool Exhausti
 /// </summary>
 public static class Sampling
 {
-    public static PixelSample Read(RasterSource source, Window area, RegionOfInterest? roi, int[] bands, double scale, int maxPixels, long seed)
+    /// <summary>The valid pixels (every band valid) of the sample, scaled by <paramref name="scale"/>.</summary>
+    public static PixelSample Read(RasterSource source, Window area, RegionOfInterest? roi, int[] bands, double scale, int maxPixels, long seed) =>
+        ReadRaw(source, area, roi, bands, maxPixels, seed).Pixels(Enumerable.Range(0, bands.Length).ToArray(), scale, dropZeroPixels: false);
+
+    /// <summary>
+    /// The sample's pixels with every band's samples and their own validity (<see cref="RasterSource.ReadSamples"/>):
+    /// what band screening looks at before deciding which pixels are valid.
+    /// </summary>
+    internal static RawSample ReadRaw(RasterSource source, Window area, RegionOfInterest? roi, int[] bands, int maxPixels, long seed)
     {
         var l = bands.Length;
-        var columns = new List<float[]>();
-        var positions = new List<long>();
+        var sample = new RawSample(bands, area.Area <= maxPixels);
         long width = source.Info.Width;
         if (area.Area <= maxPixels)
         {
@@ -41,19 +48,16 @@ public static class Sampling
                 var w = tile.Window;
                 var n = (int)w.Area;
                 var buf = new float[l * n];
-                var valid = new byte[n];
-                source.Read(w, bands, buf, valid);
-                roi?.Mask(w, valid);
+                var ok = new byte[l * n];
+                var inside = new byte[n];
+                source.ReadSamples(w, bands, buf, ok, BufferLayout.PixelInterleaved);
+                inside.AsSpan().Fill(1);
+                roi?.Mask(w, inside);
                 for (var p = 0; p < n; p++)
-                {
-                    if (valid[p] == 0) continue;
-                    var col = new float[l];
-                    for (var b = 0; b < l; b++) col[b] = buf[b * n + p];
-                    columns.Add(col);
-                    positions.Add((w.RowOff + p / w.Width) * width + w.ColOff + p % w.Width);
-                }
+                    if (inside[p] != 0 && ok.AsSpan(p * l, l).Contains((byte)1))
+                        sample.Add(buf.AsSpan(p * l, l), ok.AsSpan(p * l, l), (w.RowOff + p / w.Width) * width + w.ColOff + p % w.Width);
             }
-            return Pack(columns, positions, l, scale, exhaustive: true);
+            return sample;
         }
 
         var rng = new Rng(seed);
@@ -62,6 +66,7 @@ public static class Sampling
         var cellSide = Math.Max(1, (int)Math.Sqrt((double)area.Area / cells));
         var grid = new TilePlan(area, cellSide, cellSide);
         var pixel = new float[l];
+        var valid = new byte[l];
         var one = new byte[1];
         foreach (var cell in grid.Tiles())
         {
@@ -71,21 +76,78 @@ public static class Sampling
                 var c = w.ColOff + rng.Next(w.Width);
                 var r = w.RowOff + rng.Next(w.Height);
                 var pw = new Window(c, r, 1, 1);
-                if (source.Read(pw, bands, pixel, one) == 0) continue;
+                source.ReadSamples(pw, bands, pixel, valid);
+                if (!valid.AsSpan().Contains((byte)1)) continue;
+                one[0] = 1;
                 if (roi is not null && roi.Mask(pw, one) == 0) continue;
-                columns.Add((float[])pixel.Clone());
-                positions.Add(r * width + c);
+                sample.Add(pixel, valid, r * width + c);
             }
         }
-        return Pack(columns, positions, l, scale, exhaustive: false);
+        return sample;
+    }
+}
+
+/// <summary>Sampled pixels with every requested band's value and its own validity, in sampling order.</summary>
+internal sealed class RawSample(int[] bands, bool exhaustive)
+{
+    private readonly List<float[]> _values = [];
+    private readonly List<byte[]> _valid = [];
+    private readonly List<long> _positions = [];
+
+    /// <summary>The 0-based file bands read.</summary>
+    public int[] Bands { get; } = bands;
+    /// <summary>Every pixel of the area was read (not a random sample).</summary>
+    public bool Exhaustive { get; } = exhaustive;
+    /// <summary>Pixels with at least one valid sample.</summary>
+    public int Count => _values.Count;
+
+    public void Add(ReadOnlySpan<float> values, ReadOnlySpan<byte> valid, long position)
+    {
+        _values.Add(values.ToArray());
+        _valid.Add(valid.ToArray());
+        _positions.Add(position);
     }
 
-    private static PixelSample Pack(List<float[]> columns, List<long> positions, int l, double scale, bool exhaustive)
+    /// <summary>Band <paramref name="q"/> (an index into <see cref="Bands"/>): how many pixels hold a valid value, and its range.</summary>
+    public (int Valid, float Min, float Max) Stats(int q)
     {
-        var n = columns.Count;
+        int count = 0;
+        float min = float.PositiveInfinity, max = float.NegativeInfinity;
+        for (var p = 0; p < _values.Count; p++)
+        {
+            if (_valid[p][q] == 0) continue;
+            count++;
+            min = Math.Min(min, _values[p][q]);
+            max = Math.Max(max, _values[p][q]);
+        }
+        return (count, min, max);
+    }
+
+    /// <summary>Pixels valid in every kept band (<paramref name="keep"/>, indices into <see cref="Bands"/>) and 0 in all of them.</summary>
+    public int ZeroPixels(int[] keep) => Enumerable.Range(0, Count).Count(p => keep.All(q => _valid[p][q] != 0 && _values[p][q] == 0));
+
+    /// <summary>
+    /// The sample of the kept bands: pixels valid in every kept band (and, with <paramref name="dropZeroPixels"/>, not
+    /// 0 in all of them), L x N, scaled by <paramref name="scale"/>.
+    /// </summary>
+    public PixelSample Pixels(int[] keep, double scale, bool dropZeroPixels)
+    {
+        var chosen = new List<int>();
+        for (var p = 0; p < Count; p++)
+        {
+            var ok = true;
+            var zero = true;
+            foreach (var q in keep)
+            {
+                ok &= _valid[p][q] != 0;
+                zero &= _values[p][q] == 0;
+            }
+            if (ok && !(dropZeroPixels && zero)) chosen.Add(p);
+        }
+        int l = keep.Length, n = chosen.Count;
         var y = new double[l * n];
-        for (var p = 0; p < n; p++)
-            for (var b = 0; b < l; b++) y[b * n + p] = columns[p][b] * scale;
-        return new PixelSample(y, l, n, exhaustive, positions.ToArray());
+        for (var k = 0; k < n; k++)
+            for (var b = 0; b < l; b++) y[b * n + k] = _values[chosen[k]][keep[b]] * scale;
+        return new PixelSample(y, l, n, Exhaustive, chosen.Select(p => _positions[p]).ToArray());
     }
 }

@@ -22,6 +22,10 @@ public sealed record UnmixResult
     public required int Workers { get; init; }
     public required string ReadPath { get; init; }
     public required IReadOnlyDictionary<string, double> StageSeconds { get; init; }
+    /// <summary>The input's screening: bands used and left out, fill pixels (<see cref="BandScreen"/>).</summary>
+    public ScreenResult? Screen { get; init; }
+    /// <summary>Bands the options selected, before the screening.</summary>
+    public int RequestedBands { get; init; }
     public HySimeResult? Estimate { get; init; }
     public double? VcaSnrDb { get; init; }
     /// <summary>The deep model's fit, when one was made in this run.</summary>
@@ -107,6 +111,13 @@ public static class UnmixJob
 
     /// <summary>The 0-based bands a run uses: --bands (all by default), minus the bad bands with --drop-bad-bands.</summary>
     public static int[] SelectBands(UnmixOptions o, RasterInfo info) => ScenePlanner.SelectBands(o, info);
+
+    /// <summary>
+    /// The screening a run of <paramref name="o"/> makes of <paramref name="bands"/> (<see cref="BandScreen"/>), and
+    /// the sample of the bands it keeps, read on first use.
+    /// </summary>
+    public static (ScreenResult Screen, Func<PixelSample> Sample) Screen(UnmixOptions o, RasterSource source, int[] bands, RegionOfInterest? roi, Window area) =>
+        ScenePlanner.Screen(o, source, bands, roi, area);
 
     /// <summary>The command line's name of a pixel scale (--normalize).</summary>
     public static string NormalizeName(PixelScale s) => s switch { PixelScale.Sum => "scale", PixelScale.Length => "l2", _ => "none" };

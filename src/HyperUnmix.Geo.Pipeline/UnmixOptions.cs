@@ -52,6 +52,8 @@ public sealed record UnmixOptions
     /// <summary>0-based bands to use (all when null).</summary>
     public IReadOnlyList<int>? Bands { get; init; }
     public bool DropBadBands { get; init; }
+    /// <summary>Leave out the atmospheric absorption windows (<see cref="BandScreen.AbsorptionWindows"/>) when the wavelengths are known.</summary>
+    public bool DropAbsorptionBands { get; init; } = true;
     /// <summary>Factor applied to input values after the file's own scale/offset (e.g. 0.0001 for DN to reflectance).</summary>
     public double InputScale { get; init; } = 1;
     public double? InputNoData { get; init; }

@@ -4,7 +4,7 @@ using HyperUnmix.Geo.Gdal;
 namespace HyperUnmix.Geo.Raster;
 
 /// <summary>Everything about a scene that is not its pixels: size, grid, CRS, per-band metadata.</summary>
-public sealed record RasterInfo
+public sealed partial record RasterInfo
 {
     public required string Path { get; init; }
     public required string Driver { get; init; }
@@ -59,6 +59,8 @@ public sealed record RasterInfo
         var wl = bands.Select(b => ParseDouble(b.GetMetadataItem("wavelength"))).ToArray();
         var wavelengths = wl.All(v => v.HasValue) ? wl.Select(v => v!.Value).ToArray() : ParseList(envi.GetValueOrDefault("wavelength"), n);
         var units = bands[0].GetMetadataItem("wavelength_units") ?? envi.GetValueOrDefault("wavelength_units");
+        if (wavelengths is null && FromDescriptions(bands.Select(b => b.Description).ToArray()) is { } described)
+            (wavelengths, units) = described;
         var fwhm = ParseList(envi.GetValueOrDefault("fwhm"), n)
                    ?? (bands.Select(b => ParseDouble(b.GetMetadataItem("fwhm"))).ToArray() is var f && f.All(v => v.HasValue)
                        ? f.Select(v => v!.Value).ToArray() : null);
@@ -99,6 +101,22 @@ public sealed record RasterInfo
             Compression = imageStructure.GetValueOrDefault("COMPRESSION"),
         };
     }
+
+    /// <summary>
+    /// Wavelengths from band descriptions such as "band 1 (418.24 Nanometers)" (EnMAP-Box and GDAL's ENVI driver write
+    /// them so; a VRT mosaic keeps descriptions but not the bands' metadata), when every band has one in one unit.
+    /// </summary>
+    private static (double[], string)? FromDescriptions(string[] descriptions)
+    {
+        var matches = descriptions.Select(d => DescribedWavelength().Match(d ?? "")).ToArray();
+        if (matches.Length == 0 || !matches.All(m => m.Success)) return null;
+        var unit = matches[0].Groups[2].Value;
+        if (matches.Any(m => !m.Groups[2].Value.Equals(unit, StringComparison.OrdinalIgnoreCase))) return null;
+        return (matches.Select(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).ToArray(), unit);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\(\s*([0-9]+(?:\.[0-9]+)?)\s*(Nanometers|nm|Micrometers|um|µm)\s*\)", System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex DescribedWavelength();
 
     private static double? ParseDouble(string? s) =>
         double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : null;

@@ -123,6 +123,40 @@ public sealed class RasterSource : IDisposable
         return Finish(window, bands, dest, valid[..n], layout);
     }
 
+    /// <summary>
+    /// Reads a window like <see cref="Read"/>, but judges each sample on its own: <paramref name="validSamples"/> (laid
+    /// out as <paramref name="dest"/>) is 1 where the sample is neither its band's nodata nor non-finite (a non-finite
+    /// sample that is not nodata is an error, as in <see cref="Read"/>, unless NaN is masked). Valid samples are scaled
+    /// by the file's scale/offset, the others set to 0. What band screening needs: a band that is nodata everywhere
+    /// must be seen as such, not make every pixel invalid.
+    /// </summary>
+    public void ReadSamples(Window window, ReadOnlySpan<int> bands, Span<float> dest, Span<byte> validSamples, BufferLayout layout = BufferLayout.BandSequential)
+    {
+        if (!Extent.Contains(window) || window.IsEmpty)
+            throw new ArgumentOutOfRangeException(nameof(window), $"{window} is not inside {Path} ({Info.Width}x{Info.Height})");
+        var n = checked((int)window.Area);
+        var total = n * bands.Length;
+        if (dest.Length < total || validSamples.Length < total) throw new ArgumentException($"buffers must hold {total} samples");
+        dest = dest[..total];
+        if (_raw is not null) _raw.Copy(window, bands, dest, layout);
+        else ReadWithGdal(window, bands, dest, layout);
+        Span<byte> one = stackalloc byte[1];
+        for (var q = 0; q < bands.Length; q++)
+        {
+            var (hasNd, ndIsNan, ndValue) = NoDataRule(bands[q]);
+            float scale = (float)Info.Scale[bands[q]], offset = (float)Info.Offset[bands[q]];
+            for (var p = 0; p < n; p++)
+            {
+                var i = layout == BufferLayout.BandSequential ? q * n + p : p * bands.Length + q;
+                one[0] = 1;
+                Classify(dest[i], 0, bands[q], hasNd, ndIsNan, ndValue, new Window(window.ColOff + p % window.Width, window.RowOff + p / window.Width, 1, 1), one);
+                validSamples[i] = one[0];
+                // As Read: scaled only when the file declares a scale (so that unscaled samples keep their bits).
+                dest[i] = one[0] == 0 ? 0f : _scaled ? dest[i] * scale + offset : dest[i];
+            }
+        }
+    }
+
     /// <summary>All bands, in file order.</summary>
     public int[] AllBands => Enumerable.Range(0, Info.BandCount).ToArray();
 

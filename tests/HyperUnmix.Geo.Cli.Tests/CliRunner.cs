@@ -20,6 +20,9 @@ public sealed class CliRunner : IDisposable
 
     public static string Sample(string name) => System.IO.Path.Combine(RepoRoot, "sample-rasters", name);
 
+    /// <summary>A file of the shared datasets (../shared/datasets beside the clone, as in CI).</summary>
+    public static string Dataset(string relative) => System.IO.Path.GetFullPath(System.IO.Path.Combine(RepoRoot, "..", "shared", "datasets", relative));
+
     public string Path(string name) => System.IO.Path.Combine(Dir, name);
 
     public (int Code, string Out, string Err) Run(params string[] args) => RunWith(null, args);

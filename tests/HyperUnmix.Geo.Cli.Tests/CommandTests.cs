@@ -97,6 +97,27 @@ public sealed class CommandTests : IDisposable
         Assert.Contains(extractor == "vca" ? "VCA (seed 42)" : "N-FINDR from the pixels of VCA", stdout);
     }
 
+    /// <summary>
+    /// The QGIS plugin offers exactly the methods and extractors the command's registries hold, in their order (its
+    /// enum parameters are indices: METHOD=1 is fcls): a method added to the registry must reach the plugin too.
+    /// </summary>
+    [Fact]
+    public void QgisPlugin_OffersTheRegistriesChoices()
+    {
+        var plugin = File.ReadAllText(Path.Combine(CliRunner.RepoRoot, "plugins", "qgis", "hyperunmix", "algorithms.py"));
+        static string[] List(string source, string name)
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(source, $@"^{name} = \[(.*?)\]",
+                System.Text.RegularExpressions.RegexOptions.Multiline | System.Text.RegularExpressions.RegexOptions.Singleline);
+            Assert.True(m.Success, $"{name} not found in algorithms.py");
+            return System.Text.RegularExpressions.Regex.Matches(m.Groups[1].Value, "\"([^\"]+)\"").Select(x => x.Groups[1].Value).ToArray();
+        }
+        Assert.Equal(Pipeline.UnmixChoices.Methods, List(plugin, "METHODS"));
+        Assert.Equal(Pipeline.UnmixChoices.Methods.Count, List(plugin, "METHOD_LABELS").Length);
+        Assert.Equal(Pipeline.UnmixChoices.Extractors, List(plugin, "EXTRACTORS"));
+        Assert.Equal(Pipeline.UnmixChoices.Extractors.Count, List(plugin, "EXTRACTOR_LABELS").Length);
+    }
+
     [Fact]
     public void Help_EverywhereHasExamples()
     {
@@ -115,7 +136,7 @@ public sealed class CommandTests : IDisposable
         { "unmix|SCENE|-o|OUT|-p|65", 2, "larger than the number of bands" },
         { "unmix|SCENE|-o|OUT|--method|magic", 2, "magic" },
         { "unmix|SCENE|-o|OUT|--tile|0", 2, "--tile" },
-        { "unmix|SCENE|-o|OUT|-e|BADCSV", 3, "has 3 bands but the scene has 64" },
+        { "unmix|SCENE|-o|OUT|-e|BADCSV", 3, "has 3 bands, but 54 bands of the scene are used" },
         { "unmix|SCENE|-o|OUT|--roi|FAR", 3, "does not overlap" },
         { "unmix|SCENE|-o|OUT|--bands|0-3", 2, "1-based" },
         { "unmix|SCENE", 2, "'-o' is required" },

@@ -144,7 +144,7 @@ class UnmixAlgorithm(_Base):
     def _help_text(self):
         return ("<p>Estimates per-pixel abundances of endmember materials. Output: one band per endmember (named after it) "
                 "plus a residual_rmse band, on the input's grid (or the ROI's window of it), nodata outside the ROI. "
-                "Endmembers come from a file, or are extracted with VCA (their number given, or estimated with HySime). "
+                "Endmembers come from a file, or are extracted with VCA (their number given, or estimated from the elbow of the unmixing residual). "
                 "The deep method fits a two-branch network on a sample of pixels and applies it to every tile.</p>"
                 "<p>Real scenes (EnMAP, AVIRIS, PRISMA): set <b>Scale factor</b> (0.0001 for reflectance x 10000), tick "
                 "<b>Drop bad bands</b>, and tick <b>Resample endmember spectra</b> for a library of another sensor.</p>"
@@ -166,8 +166,8 @@ class UnmixAlgorithm(_Base):
                   "Picks some spectra of a larger library by their column / spectrum name, e.g. 'Alunite,Kaolinite' (--endmember-names)."))
         add(_help(QgsProcessingParameterBoolean("RESAMPLE", "Resample endmember spectra to the scene's wavelengths", defaultValue=False),
                   "Interpolates the spectra to the scene's wavelengths when they differ, e.g. a library of another sensor (--resample)."))
-        add(_help(P("ENDMEMBER_COUNT", "Number of endmembers (empty: HySime estimate)", P.Integer, optional=True, minValue=1),
-                  "How many endmembers VCA extracts when no spectra file is given (-p); empty: HySime estimates it."))
+        add(_help(P("ENDMEMBER_COUNT", "Number of endmembers (empty: estimated)", P.Integer, optional=True, minValue=1),
+                  "How many endmembers VCA extracts when no spectra file is given (-p); empty: estimated from the elbow of the unmixing residual."))
         add(_help(QgsProcessingParameterFeatureSource("ROI", "Region of interest (polygons)", [QgsProcessing.TypeVectorPolygon], optional=True),
                   "Only pixels whose centre is inside these polygons are unmixed; the output covers their window (--roi). Any CRS."))
         add(_help(_advanced(QgsProcessingParameterEnum("EXTRACTOR", "Endmember extraction", options=EXTRACTOR_LABELS, defaultValue=0)),
@@ -386,9 +386,9 @@ class EndmembersAlgorithm(_Base):
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(_help(QgsProcessingParameterRasterLayer("INPUT", "Hyperspectral raster"), INPUT_HELP))
-        self.addParameter(_help(QgsProcessingParameterNumber("ENDMEMBER_COUNT", "Number of endmembers (empty: HySime estimate)",
+        self.addParameter(_help(QgsProcessingParameterNumber("ENDMEMBER_COUNT", "Number of endmembers (empty: estimated)",
                                                              QgsProcessingParameterNumber.Integer, optional=True, minValue=1),
-                                "How many spectra VCA extracts (-p); empty: HySime estimates it."))
+                                "How many spectra VCA extracts (-p); empty: estimated from the elbow of the unmixing residual."))
         self.addParameter(_help(QgsProcessingParameterFeatureSource("ROI", "Region of interest (polygons)", [QgsProcessing.TypeVectorPolygon], optional=True), ROI_HELP))
         self.addParameter(self._seed_parameter())
         self.addParameter(_help(QgsProcessingParameterFileDestination("OUTPUT", "Endmember spectra (CSV)", "CSV files (*.csv)"),
@@ -406,16 +406,17 @@ class EndmembersAlgorithm(_Base):
 
 
 class EstimateAlgorithm(_Base):
-    extra_tags = ["hysime", "subspace", "number of endmembers"]
+    extra_tags = ["hysime", "elbow", "subspace", "number of endmembers"]
 
     def name(self):
         return "estimate"
 
     def displayName(self):  # noqa: N802
-        return "Estimate number of endmembers (HySime)"
+        return "Estimate number of endmembers"
 
     def _help_text(self):
-        return "Estimates the number of endmembers (signal subspace dimension) with HySime on a stratified sample of valid pixels."
+        return ("Estimates the number of endmembers as the elbow of the unmixing residual (what the unmix algorithm uses when "
+                "the number is left empty), with HySime as a second opinion, on a stratified sample of valid pixels.")
 
     def initAlgorithm(self, config=None):  # noqa: N802
         self.addParameter(_help(QgsProcessingParameterRasterLayer("INPUT", "Hyperspectral raster"), INPUT_HELP))
@@ -427,8 +428,9 @@ class EstimateAlgorithm(_Base):
         arguments = ["estimate", _raster_path(self, parameters, "INPUT", context), "--json", "--seed", self.parameterAsInt(parameters, "SEED", context)]
         arguments += _roi_arguments(self, parameters, context, feedback)
         result = json.loads("\n".join(command.run(arguments, feedback)))
-        feedback.pushInfo(f"HySime: {result['hysime']} endmembers")
-        return {"ENDMEMBER_COUNT": result["hysime"]}
+        feedback.pushInfo(f"Endmembers: {result['endmembers']}" + (" (uncertain: a close call)" if result["uncertain"] else "")
+                          + f"; HySime (second opinion): {result['hysime']}")
+        return {"ENDMEMBER_COUNT": result["endmembers"]}
 
 
 class EvaluateAlgorithm(_Base):

@@ -46,6 +46,14 @@ public static class RunReport
                 hysime_estimate = r.Estimate?.Count,
                 vca_snr_db = r.VcaSnrDb is { } v && double.IsFinite(v) ? v : (double?)null,
             },
+            ["screening"] = r.Screen is { } sc ? new
+            {
+                bands_requested = r.RequestedBands,
+                bands_used = sc.Bands.Length,
+                left_out = sc.Dropped.Select(d => new { bands = BandScreen.Ranges(d.Bands), count = d.Bands.Length, reason = d.Reason }).ToArray(),
+                sampled_pixels = sc.SampledPixels,
+                zero_pixels_in_sample = sc.ZeroPixels,
+            } : null,
             ["output"] = new { path = r.Output, window = new { col = r.Area.ColOff, row = r.Area.RowOff, width = r.Area.Width, height = r.Area.Height }, side_outputs = r.SideOutputs },
             ["pixels"] = new { total = r.TotalPixels, valid = r.ValidPixels, tiles = r.Tiles },
             ["deep_model"] = r.Fit is { } f ? new

@@ -8,7 +8,7 @@ namespace HyperUnmix.Geo.Pipeline;
 
 /// <summary>What the endmember stage is asked for.</summary>
 /// <param name="Input">The scene, named in errors.</param>
-/// <param name="Count">P, or null for HySime's estimate.</param>
+/// <param name="Count">P, or null for the estimate (<see cref="ResidualElbow"/>).</param>
 /// <param name="Extractor">A name from <see cref="EndmemberExtractors"/>.</param>
 /// <param name="Refine">Archetypal refinement after extraction (kept only when it lowers the scaled residual).</param>
 /// <param name="RefinePixels">Pixels the refinement runs on (a spread subset of the sample).</param>
@@ -21,10 +21,14 @@ public sealed record EndmemberRequest(string Input, int? Count, string Extractor
 }
 
 /// <summary>The stage's endmembers, how they were found, HySime's estimate when P was not given, and the extractor's SNR.</summary>
-public sealed record EndmemberStageResult(EndmemberSet Endmembers, string Source, HySimeResult? Estimate, double SnrDb);
+public sealed record EndmemberStageResult(EndmemberSet Endmembers, string Source, HySimeResult? Estimate, double SnrDb)
+{
+    /// <summary>The residual's elbow that chose P, when P was not given.</summary>
+    public ElbowResult? Elbow { get; init; }
+}
 
 /// <summary>
-/// The endmember stage, the same for <c>unmix</c> and <c>endmembers</c>: P (given, or HySime's estimate), the named
+/// The endmember stage, the same for <c>unmix</c> and <c>endmembers</c>: P (given, or the residual's elbow), the named
 /// extractor on the sample, then, by default, the archetypal refinement (each endmember a convex combination of
 /// unit-length pixels; docs/accuracy-linear.md).
 /// </summary>
@@ -37,13 +41,16 @@ public static class EndmemberStage
     {
         var extractor = EndmemberExtractors.Get(request.Extractor);
         HySimeResult? estimate = null;
+        ElbowResult? elbow = null;
         var p = request.Count;
         if (p is null)
         {
             if (sample.Count <= sample.Bands)
                 throw new RasterDataException(request.Input, $"only {sample.Count} valid pixels for {sample.Bands} bands: too few to estimate the number of endmembers; give -p");
+            // P is the residual's elbow; HySime, which counts far more on real scenes (44 on Samson), is a second opinion.
             estimate = HySime.Estimate(sample.Y, sample.Bands, sample.Count);
-            p = estimate.Count;
+            elbow = ResidualElbow.Estimate(sample.Y, sample.Bands, sample.Count, MaxEstimatedEndmembers, request.Seed, cancel: cancel);
+            p = elbow.Count;
         }
         if (p > sample.Bands) throw new UsageException($"P = {p} is larger than the number of bands used ({sample.Bands})");
         if (p > sample.Count) throw new RasterDataException(request.Input, $"only {sample.Count} valid pixels, fewer than P = {p}");
@@ -56,9 +63,21 @@ public static class EndmemberStage
         if (request.Refine && p > 1 && p <= MaxRefinedEndmembers)
             (e, source) = Refined(sample, request.RefinePixels, x, p.Value, cancel);
         source += $" on {(sample.Exhaustive ? "all" : "a stratified sample of")} {sample.Count} valid pixels" +
-                  (estimate is null ? "" : $"; P = {p} from HySime");
+                  (elbow is null ? "" : "; " + DescribeEstimate(elbow, estimate!));
         var names = Enumerable.Range(1, p.Value).Select(i => $"EM{i}").ToArray();
-        return new(new EndmemberSet(e, sample.Bands, p.Value, names, request.Wavelengths), source, estimate, x.SnrDb);
+        return new(new EndmemberSet(e, sample.Bands, p.Value, names, request.Wavelengths), source, estimate, x.SnrDb) { Elbow = elbow };
+    }
+
+    /// <summary>Largest P the estimate considers.</summary>
+    public const int MaxEstimatedEndmembers = 20;
+
+    /// <summary>"P = 4 from the residual's elbow (...); HySime: 19": how P was chosen, and whether it is a close call.</summary>
+    public static string DescribeEstimate(ElbowResult elbow, HySimeResult hysime)
+    {
+        var gain = elbow.Gains.Length > 0 ? elbow.Gains[^1] : 0;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"P = {elbow.Count} from the residual's elbow (one more endmember would lower it by {gain:P0}, less than {ResidualElbow.Threshold:P0})") +
+            (elbow.Uncertain ? ", uncertain: check the residual band or give -p" : "") + $"; HySime: {hysime.Count}";
     }
 
     /// <summary>The refinement on a spread subset of the sample, with the extracted pixels appended so that they are in it.</summary>
@@ -78,18 +97,9 @@ public static class EndmemberStage
         // the pixels as they are better, under the scaled model (NNLS residual): on a clean scene with pure
         // pixels the extracted pixels already fit best, and shape-only refinement would move them inward.
         var yf = Array.ConvertAll(y, v => (float)v);
-        double before = ScaledResidual(yf, l, n, x.E, p), after = ScaledResidual(yf, l, n, refined.Endmembers, p);
+        double before = ResidualElbow.RmsResidual(yf, l, n, x.E, p), after = ResidualElbow.RmsResidual(yf, l, n, refined.Endmembers, p);
         var keep = after < before;
         return (keep ? refined.Endmembers : x.E, x.Source + string.Create(CultureInfo.InvariantCulture,
             $", {(keep ? "refined" : "not refined (it did not lower the scaled residual)")}: convex combinations of {subset.Count} pixels, shape residual {refined.InitialResidual:G3} -> {refined.ChosenResidual:G3} in {refined.Iterations} iterations, scaled residual {before:G3} -> {after:G3}"));
-    }
-
-    /// <summary>RMS residual of the scaled mixing model (NNLS) of the pixels (L x N) with the given endmembers.</summary>
-    private static double ScaledResidual(float[] y, int l, int n, double[] e, int p)
-    {
-        var residual = new float[n];
-        new AbundanceSolver(new EndmemberSet(e, l, p), LinearMethod.Nnls)
-            .SolveTile(y, n, Enumerable.Repeat((byte)1, n).ToArray(), new float[p * n], residual, 0f, new TileScratch());
-        return Math.Sqrt(residual.Average(r => (double)r * r));
     }
 }

@@ -76,13 +76,30 @@ internal static class ScenePlanner
     public static RasterDataException NoValidPixel(UnmixOptions o, bool roi) =>
         new(o.Input, roi ? "has no valid pixel inside the region of interest" : "has no valid pixel (all nodata)");
 
+    /// <summary>
+    /// The run's sample, read once with every selected band, and the screening decided on it; the sample of the kept
+    /// bands (valid in all of them, fill pixels left out, scaled) is built on first use.
+    /// </summary>
+    public static (ScreenResult Screen, Func<PixelSample> Sample) Screen(UnmixOptions o, RasterSource source, int[] bands, RegionOfInterest? roi, Window area)
+    {
+        var raw = Sampling.ReadRaw(source, area, roi, bands, o.SampleSize, o.Seed);
+        if (raw.Count == 0) throw NoValidPixel(o, roi is not null);
+        var screen = BandScreen.Run(raw, source.Info, o.DropAbsorptionBands);
+        PixelSample? sample = null;
+        return (screen, () => sample ??= raw.Pixels(screen.Keep, o.InputScale, dropZeroPixels: true));
+    }
+
     public static Prepared Prepare(UnmixOptions o, RasterSource source, int[] bands, RegionOfInterest? roi, Window area,
         ProgressHandler? progress, StageClock clock, CancellationToken cancel)
     {
         var info = source.Info;
+        // Screening first, on the sample: which bands carry information, which pixels are fill values (BandScreen).
+        progress?.Invoke("sample", 0.01);
+        var (screen, Sample) = Screen(o, source, bands, roi, area);
+        cancel.ThrowIfCancellationRequested();
+        var requested = bands.Length;
+        bands = screen.Bands;
         var sceneWavelengths = info.Wavelengths is null ? null : bands.Select(b => info.Wavelengths[b]).ToArray();
-        PixelSample? sample = null;
-        PixelSample Sample() => sample ??= Sampling.Read(source, area, roi, bands, o.InputScale, o.SampleSize, o.Seed);
         MtlModel? model = null;
         EndmemberSet endmembers;
         string endmemberSource;
@@ -97,17 +114,22 @@ internal static class ScenePlanner
         else if (o.EndmembersFile is not null)
         {
             var loaded = EndmemberFiles.Load(o.EndmembersFile, o.EndmemberNames);
-            // Spectra given for every band of the scene follow the run's band selection (--bands, --drop-bad-bands).
+            // Spectra given for every band of the scene follow the run's band selection (--bands, --drop-bad-bands,
+            // the screening); so do spectra whose wavelengths include every band used.
             if (loaded.Bands == info.BandCount && bands.Length != info.BandCount) loaded = loaded.SelectBands(bands);
+            else if (loaded.Bands > bands.Length && loaded.Wavelengths is { } lw && sceneWavelengths is not null)
+            {
+                var at = sceneWavelengths.Select(w => Array.FindIndex(lw, v => Math.Abs(v - w) <= 1e-3 * Math.Max(1, Math.Abs(w)))).ToArray();
+                if (at.All(i => i >= 0)) loaded = loaded.SelectBands(at);
+            }
             endmembers = EndmemberFiles.MatchScene(loaded, o.EndmembersFile, bands.Length, sceneWavelengths, o.Resample);
             endmemberSource = Path.GetFullPath(o.EndmembersFile);
         }
         else
         {
-            progress?.Invoke("sample", 0.01);
-            Sample();
+            var sample = Sample();
             cancel.ThrowIfCancellationRequested();
-            if (sample!.Count == 0) throw NoValidPixel(o, roi is not null);
+            if (sample.Count == 0) throw NoValidPixel(o, roi is not null);
             progress?.Invoke("endmembers", 0.03);
             stage = EndmemberStage.Run(sample, EndmemberRequest.From(o, sceneWavelengths), cancel);
             (endmembers, endmemberSource) = (stage.Endmembers, stage.Source);
@@ -133,6 +155,8 @@ internal static class ScenePlanner
             EstimatedCount = stage?.Estimate?.Count,
             VcaSnrDb = snr is { } s && double.IsFinite(s) ? s : null,
             StageSeconds = clock.Stages,
+            Screen = screen,
+            RequestedBands = requested,
             Fit = fit is null ? null : new FitSummary(fit.Pixels, fit.LossHistory.ToArray(), fit.Epochs, fit.Seconds, fit.Gflops, fit.ValidationHistory.ToArray()),
             OutputBands = endmembers.Names.Append("residual_rmse").ToArray(),
             Metadata = RunMetadata(o, info, endmembers, endmemberSource),

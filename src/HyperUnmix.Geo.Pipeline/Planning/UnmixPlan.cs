@@ -29,8 +29,11 @@ public sealed record UnmixPlan
     public int Version { get; init; } = CurrentVersion;
     /// <summary>The run's options (input, bands, scale, nodata, ROI, method, output, ...).</summary>
     public required UnmixOptions Options { get; init; }
-    /// <summary>0-based bands read from the input.</summary>
+    /// <summary>0-based bands read from the input (those the screening kept).</summary>
     public required int[] Bands { get; init; }
+    /// <summary>What the screening left out, and the bands the options asked for before it.</summary>
+    public ScreenResult? Screen { get; init; }
+    public int RequestedBands { get; init; }
     /// <summary>The part of the scene unmixed (the ROI's bounding window, or the whole scene).</summary>
     public required Window Area { get; init; }
     public required int TileSize { get; init; }

@@ -25,7 +25,7 @@ internal static class LocalRunner
 
         var prepared = ScenePlanner.Prepare(o, source, bands, roi, area, progress, clock, cancel);
         var plan = prepared.Plan;
-        var workers = ScenePlanner.PlanMemory(o, bands.Length, plan.Endmembers.Count).Workers;
+        var workers = ScenePlanner.PlanMemory(o, plan.Bands.Length, plan.Endmembers.Count).Workers;
         var unmixer = UnmixMethods.CreateUnmixer(plan, prepared.Artifacts, source.Info.Width, cancel);
         using var processor = new TileProcessor(plan, source, roi, unmixer, ownsSource: false);
         var grid = processor.Grid;

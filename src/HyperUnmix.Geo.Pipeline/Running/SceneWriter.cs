@@ -83,6 +83,8 @@ internal sealed partial class SceneWriter : IDisposable
             Workers = workers,
             ReadPath = readPath,
             StageSeconds = _plan.StageSeconds,
+            Screen = _plan.Screen,
+            RequestedBands = _plan.RequestedBands,
             Estimate = _plan.EstimatedCount is { } c ? new Unmixing.Extraction.HySimeResult(c, [], []) : null,
             VcaSnrDb = _plan.VcaSnrDb,
             Fit = fit,

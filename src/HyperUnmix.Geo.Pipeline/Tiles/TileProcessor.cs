@@ -134,6 +134,7 @@ public sealed class TileProcessor : IDisposable
             count = 0;
             for (var k = 0; k < m; k++) count += valid[k] &= inside[k];
         }
+        count -= DropZeroPixels(y, layout, m, bands, valid);
         if (o.InputScale != 1)
             foreach (ref var v in y) v = (float)(v * o.InputScale);
         var output = ws.Buffer.AsSpan(0, (p + 1) * n);
@@ -155,6 +156,25 @@ public sealed class TileProcessor : IDisposable
                         : layout == BufferLayout.PixelInterleaved ? y[k * bands + band] : y[band * m + k];
             }
         return count;
+    }
+
+    /// <summary>
+    /// Pixels that are 0 in every band (fill values of real products) become nodata, as they are left out of the
+    /// sample (<see cref="BandScreen"/>). Returns how many. A pixel whose first band is not 0 costs one comparison.
+    /// </summary>
+    private static int DropZeroPixels(ReadOnlySpan<float> y, BufferLayout layout, int m, int bands, Span<byte> valid)
+    {
+        var dropped = 0;
+        for (var k = 0; k < m; k++)
+        {
+            if (valid[k] == 0) continue;
+            var zero = true;
+            for (var b = 0; b < bands && zero; b++) zero = (layout == BufferLayout.PixelInterleaved ? y[k * bands + b] : y[b * m + k]) == 0;
+            if (!zero) continue;
+            valid[k] = 0;
+            dropped++;
+        }
+        return dropped;
     }
 
     public void Dispose()

@@ -184,13 +184,13 @@ public static class EndmemberFiles
         if (same) return set;
         if (set.Wavelengths is null || sceneWavelengths is null)
             throw new EndmemberFileException(source,
-                $"has {set.Bands} bands but the scene has {sceneBands}, and without wavelengths on both sides they cannot be matched");
+                $"has {set.Bands} bands, but {sceneBands} bands of the scene are used (after the band selection and screening), and without wavelengths on both sides they cannot be matched");
         if (!resample)
         {
             var worst = set.Bands == sceneBands ? set.Wavelengths.Zip(sceneWavelengths).Max(t => Math.Abs(t.First - t.Second)) : double.NaN;
             throw new EndmemberFileException(source, set.Bands == sceneBands
                 ? $"wavelengths differ from the scene's by up to {worst:G4}; pass --resample to interpolate the spectra to the scene's wavelengths"
-                : $"has {set.Bands} bands, the scene has {sceneBands}; pass --resample to interpolate the spectra to the scene's wavelengths");
+                : $"has {set.Bands} bands, but {sceneBands} bands of the scene are used (after the band selection and screening); pass --resample to interpolate the spectra to the scene's wavelengths");
         }
         var order = Enumerable.Range(0, set.Bands).OrderBy(i => set.Wavelengths[i]).ToArray();
         var xs = order.Select(i => set.Wavelengths[i]).ToArray();

@@ -1,0 +1,94 @@
+using System.Globalization;
+using HyperUnmix.Geo.Raster;
+
+namespace HyperUnmix.Geo.Pipeline;
+
+/// <summary>Bands left out of a run, and why.</summary>
+/// <param name="Bands">0-based file bands.</param>
+public sealed record DroppedBands(int[] Bands, string Reason)
+{
+    public override string ToString() => $"{BandScreen.Ranges(Bands)} ({Reason})";
+}
+
+/// <summary>What the screening of a run's input decided: the bands used, those left out, and the pixels it made nodata.</summary>
+/// <param name="Bands">The 0-based file bands the run uses.</param>
+/// <param name="SampledPixels">Pixels the decision looked at (the sample).</param>
+/// <param name="ZeroPixels">Sampled pixels that are 0 in every used band: nodata, never endmember candidates.</param>
+public sealed record ScreenResult(int[] Bands, IReadOnlyList<DroppedBands> Dropped, int SampledPixels, int ZeroPixels)
+{
+    /// <summary>The kept bands as indices into the sample's bands.</summary>
+    internal int[] Keep { get; init; } = [];
+
+    /// <summary>One line for the run summary.</summary>
+    public string Summary(int requested) =>
+        $"{Bands.Length} of {requested} bands used" + (Dropped.Count == 0 ? "" : "; left out: " + string.Join("; ", Dropped)) +
+        (ZeroPixels == 0 ? "" : $"; {ZeroPixels} of {SampledPixels} sampled pixels are 0 in every band (nodata)");
+}
+
+/// <summary>
+/// The screening every run makes of its input, on the sample, before any pixel is judged: a band with no valid value
+/// in any sampled pixel (a water-vapour band a product fills with nodata) or with one value everywhere says nothing
+/// about the materials and would make every pixel invalid or every spectrum degenerate, so it is left out; so are the
+/// atmospheric absorption windows when the wavelengths are known (unless asked to keep them). Pixels that are 0 in
+/// every band left (fill values of real products) are nodata.
+/// </summary>
+public static class BandScreen
+{
+    /// <summary>Atmospheric absorption windows (nm) left out by default: water vapour at 1.4 and 1.9 µm, and the noisy end of the SWIR.</summary>
+    public static readonly (double From, double To)[] AbsorptionWindows = [(1340, 1450), (1800, 1960), (2450, double.PositiveInfinity)];
+
+    internal static ScreenResult Run(RawSample sample, RasterInfo info, bool dropAbsorption)
+    {
+        var dropped = new List<DroppedBands>();
+        var keep = new List<int>();
+        var absorbed = new List<int>();
+        var empty = new List<int>();
+        var constant = new List<int>();
+        var nm = WavelengthsNm(info);
+        for (var q = 0; q < sample.Bands.Length; q++)
+        {
+            var band = sample.Bands[q];
+            var (valid, min, max) = sample.Stats(q);
+            if (dropAbsorption && nm is not null && AbsorptionWindows.Any(w => nm[band] >= w.From && nm[band] <= w.To)) absorbed.Add(band);
+            else if (valid == 0) empty.Add(band);
+            else if (valid > 1 && min == max) constant.Add(band);
+            else keep.Add(q);
+        }
+        if (absorbed.Count > 0)
+            dropped.Add(new DroppedBands([.. absorbed], "atmospheric absorption " + string.Join(", ", AbsorptionWindows.Select(w =>
+                double.IsInfinity(w.To) ? $"> {w.From:F0} nm" : $"{w.From:F0}-{w.To:F0} nm"))));
+        if (empty.Count > 0) dropped.Add(new DroppedBands([.. empty], $"no valid value in any of the {sample.Count} sampled pixels"));
+        if (constant.Count > 0) dropped.Add(new DroppedBands([.. constant], "one value in every sampled pixel"));
+        if (keep.Count == 0)
+            throw new RasterDataException(info.Path, $"no band left to unmix: {string.Join("; ", dropped)}");
+        var kept = keep.ToArray();
+        return new ScreenResult(kept.Select(q => sample.Bands[q]).ToArray(), dropped, sample.Count, sample.ZeroPixels(kept))
+        {
+            Keep = kept,
+        };
+    }
+
+    /// <summary>The wavelengths in nanometres (micrometres when the units say so or every value is below 100), or null.</summary>
+    public static double[]? WavelengthsNm(RasterInfo info)
+    {
+        if (info.Wavelengths is not { } w) return null;
+        var units = info.WavelengthUnits?.ToLowerInvariant() ?? "";
+        var micro = units.StartsWith("micro", StringComparison.Ordinal) || units is "um" or "µm" || (units == "" && w.All(v => v < 100));
+        return micro ? w.Select(v => v * 1000).ToArray() : w;
+    }
+
+    /// <summary>"1-5,9" for 0-based bands 0..4 and 8 (1-based, as the command's --bands).</summary>
+    public static string Ranges(IEnumerable<int> bands)
+    {
+        var parts = new List<string>();
+        var sorted = bands.OrderBy(b => b).ToArray();
+        for (var i = 0; i < sorted.Length;)
+        {
+            var j = i;
+            while (j + 1 < sorted.Length && sorted[j + 1] == sorted[j] + 1) j++;
+            parts.Add(j == i ? (sorted[i] + 1).ToString(CultureInfo.InvariantCulture) : $"{sorted[i] + 1}-{sorted[j] + 1}");
+            i = j + 1;
+        }
+        return string.Join(",", parts);
+    }
+}
