@@ -50,16 +50,75 @@ public static class Sampling
                 var buf = new float[l * n];
                 var ok = new byte[l * n];
                 var inside = new byte[n];
-                source.ReadSamples(w, bands, buf, ok, BufferLayout.PixelInterleaved);
+                source.ReadSamples(w, bands, buf, ok);
                 inside.AsSpan().Fill(1);
                 roi?.Mask(w, inside);
+                var values = new float[l];
+                var flags = new byte[l];
                 for (var p = 0; p < n; p++)
-                    if (inside[p] != 0 && ok.AsSpan(p * l, l).Contains((byte)1))
-                        sample.Add(buf.AsSpan(p * l, l), ok.AsSpan(p * l, l), (w.RowOff + p / w.Width) * width + w.ColOff + p % w.Width);
+                {
+                    if (inside[p] == 0) continue;
+                    for (var b = 0; b < l; b++) (values[b], flags[b]) = (buf[b * n + p], ok[b * n + p]);
+                    if (flags.AsSpan().Contains((byte)1)) sample.Add(values, flags, (w.RowOff + p / w.Width) * width + w.ColOff + p % w.Width);
+                }
             }
             return sample;
         }
 
+        return ReadCells(source, area, roi, bands, maxPixels, seed, sample, width);
+    }
+
+    /// <summary>
+    /// For screening alone: windows of 8 x 8 pixels at the centres of a 4 x 4 grid over the area (1,024 pixels), read
+    /// with a few positioned reads per band, or one 32 x 32 window through GDAL. Random single pixels would cost more
+    /// than a linear run itself on band-separated or compressed files.
+    /// </summary>
+    internal static RawSample ReadSpread(RasterSource source, Window area, RegionOfInterest? roi, int[] bands)
+    {
+        var l = bands.Length;
+        var sample = new RawSample(bands, exhaustive: false);
+        long width = source.Info.Width;
+        IEnumerable<Window> windows;
+        if (source.ReadsFileDirectly)
+            windows = new TilePlan(area, Math.Max(1, (area.Width + 3) / 4), Math.Max(1, (area.Height + 3) / 4)).Tiles().Select(cell =>
+            {
+                var c = cell.Window;
+                int ww = Math.Min(8, c.Width), wh = Math.Min(8, c.Height);
+                return new Window(c.ColOff + (c.Width - ww) / 2, c.RowOff + (c.Height - wh) / 2, ww, wh);
+            });
+        else
+        {
+            // Through GDAL (compressed files), each window costs a decoded block per band: one 32 x 32 window inside
+            // the block at the area's centre.
+            var (bw, bh) = source.Info.BlockSize;
+            int cx = area.ColOff + area.Width / 2, cy = area.RowOff + area.Height / 2;
+            int x0 = Math.Max(area.ColOff, cx / Math.Max(1, bw) * bw), y0 = Math.Max(area.RowOff, cy / Math.Max(1, bh) * bh);
+            windows = [new Window(x0, y0, Math.Min(32, area.ColOff + area.Width - x0), Math.Min(32, area.RowOff + area.Height - y0))];
+        }
+        foreach (var w in windows)
+        {
+            var n = (int)w.Area;
+            var buf = new float[l * n];
+            var ok = new byte[l * n];
+            var inside = new byte[n];
+            source.ReadSamples(w, bands, buf, ok);
+            inside.AsSpan().Fill(1);
+            roi?.Mask(w, inside);
+            var values = new float[l];
+            var flags = new byte[l];
+            for (var p = 0; p < n; p++)
+            {
+                if (inside[p] == 0) continue;
+                for (var b = 0; b < l; b++) (values[b], flags[b]) = (buf[b * n + p], ok[b * n + p]);
+                if (flags.AsSpan().Contains((byte)1)) sample.Add(values, flags, (w.RowOff + p / w.Width) * width + w.ColOff + p % w.Width);
+            }
+        }
+        return sample;
+    }
+
+    private static RawSample ReadCells(RasterSource source, Window area, RegionOfInterest? roi, int[] bands, int maxPixels, long seed, RawSample sample, long width)
+    {
+        var l = bands.Length;
         var rng = new Rng(seed);
         const int perCell = 4;
         var cells = Math.Max(1, maxPixels / perCell);
@@ -108,7 +167,10 @@ internal sealed class RawSample(int[] bands, bool exhaustive)
         _positions.Add(position);
     }
 
-    /// <summary>Band <paramref name="q"/> (an index into <see cref="Bands"/>): how many pixels hold a valid value, and its range.</summary>
+    /// <summary>
+    /// Band <paramref name="q"/> (an index into <see cref="Bands"/>): how many pixels hold a valid value, and its range
+    /// over the pixels that are not fill (0 in every valid sample), which would make a constant band look varied.
+    /// </summary>
     public (int Valid, float Min, float Max) Stats(int q)
     {
         int count = 0;
@@ -116,11 +178,19 @@ internal sealed class RawSample(int[] bands, bool exhaustive)
         for (var p = 0; p < _values.Count; p++)
         {
             if (_valid[p][q] == 0) continue;
+            if (IsFill(p)) continue;
             count++;
             min = Math.Min(min, _values[p][q]);
             max = Math.Max(max, _values[p][q]);
         }
         return (count, min, max);
+    }
+
+    private bool IsFill(int p)
+    {
+        for (var q = 0; q < Bands.Length; q++)
+            if (_valid[p][q] != 0 && _values[p][q] != 0) return false;
+        return true;
     }
 
     /// <summary>Pixels valid in every kept band (<paramref name="keep"/>, indices into <see cref="Bands"/>) and 0 in all of them.</summary>

@@ -140,19 +140,26 @@ public sealed class RasterSource : IDisposable
         dest = dest[..total];
         if (_raw is not null) _raw.Copy(window, bands, dest, layout);
         else ReadWithGdal(window, bands, dest, layout);
-        Span<byte> one = stackalloc byte[1];
+        validSamples[..total].Fill(1);
+        Span<byte> flags = n <= 4096 ? stackalloc byte[n] : new byte[n];
         for (var q = 0; q < bands.Length; q++)
         {
             var (hasNd, ndIsNan, ndValue) = NoDataRule(bands[q]);
             float scale = (float)Info.Scale[bands[q]], offset = (float)Info.Offset[bands[q]];
+            // A band-sequential row with no nodata and no non-finite sample (the usual case) needs no per-sample rule.
+            var clean = layout == BufferLayout.BandSequential && !NeedsScan(dest.Slice(q * n, n), hasNd && !ndIsNan, ndValue);
+            if (clean && !_scaled) continue;
+            flags.Fill(1);
             for (var p = 0; p < n; p++)
             {
                 var i = layout == BufferLayout.BandSequential ? q * n + p : p * bands.Length + q;
-                one[0] = 1;
-                Classify(dest[i], 0, bands[q], hasNd, ndIsNan, ndValue, new Window(window.ColOff + p % window.Width, window.RowOff + p / window.Width, 1, 1), one);
-                validSamples[i] = one[0];
+                if (!clean)
+                {
+                    Classify(dest[i], p, bands[q], hasNd, ndIsNan, ndValue, window, flags);
+                    validSamples[i] = flags[p];
+                }
                 // As Read: scaled only when the file declares a scale (so that unscaled samples keep their bits).
-                dest[i] = one[0] == 0 ? 0f : _scaled ? dest[i] * scale + offset : dest[i];
+                dest[i] = validSamples[i] == 0 ? 0f : _scaled ? dest[i] * scale + offset : dest[i];
             }
         }
     }

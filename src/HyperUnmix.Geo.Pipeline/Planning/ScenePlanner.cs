@@ -82,7 +82,14 @@ internal static class ScenePlanner
     /// </summary>
     public static (ScreenResult Screen, Func<PixelSample> Sample) Screen(UnmixOptions o, RasterSource source, int[] bands, RegionOfInterest? roi, Window area)
     {
-        var raw = Sampling.ReadRaw(source, area, roi, bands, o.SampleSize, o.Seed);
+        // A run that needs no sample otherwise (given endmembers and a linear solver, or a given model) screens on a
+        // few spread windows (Sampling.ReadSpread): its random pixels would cost more than the run itself on a
+        // band-separated file (3.7 s against a 1.2 s FCLS run, 600 x 600 x 224 band-interleaved GeoTIFF).
+        var method = UnmixMethods.Get(o.Method);
+        var needsSample = o.ModelFile is null && (o.EndmembersFile is null || (method.FitsModel && !o.IoOnly));
+        var raw = needsSample || area.Area <= o.SampleSize
+            ? Sampling.ReadRaw(source, area, roi, bands, o.SampleSize, o.Seed)
+            : Sampling.ReadSpread(source, area, roi, bands);
         if (raw.Count == 0) throw NoValidPixel(o, roi is not null);
         var screen = BandScreen.Run(raw, source.Info, o.DropAbsorptionBands);
         PixelSample? sample = null;

@@ -1,0 +1,66 @@
+using HyperUnmix.Geo.Raster;
+
+namespace HyperUnmix.Geo.Pipeline.Tests;
+
+/// <summary>
+/// The screening on a scene as real products deliver them: a band that is nodata in every pixel, a constant band and
+/// a pixel that is 0 in every band, through both ways the screening reads (the run's random sample when it extracts
+/// endmembers, spread windows when it is given them) and both tile readers.
+/// </summary>
+[Collection("sample")]
+public sealed class ScreeningTests(SampleScene s)
+{
+    /// <summary>The sample scene with band 11 all nodata, band 21 constant and pixel (col 5, row 7) all zero.</summary>
+    private string Damaged(string dir, RasterFormat format)
+    {
+        using var src = RasterSource.Open(s.Tif);
+        var info = src.Info;
+        int n = (int)src.Extent.Area, l = info.BandCount;
+        var y = new float[l * n];
+        var valid = new byte[n];
+        src.Read(src.Extent, src.AllBands, y, valid);
+        for (var k = 0; k < n; k++)
+        {
+            if (valid[k] == 0) for (var b = 0; b < l; b++) y[b * n + k] = -9999;
+            y[10 * n + k] = -9999;
+            y[20 * n + k] = 0.25f;
+        }
+        var zero = 7 * info.Width + 5;
+        for (var b = 0; b < l; b++) y[b * n + zero] = b == 10 ? -9999 : 0;
+        var path = Path.Combine(dir, format == RasterFormat.Envi ? "damaged.img" : "damaged.tif");
+        var profile = RasterProfile.FromSource(info, src.Extent, info.BandNames) with { NoData = -9999 };
+        SceneFiles.WriteCube(path, format, y, profile, info.Wavelengths, false);
+        return path;
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public void NodataBand_ConstantBand_ZeroPixel_AreLeftOut(bool givenEndmembers, bool compressed)
+    {
+        var dir = s.NewDir();
+        // ENVI is read straight from the file (the screening's spread windows); the compressed GeoTIFF through GDAL.
+        var input = Damaged(dir, compressed ? RasterFormat.GTiff : RasterFormat.Envi);
+        var r = UnmixJob.Run(new UnmixOptions
+        {
+            Input = input, Output = Path.Combine(dir, "a.tif"), Method = UnmixMethod.Fcls, SampleSize = 1000,
+            EndmembersFile = givenEndmembers ? s.TruthEndmembers : null, EndmemberCount = givenEndmembers ? null : 4, SideOutputs = false,
+        });
+        var screen = r.Screen!;
+        Assert.Contains(screen.Dropped, d => d.Bands.SequenceEqual([10]) && d.Reason.Contains("no valid value"));
+        Assert.Contains(screen.Dropped, d => d.Bands.SequenceEqual([20]) && d.Reason.Contains("one value"));
+        Assert.Contains(screen.Dropped, d => d.Reason.StartsWith("atmospheric absorption", StringComparison.Ordinal));
+        Assert.DoesNotContain(10, screen.Bands);
+        Assert.Equal(r.Endmembers.Bands, screen.Bands.Length);
+        // Every pixel valid before is unmixed, except the all-zero one, which is nodata.
+        Assert.Equal(7922 - 1, r.ValidPixels);
+        using var output = RasterSource.Open(r.Output);
+        var a = new float[output.Info.BandCount];
+        output.Read(new Window(5, 7, 1, 1), output.AllBands, a, new byte[1]);
+        Assert.All(a, v => Assert.Equal(0f, v)); // nodata pixels read back as 0 with valid = 0
+        var valid = new byte[1];
+        output.Read(new Window(5, 7, 1, 1), output.AllBands, a, valid);
+        Assert.Equal(0, valid[0]);
+    }
+}
