@@ -37,35 +37,10 @@ public static class Sampling
     /// </summary>
     internal static RawSample ReadRaw(RasterSource source, Window area, RegionOfInterest? roi, int[] bands, int maxPixels, long seed)
     {
-        var l = bands.Length;
         var sample = new RawSample(bands, area.Area <= maxPixels);
-        long width = source.Info.Width;
-        if (area.Area <= maxPixels)
-        {
-            var plan = new TilePlan(area, 256, 256);
-            foreach (var tile in plan.Tiles())
-            {
-                var w = tile.Window;
-                var n = (int)w.Area;
-                var buf = new float[l * n];
-                var ok = new byte[l * n];
-                var inside = new byte[n];
-                source.ReadSamples(w, bands, buf, ok);
-                inside.AsSpan().Fill(1);
-                roi?.Mask(w, inside);
-                var values = new float[l];
-                var flags = new byte[l];
-                for (var p = 0; p < n; p++)
-                {
-                    if (inside[p] == 0) continue;
-                    for (var b = 0; b < l; b++) (values[b], flags[b]) = (buf[b * n + p], ok[b * n + p]);
-                    if (flags.AsSpan().Contains((byte)1)) sample.Add(values, flags, (w.RowOff + p / w.Width) * width + w.ColOff + p % w.Width);
-                }
-            }
-            return sample;
-        }
-
-        return ReadCells(source, area, roi, bands, maxPixels, seed, sample, width);
+        if (area.Area > maxPixels) return ReadCells(source, area, roi, bands, maxPixels, seed, sample, source.Info.Width);
+        foreach (var tile in new TilePlan(area, 256, 256).Tiles()) AddWindow(source, tile.Window, roi, sample);
+        return sample;
     }
 
     /// <summary>
@@ -75,9 +50,7 @@ public static class Sampling
     /// </summary>
     internal static RawSample ReadSpread(RasterSource source, Window area, RegionOfInterest? roi, int[] bands)
     {
-        var l = bands.Length;
         var sample = new RawSample(bands, exhaustive: false);
-        long width = source.Info.Width;
         IEnumerable<Window> windows;
         if (source.ReadsFileDirectly)
             windows = new TilePlan(area, Math.Max(1, (area.Width + 3) / 4), Math.Max(1, (area.Height + 3) / 4)).Tiles().Select(cell =>
@@ -95,25 +68,29 @@ public static class Sampling
             int x0 = Math.Max(area.ColOff, cx / Math.Max(1, bw) * bw), y0 = Math.Max(area.RowOff, cy / Math.Max(1, bh) * bh);
             windows = [new Window(x0, y0, Math.Min(32, area.ColOff + area.Width - x0), Math.Min(32, area.RowOff + area.Height - y0))];
         }
-        foreach (var w in windows)
-        {
-            var n = (int)w.Area;
-            var buf = new float[l * n];
-            var ok = new byte[l * n];
-            var inside = new byte[n];
-            source.ReadSamples(w, bands, buf, ok);
-            inside.AsSpan().Fill(1);
-            roi?.Mask(w, inside);
-            var values = new float[l];
-            var flags = new byte[l];
-            for (var p = 0; p < n; p++)
-            {
-                if (inside[p] == 0) continue;
-                for (var b = 0; b < l; b++) (values[b], flags[b]) = (buf[b * n + p], ok[b * n + p]);
-                if (flags.AsSpan().Contains((byte)1)) sample.Add(values, flags, (w.RowOff + p / w.Width) * width + w.ColOff + p % w.Width);
-            }
-        }
+        foreach (var w in windows) AddWindow(source, w, roi, sample);
         return sample;
+    }
+
+    /// <summary>Adds a window's pixels (inside the ROI, with at least one valid sample) to the sample.</summary>
+    private static void AddWindow(RasterSource source, Window w, RegionOfInterest? roi, RawSample sample)
+    {
+        int l = sample.Bands.Length, n = (int)w.Area;
+        long width = source.Info.Width;
+        var buf = new float[l * n];
+        var ok = new byte[l * n];
+        var inside = new byte[n];
+        source.ReadSamples(w, sample.Bands, buf, ok);
+        inside.AsSpan().Fill(1);
+        roi?.Mask(w, inside);
+        var values = new float[l];
+        var flags = new byte[l];
+        for (var p = 0; p < n; p++)
+        {
+            if (inside[p] == 0) continue;
+            for (var b = 0; b < l; b++) (values[b], flags[b]) = (buf[b * n + p], ok[b * n + p]);
+            if (flags.AsSpan().Contains((byte)1)) sample.Add(values, flags, (w.RowOff + p / w.Width) * width + w.ColOff + p % w.Width);
+        }
     }
 
     private static RawSample ReadCells(RasterSource source, Window area, RegionOfInterest? roi, int[] bands, int maxPixels, long seed, RawSample sample, long width)
