@@ -342,7 +342,9 @@ class DialogTests(unittest.TestCase):
         with open(os.path.join(self.dir, "o.report.json"), encoding="utf-8") as f:
             run = json.load(f)
         self.assertEqual(run["parameters"]["input_scale"], 0.5)
-        self.assertEqual(run["endmembers"]["bands"], 60)
+        # Bands 1-60, less the 8 of them in the absorption windows that the screening leaves out (30-32, 43-47).
+        self.assertEqual(run["endmembers"]["bands"], 52)
+        self.assertEqual(run["screening"]["bands_requested"], 60)
         ds = gdal.Open(out)
         self.assertTrue(ds.GetRasterBand(1).GetNoDataValue() != ds.GetRasterBand(1).GetNoDataValue())  # NaN
         self.assertEqual(ds.GetMetadataItem("LAYOUT", "IMAGE_STRUCTURE"), "COG")
@@ -421,7 +423,7 @@ class DialogTests(unittest.TestCase):
         raster = layers["scene abundances (FCLS)"]
         table = layers["scene endmembers (FCLS)"]
         self.assertFalse(table.isSpatial())
-        self.assertEqual(table.featureCount(), 64)
+        self.assertEqual(table.featureCount(), 54)  # one row per band used: 64 less the 10 in absorption windows
         self.assertEqual([f.name() for f in table.fields()][:3], ["band", "wavelength", "Grass <green>"])
         self.assertTrue(table.fields().field(2).isNumeric())
         # 6. RGB of endmembers 1-3 plus a named style per endmember and for the residual; nothing invisible.
