@@ -129,6 +129,8 @@ internal sealed class RawSample(int[] bands, bool exhaustive)
     private readonly List<float[]> _values = [];
     private readonly List<byte[]> _valid = [];
     private readonly List<long> _positions = [];
+    /// <summary>Per pixel: 0 in every valid sample (a fill value), decided once when it is added.</summary>
+    private readonly List<bool> _fill = [];
 
     /// <summary>The 0-based file bands read.</summary>
     public int[] Bands { get; } = bands;
@@ -142,6 +144,9 @@ internal sealed class RawSample(int[] bands, bool exhaustive)
         _values.Add(values.ToArray());
         _valid.Add(valid.ToArray());
         _positions.Add(position);
+        var fill = true;
+        for (var q = 0; q < values.Length && fill; q++) fill = valid[q] == 0 || values[q] == 0;
+        _fill.Add(fill);
     }
 
     /// <summary>
@@ -155,19 +160,12 @@ internal sealed class RawSample(int[] bands, bool exhaustive)
         for (var p = 0; p < _values.Count; p++)
         {
             if (_valid[p][q] == 0) continue;
-            if (IsFill(p)) continue;
+            if (_fill[p]) continue;
             count++;
             min = Math.Min(min, _values[p][q]);
             max = Math.Max(max, _values[p][q]);
         }
         return (count, min, max);
-    }
-
-    private bool IsFill(int p)
-    {
-        for (var q = 0; q < Bands.Length; q++)
-            if (_valid[p][q] != 0 && _values[p][q] != 0) return false;
-        return true;
     }
 
     /// <summary>Pixels valid in every kept band (<paramref name="keep"/>, indices into <see cref="Bands"/>) and 0 in all of them.</summary>
