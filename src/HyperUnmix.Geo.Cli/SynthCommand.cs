@@ -11,7 +11,20 @@ public static partial class Commands
         var p = new Option<int>("-p", "--endmember-count") { DefaultValueFactory = _ => 4, Description = "Endmembers." };
         var model = new Option<string>("--model") { DefaultValueFactory = _ => "lmm", Description = "lmm | fan | gbm | ppnm | mlm." };
         model.AcceptOnlyFromAmong("lmm", "fan", "gbm", "ppnm", "mlm");
-        var snr = new Option<double>("--snr") { DefaultValueFactory = _ => 30, Description = "Signal-to-noise ratio, dB (inf for none)." };
+        var snr = new Option<double>("--snr")
+        {
+            DefaultValueFactory = _ => 30,
+            Description = "Signal-to-noise ratio, dB (inf for none).",
+            // "inf", as the description says: .NET's parser knows only "Infinity".
+            CustomParser = r =>
+            {
+                var t = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+                if (t.Equals("inf", StringComparison.OrdinalIgnoreCase) || t.Equals("infinity", StringComparison.OrdinalIgnoreCase)) return double.PositiveInfinity;
+                if (double.TryParse(t, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) && !double.IsNaN(v)) return v;
+                r.AddError($"--snr: '{t}' is not a number of dB or inf");
+                return 0;
+            },
+        };
         var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 1, Description = "Random seed." };
         var library = new Option<string?>("--library") { Description = "Spectral library CSV (e.g. the USGS library); built-in spectra when absent." };
         var names = new Option<string?>("--library-names") { Description = "Comma-separated spectra to take from --library." };

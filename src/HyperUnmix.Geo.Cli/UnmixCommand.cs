@@ -124,7 +124,11 @@ public static partial class Commands
             var progress = new ProgressReporter();
             var r = UnmixJob.Run(o, progress.Report, cancel);
             Console.WriteLine($"Unmixed {r.ValidPixels} of {r.TotalPixels} pixels into {r.Endmembers.Count} endmembers ({string.Join(", ", r.Endmembers.Names)}) with {o.Method.ToUpperInvariant()}");
-            if (r.Screen is { } screen) Console.WriteLine($"  screening: {screen.Summary(r.RequestedBands)}");
+            if (r.Screen is { } screen)
+            {
+                Console.WriteLine($"  values: {screen.Values}");
+                Console.WriteLine($"  screening: {screen.Summary(r.RequestedBands)}");
+            }
             Console.WriteLine($"  endmembers: {r.EndmemberSource}");
             if (r.Fit is { } fitted)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

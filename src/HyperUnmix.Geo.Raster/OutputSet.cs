@@ -116,6 +116,13 @@ public sealed partial class OutputSet : IDisposable
         if (_committed) throw new InvalidOperationException("the output set was already committed");
         var missing = _files.FirstOrDefault(f => !File.Exists(f.Temp));
         if (missing.Final is not null) throw new InvalidOperationException($"{missing.Final} was never written");
+        // Without permission to overwrite, an output that appeared since Begin was written by another run into the
+        // same name (two runs started together both passed Begin's check): it is that run's, and this one fails
+        // rather than replacing it. The moves below cannot replace a file either (File.Move without overwrite links
+        // the temporary to its name, which fails if the name exists), so a run that appears between this check and
+        // the moves is not overwritten either.
+        if (!_overwrite && _files.Select(f => f.Final).Concat(_superseded).FirstOrDefault(File.Exists) is { } appeared)
+            throw new RasterOutputException(appeared, AppearedMeanwhile);
         var backups = new List<(string Original, string Backup)>();
         var placed = new List<string>();
         try
@@ -144,10 +151,14 @@ public sealed partial class OutputSet : IDisposable
                 catch (IOException) { /* the original error matters more */ }
             }
             var failed = _files.Select(f => f.Final).Except(placed).FirstOrDefault() ?? _files[0].Final;
+            if (!_overwrite && File.Exists(failed)) throw new RasterOutputException(failed, AppearedMeanwhile, e);
             throw new RasterOutputException(failed, $"cannot complete the output: {e.Message}", e);
         }
         foreach (var (_, backup) in backups) TryDelete(backup);
     }
+
+    private const string AppearedMeanwhile =
+        "already exists: another run wrote it while this one was working; this run's outputs were discarded (use --overwrite to replace it, or another -o)";
 
     /// <summary>Deletes every temporary of an uncommitted set (and what GDAL may have put beside them).</summary>
     public void Dispose()

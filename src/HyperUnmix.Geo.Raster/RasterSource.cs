@@ -285,6 +285,9 @@ public sealed class RasterSource : IDisposable
         throw new RasterDataException(Path, float.IsNaN(v)
             ? $"band {band + 1} has NaN at {at} and its nodata value is not NaN; " +
               "declare the nodata value (e.g. --nodata nan) or mask NaN pixels (--nan-as-nodata)"
+            : Info.DataType == GdalDataType.Float64
+            ? $"band {band + 1} has a value beyond float32's range (±3.4e38) at {at}, which this tool computes in; rescale the data " +
+              "(e.g. gdal_translate -ot Float32 -scale) or treat such samples as nodata with --nan-as-nodata"
             : $"band {band + 1} has infinite values ({(v > 0 ? "+Inf" : "-Inf")} at {at}); the data is probably corrupt or of another byte order; " +
               "to treat non-finite samples as nodata, use --nan-as-nodata");
     }

@@ -84,7 +84,7 @@ public sealed class RegionOfInterest
         if (scene.GeoTransform is not { } gt)
         {
             if (!selection.AssumeSceneCrs)
-                throw new RasterDataException(scene.Path, "has no georeferencing, so a polygon cannot be placed on it (use --roi-in-pixels to read polygon coordinates as pixel coordinates)");
+                throw new RasterDataException(scene.Path, "has no georeferencing, so a polygon cannot be placed on it (pass --roi-assume-scene-crs to read the polygons' coordinates as pixel coordinates)");
             gt = [0, 1, 0, 0, 0, 1];
         }
         if (gt[2] != 0 || gt[4] != 0) throw new RasterDataException(scene.Path, "has a rotated geotransform; ROI clipping needs a north-up grid");

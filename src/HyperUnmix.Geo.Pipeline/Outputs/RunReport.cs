@@ -48,6 +48,7 @@ public static class RunReport
             },
             ["screening"] = r.Screen is { } sc ? new
             {
+                values = sc.Values,
                 bands_requested = r.RequestedBands,
                 bands_used = sc.Bands.Length,
                 left_out = sc.Dropped.Select(d => new { bands = BandScreen.Ranges(d.Bands), count = d.Bands.Length, reason = d.Reason }).ToArray(),

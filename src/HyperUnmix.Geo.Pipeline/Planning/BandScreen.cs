@@ -16,6 +16,9 @@ public sealed record DroppedBands(int[] Bands, string Reason)
 /// <param name="ZeroPixels">Sampled pixels that are 0 in every used band: nodata, never endmember candidates.</param>
 public sealed record ScreenResult(int[] Bands, IReadOnlyList<DroppedBands> Dropped, int SampledPixels, int ZeroPixels)
 {
+    /// <summary>The units of the values the run works on: the file's band scale, --scale, or as stored.</summary>
+    public string Values { get; init; } = "";
+
     /// <summary>The kept bands as indices into the sample's bands.</summary>
     internal int[] Keep { get; init; } = [];
 

@@ -37,6 +37,12 @@ public static class EndmemberStage
     /// <summary>Largest P whose extracted endmembers are refined.</summary>
     public const int MaxRefinedEndmembers = 10;
 
+    private static bool SampleHasNoSignal(PixelSample sample)
+    {
+        foreach (var v in sample.Y) if (v > 0) return false;
+        return true;
+    }
+
     public static EndmemberStageResult Run(PixelSample sample, EndmemberRequest request, CancellationToken cancel = default)
     {
         var extractor = EndmemberExtractors.Get(request.Extractor);
@@ -54,18 +60,37 @@ public static class EndmemberStage
         }
         if (p > sample.Bands) throw new UsageException($"P = {p} is larger than the number of bands used ({sample.Bands})");
         if (p > sample.Count) throw new RasterDataException(request.Input, $"only {sample.Count} valid pixels, fewer than P = {p}");
-        var x = extractor.Extract(sample.Y, sample.Bands, sample.Count, p.Value, request.Seed, cancel);
+        try
+        {
+            return Extract(sample, request, extractor, p.Value, estimate, elbow, cancel);
+        }
+        catch (ArgumentException error)
+        {
+            // The spectra came from the scene, not from the user: a degenerate set (every pixel alike, or no positive
+            // value anywhere) is a property of the data, said in the data's terms (exit 3, not a usage error).
+            var reason = SampleHasNoSignal(sample)
+                ? "has no positive value in any valid pixel of the sample: the values cannot be reflectance or radiance (check the file's scale, offset and byte order)"
+                : $"its valid pixels do not hold {p} distinct spectra (the extracted endmembers are degenerate: {error.Message}); lower -p or check the scene";
+            throw new RasterDataException(request.Input, reason);
+        }
+    }
+
+    private static EndmemberStageResult Extract(PixelSample sample, EndmemberRequest request, IEndmemberExtractor extractor, int p,
+        HySimeResult? estimate, ElbowResult? elbow, CancellationToken cancel)
+    {
+        var x = extractor.Extract(sample.Y, sample.Bands, sample.Count, p, request.Seed, cancel);
         cancel.ThrowIfCancellationRequested();
         var e = x.E;
         var source = x.Source;
         // Refinement's cost grows with P (its checks solve FCLS for every pixel); beyond a few tens of materials it is
         // skipped: it is measured on 3-5 (docs/accuracy-linear.md), and large P is rarely a set of pure materials.
         if (request.Refine && p > 1 && p <= MaxRefinedEndmembers)
-            (e, source) = Refined(sample, request.RefinePixels, x, p.Value, cancel);
+            (e, source) = Refined(sample, request.RefinePixels, x, p, cancel);
         source += $" on {(sample.Exhaustive ? "all" : "a stratified sample of")} {sample.Count} valid pixels" +
                   (elbow is null ? "" : "; " + DescribeEstimate(elbow, estimate!));
-        var names = Enumerable.Range(1, p.Value).Select(i => $"EM{i}").ToArray();
-        return new(new EndmemberSet(e, sample.Bands, p.Value, names, request.Wavelengths), source, estimate, x.SnrDb) { Elbow = elbow };
+        var names = Enumerable.Range(1, p).Select(i => $"EM{i}").ToArray();
+        var set = new EndmemberSet(e, sample.Bands, p, names, request.Wavelengths);
+        return new(set, source, estimate, x.SnrDb) { Elbow = elbow };
     }
 
     /// <summary>Largest P the estimate considers.</summary>

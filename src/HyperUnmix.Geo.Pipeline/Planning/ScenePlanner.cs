@@ -37,12 +37,22 @@ internal static class ScenePlanner
     }
 
     /// <summary>Opens the run's input with its nodata, NaN and reader options.</summary>
-    public static RasterSource OpenInput(UnmixOptions o) => RasterSource.Open(o.Input, new RasterOpenOptions
+    public static RasterSource OpenInput(UnmixOptions o)
     {
-        AllowRawPath = !o.ForceGdalReader,
-        NoData = o.InputNoData,
-        Nan = o.NanAsNoData ? NanPolicy.Mask : NanPolicy.Error,
-    });
+        var source = RasterSource.Open(o.Input, new RasterOpenOptions
+        {
+            AllowRawPath = !o.ForceGdalReader,
+            NoData = o.InputNoData,
+            Nan = o.NanAsNoData ? NanPolicy.Mask : NanPolicy.Error,
+        });
+        try { CheckScale(o, source.Info); }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+        return source;
+    }
 
     /// <summary>The input opened with the run's options, its bands, ROI and the area unmixed.</summary>
     public static (RasterSource Source, int[] Bands, RegionOfInterest? Roi, Window Area) OpenScene(UnmixOptions o, CancellationToken cancel)
@@ -60,6 +70,35 @@ internal static class ScenePlanner
             throw;
         }
     }
+
+    /// <summary>
+    /// A file that declares its own band scale or offset (GDAL's scale/offset metadata, e.g. EnMAP's 0.0001) is read
+    /// in those units already; <c>--scale</c> on top would apply a second factor (a uint16 scene with scale 1e-4 run
+    /// with <c>--scale 0.0001</c> gave abundances off by up to 0.93, silently), so the two are not combined.
+    /// </summary>
+    public static void CheckScale(UnmixOptions o, RasterInfo info)
+    {
+        if (o.InputScale != 1 && DeclaresScale(info))
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                $"--scale {o.InputScale}: {info.Path} declares its own band scale ({FileScale(info)}), which every read applies already; --scale would apply a second factor. Leave --scale out"));
+    }
+
+    private static bool DeclaresScale(RasterInfo info) => info.Scale.Any(s => s != 1) || info.Offset.Any(v => v != 0);
+
+    private static string FileScale(RasterInfo info)
+    {
+        var scales = info.Scale.Distinct().ToArray();
+        var offsets = info.Offset.Distinct().ToArray();
+        var scale = scales.Length == 1 ? $"x {scales[0].ToString("G6", CultureInfo.InvariantCulture)}" : $"x {scales.Min().ToString("G6", CultureInfo.InvariantCulture)}..{scales.Max().ToString("G6", CultureInfo.InvariantCulture)} by band";
+        var offset = offsets.Length == 1 ? (offsets[0] == 0 ? "" : $" + {offsets[0].ToString("G6", CultureInfo.InvariantCulture)}") : " + an offset by band";
+        return scale + offset;
+    }
+
+    /// <summary>The units the run's values are in, for the summary and the report: the file's scale, --scale, or as stored.</summary>
+    public static string DescribeValues(UnmixOptions o, RasterInfo info) =>
+        DeclaresScale(info) ? $"stored values {FileScale(info)} (the file's band scale)"
+        : o.InputScale != 1 ? string.Create(CultureInfo.InvariantCulture, $"stored values x {o.InputScale} (--scale)")
+        : "as stored (no scale)";
 
     /// <summary>The 0-based bands a run uses: --bands (all by default), minus the bad bands with --drop-bad-bands.</summary>
     public static int[] SelectBands(UnmixOptions o, RasterInfo info)
@@ -91,7 +130,11 @@ internal static class ScenePlanner
             ? Sampling.ReadRaw(source, area, roi, bands, o.SampleSize, o.Seed)
             : Sampling.ReadSpread(source, area, roi, bands);
         if (raw.Count == 0) throw NoValidPixel(o, roi is not null);
-        var screen = BandScreen.Run(raw, source.Info, o.DropAbsorptionBands);
+        var screen = BandScreen.Run(raw, source.Info, o.DropAbsorptionBands) with { Values = DescribeValues(o, source.Info) };
+        // Reflectance and radiance are never negative everywhere; such a scene has a wrong scale, offset or byte order,
+        // and would otherwise fail later in terms of its endmembers ("EM1 is all zero").
+        if (screen.Keep.Length > 0 && screen.Keep.All(q => raw.Stats(q).Max <= 0))
+            throw new RasterDataException(o.Input, $"has no positive value in any band of the {raw.Count} sampled valid pixels ({screen.Values}): the values cannot be reflectance or radiance; check the file's scale, offset and byte order");
         PixelSample? sample = null;
         return (screen, () => sample ??= raw.Pixels(screen.Keep, o.InputScale, dropZeroPixels: true));
     }
@@ -123,7 +166,9 @@ internal static class ScenePlanner
             var loaded = EndmemberFiles.Load(o.EndmembersFile, o.EndmemberNames);
             // Spectra given for every band of the scene follow the run's band selection (--bands, --drop-bad-bands,
             // the screening); so do spectra whose wavelengths include every band used.
-            if (loaded.Bands == info.BandCount && bands.Length != info.BandCount) loaded = loaded.SelectBands(bands);
+            // A file with one row per band of the scene is in the scene's band order, so a reordered selection
+            // (--bands 3,1,2,4-16) reorders its rows too.
+            if (loaded.Bands == info.BandCount && !bands.SequenceEqual(Enumerable.Range(0, info.BandCount))) loaded = loaded.SelectBands(bands);
             else if (loaded.Bands > bands.Length && loaded.Wavelengths is { } lw && sceneWavelengths is not null)
             {
                 var at = sceneWavelengths.Select(w => Array.FindIndex(lw, v => Math.Abs(v - w) <= 1e-3 * Math.Max(1, Math.Abs(w)))).ToArray();

@@ -350,8 +350,13 @@ public sealed class MtlModel
         JsonNode? root;
         try { root = JsonNode.Parse(json); }
         catch (JsonException e) { throw new MtlModelException(path, $"not a model file (invalid JSON: {e.Message})"); }
-        if (root?["format"]?.GetValue<string>() != Format) throw new MtlModelException(path, $"not a {Format} model file");
-        if (root["format_version"]?.GetValue<int>() is not FormatVersion and var v) throw new MtlModelException(path, $"model format version {v} is not supported (this version reads {FormatVersion})");
+        // Checked field by field: a root that is an array, or "format": 5, must read as not-a-model, not as an internal error.
+        if (root is not JsonObject) throw new MtlModelException(path, "not a model file (its JSON root is not an object)");
+        if (root["format"] is not JsonValue format || !format.TryGetValue<string>(out var name) || name != Format)
+            throw new MtlModelException(path, $"not a {Format} model file (\"format\" is not \"{Format}\")");
+        if (root["format_version"] is not JsonValue version || !version.TryGetValue<double>(out var v) || v != Math.Floor(v))
+            throw new MtlModelException(path, "format_version is missing or not an integer");
+        if (v != FormatVersion) throw new MtlModelException(path, $"model format version {v:G} is not supported (this version reads {FormatVersion})");
         try
         {
             var bands = (int)Number(root, "bands", path, 1, MaxBands, integer: true);
@@ -374,8 +379,8 @@ public sealed class MtlModel
             var offset = 0;
             for (var k = 0; k < w.Length; k++) { w[k] = offset; offset = checked(offset + widths[k] * widths[k + 1]); b[k] = offset; offset = checked(offset + widths[k + 1]); }
             var e = FromB64(root["E"]!.GetValue<string>(), bands * p, path, "E");
-            var wc = FromB64(root["column_linear"]!.GetValue<string>(), bands * p, path, "column_linear");
-            var theta = FromB64(root["column_theta"]!.GetValue<string>(), offset, path, "column_theta");
+            var wc = FromB64(root["column_linear"]!.GetValue<string>(), bands * p, path, "column_linear", MaxWeight);
+            var theta = FromB64(root["column_theta"]!.GetValue<string>(), offset, path, "column_theta", MaxWeight);
             var names = root["names"]!.AsArray().Select(n => n!.GetValue<string>()).ToArray();
             var wl = root["wavelengths"]?.AsArray().Select(n => n!.GetValue<double>()).ToArray();
             var pixelScale = root["pixel_scale"]?.GetValue<string>() switch
@@ -406,7 +411,14 @@ public sealed class MtlModel
 
     private static string B64(float[] x) => Convert.ToBase64String(System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan()));
 
-    private static float[] FromB64(string s, int expected, string path, string what)
+    /// <summary>
+    /// The largest network weight a model may hold. Fitted on scaled data, weights stay near 1 (at most 1.9 on the
+    /// sample and EnMAP scenes); 1e30 is finite but overflows float32 products, and once gave every abundance 0 and
+    /// an infinite residual with exit 0.
+    /// </summary>
+    public const float MaxWeight = 1e6f;
+
+    private static float[] FromB64(string s, int expected, string path, string what, float limit = float.MaxValue)
     {
         var bytes = Convert.FromBase64String(s);
         if (bytes.Length != expected * 4L) throw new MtlModelException(path, $"{what} has {bytes.Length / 4} values, expected {expected}");
@@ -414,6 +426,10 @@ public sealed class MtlModel
         Buffer.BlockCopy(bytes, 0, r, 0, bytes.Length);
         var bad = Array.FindIndex(r, v => !float.IsFinite(v));
         if (bad >= 0) throw new MtlModelException(path, $"{what} has a non-finite value ({r[bad]}) at index {bad}");
+        var big = Array.FindIndex(r, v => Math.Abs(v) > limit);
+        if (big >= 0)
+            throw new MtlModelException(path, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{what} has {r[big]:G} at index {big}, beyond the ±{limit:G} a fitted model's weights stay within (damaged or not fitted by this tool)"));
         return r;
     }
 
