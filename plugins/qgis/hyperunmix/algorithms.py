@@ -146,7 +146,8 @@ class UnmixAlgorithm(_Base):
                 "plus a residual_rmse band, on the input's grid (or the ROI's window of it), nodata outside the ROI. "
                 "Endmembers come from a file, or are extracted with VCA (their number given, or estimated from the elbow of the unmixing residual). "
                 "The deep method fits a two-branch network on a sample of pixels and applies it to every tile.</p>"
-                "<p>Real scenes (EnMAP, AVIRIS, PRISMA): set <b>Scale factor</b> (0.0001 for reflectance x 10000), tick "
+                "<p>Real scenes (EnMAP, AVIRIS, PRISMA): a file that declares its band scale (EnMAP L2A GeoTIFFs do) is read in "
+                "reflectance already; for integers x 10000 without one, set <b>Scale factor</b> to 0.0001 (the two are never combined). Tick "
                 "<b>Drop bad bands</b>, and tick <b>Resample endmember spectra</b> for a library of another sensor.</p>"
                 f"<p>{CSV_LAYOUT}</p>"
                 "<p>Outputs: the abundance layer (endmembers 1-3 as RGB; every endmember and the residual as a named style, "
@@ -178,8 +179,9 @@ class UnmixAlgorithm(_Base):
                   "automatic: the scaled model y = s E a for mtl, none for the classic solvers; scale: a per-pixel brightness factor "
                   "(illumination, shading); l2: unit-length pixels; none: the plain mixing model (--normalize)."))
         add(_help(P("SCALE", "Scale factor for input values (0.0001 for reflectance x 10000)", P.Double, 1.0, minValue=0.0),
-                  "Multiplies every input value so the scene and the endmember spectra share units (--scale). EnMAP, AVIRIS-NG and "
-                  "PRISMA L2 reflectance stored as integers x 10000 need 0.0001."))
+                  "Multiplies every input value so the scene and the endmember spectra share units (--scale). Reflectance stored as "
+                  "integers x 10000 without a declared band scale needs 0.0001. A file that declares its own scale (EnMAP L2A "
+                  "GeoTIFFs) is read with it, and a factor here is then refused rather than applied twice."))
         add(_help(QgsProcessingParameterBoolean("DROP_BAD_BANDS", "Drop the bad bands flagged in the header (ENVI bbl)", defaultValue=False),
                   "Leaves out water-vapour and noisy bands the ENVI header marks 0 in 'bbl' (--drop-bad-bands)."))
         add(_help(_advanced(QgsProcessingParameterString("BANDS", "Bands to use, 1-based (e.g. 1-100,120-150; empty: all)", optional=True)),
