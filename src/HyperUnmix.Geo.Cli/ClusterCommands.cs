@@ -10,7 +10,17 @@ namespace HyperUnmix.Geo.Cli;
 /// <summary><c>hyperunmix worker</c> and <c>hyperunmix cluster submit|status|wait|cancel</c>: the same pipeline on many machines.</summary>
 internal static class ClusterCommands
 {
-    private static Option<string> RedisOption() => new("--redis") { Description = "Redis of the cluster, HOST:PORT (membership, job state, grain directory).", Required = true };
+    private static Option<string> RedisOption()
+    {
+        var redis = new Option<string>("--redis") { Description = "Redis of the cluster, HOST:PORT (membership, job state, grain directory).", Required = true };
+        // Checked before anything connects: the client library's own text ("No endpoints specified (Parameter 'config')")
+        // said nothing about the option.
+        redis.Validators.Add(r =>
+        {
+            if (ClusterAddress.Problem(r.GetValueOrDefault<string>() ?? "") is { } problem) r.AddError($"--redis: {problem}");
+        });
+        return redis;
+    }
     private static Option<string> ClusterOption() => new("--cluster") { Description = "Cluster name (workers and commands of one cluster use the same).", DefaultValueFactory = _ => "hyperunmix" };
     private static Option<string> JobOption() => new("--job") { Description = "Job name.", Required = true };
 

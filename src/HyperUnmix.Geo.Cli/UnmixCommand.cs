@@ -18,6 +18,12 @@ public static partial class Commands
         method.AcceptOnlyFromAmong([.. UnmixChoices.Methods]);
         var model = new Option<string?>("--model") { Description = "Apply a fitted deep model (a .model.json from an earlier run) instead of fitting one." };
         var alpha = new Option<double>("--alpha") { Description = "mtl: weight of the auxiliary NMF task.", DefaultValueFactory = _ => new MtlOptions().Alpha };
+        // Checked here: a NaN or infinite weight reached the model file's JSON writer, whose own message was printed.
+        alpha.Validators.Add(r =>
+        {
+            var v = r.GetValueOrDefault<double>();
+            if (!double.IsFinite(v) || v < 0) r.AddError($"--alpha must be a finite number of at least 0, got {v.ToString(CultureInfo.InvariantCulture)}");
+        });
         var epochs = new Option<int>("--epochs") { Description = "mtl: maximum training epochs.", DefaultValueFactory = _ => new MtlOptions().MaxEpochs };
         var fitPixels = new Option<int>("--fit-pixels") { Description = "mtl: pixels the model is fitted on (all valid pixels when fewer).", DefaultValueFactory = _ => 10000 };
         var noRow = new Option<bool>("--no-row-branch") { Description = "mtl ablation: drop the row (endmember) branch." };
@@ -37,7 +43,20 @@ public static partial class Commands
         var memory = new Option<int>("--memory") { Description = "Memory budget for tiles in flight, MB.", DefaultValueFactory = _ => 1024 };
         var format = new Option<string>("--format", "-f") { Description = "gtiff | cog | envi.", DefaultValueFactory = _ => "gtiff" };
         format.AcceptOnlyFromAmong("gtiff", "cog", "envi");
-        var outNoData = new Option<float>("--output-nodata") { Description = "Nodata value written to the output.", DefaultValueFactory = _ => -9999f };
+        var outNoData = new Option<float>("--output-nodata")
+        {
+            Description = "Nodata value written to the output (a float32 value, or nan).",
+            DefaultValueFactory = _ => -9999f,
+            // A value beyond float32 (1e39) was silently written as +Inf; "nan" is the one non-finite value accepted.
+            CustomParser = r =>
+            {
+                var t = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+                if (t.Equals("nan", StringComparison.OrdinalIgnoreCase)) return float.NaN;
+                if (double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && Math.Abs(v) <= float.MaxValue) return (float)v;
+                r.AddError($"--output-nodata: '{t}' is not a float32 value (at most ±3.4e38) or nan");
+                return 0;
+            },
+        };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing outputs." };
         var truth = new Option<string?>("--truth") { Description = "Ground-truth abundances, for metrics in the report." };
         var truthE = new Option<string?>("--truth-endmembers") { Description = "Ground-truth endmembers CSV, for SAD in the report." };

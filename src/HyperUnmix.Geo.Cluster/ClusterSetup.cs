@@ -11,6 +11,22 @@ namespace HyperUnmix.Geo.Cluster;
 /// <summary>Where a cluster lives: its Redis (membership, grain state, grain directory) and its name.</summary>
 public sealed record ClusterAddress(string Redis, string Name)
 {
+    /// <summary>Why <paramref name="redis"/> is not a Redis address (HOST:PORT, optionally followed by ,options), or null.</summary>
+    public static string? Problem(string redis)
+    {
+        if (string.IsNullOrWhiteSpace(redis)) return "the Redis address is empty (expected HOST:PORT)";
+        var first = redis.Split(',')[0].Trim();
+        var colon = first.LastIndexOf(':');
+        if (colon > 0 && !(int.TryParse(first[(colon + 1)..], System.Globalization.CultureInfo.InvariantCulture, out var port) && port is > 0 and < 65536))
+            return $"'{redis}' is not HOST:PORT: the port '{first[(colon + 1)..]}' is not a number from 1 to 65535";
+        try
+        {
+            if (ConfigurationOptions.Parse(redis).EndPoints.Count == 0) return $"'{redis}' names no Redis endpoint (expected HOST:PORT)";
+        }
+        catch (ArgumentException e) { return $"'{redis}' is not a Redis address ({e.Message.Split(" (Parameter")[0]})"; }
+        return null;
+    }
+
     public ConfigurationOptions RedisOptions()
     {
         var c = ConfigurationOptions.Parse(Redis);

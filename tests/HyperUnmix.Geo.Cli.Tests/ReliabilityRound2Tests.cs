@@ -177,4 +177,54 @@ public sealed class ReliabilityRound2Tests : IDisposable
         Assert.Contains("--roi-assume-scene-crs", r.Err);
         Assert.DoesNotContain("--roi-in-pixels", r.Err);
     }
+
+    /// <summary>Item 11: our words, naming the option, instead of .NET's ("(Parameter 'path')", "No endpoints specified", the JSON writer's).</summary>
+    [Fact]
+    public void OptionErrors_AreOurs_AndNameTheOption()
+    {
+        var scene = CliRunner.Sample("scene.tif");
+        var cases = new (string[] Args, string Expect)[]
+        {
+            (["unmix", scene, "-o", ""], "-o: the output path is empty"),
+            (["cluster", "status", "--job", "j", "--redis", "nohost:abc"], "--redis: 'nohost:abc' is not HOST:PORT"),
+            (["unmix", scene, "-o", _cli.Path("a.tif"), "--alpha", "nan"], "--alpha must be a finite number"),
+            (["unmix", scene, "-o", _cli.Path("a.tif"), "--output-nodata", "1e39"], "--output-nodata: '1e39' is not a float32 value"),
+        };
+        foreach (var (args, expect) in cases)
+        {
+            var r = _cli.Run(args);
+            Assert.True(r.Code == 2, $"{string.Join(' ', args)}: exit {r.Code}: {r.Err}");
+            Assert.Contains(expect, r.Err);
+            Assert.DoesNotContain("Parameter '", r.Err);
+            Assert.Single(r.Err.Trim().Split('\n'));
+        }
+        Assert.False(File.Exists(_cli.Path("a.tif")));
+    }
+
+    /// <summary>Item 13: the report lists the files the run wrote, and no model for a solver that fits none.</summary>
+    [Fact]
+    public void Report_ListsOnlyTheFilesWritten()
+    {
+        var r = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", _cli.Path("f.tif"), "--method", "fcls", "-e", CliRunner.Sample("scene_endmembers.csv"));
+        Assert.True(r.Code == 0, r.Err);
+        var report = JsonNode.Parse(File.ReadAllText(_cli.Path("f.report.json")))!;
+        var listed = report["output"]!["side_outputs"]!.AsArray().Select(n => n!.GetValue<string>()).ToList();
+        Assert.DoesNotContain(listed, f => f.EndsWith(".model.json", StringComparison.Ordinal));
+        Assert.All(listed, f => Assert.True(File.Exists(f), $"{f} is listed but does not exist"));
+        Assert.Contains(listed, f => f.EndsWith("f.endmembers.csv", StringComparison.Ordinal));
+    }
+
+    /// <summary>Item 14: a spectrum named like the residual band made two bands of that name, and evaluate then crashed.</summary>
+    [Fact]
+    public void EndmemberNamedLikeTheResidualBand_IsRefused()
+    {
+        var csv = _cli.Path("em.csv");
+        var lines = File.ReadAllLines(CliRunner.Sample("scene_endmembers.csv"));
+        lines[0] = lines[0].Replace("water", "residual_rmse", StringComparison.Ordinal);
+        File.WriteAllLines(csv, lines);
+        var r = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", _cli.Path("r.tif"), "--method", "fcls", "-e", csv);
+        Assert.True(r.Code == 3, $"exit {r.Code}: {r.Err}");
+        Assert.Contains("em.csv: has a spectrum named 'residual_rmse'", r.Err);
+        Assert.False(File.Exists(_cli.Path("r.tif")));
+    }
 }

@@ -19,8 +19,14 @@ internal sealed record Prepared(UnmixPlan Plan, PlanArtifacts Artifacts, MtlFit?
 /// </summary>
 internal static class ScenePlanner
 {
+    /// <summary>The output's last band: each pixel's reconstruction error.</summary>
+    public const string ResidualBand = "residual_rmse";
+
     public static void Validate(UnmixOptions o)
     {
+        // Empty paths reached Path.GetFullPath, whose message is "(Parameter 'path')".
+        if (string.IsNullOrWhiteSpace(o.Input)) throw new UsageException("the input scene path is empty");
+        if (string.IsNullOrWhiteSpace(o.Output)) throw new UsageException("-o: the output path is empty");
         var method = UnmixMethods.Get(o.Method);
         EndmemberExtractors.Get(o.Extractor);
         if (o.TileSize < 16) throw new UsageException($"--tile must be at least 16 pixels, got {o.TileSize}");
@@ -176,6 +182,10 @@ internal static class ScenePlanner
             }
             endmembers = EndmemberFiles.MatchScene(loaded, o.EndmembersFile, bands.Length, sceneWavelengths, o.Resample);
             endmemberSource = Path.GetFullPath(o.EndmembersFile);
+            // The output's last band is residual_rmse; a spectrum of that name made two bands of it, which the
+            // evaluation (and any reader by band name) cannot tell apart.
+            if (endmembers.Names.FirstOrDefault(n => n.Equals(ResidualBand, StringComparison.OrdinalIgnoreCase)) is { } clash)
+                throw new EndmemberFileException(o.EndmembersFile, $"has a spectrum named '{clash}', the name of the output's residual band; rename it");
         }
         else
         {
@@ -210,7 +220,7 @@ internal static class ScenePlanner
             Screen = screen,
             RequestedBands = requested,
             Fit = fit is null ? null : new FitSummary(fit.Pixels, fit.LossHistory.ToArray(), fit.Epochs, fit.Seconds, fit.Gflops, fit.ValidationHistory.ToArray()),
-            OutputBands = endmembers.Names.Append("residual_rmse").ToArray(),
+            OutputBands = endmembers.Names.Append(ResidualBand).ToArray(),
             Metadata = RunMetadata(o, info, endmembers, endmemberSource),
         };
         return new Prepared(plan, method.Artifacts, fit);

@@ -72,7 +72,8 @@ internal sealed partial class SceneWriter : IDisposable
         var result = new UnmixResult
         {
             Output = Path.GetFullPath(o.Output),
-            SideOutputs = o.SideOutputs ? outputs.All : [],
+            // The files this run writes: the model only when it fitted one (an FCLS run's report listed a.model.json).
+            SideOutputs = o.SideOutputs ? outputs.All.Where(f => fit is not null || f != outputs.Model).ToList() : [],
             Endmembers = _plan.Endmembers.ToSet(),
             EndmemberSource = _plan.EndmemberSource,
             Area = _plan.Area,
