@@ -100,6 +100,10 @@ internal static class ClusterCommands
             foreach (var input in inputs)
             {
                 var full = input.StartsWith("/vsi", StringComparison.Ordinal) ? input : Path.GetFullPath(input);
+                // Checked before the cluster is asked anything: a missing scene is bad input (exit 3), whether or not
+                // a worker runs.
+                if (!full.StartsWith("/vsi", StringComparison.Ordinal) && !File.Exists(full) && !Directory.Exists(full))
+                    throw new RasterDataException(full, "file not found");
                 var o = unmix.Build(parse, full, "");
                 var stem = Path.GetFileNameWithoutExtension(full.TrimEnd('/'));
                 var output = Path.Combine(dir, stem + "_abundances" + (o.Format == RasterFormat.Envi ? ".img" : ".tif"));

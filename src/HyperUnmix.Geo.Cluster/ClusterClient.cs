@@ -1,5 +1,6 @@
 using System.Text.Json;
 using HyperUnmix.Geo.Pipeline;
+using HyperUnmix.Geo.Raster;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -20,6 +21,8 @@ public sealed class ClusterClient : IAsyncDisposable
     public static async Task<ClusterClient> Connect(ClusterAddress cluster, bool verbose, CancellationToken cancel)
     {
         ClusterSetup.CheckRedis(cluster);
+        if (ClusterSetup.ActiveWorkers(cluster) == 0)
+            throw new ClusterException($"no worker of cluster {cluster.Name} has joined at Redis {cluster.Redis} (start one with: hyperunmix worker --redis {cluster.Redis} --cluster {cluster.Name})");
         var host = Host.CreateDefaultBuilder()
             .UseOrleansClient(c => ClusterSetup.ConfigureClient(c, cluster))
             .ConfigureLogging(l => ClusterSetup.ConfigureLogging(l, verbose))
@@ -33,7 +36,7 @@ public sealed class ClusterClient : IAsyncDisposable
         catch (Exception e) when (e is not OperationCanceledException || !cancel.IsCancellationRequested)
         {
             host.Dispose();
-            throw new ClusterException($"no worker of cluster {cluster.Name} answers at Redis {cluster.Redis} (start one with: hyperunmix worker --redis {cluster.Redis} --cluster {cluster.Name}): {e.Message.ReplaceLineEndings(" ")}", e);
+            throw new ClusterException($"no worker of cluster {cluster.Name} answers at Redis {cluster.Redis} within 30 s (start one with: hyperunmix worker --redis {cluster.Redis} --cluster {cluster.Name})", e);
         }
         return new ClusterClient(host);
     }
@@ -49,6 +52,21 @@ public sealed class ClusterClient : IAsyncDisposable
         if (existing.State == "unknown")
         {
             foreach (var o in scenes) UnmixJob.CheckOutputs(o);
+        }
+        else if (existing.State == "done" && existing.Scenes.FirstOrDefault(x => !File.Exists(x.Output)) is { } gone)
+        {
+            // Re-attaching to a finished job would report outputs that were removed since as done.
+            throw new RasterOutputException(gone.Output,
+                $"no longer exists, though job {job} wrote it when it finished; a job keeps its result: submit under a new --job name to write the outputs again");
+        }
+        else if (existing.State == "failed")
+        {
+            // A job keeps its result: submitting it again re-attaches to the failure, whatever was fixed since. Say
+            // so, and how to run it again, rather than quote an error the data may no longer have.
+            var failed = existing.Scenes.Where(x => x.Error is not null).ToArray();
+            throw new ClusterJobFailedException(
+                $"job {job} already ran and failed for {failed.Length} of {existing.Scenes.Length} scenes (first: {failed[0].Input}: {failed[0].Error!.ReplaceLineEndings(" ")}); " +
+                "a job keeps its result: after fixing the data, submit under a new --job name");
         }
         var spec = new JobSpec
         {
@@ -108,3 +126,6 @@ public sealed class ClusterClient : IAsyncDisposable
         _host.Dispose();
     }
 }
+
+/// <summary>Submitting again a job that already failed (exit 3: the data was bad when it ran).</summary>
+public sealed class ClusterJobFailedException(string message) : Exception(message);

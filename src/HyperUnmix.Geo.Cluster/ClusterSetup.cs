@@ -98,6 +98,8 @@ public static class ClusterSetup
             // Expected while a worker dies and its grains move: reported by the coordinator's own lines.
             logging.AddFilter("Orleans", LogLevel.Error);
             logging.AddFilter("Microsoft", LogLevel.Error);
+            // The host's "Hosting failed to start" with a stack trace: the command's own one-line error says it.
+            logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         }
     }
 
@@ -131,6 +133,34 @@ public static class ClusterSetup
         {
             throw new ClusterException($"cannot reach Redis at {cluster.Redis}: {e.Message.Split('\n')[0]}");
         }
+    }
+
+    /// <summary>
+    /// The workers Orleans' membership table in Redis lists as active (status 3) for this cluster. Zero means no
+    /// client can connect, so the client commands say so at once instead of retrying the gateways for 30 s.
+    /// (A worker killed without a goodbye stays listed until its peers declare it dead, so a positive count is not
+    /// proof that one answers: the connection attempt decides then.)
+    /// </summary>
+    public static int ActiveWorkers(ClusterAddress cluster)
+    {
+        try
+        {
+            using var mux = ConnectionMultiplexer.Connect(cluster.RedisOptions());
+            var entries = mux.GetDatabase().HashGetAll($"hyperunmix-{cluster.Name}/members/{cluster.Name}");
+            var active = 0;
+            foreach (var e in entries)
+            {
+                if (!e.Name.ToString().StartsWith('S')) continue;
+                try
+                {
+                    using var doc = System.Text.Json.JsonDocument.Parse(e.Value.ToString());
+                    if (doc.RootElement.TryGetProperty("Status", out var st) && st.TryGetInt32(out var status) && status == 3) active++;
+                }
+                catch (System.Text.Json.JsonException) { active++; /* a format this version does not know: let the connection decide */ }
+            }
+            return active;
+        }
+        catch (RedisException) { return 1; /* unknown: let the connection attempt decide */ }
     }
 }
 

@@ -183,10 +183,17 @@ public sealed partial class ClusterTests(Archive archive) : IClassFixture<Archiv
     public void BadInputs_AreRefusedAtSubmit_NamingTheFile()
     {
         using var c = new LocalCluster();
-        // No worker yet: a clear error, exit 5.
+        // No worker yet: a clear error, exit 5, at once and in one line (it waited 30 s, then printed the host's stack trace).
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         var (code, _, err) = c.Run("cluster", "status", "--job", "x");
         Assert.Equal(5, code);
         Assert.Contains("no worker of cluster", err);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), $"took {watch.Elapsed}");
+        // A missing scene is bad input (exit 3), checked before the cluster is asked anything.
+        (code, _, err) = c.Run(["cluster", "submit", Path.Combine(c.Dir, "missing.tif"), "-o", Path.Combine(c.Dir, "o"), "--job", "m", .. Archive.Fcls]);
+        Assert.Equal(3, code);
+        Assert.Contains("missing.tif: file not found", err);
         c.StartWorkers(1);
         var corrupt = Path.Combine(c.Dir, "corrupt.tif");
         File.WriteAllText(corrupt, "not a raster");
@@ -203,6 +210,28 @@ public sealed partial class ClusterTests(Archive archive) : IClassFixture<Archiv
         (code, _, err) = c.Run(["cluster", "submit", archive.Scenes[0], "-o", outDir, "--job", "one", "--method", "nnls", "-p", "4"]);
         Assert.Equal(2, code);
         Assert.Contains("exists with other scenes", err);
+        // Its outputs deleted, the same submit must not report them as done.
+        var written = Directory.GetFiles(outDir, "*_abundances.tif").Single();
+        File.Delete(written);
+        (code, var text, err) = c.Run(["cluster", "submit", archive.Scenes[0], "-o", outDir, "--job", "one", .. Archive.Fcls, "--wait"]);
+        Assert.True(code == 4, $"exit {code}: {text}{err}");
+        Assert.Contains($"{written}: no longer exists", err);
+        Assert.Contains("new --job", err);
+        // A job that failed on bad data, submitted again after the data was fixed: told how to run it again.
+        var nan = Path.Combine(c.Dir, "nan.img");
+        using (var translate = System.Diagnostics.Process.Start("gdal_translate", ["-q", "-of", "ENVI", "-ot", "Float32", archive.Scenes[0], nan])!) translate.WaitForExit();
+        var good = File.ReadAllBytes(nan);
+        using (var f = File.OpenWrite(nan)) f.Write(BitConverter.GetBytes(float.NaN)); // band 1, pixel (0, 0): BSQ
+        var nanOut = Path.Combine(c.Dir, "o3");
+        (code, _, err) = c.Run(["cluster", "submit", nan, "-o", nanOut, "--job", "nan", .. Archive.Fcls, "--wait"]);
+        Assert.True(code == 3, $"exit {code}: {err}");
+        Assert.Contains("NaN", err);
+        File.WriteAllBytes(nan, good);
+        (code, _, err) = c.Run(["cluster", "submit", nan, "-o", nanOut, "--job", "nan", .. Archive.Fcls, "--wait"]);
+        Assert.True(code == 3, $"exit {code}: {err}");
+        Assert.Contains("job nan already ran and failed for 1 of 1 scenes", err);
+        Assert.Contains("submit under a new --job name", err);
+        Assert.Equal(0, c.Run(["cluster", "submit", nan, "-o", nanOut, "--job", "nan2", .. Archive.Fcls, "--wait"]).Code);
         // Unreachable Redis: exit 5, naming it.
         var dead = LocalCluster.Command(null, "cluster", "status", "--job", "x", "--redis", $"127.0.0.1:{ClusterSetup.FreePort()}");
         Assert.Equal(5, dead.Code);
