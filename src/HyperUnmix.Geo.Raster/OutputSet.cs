@@ -80,6 +80,9 @@ public sealed partial class OutputSet : IDisposable
             if (Encoding.UTF8.GetByteCount(Path.GetFileName(f)) > MaxNameBytes)
                 throw new OutputConflictException(f, $"the file name is longer than {MaxNameBytes} bytes; choose a shorter output name (-o)");
         }
+        // A run killed while moving its outputs into place left a journal: finish or undo its commit first, so that
+        // its half-placed files neither block this run nor stay as a mixture of two runs.
+        foreach (var dir in finals.Select(Path.GetDirectoryName).Distinct()) RecoverInterruptedCommits(dir!);
         foreach (var f in finals.Concat(stale))
             if (File.Exists(f) && !overwrite) throw new RasterOutputException(f, "already exists (use --overwrite to replace it)");
 
@@ -125,20 +128,28 @@ public sealed partial class OutputSet : IDisposable
             throw new RasterOutputException(appeared, AppearedMeanwhile);
         var backups = new List<(string Original, string Backup)>();
         var placed = new List<string>();
+        var k = 0;
+        var plannedBackups = _files.Select(f => f.Final).Concat(_superseded).Where(File.Exists)
+            .Select(f => (Original: f, Backup: Path.Combine(Path.GetDirectoryName(f)!, $"{TempPrefix}{Environment.ProcessId}-{HostTag}-{_token}-old{k++}")))
+            .ToList();
+        // The journal names every move before the first: a run killed among them (SIGKILL, power cut) is finished
+        // or undone by the next run into this folder (RecoverInterruptedCommits), never left half-placed.
+        var journal = WriteJournal(plannedBackups);
+        var moves = 0;
         try
         {
             // Set aside what is replaced or superseded, then move the new files in.
-            var k = 0;
-            foreach (var f in _files.Select(f => f.Final).Concat(_superseded).Where(File.Exists))
+            foreach (var (f, backup) in plannedBackups)
             {
-                var backup = Path.Combine(Path.GetDirectoryName(f)!, $"{TempPrefix}{Environment.ProcessId}-{HostTag}-{_token}-old{k++}");
                 File.Move(f, backup);
                 backups.Add((f, backup));
+                KillHook(++moves);
             }
             foreach (var (final, temp) in _files)
             {
                 File.Move(temp, final);
                 placed.Add(final);
+                KillHook(++moves);
             }
             _committed = true;
         }
@@ -151,11 +162,80 @@ public sealed partial class OutputSet : IDisposable
                 catch (IOException) { /* the original error matters more */ }
             }
             var failed = _files.Select(f => f.Final).Except(placed).FirstOrDefault() ?? _files[0].Final;
+            TryDelete(journal);
             if (!_overwrite && File.Exists(failed)) throw new RasterOutputException(failed, AppearedMeanwhile, e);
             throw new RasterOutputException(failed, $"cannot complete the output: {e.Message}", e);
         }
         foreach (var (_, backup) in backups) TryDelete(backup);
+        TryDelete(journal);
     }
+
+    private const string JournalSuffix = ".journal";
+
+    /// <summary>
+    /// Writes (atomically) the commit's journal beside the first output: one line per move, "backup original" for
+    /// what is set aside and "final temp" for what is moved in.
+    /// </summary>
+    private string WriteJournal(IReadOnlyList<(string Original, string Backup)> backups)
+    {
+        var dir = Path.GetDirectoryName(_files[0].Final)!;
+        var path = Path.Combine(dir, $"{TempPrefix}{Environment.ProcessId}-{HostTag}-{_token}{JournalSuffix}");
+        var lines = backups.Select(b => $"B\t{b.Original}\t{b.Backup}").Concat(_files.Select(f => $"F\t{f.Final}\t{f.Temp}"));
+        var temp = path + ".tmp";
+        File.WriteAllLines(temp, lines);
+        File.Move(temp, path, overwrite: true);
+        return path;
+    }
+
+    /// <summary>
+    /// Completes or undoes the commits of runs of this machine that died while moving their outputs into place. If
+    /// every new file reached its name, the commit is finished (the set-aside originals deleted); otherwise it is
+    /// undone (the new files placed so far removed, the originals put back), so the folder holds one run's set.
+    /// </summary>
+    private static void RecoverInterruptedCommits(string dir)
+    {
+        IEnumerable<string> journals;
+        try { journals = Directory.EnumerateFiles(dir, $"{TempPrefix}*{JournalSuffix}").ToList(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return; }
+        foreach (var journal in journals)
+        {
+            var ours = OurTemp().Match(Path.GetFileName(journal));
+            if (!ours.Success || ours.Groups[2].Value != HostTag || !int.TryParse(ours.Groups[1].ValueSpan, out var pid) || IsRunning(pid)) continue;
+            string[] lines;
+            try { lines = File.ReadAllLines(journal); }
+            catch (IOException) { continue; }
+            var entries = lines.Select(l => l.Split('\t')).Where(p => p.Length == 3).ToList();
+            var news = entries.Where(p => p[0] == "F").Select(p => (Final: p[1], Temp: p[2])).ToList();
+            var olds = entries.Where(p => p[0] == "B").Select(p => (Original: p[1], Backup: p[2])).ToList();
+            var complete = news.All(n => !File.Exists(n.Temp) && File.Exists(n.Final));
+            if (complete)
+                foreach (var (_, backup) in olds) TryDelete(backup);
+            else
+            {
+                // Undo: a new file is placed when its temporary is gone; the originals come back from their backups.
+                foreach (var (final, temp) in news)
+                {
+                    if (!File.Exists(temp) && File.Exists(final)) TryDelete(final);
+                    TryDelete(temp);
+                }
+                foreach (var (original, backup) in olds)
+                {
+                    try { if (File.Exists(backup)) File.Move(backup, original, overwrite: true); }
+                    catch (IOException) { /* left for the user: the backup keeps the data */ }
+                }
+            }
+            TryDelete(journal);
+        }
+    }
+
+    /// <summary>Test hook: HYPERUNMIX_TEST_KILL_IN_COMMIT=N kills this process (SIGKILL) after N moves of a commit.</summary>
+    private static void KillHook(int moves)
+    {
+        if (KillAfter is { } n && moves == n) Process.GetCurrentProcess().Kill();
+    }
+
+    private static readonly int? KillAfter =
+        int.TryParse(Environment.GetEnvironmentVariable("HYPERUNMIX_TEST_KILL_IN_COMMIT"), out var n) ? n : null;
 
     private const string AppearedMeanwhile =
         "already exists: another run wrote it while this one was working; this run's outputs were discarded (use --overwrite to replace it, or another -o)";
@@ -202,6 +282,9 @@ public sealed partial class OutputSet : IDisposable
             }
             var legacy = LegacyTemp().Match(name);
             if (legacy.Success && names.Contains(legacy.Groups[1].Value)) TryDelete(file);
+            // Small-file temporaries of earlier versions carried no machine tag, so whether their writer lives cannot
+            // be told; one a day old is abandoned (they live for one small write).
+            else if (UntaggedSmallTemp().IsMatch(name) && File.GetLastWriteTimeUtc(file) < DateTime.UtcNow.AddDays(-1)) TryDelete(file);
         }
     }
 
@@ -246,4 +329,7 @@ public sealed partial class OutputSet : IDisposable
 
     [GeneratedRegex(@"^\.(.+)\.[0-9a-f]{32}\.partial")]
     private static partial Regex LegacyTemp();
+
+    [GeneratedRegex(@"^\.hu-\d+-[0-9a-f]{12}\.partial$")]
+    private static partial Regex UntaggedSmallTemp();
 }

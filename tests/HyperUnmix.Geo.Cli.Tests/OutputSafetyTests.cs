@@ -184,6 +184,59 @@ public sealed class OutputSafetyTests : IDisposable
             Listing().Where(f => f.StartsWith('.')));
     }
 
+    private static readonly string[] Overwrite = ["--overwrite"];
+    private static readonly Dictionary<string, string> KillInCommit = new() { ["HYPERUNMIX_TEST_KILL_IN_COMMIT"] = "2" };
+
+    /// <summary>
+    /// SIGKILL among the final renames left a.tif plus sidecars, which blocked every rerun ("already exists") and
+    /// mixed two runs' files. The commit's journal lets the next run into the folder undo it.
+    /// </summary>
+    [Fact]
+    public void Unmix_KilledWhileMovingOutputsIntoPlace_TheNextRunUndoesIt()
+    {
+        string[] Run(string output, string method, bool overwrite = false, Dictionary<string, string>? env = null)
+        {
+            var (code, _, err) = _cli.RunWith(env, ["unmix", CliRunner.Sample("scene.tif"), "-o", _cli.Path(output), "--method", method,
+                "-e", CliRunner.Sample("scene_endmembers.csv"), .. overwrite ? Overwrite : []]);
+            if (env is null) Assert.True(code == 0, err);
+            else Assert.NotEqual(0, code);
+            return Listing();
+        }
+        var clean = Run("a.tif", "fcls");
+        foreach (var f in clean) File.Delete(_cli.Path(f));
+
+        // Killed after two files were placed: a.tif and one more exist, with temporaries and the journal.
+        var killed = Run("a.tif", "fcls", env: KillInCommit);
+        Assert.Contains("a.tif", killed);
+        Assert.Contains(killed, f => f.EndsWith(".journal", StringComparison.Ordinal));
+        // The same command again: not blocked by the half-placed set, and nothing of the killed run is left.
+        Assert.Equal(clean, Run("a.tif", "fcls"));
+
+        // With --overwrite, killed after the old set was set aside and two new files placed: the next run into the
+        // folder (another output) puts the old set back whole.
+        Run("a.tif", "nnls", overwrite: true, env: KillInCommit);
+        var after = Run("b.tif", "fcls");
+        Assert.DoesNotContain(after, f => f.StartsWith('.'));
+        Assert.Equal(clean.Length * 2, after.Length);
+        Assert.Equal("FCLS", CliRunner.GdalInfo(_cli.Path("a.tif")).GetProperty("metadata").GetProperty("").GetProperty("HYPERUNMIX_METHOD").GetString());
+    }
+
+    /// <summary>Small-file temporaries now carry the machine tag, as OutputSet's do; untagged ones of earlier versions are removed once a day old.</summary>
+    [Fact]
+    public void SmallFileTemporaries_CarryTheMachineTag_UntaggedOldOnesAreRemoved()
+    {
+        Assert.Equal(Raster.OutputSet.HostTag, Unmixing.Endmembers.EndmemberFiles.HostTag);
+        var old = _cli.Path(".hu-4194399-0123456789ab.partial");
+        var recent = _cli.Path(".hu-4194398-0123456789ab.partial");
+        File.WriteAllText(old, "killed long ago");
+        File.SetLastWriteTimeUtc(old, DateTime.UtcNow.AddDays(-2));
+        File.WriteAllText(recent, "maybe a live writer on another machine");
+        var (code, _, err) = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", _cli.Path("a.tif"), "--method", "fcls", "-e", CliRunner.Sample("scene_endmembers.csv"));
+        Assert.True(code == 0, err);
+        Assert.False(File.Exists(old));
+        Assert.True(File.Exists(recent));
+    }
+
     [Fact]
     public void Unmix_OverwriteWithAnotherMethod_RemovesWhatTheEarlierRunWroteAndThisOneDoesNot()
     {

@@ -270,13 +270,20 @@ public static class EndmemberFiles
 
     private static string Quote(string s) => s.Contains(',', StringComparison.Ordinal) || s.Contains('"', StringComparison.Ordinal) ? $"\"{s.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : s;
 
+    /// <summary>
+    /// This machine in temporary names, as <c>OutputSet.HostTag</c> (same formula; a test checks they agree): a later
+    /// run removes a temporary when its process is gone, which only the machine that wrote it can tell.
+    /// </summary>
+    public static string HostTag { get; } =
+        "h" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(Environment.MachineName)))[..6].ToLowerInvariant();
+
     /// <summary>Writes a small file under a temporary name and renames it, so readers never see half a file.</summary>
     public static void WriteAtomically(string path, byte[] content)
     {
         var full = Path.GetFullPath(path);
         // A short hidden name (".hu-PID-..." like every temporary of this project: a later run removes it if this
         // process dies before the rename), so that a legal 255-character final name still has a legal temporary one.
-        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".hu-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..12]}.partial");
+        var temp = Path.Combine(Path.GetDirectoryName(full)!, $".hu-{Environment.ProcessId}-{HostTag}-{Guid.NewGuid().ToString("N")[..12]}.partial");
         try
         {
             File.WriteAllBytes(temp, content);
