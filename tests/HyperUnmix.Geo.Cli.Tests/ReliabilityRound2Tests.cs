@@ -227,4 +227,39 @@ public sealed class ReliabilityRound2Tests : IDisposable
         Assert.Contains("em.csv: has a spectrum named 'residual_rmse'", r.Err);
         Assert.False(File.Exists(_cli.Path("r.tif")));
     }
+
+    /// <summary>Items 10 and 16: ENVI headers GDAL reads ("header offset = 64.0") run; a layout key given twice with different values is refused.</summary>
+    [Fact]
+    public void EnviHeaders_OffsetWithDecimals_Runs_ConflictingDuplicateKeys_AreRefused()
+    {
+        var envi = _cli.Path("e.img");
+        Tool("gdal_translate", "-q", "-of", "ENVI", CliRunner.Sample("scene.tif"), envi);
+        var hdr = _cli.Path("e.hdr");
+        var raw = File.ReadAllBytes(envi);
+        var text = File.ReadAllText(hdr).Replace("header offset = 0", "header offset = 64.0", StringComparison.Ordinal);
+        Assert.Contains("header offset = 64.0", text);
+
+        var shifted = _cli.Path("shifted.img");
+        File.WriteAllBytes(shifted, new byte[64].Concat(raw).ToArray());
+        File.WriteAllText(_cli.Path("shifted.hdr"), text);
+        var aux = File.ReadAllText(envi + ".aux.xml");
+        File.Delete(envi + ".aux.xml"); // where gdal_translate kept the wavelengths: both files read alike without it
+        var r = _cli.Run("unmix", shifted, "-o", _cli.Path("s.tif"), "--method", "fcls", "-e", CliRunner.Sample("scene_endmembers.csv"));
+        Assert.True(r.Code == 0, r.Err);
+        var reference = _cli.Run("unmix", envi, "-o", _cli.Path("ref.tif"), "--method", "fcls", "-e", CliRunner.Sample("scene_endmembers.csv"));
+        Assert.True(reference.Code == 0, reference.Err);
+        Assert.Equal(CliRunner.PixelHash(_cli.Path("ref.tif")), CliRunner.PixelHash(_cli.Path("s.tif")));
+        // GDAL's ENVI metadata domain also reads a .aux.xml, and one copied from the unshifted file says offset 0: the
+        // .hdr decides.
+        File.WriteAllText(shifted + ".aux.xml", aux);
+        Assert.Contains("header_offset", aux);
+        r = _cli.Run("unmix", shifted, "-o", _cli.Path("s_aux.tif"), "--method", "fcls", "-e", CliRunner.Sample("scene_endmembers.csv"));
+        Assert.True(r.Code == 0, r.Err);
+
+        File.WriteAllText(hdr, File.ReadAllText(hdr) + "interleave = bip\n");
+        r = _cli.Run("unmix", envi, "-o", _cli.Path("d.tif"), "--method", "fcls", "-e", CliRunner.Sample("scene_endmembers.csv"));
+        Assert.True(r.Code == 3, $"exit {r.Code}: {r.Err}");
+        Assert.Contains("e.hdr: 'interleave' is given twice with different values ('bsq', then 'bip')", r.Err);
+        Assert.False(File.Exists(_cli.Path("d.tif")));
+    }
 }

@@ -13,8 +13,7 @@ internal sealed class EnviFormat : ISceneFormat
     /// <summary>The file must hold exactly what its header describes: a shorter file is truncated, a longer one has a wrong band count or size.</summary>
     public void Check(GdalDataset ds, RasterInfo info, string path)
     {
-        var envi = ds.GetMetadata("ENVI");
-        var header = long.Parse(envi.GetValueOrDefault("header_offset", "0"), CultureInfo.InvariantCulture);
+        var header = HeaderOffset(ds, path);
         var sample = info.DataType switch
         {
             GdalDataType.Byte or GdalDataType.Int8 => 1,
@@ -40,7 +39,7 @@ internal sealed class EnviFormat : ISceneFormat
         int w = info.Width, h = info.Height, n = info.BandCount;
         var envi = ds.GetMetadata("ENVI");
         if (envi.GetValueOrDefault("byte_order", "0") != "0") { reason = "big-endian ENVI"; return null; }
-        var header = long.Parse(envi.GetValueOrDefault("header_offset", "0"), CultureInfo.InvariantCulture);
+        var header = HeaderOffset(ds, file);
         var plane = (long)w * h * 4;
         var (pixel, line, bandStep, pi) = info.Interleave switch
         {
@@ -55,5 +54,48 @@ internal sealed class EnviFormat : ISceneFormat
         for (var b = 0; b < n; b++) offsets[b] = header + b * bandStep;
         reason = "";
         return new RawLayout(file, $"raw reads of ENVI {info.Interleave}", n, w, h, 1, 1, line, pi, offsets);
+    }
+
+    /// <summary>
+    /// The header offset as GDAL reads it: "64.0" is legal for GDAL (and once gave an internal error here); a
+    /// fraction or a negative number is not an offset.
+    /// </summary>
+    /// <remarks>
+    /// Read from the .hdr itself: GDAL's ENVI metadata domain also takes items from a .aux.xml beside the file, and
+    /// one copied from another file (gdal_translate writes the ENVI domain there) named a stale offset.
+    /// </remarks>
+    private static long HeaderOffset(GdalDataset ds, string path)
+    {
+        var layout = HeaderLayout(ds, path);
+        var text = layout?.GetValueOrDefault("header offset") ?? ds.GetMetadata("ENVI").GetValueOrDefault("header_offset", "0");
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || v < 0 || v != Math.Floor(v) || v > long.MaxValue / 2)
+            throw new RasterDataException(path, $"the header's 'header offset' is '{text}', not a whole number of bytes");
+        return (long)v;
+    }
+
+    /// <summary>The header items that decide where each sample lies.</summary>
+    private static readonly string[] LayoutKeys = ["samples", "lines", "bands", "interleave", "data type", "byte order", "header offset"];
+
+    /// <summary>
+    /// The .hdr's layout items (null without a .hdr). A layout item given twice with different values (GDAL silently
+    /// takes the last) leaves the file's layout in doubt; the header must be fixed rather than one reading guessed.
+    /// </summary>
+    private static Dictionary<string, string>? HeaderLayout(GdalDataset ds, string path)
+    {
+        var hdr = ds.FileList?.FirstOrDefault(f => f.EndsWith(".hdr", StringComparison.OrdinalIgnoreCase));
+        if (hdr is null || !File.Exists(hdr)) return null;
+        var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var line in File.ReadLines(hdr))
+        {
+            var eq = line.IndexOf('=');
+            if (eq <= 0) continue;
+            var key = string.Join(' ', line[..eq].Split(' ', StringSplitOptions.RemoveEmptyEntries)).ToLowerInvariant();
+            if (!LayoutKeys.Contains(key)) continue;
+            var value = line[(eq + 1)..].Trim();
+            if (seen.TryGetValue(key, out var earlier) && !earlier.Equals(value, StringComparison.OrdinalIgnoreCase))
+                throw new RasterDataException(hdr, $"'{key}' is given twice with different values ('{earlier}', then '{value}'): the layout is in doubt; keep one in the header");
+            seen[key] = value;
+        }
+        return seen;
     }
 }
