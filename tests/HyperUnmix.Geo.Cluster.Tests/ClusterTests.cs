@@ -226,6 +226,8 @@ public sealed partial class ClusterTests(Archive archive) : IClassFixture<Archiv
         (code, _, err) = c.Run(["cluster", "submit", nan, "-o", nanOut, "--job", "nan", .. Archive.Fcls, "--wait"]);
         Assert.True(code == 3, $"exit {code}: {err}");
         Assert.Contains("NaN", err);
+        // A failed job leaves no state folder behind (its record is in Redis, for status and resubmits).
+        Assert.False(Directory.Exists(Path.Combine(nanOut, ".hyperunmix")), "the failed job's state folder was left behind");
         File.WriteAllBytes(nan, good);
         (code, _, err) = c.Run(["cluster", "submit", nan, "-o", nanOut, "--job", "nan", .. Archive.Fcls, "--wait"]);
         Assert.True(code == 3, $"exit {code}: {err}");
