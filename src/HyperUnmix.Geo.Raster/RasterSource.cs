@@ -53,7 +53,18 @@ public sealed class RasterSource : IDisposable
         Path = path;
         Info = info;
         _options = options;
-        _noData = options.NoData is { } nd ? Enumerable.Repeat<double?>(nd, info.BandCount).ToArray() : info.NoData;
+        _noData = options.NoData is { } nd ? Enumerable.Repeat<double?>(nd, info.BandCount).ToArray() : [.. info.NoData];
+        // Samples are compared with nodata in float32, the type every read delivers. A nodata value float32 cannot hold
+        // (1e-300 rounds to 0) would then mask genuine values (every 0.0). In a file of any other type than float64
+        // no sample can equal it, so it masks nothing; in a float64 file the two cannot be told apart after reading.
+        for (var b = 0; b < _noData.Length; b++)
+        {
+            if (_noData[b] is not { } v || double.IsNaN(v) || (double)(float)v == v) continue;
+            if (info.DataType != GdalDataType.Float64) { _noData[b] = null; continue; }
+            var hint = "declare a representable one (--nodata, or gdal_translate -a_nodata) or convert the file (gdal_translate -ot Float32)";
+            throw new RasterDataException(path, string.Create(CultureInfo.InvariantCulture,
+                $"band {b + 1}'s nodata value {v:G17} cannot be represented in float32, which this tool computes in (it would mask genuine values such as {(float)v:G9}); {hint}"));
+        }
         _scaled = info.Scale.Any(s => s != 1) || info.Offset.Any(o => o != 0);
         var why = "raw path disabled";
         _raw = options.AllowRawPath ? RawLayout.TryCreate(first, info, format, out why) : null;

@@ -262,4 +262,26 @@ public sealed class ReliabilityRound2Tests : IDisposable
         Assert.Contains("e.hdr: 'interleave' is given twice with different values ('bsq', then 'bip')", r.Err);
         Assert.False(File.Exists(_cli.Path("d.tif")));
     }
+
+    /// <summary>Item 9: a float64 nodata of 1e-300 was compared after rounding to float32 (0), so genuine zeros were masked.</summary>
+    [Fact]
+    public void NodataFloat32CannotHold_IsNotSilentlyMatchedToZero()
+    {
+        var f64 = _cli.Path("f64.tif");
+        Tool("gdal_translate", "-q", "-ot", "Float64", "-a_nodata", "1e-300", CliRunner.Sample("scene.tif"), f64);
+        var r = _cli.Run("unmix", f64, "-o", _cli.Path("o64.tif"), "--method", "fcls", "-e", CliRunner.Sample("scene_endmembers.csv"));
+        Assert.True(r.Code == 3, $"exit {r.Code}: {r.Err}");
+        Assert.Contains("cannot be represented in float32", r.Err);
+        Assert.Contains("E-300", r.Err);
+        // In a float32 file no sample can equal it: nothing is masked, and the run is that of the file without it.
+        var f32 = _cli.Path("f32.tif");
+        Tool("gdal_translate", "-q", "-a_nodata", "1e-300", CliRunner.Sample("scene.tif"), f32);
+        r = _cli.Run("unmix", f32, "-o", _cli.Path("o32.tif"), "--method", "fcls", "-e", CliRunner.Sample("scene_endmembers.csv"));
+        Assert.True(r.Code == 0, r.Err);
+        var none = _cli.Path("none.tif");
+        Tool("gdal_translate", "-q", "-a_nodata", "none", CliRunner.Sample("scene.tif"), none);
+        var reference = _cli.Run("unmix", none, "-o", _cli.Path("onone.tif"), "--method", "fcls", "-e", CliRunner.Sample("scene_endmembers.csv"));
+        Assert.True(reference.Code == 0, reference.Err);
+        Assert.Equal(CliRunner.PixelHash(_cli.Path("onone.tif")), CliRunner.PixelHash(_cli.Path("o32.tif")));
+    }
 }
