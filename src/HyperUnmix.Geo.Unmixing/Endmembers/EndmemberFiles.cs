@@ -138,16 +138,24 @@ public static class EndmemberFiles
         var hdrPath = Path.GetExtension(path).Equals(".hdr", StringComparison.OrdinalIgnoreCase) ? path : Path.ChangeExtension(path, ".hdr");
         if (!File.Exists(hdrPath)) throw new EndmemberFileException(path, $"has no ENVI header ({hdrPath} not found)");
         var h = ParseEnviHeader(File.ReadAllText(hdrPath));
-        int Int(string key) => h.TryGetValue(key, out var v) && int.TryParse(v, CultureInfo.InvariantCulture, out var i)
-            ? i : throw new EndmemberFileException(hdrPath, $"missing or invalid '{key}'");
-        int samples = Int("samples"), lines = Int("lines"), type = Int("data type");
-        var offset = h.TryGetValue("header offset", out var o) ? int.Parse(o, CultureInfo.InvariantCulture) : 0;
+        // Every item checked, in the header's terms: "header offset = abc", "samples = -1" or an offset of -8 were
+        // internal errors or .NET's own text.
+        int Int(string key, int min) => h.TryGetValue(key, out var v) && int.TryParse(v, CultureInfo.InvariantCulture, out var i) && i >= min
+            ? i : throw new EndmemberFileException(hdrPath, $"'{key}' is {(h.TryGetValue(key, out var given) ? $"'{given}'" : "missing")}, expected a whole number of at least {min}");
+        int samples = Int("samples", 1), lines = Int("lines", 1), type = Int("data type", 0);
+        var offset = h.ContainsKey("header offset") ? Int("header offset", 0) : 0;
         if (type is not (4 or 5)) throw new EndmemberFileException(hdrPath, $"data type {type} is not supported (4 = float32, 5 = float64)");
         var dataPath = hdrPath == path ? FindData(hdrPath) : path;
-        var bytes = File.ReadAllBytes(dataPath);
         var size = type == 4 ? 4 : 8;
-        if (bytes.Length < offset + (long)samples * lines * size)
-            throw new EndmemberFileException(dataPath, $"truncated: {lines} spectra of {samples} bands need {offset + samples * lines * size} bytes, file has {bytes.Length}");
+        var needed = offset + (long)samples * lines * size;
+        // A library is read whole: one beyond what an array holds is refused before it is read.
+        if (needed > Array.MaxLength)
+            throw new EndmemberFileException(hdrPath, string.Create(CultureInfo.InvariantCulture,
+                $"describes {lines} spectra of {samples} bands ({needed:N0} bytes), more than a spectral library read whole can hold ({Array.MaxLength:N0} bytes)"));
+        var length = new FileInfo(dataPath).Length;
+        if (length < needed)
+            throw new EndmemberFileException(dataPath, $"truncated: {lines} spectra of {samples} bands need {needed} bytes, file has {length}");
+        var bytes = File.ReadAllBytes(dataPath);
         var bigEndian = h.GetValueOrDefault("byte order") == "1";
         var spectra = new List<double[]>();
         for (var j = 0; j < lines; j++)
@@ -168,7 +176,8 @@ public static class EndmemberFiles
             spectra.Add(s);
         }
         var names = SplitList(h.GetValueOrDefault("spectra names"));
-        var wl = SplitList(h.GetValueOrDefault("wavelength")).Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray();
+        var wl = SplitList(h.GetValueOrDefault("wavelength")).Select(v => double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) && double.IsFinite(x)
+            ? x : throw new EndmemberFileException(hdrPath, $"'wavelength' holds '{v}', not a number")).ToArray();
         return new SpectralLibrary(path, spectra.ToArray(), names.Length == lines ? names : Enumerable.Range(1, lines).Select(i => $"spectrum {i}").ToArray(),
             wl.Length == samples ? wl : null);
     }

@@ -127,4 +127,35 @@ public sealed class EndmemberFilesTests : IDisposable
         Assert.Equal([400.0, 500, 600], r.Wavelengths!);
         Assert.Equal(0.9, r.Spectrum(0)[1]);
     }
+
+    /// <summary>
+    /// Reliability round 2, items 10, 11 and 13: damaged .sli headers were internal errors (FormatException,
+    /// OverflowException), .NET's text ("Specified argument was out of the range") or a wrong number (an int overflow
+    /// said a 50000 x 50000 library "needs 1410065408 bytes").
+    /// </summary>
+    [Theory]
+    [InlineData("header offset = abc", "'header offset' is 'abc', expected a whole number of at least 0")]
+    [InlineData("header offset = -8", "'header offset' is '-8', expected a whole number of at least 0")]
+    [InlineData("samples = -1", "'samples' is '-1', expected a whole number of at least 1")]
+    [InlineData("wavelength = {400, abc, 600}", "'wavelength' holds 'abc', not a number")]
+    [InlineData("samples = 50000\nlines = 50000", "describes 50000 spectra of 50000 bands (20,000,000,000 bytes)")]
+    public void DamagedSliHeaders_AreBadInputNamingTheItem(string item, string expected)
+    {
+        var sli = Path.Combine(_dir, "lib.sli");
+        File.WriteAllBytes(sli, new byte[2 * 3 * 8]);
+        var lines = new Dictionary<string, string>
+        {
+            ["samples"] = "3", ["lines"] = "2", ["bands"] = "1", ["header offset"] = "0", ["data type"] = "5", ["byte order"] = "0",
+            ["wavelength"] = "{400, 500, 600}",
+        };
+        foreach (var l in item.Split('\n'))
+        {
+            var kv = l.Split(" = ", 2);
+            lines[kv[0]] = kv[1];
+        }
+        File.WriteAllText(Path.Combine(_dir, "lib.hdr"), "ENVI\nfile type = ENVI Spectral Library\n" + string.Join("\n", lines.Select(kv => $"{kv.Key} = {kv.Value}")) + "\n");
+        var e = Assert.Throws<EndmemberFileException>(() => EndmemberFiles.Load(sli));
+        Assert.Contains(expected, e.Message);
+        Assert.Contains("lib.hdr", e.Message);
+    }
 }
