@@ -149,6 +149,7 @@ public static partial class Commands
                 Console.WriteLine($"  screening: {screen.Summary(r.RequestedBands)}");
             }
             Console.WriteLine($"  endmembers: {r.EndmemberSource}");
+            if (r.Brightness is { } brightness) Console.WriteLine($"  brightness: {brightness.Reason}");
             if (r.Fit is { } fitted)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  deep model: fitted on {fitted.Pixels} pixels, {fitted.Epochs} epochs in {fitted.Seconds:F1} s ({fitted.Gflops / fitted.Seconds:F1} GFLOP/s), loss {fitted.InitialLoss:G4} -> {fitted.FinalLoss:G4}"));

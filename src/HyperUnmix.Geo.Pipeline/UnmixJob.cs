@@ -24,6 +24,8 @@ public sealed record UnmixResult
     public required IReadOnlyDictionary<string, double> StageSeconds { get; init; }
     /// <summary>The input's screening: bands used and left out, fill pixels (<see cref="BandScreen"/>).</summary>
     public ScreenResult? Screen { get; init; }
+    /// <summary>The brightness decision (scaled or plain model) when the run made one (<see cref="BrightnessTest"/>).</summary>
+    public BrightnessDecision? Brightness { get; init; }
     /// <summary>Bands the options selected, before the screening.</summary>
     public int RequestedBands { get; init; }
     public HySimeResult? Estimate { get; init; }

@@ -46,6 +46,14 @@ public static class RunReport
                 hysime_estimate = r.Estimate?.Count,
                 vca_snr_db = r.VcaSnrDb is { } v && double.IsFinite(v) ? v : (double?)null,
             },
+            ["brightness"] = r.Brightness is { } br ? new
+            {
+                model = br.Scale == Unmixing.Solvers.PixelScale.Sum ? "scaled" : "linear",
+                residual_ratio = double.IsFinite(br.ResidualRatio) ? br.ResidualRatio : (double?)null,
+                threshold = BrightnessTest.Threshold,
+                pixels = br.Pixels,
+                reason = br.Reason,
+            } : null,
             ["screening"] = r.Screen is { } sc ? new
             {
                 values = sc.Values,

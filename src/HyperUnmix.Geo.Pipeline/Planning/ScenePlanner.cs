@@ -198,6 +198,16 @@ internal static class ScenePlanner
         }
         clock.Lap("endmembers");
 
+        // Brightness: shading or composition? Decided on the sample when the method's default is the scaled model and
+        // the user did not choose (BrightnessTest); the choice travels in the plan's options to every tile.
+        BrightnessDecision? brightness = null;
+        if (o.Normalize is null && model is null && !o.IoOnly && UnmixMethods.Get(o.Method).DefaultScale == PixelScale.Sum)
+        {
+            brightness = BrightnessTest.Decide(Sample(), endmembers);
+            o = o with { Normalize = brightness.Scale };
+            clock.Lap("brightness");
+        }
+
         // The I/O floor never fits a model: it measures reading and writing alone.
         var method = o.IoOnly ? new MethodPlan(endmembers, PlanArtifacts.None, null)
             : UnmixMethods.Get(o.Method).Plan(new MethodPlanning(o, endmembers, model, Sample, progress, clock.Lap, cancel));
@@ -218,6 +228,7 @@ internal static class ScenePlanner
             VcaSnrDb = snr is { } s && double.IsFinite(s) ? s : null,
             StageSeconds = clock.Stages,
             Screen = screen,
+            Brightness = brightness,
             RequestedBands = requested,
             Fit = fit is null ? null : new FitSummary(fit.Pixels, fit.LossHistory.ToArray(), fit.Epochs, fit.Seconds, fit.Gflops, fit.ValidationHistory.ToArray()),
             OutputBands = endmembers.Names.Append(ResidualBand).ToArray(),

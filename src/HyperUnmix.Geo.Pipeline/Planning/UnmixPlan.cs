@@ -33,6 +33,8 @@ public sealed record UnmixPlan
     public required int[] Bands { get; init; }
     /// <summary>What the screening left out, and the bands the options asked for before it.</summary>
     public ScreenResult? Screen { get; init; }
+    /// <summary>The brightness decision (scaled or plain model) when the run made one.</summary>
+    public BrightnessDecision? Brightness { get; init; }
     public int RequestedBands { get; init; }
     /// <summary>The part of the scene unmixed (the ROI's bounding window, or the whole scene).</summary>
     public required Window Area { get; init; }

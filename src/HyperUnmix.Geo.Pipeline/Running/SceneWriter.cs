@@ -85,6 +85,7 @@ internal sealed partial class SceneWriter : IDisposable
             ReadPath = readPath,
             StageSeconds = _plan.StageSeconds,
             Screen = _plan.Screen,
+            Brightness = _plan.Brightness,
             RequestedBands = _plan.RequestedBands,
             Estimate = _plan.EstimatedCount is { } c ? new Unmixing.Extraction.HySimeResult(c, [], []) : null,
             VcaSnrDb = _plan.VcaSnrDb,
