@@ -78,7 +78,12 @@ internal static class ClusterCommands
 
     private static Command Submit((List<Option> Options, Func<ParseResult, string, string, UnmixOptions> Build) unmix, CancellationToken cancel)
     {
-        var scenes = new Argument<string[]>("scenes") { Description = "Input rasters (paths every worker can read, or GDAL /vsicurl/ URLs).", Arity = ArgumentArity.OneOrMore };
+        var scenes = new Argument<string[]>("scenes")
+        {
+            Description = "Input rasters (paths every worker can read, or GDAL /vsicurl/ URLs), folders (their files matching --glob), or @LIST: a text file of scene paths, one per line.",
+            Arity = ArgumentArity.OneOrMore,
+        };
+        var glob = new Option<string>("--glob") { Description = "For a folder among the scenes: the file names to take (e.g. '*.tif', 'ENMAP*.TIF'); '**/' in front searches subfolders too.", DefaultValueFactory = _ => "*.tif" };
         var outDir = new Option<string>("-o", "--output-dir") { Description = "Folder for the outputs: SCENE_abundances.tif (and side outputs) for each scene.", Required = true };
         var redis = RedisOption();
         var cluster = ClusterOption();
@@ -87,14 +92,16 @@ internal static class ClusterCommands
         var cmd = new Command("submit", """
             Submit scenes as one job. Running the same command again re-attaches to the job and resumes it (after a
             cancel, or after every worker was stopped). Every unmix option applies to every scene.
-            """) { scenes, outDir, redis, cluster, job, wait };
+            Scenes may be listed in a text file (@archive.txt: one path per line, relative to the file's folder, '#'
+            comments) or given as folders with --glob.
+            """) { scenes, outDir, redis, cluster, job, wait, glob };
         foreach (var o in unmix.Options) cmd.Options.Add(o);
         cmd.SetAction(parse => Commands.Guard(parse, () =>
         {
             var dir = Path.GetFullPath(parse.GetValue(outDir)!);
             var name = parse.GetValue(job)!;
             CheckJobName(name);
-            var inputs = parse.GetValue(scenes)!;
+            var inputs = ExpandScenes(parse.GetValue(scenes)!, parse.GetValue(glob)!);
             var list = new List<UnmixOptions>();
             var outputs = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var input in inputs)
@@ -124,12 +131,52 @@ internal static class ClusterCommands
         return cmd;
     }
 
+    /// <summary>
+    /// The scenes of a submit: each argument a raster, a folder (its files matching <paramref name="glob"/>, sorted
+    /// by name) or @LIST (a text file of paths, one per line, relative to the list's folder; blank lines and '#'
+    /// comments skipped). A list or folder that names nothing is an error, not an empty job.
+    /// </summary>
+    internal static string[] ExpandScenes(IEnumerable<string> arguments, string glob)
+    {
+        var result = new List<string>();
+        foreach (var a in arguments)
+        {
+            if (a.StartsWith('@'))
+            {
+                var list = Path.GetFullPath(a[1..]);
+                if (!File.Exists(list)) throw new RasterDataException(list, "scene list not found");
+                var dir = Path.GetDirectoryName(list)!;
+                var named = File.ReadAllLines(list).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#'))
+                    .Select(l => l.StartsWith("/vsi", StringComparison.Ordinal) ? l : Path.GetFullPath(Path.Combine(dir, l))).ToList();
+                if (named.Count == 0) throw new RasterDataException(list, "the scene list names no scene");
+                result.AddRange(named);
+            }
+            else if (Directory.Exists(a) && !IsProductFolder(a))
+            {
+                var recursive = glob.StartsWith("**/", StringComparison.Ordinal);
+                var pattern = recursive ? glob[3..] : glob;
+                var found = Directory.EnumerateFiles(a, pattern, new EnumerationOptions { RecurseSubdirectories = recursive, MatchCasing = MatchCasing.CaseSensitive })
+                    .Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToList();
+                if (found.Count == 0) throw new RasterDataException(Path.GetFullPath(a), $"no file in the folder matches --glob '{glob}'");
+                result.AddRange(found);
+            }
+            else result.Add(a);
+        }
+        return result.ToArray();
+    }
+
+    /// <summary>A folder that is itself a scene (a sensor product's folder with its METADATA.XML) is not expanded.</summary>
+    private static bool IsProductFolder(string dir) =>
+        Directory.EnumerateFiles(dir, "*METADATA.XML", SearchOption.TopDirectoryOnly).Any();
+
     private static Command Follow(string name, string description, CancellationToken cancel)
     {
         var redis = RedisOption();
         var cluster = ClusterOption();
         var job = JobOption();
+        var json = new Option<bool>("--json") { Description = "Print the job and each scene's progress as JSON (for scripts)." };
         var cmd = new Command(name, description) { redis, cluster, job };
+        if (name == "status") cmd.Options.Add(json);
         cmd.SetAction(parse => Commands.Guard(parse, () =>
         {
             var address = new ClusterAddress(parse.GetValue(redis)!, parse.GetValue(cluster)!);
@@ -146,7 +193,8 @@ internal static class ClusterCommands
                     default:
                         var s = await client.Status(jobName);
                         if (s.State == "unknown") throw new UsageException($"no job named {jobName} in cluster {address.Name}");
-                        Print(s);
+                        if (parse.GetValue(json)) Console.WriteLine(StatusJson(s));
+                        else Print(s);
                         return ExitCodes.Ok;
                 }
             });
@@ -161,6 +209,24 @@ internal static class ClusterCommands
         foreach (var scene in s.Scenes.Where(x => x.Error is not null)) Console.Error.WriteLine($"hyperunmix: {scene.Input}: {ExitCodes.OneLine(scene.Error!)}");
         return s.State switch { "done" => ExitCodes.Ok, "cancelled" => ExitCodes.Cancelled, _ => ExitCodes.BadInput };
     }
+
+    /// <summary>The job's status for scripts: its state and counts, and each scene's phase, tiles and error.</summary>
+    internal static string StatusJson(JobStatus s) => JsonSerializer.Serialize(new
+    {
+        job = s.Name,
+        state = s.State,
+        scenes_total = s.Scenes.Length,
+        scenes_done = s.Scenes.Count(x => x.Phase == "done"),
+        scenes_failed = s.Scenes.Count(x => x.Phase == "failed"),
+        tiles_total = s.Scenes.Sum(x => (long)x.Tiles),
+        tiles_done = s.Scenes.Sum(x => (long)x.TilesDone),
+        duplicates_dropped = s.DuplicatesDropped,
+        requeued = s.Requeued,
+        coordinator = s.Coordinator,
+        scenes = s.Scenes.Select(x => new { input = x.Input, output = x.Output, phase = x.Phase, tiles = x.Tiles, tiles_done = x.TilesDone, error = x.Error }),
+    }, StatusJsonOptions);
+
+    private static readonly JsonSerializerOptions StatusJsonOptions = new() { WriteIndented = true };
 
     private static void Print(JobStatus s)
     {

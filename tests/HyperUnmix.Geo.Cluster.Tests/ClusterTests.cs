@@ -206,7 +206,22 @@ public sealed partial class ClusterTests(Archive archive) : IClassFixture<Archiv
         Assert.Contains("no job named bad", err);
         // Resubmitting a job under the same name with other options is refused.
         var outDir = Path.Combine(c.Dir, "o2");
-        Assert.Equal(0, c.Run(["cluster", "submit", archive.Scenes[0], "-o", outDir, "--job", "one", .. Archive.Fcls, "--wait"]).Code);
+        // Scenes from a list file (paths relative to it, comments skipped), and the status as JSON per scene.
+        var list = Path.Combine(c.Dir, "archive.txt");
+        File.WriteAllLines(list, ["# one scene", Path.GetRelativePath(c.Dir, archive.Scenes[0]), ""]);
+        Assert.Equal(0, c.Run(["cluster", "submit", "@" + list, "-o", outDir, "--job", "one", .. Archive.Fcls, "--wait"]).Code);
+        var (statusCode, statusJson, _) = c.Run("cluster", "status", "--job", "one", "--json");
+        Assert.Equal(0, statusCode);
+        var status = System.Text.Json.JsonDocument.Parse(statusJson).RootElement;
+        Assert.Equal("done", status.GetProperty("state").GetString());
+        var scene = Assert.Single(status.GetProperty("scenes").EnumerateArray());
+        Assert.Equal(Path.GetFullPath(archive.Scenes[0]), scene.GetProperty("input").GetString());
+        Assert.Equal("done", scene.GetProperty("phase").GetString());
+        Assert.Equal(scene.GetProperty("tiles").GetInt32(), scene.GetProperty("tiles_done").GetInt32());
+        // A folder whose files match no --glob is refused before anything runs.
+        (code, _, err) = c.Run(["cluster", "submit", c.Dir, "--glob", "*.nothing", "-o", outDir, "--job", "empty", .. Archive.Fcls]);
+        Assert.Equal(3, code);
+        Assert.Contains("no file in the folder matches --glob '*.nothing'", err);
         (code, _, err) = c.Run(["cluster", "submit", archive.Scenes[0], "-o", outDir, "--job", "one", "--method", "nnls", "-p", "4"]);
         Assert.Equal(2, code);
         Assert.Contains("exists with other scenes", err);
