@@ -43,6 +43,8 @@ public static partial class Commands
         var memory = new Option<int>("--memory") { Description = "Memory budget for tiles in flight, MB.", DefaultValueFactory = _ => 1024 };
         var format = new Option<string>("--format", "-f") { Description = "gtiff | cog | envi.", DefaultValueFactory = _ => "gtiff" };
         format.AcceptOnlyFromAmong("gtiff", "cog", "envi");
+        var fractions = new Option<string>("--fractions") { Description = "physical: area shares (default) | signal: each material's share of the pixel's signal (the convention of brightness-weighted references such as Samson's).", DefaultValueFactory = _ => "physical" };
+        fractions.AcceptOnlyFromAmong("physical", "signal");
         var outNoData = new Option<float>("--output-nodata")
         {
             Description = "Nodata value written to the output (a float32 value, or nan).",
@@ -66,7 +68,7 @@ public static partial class Commands
         var roiSame = new Option<bool>("--roi-assume-scene-crs") { Description = "Read polygon coordinates in the scene's CRS (or pixel coordinates when the scene has none)." };
         var gdalReader = new Option<bool>("--gdal-reader") { Description = "Read through GDAL RasterIO even where the file can be read directly (uncompressed float32)." };
         var ioOnly = new Option<bool>("--io-only") { Description = "Benchmark aid: read and write everything without unmixing (the I/O floor)." };
-        List<Option> options = [method, endmembers, names, resample, p, extractor, noRefine, normalize, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly, model, alpha, epochs, fitPixels, noRow, noColumn, linearOnly, endmemberStep];
+        List<Option> options = [method, endmembers, names, resample, p, extractor, noRefine, normalize, fractions, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly, model, alpha, epochs, fitPixels, noRow, noColumn, linearOnly, endmemberStep];
         options.AddRange(common.All);
             return (options, (parse, input, output_) => common.Apply(parse, new UnmixOptions
             {
@@ -90,6 +92,7 @@ public static partial class Commands
                 EndmemberCount = parse.GetValue(p),
                 Extractor = parse.GetValue(extractor)!,
                 RefineEndmembers = !parse.GetValue(noRefine),
+                SignalFractions = parse.GetValue(fractions) == "signal",
                 Normalize = parse.GetValue(normalize) switch { "scale" => PixelScale.Sum, "l2" => PixelScale.Length, "none" => PixelScale.None, _ => null },
                 TileSize = parse.GetValue(tile),
                 Threads = parse.GetValue(threads),

@@ -54,6 +54,12 @@ public sealed record UnmixOptions
     public bool DropBadBands { get; init; }
     /// <summary>Leave out the atmospheric absorption windows (<see cref="BandScreen.AbsorptionWindows"/>) when the wavelengths are known.</summary>
     public bool DropAbsorptionBands { get; init; } = true;
+
+    /// <summary>
+    /// Write signal-weighted fractions (each material's share of the pixel's signal) instead of physical ones (area
+    /// shares, the default). Samson's reference is signal-weighted, Jasper Ridge's physical (docs/accuracy-linear.md).
+    /// </summary>
+    public bool SignalFractions { get; init; }
     /// <summary>Factor applied to input values after the file's own scale/offset (e.g. 0.0001 for DN to reflectance).</summary>
     public double InputScale { get; init; } = 1;
     public double? InputNoData { get; init; }

@@ -33,6 +33,7 @@ public static class RunReport
                 memory_mb = o.MemoryBytes >> 20,
                 roi = o.Roi,
                 input_scale = o.InputScale,
+                fractions = o.SignalFractions ? "signal" : "physical",
                 output_nodata = o.OutputNoData,
                 sample_size = o.SampleSize,
             },

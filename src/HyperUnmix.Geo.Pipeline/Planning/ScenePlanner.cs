@@ -260,7 +260,7 @@ internal static class ScenePlanner
         ["HYPERUNMIX_ENDMEMBER_SOURCE"] = source,
         ["HYPERUNMIX_P"] = e.Count.ToString(CultureInfo.InvariantCulture),
         ["HYPERUNMIX_SEED"] = o.Seed.ToString(CultureInfo.InvariantCulture),
-        ["HYPERUNMIX_PARAMETERS"] = $"bands={e.Bands} scale={o.InputScale.ToString(CultureInfo.InvariantCulture)} roi={(o.Roi is null ? "none" : Path.GetFileName(o.Roi))} normalize={UnmixJob.NormalizeName(o.EffectiveNormalize)}",
+        ["HYPERUNMIX_PARAMETERS"] = $"bands={e.Bands} scale={o.InputScale.ToString(CultureInfo.InvariantCulture)} roi={(o.Roi is null ? "none" : Path.GetFileName(o.Roi))} normalize={UnmixJob.NormalizeName(o.EffectiveNormalize)} fractions={(o.SignalFractions ? "signal" : "physical")}",
         ["HYPERUNMIX_GDAL"] = GdalLibrary.Version,
     };
 }

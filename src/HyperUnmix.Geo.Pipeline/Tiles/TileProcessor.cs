@@ -13,6 +13,33 @@ public sealed class TileProcessor : IDisposable
     private readonly bool _ownsSource;
     private readonly RegionOfInterest? _roi;
     private readonly ITileUnmixer? _unmixer;
+    private readonly double[]? _signalWeights;
+
+    /// <summary>Each endmember's signal: its samples summed over the bands used (what a signal-weighted fraction weighs).</summary>
+    private static double[] SignalWeights(PlanEndmembers e)
+    {
+        var w = new double[e.Count];
+        for (var b = 0; b < e.Bands; b++)
+            for (var j = 0; j < e.Count; j++) w[j] += e.E[b * e.Count + j];
+        return w;
+    }
+
+    /// <summary>
+    /// Physical fractions (area shares) into signal-weighted ones (each material's share of the pixel's signal):
+    /// a_j w_j / Σ a_k w_k, per valid pixel, in a fixed order. The convention of references built from
+    /// max-normalised endmembers (Samson: a 50/50 water/soil mix counts there as about 7/93).
+    /// </summary>
+    private static void ToSignalFractions(Span<float> output, int stride, int m, ReadOnlySpan<byte> valid, double[] w)
+    {
+        for (var k = 0; k < m; k++)
+        {
+            if (valid[k] == 0) continue;
+            double total = 0;
+            for (var j = 0; j < w.Length; j++) total += output[j * stride + k] * w[j];
+            if (!(total > 0)) continue;
+            for (var j = 0; j < w.Length; j++) output[j * stride + k] = (float)(output[j * stride + k] * w[j] / total);
+        }
+    }
 
     internal TileProcessor(UnmixPlan plan, RasterSource source, RegionOfInterest? roi, ITileUnmixer? unmixer, bool ownsSource)
     {
@@ -22,6 +49,7 @@ public sealed class TileProcessor : IDisposable
         _roi = roi;
         _unmixer = unmixer;
         _ownsSource = ownsSource;
+        _signalWeights = plan.Options.SignalFractions ? SignalWeights(plan.Endmembers) : null;
     }
 
     public UnmixPlan Plan { get; }
@@ -145,7 +173,10 @@ public sealed class TileProcessor : IDisposable
             return 0;
         }
         if (_unmixer is not null)
+        {
             _unmixer.Solve(y, layout, m, valid, output[offset..], n, output.Slice(p * n + offset, m), o.OutputNoData, part, ws.State!);
+            if (_signalWeights is not null) ToSignalFractions(output[offset..], n, m, valid, _signalWeights);
+        }
         else
             // The I/O floor: the input's first bands stand in for the abundances.
             for (var b = 0; b <= p; b++)
