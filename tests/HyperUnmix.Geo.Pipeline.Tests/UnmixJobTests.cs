@@ -29,7 +29,9 @@ public sealed class UnmixJobTests(SampleScene s)
         Assert.Equal(8000 - 78, r.ValidPixels);
         foreach (var f in r.SideOutputs) Assert.True(File.Exists(f), f);
         // Every stage's time reaches the result (and the report), the side outputs' included.
-        Assert.Equal(["open", "endmembers", "fit", "unmix", "side outputs"], r.StageSeconds.Keys);
+        Assert.Equal(["open", "endmembers", "brightness", "fit", "unmix", "side outputs"], r.StageSeconds.Keys);
+        // No shading in the sample scene: the brightness test keeps the plain model.
+        Assert.Equal(Unmixing.Solvers.PixelScale.None, r.Brightness!.Scale);
         var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "a.report.json"))).RootElement;
         Assert.True(report.GetProperty("seconds").TryGetProperty("side outputs", out _), report.GetProperty("seconds").ToString());
     }
