@@ -75,7 +75,7 @@ public static class SpectralResampler
         double sw = 0, sws = 0;
         var lo = Array.BinarySearch(x, centre - 3 * sigma);
         lo = lo < 0 ? ~lo : lo;
-        for (var k = Math.Max(0, lo - 1); k < x.Length && x[k] <= centre + 3 * sigma; k++)
+        for (var k = lo; k < x.Length && x[k] <= centre + 3 * sigma; k++)
         {
             var left = k > 0 ? x[k] - x[k - 1] : x.Length > 1 ? x[1] - x[0] : 1;
             var right = k + 1 < x.Length ? x[k + 1] - x[k] : left;
