@@ -1,4 +1,5 @@
 using System.Globalization;
+using HyperUnmix.Geo.Pipeline;
 using HyperUnmix.Geo.Raster;
 
 namespace HyperUnmix.Geo.Cli.Tests;
@@ -104,6 +105,40 @@ public sealed class MesmaCommandTests : IDisposable
         Assert.Contains(message, err);
         Assert.Single(err.Trim().Split('\n'));
         Assert.Empty(Directory.EnumerateFileSystemEntries(_cli.Dir));
+    }
+
+    [Fact]
+    public void Roi_LeavesPixelsOutsideThePolygonNodata_AndInsideAsTheWholeRun()
+    {
+        using (var src = RasterSource.Open(Tile))
+            SyntheticSceneWriter.WriteRoiGeoJson(_cli.Path("roi.geojson"), src.Info, [[(4.0, 4.0), (20.0, 4.0), (20.0, 14.0), (4.0, 14.0), (4.0, 4.0)]], overwrite: false);
+        var whole = _cli.Run("mesma", Tile, "--library", Library(), "--drop-uncovered-bands", "-o", _cli.Path("w.tif"));
+        Assert.True(whole.Code == 0, whole.Err);
+        var part = _cli.Run("mesma", Tile, "--library", Library(), "--drop-uncovered-bands", "--roi", _cli.Path("roi.geojson"), "-o", _cli.Path("r.tif"));
+        Assert.True(part.Code == 0, part.Err);
+        // The same bands: the screening of the ROI's pixels keeps what the whole scene's keeps here.
+        Assert.Equal(whole.Out.Split('\n').First(l => l.Contains("resampling")), part.Out.Split('\n').First(l => l.Contains("resampling")));
+        var w = ReadAll(_cli.Path("w.tif"), out var wi, out _);
+        var r = ReadAll(_cli.Path("r.tif"), out var ri, out var rValid);
+        // The output is the ROI's window of the scene, shifted by whole pixels.
+        var col0 = (int)Math.Round((ri.GeoTransform![0] - wi.GeoTransform![0]) / wi.GeoTransform[1]);
+        var row0 = (int)Math.Round((ri.GeoTransform[3] - wi.GeoTransform[3]) / wi.GeoTransform[5]);
+        Assert.InRange(col0, 3, 4);
+        Assert.InRange(row0, 3, 4);
+        Assert.InRange(ri.Width, 16, 17);
+        Assert.InRange(ri.Height, 10, 11);
+        int nw = wi.Width * wi.Height, nr = ri.Width * ri.Height, inside = 0;
+        for (var row = 0; row < ri.Height; row++)
+            for (var col = 0; col < ri.Width; col++)
+            {
+                var k = row * ri.Width + col;
+                if (rValid[k] == 0) continue;
+                inside++;
+                // Inside the polygon, every band equals the whole run's pixel: the same bits.
+                for (var b = 0; b < 7; b++) Assert.Equal(w[b * nw + (row + row0) * wi.Width + col + col0], r[b * nr + k]);
+            }
+        Assert.InRange(inside, 150, 170);
+        Assert.True(inside < nr, "no pixel of the window is outside the polygon");
     }
 
     [Fact]

@@ -63,6 +63,10 @@ public sealed class MesmaSolverTests
             Assert.Equal(r.Sse, sse[p], 1e-9);
         }
         Assert.True(modelled > 0.9 * scene.Pixels, $"only {modelled} of {scene.Pixels} pixels modelled");
+        // The benchmark's careful brute force (a pseudo-inverse per model) chooses the same models too.
+        var (pinvModel, pinvSse) = MesmaReference.SolvePseudoInverse(models, solver, scene.Y, scene.Pixels);
+        Assert.Equal(model, pinvModel);
+        for (var p = 0; p < scene.Pixels; p++) if (model[p] >= 0) Assert.Equal(sse[p], pinvSse[p], 1e-9);
     }
 
     [Fact]
