@@ -21,6 +21,7 @@ public static partial class Commands
         var maxRmse = new Option<double>("--max-rmse") { Description = "Largest allowed model RMSE (reflectance).", DefaultValueFactory = _ => 0.025 };
         var maxModels = new Option<long>("--max-models") { Description = "Refuse more models than this.", DefaultValueFactory = _ => 200_000L };
         var normalised = new Option<bool>("--shade-normalised") { Description = "Also write the class fractions divided by their sum (shade removed)." };
+        var uncertainty = new Option<double?>("--uncertainty") { Description = "Also write each class fraction's standard deviation over the valid models of the chosen level whose RMSE is within this of the best (e.g. 0.001), and their count (near_models)." };
         var wlUnit = new Option<string?>("--library-wavelength-unit") { Description = "nm | um: state the library's wavelength unit (default: from the file, else detected)." };
         wlUnit.AcceptOnlyFromAmong("nm", "um");
         var libScale = new Option<double?>("--library-scale") { Description = "The library value that means reflectance 1: 1, 100 or 10000 (default: from the file, else detected)." };
@@ -43,7 +44,7 @@ public static partial class Commands
 
             Example:
               hyperunmix mesma enmap.tif --library library_berlin.sli --class-field level_1 --drop-uncovered-bands -o fractions.tif
-            """) { scene, output, library, classField, classes, levels, gain, ftest, minF, maxF, maxShade, maxRmse, maxModels, normalised, wlUnit, libScale, dropUncovered, tile, threads, memory, format, outNoData, overwrite };
+            """) { scene, output, library, classField, classes, levels, gain, ftest, minF, maxF, maxShade, maxRmse, maxModels, normalised, uncertainty, wlUnit, libScale, dropUncovered, tile, threads, memory, format, outNoData, overwrite };
         foreach (var opt in common.All) cmd.Options.Add(opt);
         cmd.SetAction(parse => Guard(parse, () =>
         {
@@ -74,6 +75,7 @@ public static partial class Commands
                 MaxRmse = parse.GetValue(maxRmse),
                 MaxModels = parse.GetValue(maxModels),
                 ShadeNormalised = parse.GetValue(normalised),
+                UncertaintyRmse = parse.GetValue(uncertainty) is { } u && u >= 0 ? u : parse.GetValue(uncertainty) is null ? null : throw new UsageException("--uncertainty must not be negative"),
             };
             var mo = new MesmaOptions
             {

@@ -91,6 +91,29 @@ public sealed class MesmaCommandTests : IDisposable
         Assert.Equal(CliRunner.PixelHash(_cli.Path("a.tif")), CliRunner.PixelHash(_cli.Path("g.tif")));
     }
 
+    [Fact]
+    public void ShadeNormalisedAndUncertaintyBands_FollowTheFractions()
+    {
+        var (code, _, err) = _cli.Run("mesma", Tile, "--library", Library(), "--drop-uncovered-bands", "--shade-normalised", "--uncertainty", "0.001", "-o", _cli.Path("u.tif"));
+        Assert.True(code == 0, err);
+        var data = ReadAll(_cli.Path("u.tif"), out var info, out var valid);
+        Assert.Equal(["impervious", "vegetation", "soil", "water", "shade", "rmse", "model",
+            "impervious_normalised", "vegetation_normalised", "soil_normalised", "water_normalised",
+            "impervious_sd", "vegetation_sd", "soil_sd", "water_sd", "near_models"], info.BandNames);
+        var n = info.Width * info.Height;
+        for (var k = 0; k < n; k++)
+        {
+            if (valid[k] == 0) continue;
+            var sum = Enumerable.Range(0, 4).Sum(c => (double)data[c * n + k]);
+            for (var c = 0; c < 4; c++)
+            {
+                Assert.Equal(data[c * n + k] / sum, data[(7 + c) * n + k], 1e-5);
+                Assert.InRange(data[(11 + c) * n + k], 0, 0.6);
+            }
+            Assert.True(data[15 * n + k] >= 1);
+        }
+    }
+
     [Theory]
     [InlineData(3, "have no library samples near them", new string[0])]
     [InlineData(2, "class 'forest' has no spectra", new[] { "--drop-uncovered-bands", "--classes", "vegetation,forest" })]

@@ -110,7 +110,8 @@ public static class MesmaJob
         log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"models: {models.Count:N0} (levels {string.Join(",", models.Levels)}; {models.Singular} left out as linearly dependent) over {classNames.Length} classes of '{classField}'"));
         var solver = new MesmaSolver(models);
 
-        var bandNames = classNames.Concat(["shade", "rmse", "model"]).Concat(mo.Settings.ShadeNormalised ? classNames.Select(c => c + "_normalised") : []).ToArray();
+        var bandNames = classNames.Concat(["shade", "rmse", "model"]).Concat(mo.Settings.ShadeNormalised ? classNames.Select(c => c + "_normalised") : [])
+            .Concat(mo.Settings.UncertaintyRmse is null ? [] : classNames.Select(c => c + "_sd").Append("near_models")).ToArray();
         var nOut = bandNames.Length;
         var (tile, workers) = ScenePlanner.PlanMemory(o, bands.Length, nOut);
         var grid = new TilePlan(area, tile, tile);
@@ -126,6 +127,9 @@ public static class MesmaJob
                 ["HYPERUNMIX_CLASS_FIELD"] = classField,
                 ["HYPERUNMIX_MESMA"] = Parameters(mo.Settings, models),
                 ["HYPERUNMIX_RESAMPLING"] = report.ToString(),
+                ["HYPERUNMIX_UNCERTAINTY"] = mo.Settings.UncertaintyRmse is { } u
+                    ? string.Create(CultureInfo.InvariantCulture, $"CLASS_sd: standard deviation of the class fraction over the valid models of the chosen level within {u} RMSE of the best; near_models: their count")
+                    : "none",
             },
         };
         var sink = RasterSink.Create(outputs, o.Output, profile, o.Format);
@@ -137,7 +141,7 @@ public static class MesmaJob
             try
             {
                 Parallel.For(0, grid.Count, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel },
-                    () => pool.TryTake(out var w) ? w : new Worker(bands.Length, tile * tile, nOut),
+                    () => pool.TryTake(out var w) ? w : new Worker(bands.Length, tile * tile, nOut, classNames.Length),
                     (index, _, w) =>
                     {
                         var window = grid[index].Window;
@@ -270,8 +274,9 @@ public static class MesmaJob
     }
 
     /// <summary>One worker's buffers, reused from tile to tile.</summary>
-    private sealed class Worker(int bands, int pixels, int outBands)
+    private sealed class Worker(int bands, int pixels, int outBands, int classes)
     {
+        private readonly double[] _spread = new double[(classes + 1) * pixels];
         private readonly float[] _y = new float[bands * pixels];
         private readonly byte[] _valid = new byte[pixels];
         private readonly byte[] _inside = new byte[pixels];
@@ -310,7 +315,10 @@ public static class MesmaJob
                 foreach (ref var v in y) v = (float)(v * o.InputScale);
             var model = _model.AsSpan(0, n);
             var sse = _sse.AsSpan(0, n);
-            solver.Solve(y, n, valid, model, sse, _scratch);
+            var uncertainty = models.Settings.UncertaintyRmse is not null;
+            var spread = _spread.AsSpan(0, uncertainty ? (c + 1) * n : 0);
+            solver.Solve(y, n, valid, model, sse, _scratch, spread);
+            var first = c + 3 + (normalised ? c : 0);
             long nValid = 0, unmodelled = 0;
             for (var k = 0; k < n; k++)
             {
@@ -337,6 +345,8 @@ public static class MesmaJob
                 output[(c + 2) * n + k] = m;
                 if (normalised)
                     for (var cl = 0; cl < c; cl++) output[(c + 3 + cl) * n + k] = (float)(output[cl * n + k] / sum);
+                if (uncertainty)
+                    for (var cl = 0; cl <= c; cl++) output[(first + cl) * n + k] = (float)spread[cl * n + k];
                 Interlocked.Increment(ref perLevel[models.Level[m]]);
             }
             return (nValid, unmodelled);

@@ -24,6 +24,11 @@ public sealed record MesmaSettings
     public double? FTestAlpha { get; init; }
     /// <summary>Refuse set-ups with more models than this (the count is printed).</summary>
     public long MaxModels { get; init; } = 200_000;
+    /// <summary>
+    /// When set, each pixel's uncertainty: the spread of the class fractions over the valid models of the chosen level
+    /// whose RMSE is within this much of the best one's (reflectance).
+    /// </summary>
+    public double? UncertaintyRmse { get; init; }
     /// <summary>Also write the fractions divided by their sum (shade-normalised).</summary>
     public bool ShadeNormalised { get; init; }
 }

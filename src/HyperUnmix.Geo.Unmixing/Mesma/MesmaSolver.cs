@@ -62,12 +62,76 @@ public sealed class MesmaSolver
     /// Solves <paramref name="n"/> pixels (band-sequential float, L x n, already in reflectance). Invalid pixels get
     /// model -1. Results go to <paramref name="model"/>, <paramref name="sse"/> (squared error of the chosen model).
     /// </summary>
-    public void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<int> model, Span<double> sse, Scratch s)
+    public void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<int> model, Span<double> sse, Scratch s) =>
+        Solve(y, n, valid, model, sse, s, default);
+
+    /// <summary>
+    /// As <see cref="Solve(ReadOnlySpan{float}, int, ReadOnlySpan{byte}, Span{int}, Span{double}, Scratch)"/>, and each
+    /// pixel's uncertainty when <see cref="MesmaSettings.UncertaintyRmse"/> is set: over the valid models of the chosen
+    /// level whose RMSE is within that of the best, the standard deviation of each class's fraction (0 where the class
+    /// is not in a model) at [c * n + k] of <paramref name="spread"/>, and their count at [C * n + k].
+    /// </summary>
+    public void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<int> model, Span<double> sse, Scratch s, Span<double> spread)
     {
         for (var at = 0; at < n; at += ChunkPixels)
         {
             var m = Math.Min(ChunkPixels, n - at);
             SolveChunk(y, n, at, m, valid.Slice(at, m), model.Slice(at, m), sse.Slice(at, m), s);
+            if (_m.Settings.UncertaintyRmse is { } d && !spread.IsEmpty) Spread(at, m, n, model.Slice(at, m), sse.Slice(at, m), d, s, spread);
+        }
+    }
+
+    /// <summary>The near-best models' spread for a chunk whose inner products are still in the scratch.</summary>
+    private void Spread(int at, int n, int stride, ReadOnlySpan<int> model, ReadOnlySpan<double> sse, double delta, Scratch s, Span<double> spread)
+    {
+        int L = _m.L, C = _m.ClassNames.Length;
+        var st = _m.Settings;
+        var maxSse = L * st.MaxRmse * st.MaxRmse;
+        Span<double> sum = stackalloc double[C];
+        Span<double> sq = stackalloc double[C];
+        Span<double> x = stackalloc double[4];
+        for (var p = 0; p < n; p++)
+        {
+            for (var c = 0; c <= C; c++) spread[c * stride + at + p] = double.NaN;
+            if (model[p] < 0) continue;
+            var k = _m.Level[model[p]];
+            var q = Array.IndexOf(_m.Levels, k);
+            var limit = Rmse(sse[p], L) + delta;
+            limit = L * limit * limit;
+            sum.Clear();
+            sq.Clear();
+            var count = 0;
+            for (var mi = _m.LevelStarts[q]; mi < _m.LevelStarts[q + 1]; mi++)
+            {
+                var idx = _m.Indices.AsSpan(4 * mi, k);
+                var inv = _m.Inverses.AsSpan(16 * mi, k * k);
+                double c0 = s.B[idx[0] * n + p], c1 = k > 1 ? s.B[idx[1] * n + p] : 0, c2 = k > 2 ? s.B[idx[2] * n + p] : 0, c3 = k > 3 ? s.B[idx[3] * n + p] : 0;
+                double fit = 0, total = 0;
+                var ok = true;
+                for (var a = 0; a < k; a++)
+                {
+                    x[a] = RowScalar(inv, a, k, c0, c1, c2, c3);
+                    var ba = a == 0 ? c0 : a == 1 ? c1 : a == 2 ? c2 : c3;
+                    fit = a == 0 ? ba * x[a] : fit + ba * x[a];
+                    total = a == 0 ? x[a] : total + x[a];
+                    ok &= x[a] >= st.MinFraction && x[a] <= st.MaxFraction;
+                }
+                var e = s.YY[p] - fit;
+                if (!ok || total < 1 - st.MaxShade || total > 1 - st.MinShade || e > maxSse || e > limit) continue;
+                count++;
+                for (var a = 0; a < k; a++)
+                {
+                    var c = _m.ClassOf[idx[a]];
+                    sum[c] += x[a];
+                    sq[c] += x[a] * x[a];
+                }
+            }
+            for (var c = 0; c < C; c++)
+            {
+                var mean = sum[c] / count;
+                spread[c * stride + at + p] = Math.Sqrt(Math.Max(0, sq[c] / count - mean * mean));
+            }
+            spread[C * stride + at + p] = count;
         }
     }
 

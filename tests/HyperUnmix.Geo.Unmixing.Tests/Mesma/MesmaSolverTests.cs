@@ -134,6 +134,50 @@ public sealed class MesmaSolverTests
     }
 
     [Fact]
+    public void Uncertainty_IsTheSpreadOfClassFractionsOverTheNearBestModels_AsBruteForceFindsThem()
+    {
+        const double delta = 0.002;
+        var (models, scene) = Setup(3, 5, [2, 3], 150, 51, new MesmaSettings { UncertaintyRmse = delta });
+        var solver = new MesmaSolver(models);
+        var n = scene.Pixels;
+        var model = new int[n];
+        var sse = new double[n];
+        var spread = new double[4 * n];
+        solver.Solve(scene.Y, n, Enumerable.Repeat((byte)1, n).ToArray(), model, sse, new MesmaSolver.Scratch(), spread);
+        var st = models.Settings;
+        int several = 0;
+        for (var p = 0; p < n; p++)
+        {
+            if (model[p] < 0) { Assert.True(double.IsNaN(spread[3 * n + p])); continue; }
+            // Brute force: every model of the chosen level fitted by QR on the spectra, kept when valid and near.
+            var y = MathNet.Numerics.LinearAlgebra.Vector<double>.Build.DenseOfArray(Pixel(scene, p));
+            var limit = MesmaSolver.Rmse(sse[p], models.L) + delta;
+            var fractions = new List<double[]>();
+            for (var mi = 0; mi < models.Count; mi++)
+            {
+                if (models.Level[mi] != models.Level[model[p]]) continue;
+                var idx = models.Spectrum(mi).ToArray();
+                var e = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(models.L, idx.Length, (l, a) => models.Spectra[idx[a]][l]);
+                var x = e.QR().Solve(y);
+                var rmse = (y - e * x).L2Norm() / Math.Sqrt(models.L);
+                if (x.Any(v => v < st.MinFraction || v > st.MaxFraction) || 1 - x.Sum() < st.MinShade || 1 - x.Sum() > st.MaxShade || rmse > st.MaxRmse || rmse > limit) continue;
+                var perClass = new double[3];
+                for (var a = 0; a < idx.Length; a++) perClass[models.ClassOf[idx[a]]] = x[a];
+                fractions.Add(perClass);
+            }
+            Assert.Equal(fractions.Count, spread[3 * n + p]);
+            if (fractions.Count > 1) several++;
+            for (var c = 0; c < 3; c++)
+            {
+                var mean = fractions.Average(f => f[c]);
+                var sd = Math.Sqrt(fractions.Average(f => (f[c] - mean) * (f[c] - mean)));
+                Assert.Equal(sd, spread[c * n + p], 1e-7);
+            }
+        }
+        Assert.True(several > 10, $"only {several} pixels have more than one near-best model: the test shows nothing");
+    }
+
+    [Fact]
     public void Result_DoesNotDependOnTheChunkAPixelFallsIn()
     {
         var (models, scene) = Setup(3, 4, [2, 3], 700, 41);
