@@ -31,6 +31,12 @@ public static class SpectralResampler
         var same = x.Length == n && x.Zip(sceneNm).All(t => Math.Abs(t.First - t.Second) <= 0.5);
         if (same) return (lib.Spectra.Select(s => (double[])s.Clone()).ToArray(), new ResampleReport("none (same wavelengths within 0.5 nm)", 0, Enumerable.Range(0, n).ToArray(), n));
 
+        // A library sampled at the scene's own band centres (made from this sensor: library from-roi, or a library
+        // resampled to it before) has each band as it is, whatever bands either side left out.
+        var at = sceneNm.Select(c => Array.FindIndex(x, v => Math.Abs(v - c) <= 0.5)).ToArray();
+        if (at.All(i => i >= 0))
+            return (lib.Spectra.Select(sp => at.Select(i => sp[i]).ToArray()).ToArray(),
+                new ResampleReport("none (the library has every scene band within 0.5 nm)", 0, Enumerable.Range(0, n).ToArray(), n));
         var spacing = Median(x.Zip(x.Skip(1), (a, b) => b - a).ToArray());
         var covered = new List<int>();
         double largestGap = 0;
