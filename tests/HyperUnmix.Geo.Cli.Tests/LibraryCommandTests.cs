@@ -63,6 +63,27 @@ public sealed class LibraryCommandTests : IDisposable
     }
 
     [Fact]
+    public void Prune_KeepsTheBestPerClass_AndMesmaRunsOnThePrunedLibrary()
+    {
+        var berlin = CliRunner.Dataset("spectral_libraries/enmapbox_berlin/library_berlin.sli");
+        var (code, stdout, err) = _cli.Run("library", "prune", berlin, "--class-field", "level_1", "--criterion", "ear", "--per-class", "3", "-o", _cli.Path("p.csv"));
+        Assert.True(code == 0, err);
+        Assert.Contains("11 of 75 spectra kept by EAR (impervious 3, vegetation 3, soil 3, water 2 in 'level_1')", stdout);
+        var pruned = SpectralLibraries.Read(_cli.Path("p.csv"));
+        var full = SpectralLibraries.Read(berlin);
+        // The kept spectra are the library's own, with their classes in every field.
+        foreach (var (name, j) in pruned.Names.Select((n, j) => (n, j)))
+        {
+            var i = Array.IndexOf(full.Names, name);
+            Assert.Equal(full.Spectra[i], pruned.Spectra[j]);
+            Assert.Equal(full.Classes["level_3"][i], pruned.Classes["level_3"][j]);
+        }
+        var mesma = _cli.Run("mesma", Tile, "--library", _cli.Path("p.csv"), "--drop-uncovered-bands", "-o", _cli.Path("f.tif"));
+        Assert.True(mesma.Code == 0, mesma.Err);
+        Assert.Contains("models: 126 ", mesma.Out);
+    }
+
+    [Fact]
     public void LayerWithoutTheClassField_GetsOneLine_AndNothingWritten()
     {
         var roi = Polygons((2, 2, 8, 8, "park"));

@@ -202,7 +202,7 @@ public static class MesmaJob
     }
 
     /// <summary>The class field, each spectrum's class index, the class names (in order of first appearance), and the spectra kept.</summary>
-    internal static (string Field, int[] ClassOf, string[] Names, int[] Keep) Classes(SpectralLibrary lib, MesmaOptions mo)
+    public static (string Field, int[] ClassOf, string[] Names, int[] Keep) Classes(SpectralLibrary lib, MesmaOptions mo)
     {
         string[] labels;
         string field;
