@@ -74,6 +74,39 @@ public sealed class SpectralLibraryTests : IDisposable
         Assert.Contains("state the unit", w.Message);
     }
 
+    private static string Ecostress(string name, string type, string cls, IEnumerable<(double X, double Y)> rows) => string.Join("\n",
+        $"Name: {name}", $"Type: {type}", $"Class: {cls}", "Genus: NA", "Species: NA", "Sample No.: X1", "Owner: test", "Wavelength Range: VSWIR",
+        "Origin: test", "Collection Date: N/A", "Description: synthetic", "Measurement: Directional (10 Degree) Hemispherical Reflectance",
+        "First Column: X", "Second Column: Y", "X Units: Wavelength (micrometers)", "Y Units: Reflectance (percent)",
+        "First X Value: 0.4", "Last X Value: 2.5", "Number of X Values: 211", "Additional Information: none", "",
+        string.Join("\n", rows.Select(r => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{r.X:F4}\t{r.Y:F4}")))) + "\n";
+
+    [Fact]
+    public void EcostressFolder_GivesNanometresReflectanceAndTypeClassColumns()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_dir, "eco")).FullName;
+        // a: 0.40-2.50 µm every 10 nm, ascending; b: 0.35-2.45 µm every 5 nm, descending (both orders occur).
+        File.WriteAllText(Path.Combine(folder, "a.spectrum.txt"), Ecostress("oak leaf", "vegetation", "tree", Enumerable.Range(0, 211).Select(i => (0.4 + 0.01 * i, 10 + 20 * (0.4 + 0.01 * i)))));
+        File.WriteAllText(Path.Combine(folder, "b.spectrum.txt"), Ecostress("dry soil", "soil", "Alfisol", Enumerable.Range(0, 421).Select(i => (2.45 - 0.005 * i, 30.0))));
+        var lib = SpectralLibraries.Read(folder);
+        Assert.Equal(["oak leaf", "dry soil"], lib.Names);
+        Assert.Equal(["vegetation", "soil"], lib.Classes["type"]);
+        Assert.Equal(["tree", "Alfisol"], lib.Classes["class"]);
+        // The shared range 0.40-2.45 µm on a's grid, in nm; percent → 0-1; b interpolated (a line stays a line).
+        Assert.Equal(400, lib.Wavelengths![0], 1e-9);
+        Assert.Equal(2450, lib.Wavelengths[^1], 1e-6);
+        Assert.Equal(206, lib.Bands);
+        for (var b = 0; b < lib.Bands; b++)
+        {
+            Assert.Equal((10 + 20 * lib.Wavelengths[b] / 1000) / 100, lib.Spectra[0][b], 1e-6);
+            Assert.Equal(0.3, lib.Spectra[1][b], 1e-9);
+        }
+        Assert.Contains("1 of 2 spectra linearly interpolated", lib.Units);
+        File.WriteAllText(Path.Combine(folder, "c.spectrum.txt"), "Name: broken\nno colon here\n");
+        var e = Assert.Throws<EndmemberFileException>(() => SpectralLibraries.Read(folder));
+        Assert.Contains("c.spectrum.txt", e.Message);
+    }
+
     [Fact]
     public void SliSidecar_WithoutARowForASpectrum_IsNamed()
     {

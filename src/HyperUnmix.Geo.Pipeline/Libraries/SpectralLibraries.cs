@@ -32,10 +32,12 @@ public static class SpectralLibraries
     public static SpectralLibrary Read(string path, LibraryUnits? units = null)
     {
         units ??= new LibraryUnits();
+        if (Directory.Exists(path)) return ReadEcostress(path, Directory.GetFiles(path, "*.txt").Order(StringComparer.Ordinal).ToArray(), units);
         if (!File.Exists(path)) throw new EndmemberFileException(path, "file not found");
         var ext = Path.GetExtension(path).ToLowerInvariant();
         return ext switch
         {
+            ".txt" => ReadEcostress(path, [path], units),
             ".sli" or ".hdr" => ReadEnvi(path, units),
             ".gpkg" or ".geojson" or ".json" => ReadVector(path, units),
             _ => ReadCsv(path, units),
@@ -228,6 +230,69 @@ public static class SpectralLibraries
     {
         var fake = Path.ChangeExtension(json, ".no-such-sli");
         return EnviSidecars(fake, []).Item2;
+    }
+
+    /// <summary>
+    /// ECOSTRESS (and ASTER) library files, one spectrum each: "Key: Value" header lines (Name, Type, Class, ...,
+    /// "X Units: Wavelength (micrometers)", "Y Units: Reflectance (percent)"), a blank line, then "x y" rows (either
+    /// order of x). Type, Class and Subclass become class columns. The spectra are put on the first file's
+    /// wavelengths inside the range every spectrum covers, the others linearly interpolated (reported in Units).
+    /// </summary>
+    private static SpectralLibrary ReadEcostress(string where, string[] files, LibraryUnits units)
+    {
+        if (files.Length == 0) throw new EndmemberFileException(where, "holds no ECOSTRESS spectrum files (*.txt)");
+        var spectra = new List<(string File, Dictionary<string, string> Meta, double[] X, double[] Y)>();
+        foreach (var file in files)
+        {
+            var lines = File.ReadAllLines(file, System.Text.Encoding.Latin1);
+            var meta = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            var i = 0;
+            for (; i < lines.Length && lines[i].Trim().Length > 0; i++)
+            {
+                var colon = lines[i].IndexOf(':', StringComparison.Ordinal);
+                if (colon < 0) throw new EndmemberFileException(file, $"line {i + 1}: '{lines[i].Trim()}' is not a 'Key: Value' header line of an ECOSTRESS spectrum file");
+                meta[lines[i][..colon].Trim()] = lines[i][(colon + 1)..].Trim();
+            }
+            if (!meta.ContainsKey("X Units") || !meta.ContainsKey("Y Units"))
+                throw new EndmemberFileException(file, "has no 'X Units' / 'Y Units' header lines: not an ECOSTRESS spectrum file");
+            var pts = new List<(double X, double Y)>();
+            for (; i < lines.Length; i++)
+            {
+                var parts = lines[i].Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+                if (parts.Length == 0) continue;
+                if (parts.Length != 2) throw new EndmemberFileException(file, $"line {i + 1}: expected 'wavelength value', got '{lines[i].Trim()}'");
+                var x = Number(parts[0], file, i + 1);
+                var y = Number(parts[1], file, i + 1);
+                if (x > 0) pts.Add((x, y));
+            }
+            if (pts.Count < 2) throw new EndmemberFileException(file, "has fewer than two spectrum rows");
+            pts.Sort((a, b) => a.X.CompareTo(b.X));
+            spectra.Add((file, meta, pts.Select(p => p.X).ToArray(), pts.Select(p => p.Y).ToArray()));
+        }
+        string Unit(string s) => s.Contains("micro", StringComparison.OrdinalIgnoreCase) ? "um" : s.Contains("nano", StringComparison.OrdinalIgnoreCase) ? "nm"
+            : throw new EndmemberFileException(where, $"X Units '{s}' is neither micrometers nor nanometers");
+        double Scale(string s) => s.Contains("percent", StringComparison.OrdinalIgnoreCase) ? 100 : 1;
+        var xUnit = Unit(spectra[0].Meta["X Units"]);
+        foreach (var sp in spectra)
+        {
+            if (Unit(sp.Meta["X Units"]) != xUnit) throw new EndmemberFileException(sp.File, $"X Units '{sp.Meta["X Units"]}' differ from {spectra[0].File}'s");
+            if (!sp.Meta["Y Units"].Contains("reflect", StringComparison.OrdinalIgnoreCase))
+                throw new EndmemberFileException(sp.File, $"Y Units '{sp.Meta["Y Units"]}' is not reflectance");
+        }
+        double lo = spectra.Max(sp => sp.X[0]), hi = spectra.Min(sp => sp.X[^1]);
+        var grid = spectra[0].X.Where(v => v >= lo && v <= hi).ToArray();
+        if (grid.Length < 2) throw new EndmemberFileException(where, "its spectra share no wavelength range");
+        var values = spectra.Select(sp => grid.Select(g => Unmixing.Mesma.SpectralResampler.Linear(sp.X, sp.Y, g) / Scale(sp.Meta["Y Units"])).ToArray()).ToArray();
+        var classes = new Dictionary<string, string[]>(StringComparer.OrdinalIgnoreCase);
+        foreach (var key in new[] { "Type", "Class", "Subclass" })
+            if (spectra.All(sp => sp.Meta.ContainsKey(key))) classes[key.ToLowerInvariant()] = spectra.Select(sp => sp.Meta[key]).ToArray();
+        var lib = new SpectralLibrary(where, values, spectra.Select(sp => sp.Meta.GetValueOrDefault("Name") ?? Path.GetFileNameWithoutExtension(sp.File)).ToArray(), grid)
+        {
+            Classes = classes,
+        };
+        var normalised = Normalise(lib, units, xUnit, null, where);
+        var resampled = spectra.Count(sp => !sp.X.SequenceEqual(spectra[0].X));
+        return normalised with { Units = normalised.Units + (resampled > 0 ? $"; {resampled} of {spectra.Count} spectra linearly interpolated to the first one's wavelengths" : "") + "; Y Units percent divided by 100" };
     }
 
     /// <summary>
