@@ -28,7 +28,14 @@ public static partial class Commands
             Console.WriteLine($"{lib.Count} spectra of {lib.Bands} bands ({string.Join(", ", counts)})\n  {lib.Path}");
             return ExitCodes.Ok;
         }));
-        var cmd = new Command("library", "Spectral libraries: build one from polygons over a scene (from-roi), prune one to the spectra that best represent their class (prune).") { fromRoi, Prune() };
+        var cmd = new Command("library", """
+            Spectral libraries for mesma: build one from polygons over a scene (from-roi), prune one to the spectra
+            that best represent their class (prune).
+
+            Examples:
+              hyperunmix library from-roi scene.tif --roi polygons.gpkg --class-field class -o library.csv
+              hyperunmix library prune library.csv --criterion ear --per-class 3 -o pruned.csv
+            """) { fromRoi, Prune() };
         return cmd;
     }
 

@@ -9,7 +9,7 @@ public static partial class Commands
         var scene = SceneArgument();
         var common = InputOptions.Create();
         var output = new Option<string>("-o", "--output") { Description = "Class-fraction raster to write (OUT's stem + .models.csv and .qml next to it).", Required = true };
-        var library = new Option<string>("--library", "-l") { Description = "Spectral library: ENVI .sli (+ EnMAP-Box .csv/.json sidecars), CSV (one row per band), EnMAP-Box .gpkg/.geojson.", Required = true };
+        var library = new Option<string>("--library", "-l") { Description = "Spectral library: ENVI .sli (+ EnMAP-Box .csv/.json sidecars), CSV (one row per band), EnMAP-Box .gpkg/.geojson, or an ECOSTRESS folder/file (.txt).", Required = true };
         var classField = new Option<string?>("--class-field") { Description = "The library's class column (default: its first, e.g. level_1; without class columns every spectrum is its own class)." };
         var classes = new Option<string?>("--classes") { Description = "Comma-separated classes to use (default: all)." };
         var levels = new Option<string>("--levels") { Description = "Library spectra per model, comma-separated, 1-4 (shade comes on top).", DefaultValueFactory = _ => "2,3" };
