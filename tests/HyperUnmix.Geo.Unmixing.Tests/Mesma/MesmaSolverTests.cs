@@ -177,6 +177,46 @@ public sealed class MesmaSolverTests
         Assert.True(several > 10, $"only {several} pixels have more than one near-best model: the test shows nothing");
     }
 
+    [Theory]
+    [InlineData(0.10, 0.05, false)]   // shade 0.85 > 0.8: refused
+    [InlineData(0.15, 0.10, true)]    // shade 0.75: kept
+    [InlineData(1.20, 0.00, false)]   // a fraction of 1.2 > 1.05 (and shade -0.2): refused
+    [InlineData(0.70, -0.10, false)]  // a fraction of -0.1 < -0.05: refused
+    public void Constraints_DecideNoiselessPixels_AtEveryVectorLaneAndInTheScalarTail(double fa, double fb, bool modelled)
+    {
+        var (models, _) = Setup(2, 2, [1, 2], 1, 61);
+        var solver = new MesmaSolver(models);
+        // One pixel fa·e0 + fb·e2 (classes 0 and 1), repeated on 7 pixels: the vector lanes and the scalar tail.
+        const int n = 7;
+        var y = new float[models.L * n];
+        for (var l = 0; l < models.L; l++)
+            for (var p = 0; p < n; p++) y[l * n + p] = (float)(fa * models.Spectra[0][l] + fb * models.Spectra[2][l]);
+        var model = new int[n];
+        var sse = new double[n];
+        solver.Solve(y, n, Enumerable.Repeat((byte)1, n).ToArray(), model, sse, new MesmaSolver.Scratch());
+        for (var p = 0; p < n; p++)
+        {
+            var reference = MesmaReference.Solve(models, solver, Enumerable.Range(0, models.L).Select(l => (double)y[l * n + p]).ToArray());
+            Assert.Equal(reference.Model, model[p]);
+            if (modelled)
+            {
+                // The true two-spectrum model (level 2 beats level 1 by far more than the gain).
+                Assert.Equal([0, 2], models.Spectrum(model[p]));
+                var x = solver.Fractions(model[p], y, n, p);
+                Assert.Equal(fa, x[0], 1e-5);
+                Assert.Equal(fb, x[1], 1e-5);
+            }
+            else if (model[p] >= 0)
+            {
+                // Another model may fit within the constraints, never the refused true one.
+                Assert.NotEqual([0, 2], models.Spectrum(model[p]));
+                var x = solver.Fractions(model[p], y, n, p);
+                Assert.All(x, v => Assert.InRange(v, -0.05, 1.05));
+                Assert.InRange(1 - x.Sum(), 0, 0.8);
+            }
+        }
+    }
+
     [Fact]
     public void Result_DoesNotDependOnTheChunkAPixelFallsIn()
     {
