@@ -8,6 +8,7 @@ using HyperUnmix.Geo.Benchmarks;
 //   deep      [--datasets ../shared/datasets] [--seeds 5] [--out docs/accuracy-deep.md]   the deep method's evaluation
 //   deep-speed [--apply-pixels 1000000]      fit time and GFLOP/s vs the sgemm peak; apply pixels/s
 //   cluster   [--scenes 20] [--size 256] [--workers 3]   the cluster mode on loopback: N workers vs 1 vs the local runner
+//   mesma     [--size 1000] [--bands 200] [--per-class 20] [--brute-pixels 400]   Gram MESMA vs brute-force least squares; time per pixel vs models
 var command = args.FirstOrDefault() ?? "help";
 var options = Args.Parse(args.Skip(1));
 switch (command)
@@ -19,8 +20,9 @@ switch (command)
     case "deep": DeepBenchmark.Accuracy(options); break;
     case "deep-speed": DeepBenchmark.Speed(options); break;
     case "cluster": ClusterBenchmark.Run(options); break;
+    case "mesma": MesmaBenchmark.Run(options); break;
     default:
-        Console.WriteLine("usage: dotnet run -c Release --project bench/HyperUnmix.Geo.Benchmarks -- read|unmix|accuracy|stages|deep|deep-speed|cluster [--size N] [--bands L] [--data DIR]");
+        Console.WriteLine("usage: dotnet run -c Release --project bench/HyperUnmix.Geo.Benchmarks -- read|unmix|accuracy|stages|deep|deep-speed|cluster|mesma [--size N] [--bands L] [--data DIR]");
         break;
 }
 

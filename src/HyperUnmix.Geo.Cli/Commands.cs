@@ -25,6 +25,8 @@ public static partial class Commands
         root.Subcommands.Add(Estimate(cancel));
         root.Subcommands.Add(Endmembers(cancel));
         root.Subcommands.Add(Unmix(cancel));
+        root.Subcommands.Add(Mesma(cancel));
+        root.Subcommands.Add(Library(cancel));
         root.Subcommands.Add(Evaluate());
         root.Subcommands.Add(Synth());
         root.Subcommands.Add(SampleData());

@@ -57,4 +57,50 @@ public sealed unsafe class OgrLayer
         cancel.ThrowIfCancellationRequested();
         return result;
     });
+
+    /// <summary>OGR's field type code for binary (BLOB) fields.</summary>
+    private const int OftBinary = 8;
+
+    /// <summary>
+    /// Every feature's attributes, in the layer's order: (feature id, field name → value, null when unset or NULL).
+    /// Binary fields (a GeoPackage BLOB) are decoded as UTF-8 text (EnMAP-Box stores its spectra as JSON there).
+    /// </summary>
+    public List<(long Fid, Dictionary<string, string?> Fields)> ReadAttributes(CancellationToken cancel = default) => _dataset.Use(() =>
+    {
+        var result = new List<(long, Dictionary<string, string?>)>();
+        GdalNative.OGR_L_ResetReading(_layer);
+        nint f;
+        while (!cancel.IsCancellationRequested && (f = GdalNative.OGR_L_GetNextFeature(_layer)) != 0)
+        {
+            try
+            {
+                var fields = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+                var n = GdalNative.OGR_F_GetFieldCount(f);
+                for (var i = 0; i < n; i++)
+                {
+                    var defn = GdalNative.OGR_F_GetFieldDefnRef(f, i);
+                    var name = GdalNative.Str(GdalNative.OGR_Fld_GetNameRef(defn)) ?? $"field{i}";
+                    string? value = null;
+                    if (GdalNative.OGR_F_IsFieldSetAndNotNull(f, i) != 0)
+                    {
+                        if (GdalNative.OGR_Fld_GetType(defn) == OftBinary)
+                        {
+                            int count;
+                            var p = GdalNative.OGR_F_GetFieldAsBinary(f, i, &count);
+                            value = p == null || count <= 0 ? null : System.Text.Encoding.UTF8.GetString(p, count);
+                        }
+                        else value = GdalNative.Str(GdalNative.OGR_F_GetFieldAsString(f, i));
+                    }
+                    fields[name] = value;
+                }
+                result.Add((GdalNative.OGR_F_GetFID(f), fields));
+            }
+            finally
+            {
+                GdalNative.OGR_F_Destroy(f);
+            }
+        }
+        cancel.ThrowIfCancellationRequested();
+        return result;
+    });
 }

@@ -121,7 +121,7 @@ public sealed class CommandTests : IDisposable
     [Fact]
     public void Help_EverywhereHasExamples()
     {
-        foreach (var cmd in new[] { "info", "estimate", "endmembers", "unmix", "evaluate", "synth" })
+        foreach (var cmd in new[] { "info", "estimate", "endmembers", "unmix", "mesma", "library", "evaluate", "synth" })
         {
             var (code, stdout, _) = _cli.Run(cmd, "--help");
             Assert.Equal(0, code);

@@ -75,7 +75,8 @@ class QgisProcessTests(unittest.TestCase):
         with zipfile.ZipFile(zip_path) as z:
             self.assertTrue(all(n.startswith("hyperunmix/") for n in z.namelist()))
             # The Help button's page and the algorithm icons ship in the zip.
-            for name in ("help/index.html", "icons/unmix.svg", "icons/endmembers.svg", "icons/estimate.svg", "icons/evaluate.svg", "style.py", "report.py"):
+            for name in ("help/index.html", "icons/unmix.svg", "icons/endmembers.svg", "icons/estimate.svg", "icons/evaluate.svg",
+                         "icons/mesma.svg", "icons/library_from_polygons.svg", "style.py", "report.py"):
                 self.assertIn("hyperunmix/" + name, z.namelist())
             z.extractall(plugins)
         env = dict(self.env, QGIS_PLUGINPATH=plugins, HOME=os.path.join(self.dir, "home"))
@@ -107,8 +108,34 @@ class QgisProcessTests(unittest.TestCase):
 
     def test_list_shows_every_algorithm(self):
         p = subprocess.run(["qgis_process.bin", "list"], env=self.env, capture_output=True, text=True, timeout=300)
-        for name in ("unmix", "endmembers", "estimate", "evaluate"):
+        for name in ("unmix", "endmembers", "estimate", "evaluate", "mesma", "library_from_polygons"):
             self.assertIn(f"hyperunmix:{name}", p.stdout)
+
+    def test_mesma_and_library_from_polygons(self):
+        data = os.path.abspath(os.path.join(ROOT, "..", "shared", "datasets"))
+        tile = os.path.join(data, "enmap_potsdam", "enmap_potsdam_tile_64_0.tif")
+        library = os.path.join(data, "spectral_libraries", "enmapbox_berlin", "library_berlin.sli")
+        out = os.path.join(self.dir, "fractions.tif")
+        self.ok("mesma", INPUT=tile, LIBRARY=library, CLASS_FIELD="level_1", OUTPUT=out)
+        ds = gdal.Open(out)
+        names = [ds.GetRasterBand(i + 1).GetDescription() for i in range(ds.RasterCount)]
+        self.assertEqual(names, ["impervious", "vegetation", "soil", "water", "shade", "rmse", "model"])
+        self.assertTrue(os.path.exists(os.path.join(self.dir, "fractions.models.csv")))
+        # Two polygons in the tile's UTM CRS, classed by 'cover'.
+        gt = gdal.Open(tile).GetGeoTransform()
+        def ring(c0, r0, c1, r1):
+            return [[gt[0] + c * gt[1], gt[3] + r * gt[5]] for c, r in ((c0, r0), (c1, r0), (c1, r1), (c0, r1), (c0, r0))]
+        polygons = os.path.join(self.dir, "polygons.geojson")
+        with open(polygons, "w", encoding="utf-8") as f:
+            json.dump({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32633"}},
+                       "features": [{"type": "Feature", "properties": {"cover": c}, "geometry": {"type": "Polygon", "coordinates": [ring(*r)]}}
+                                    for c, r in (("park", (2, 2, 8, 8)), ("built", (10, 20, 18, 28)))]}, f)
+        lib = os.path.join(self.dir, "lib.csv")
+        self.ok("library_from_polygons", INPUT=tile, POLYGONS=polygons, CLASS_FIELD="cover", OUTPUT=lib)
+        with open(lib, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        self.assertTrue(lines[0].startswith("channel,wavelength_nm,fwhm_nm,feature"), lines[0])
+        self.assertEqual(lines[1].split(",")[3:], ["park", "built"])
 
     def test_unmix_writes_named_bands_crs_and_nodata(self):
         out = os.path.join(self.dir, "a.tif")
@@ -510,7 +537,7 @@ class DialogTests(unittest.TestCase):
             self.assertFalse(alg.icon().isNull())
             icons.add(alg.svgIconPath())
             self.assertIn("hyperunmix.dll", alg.shortHelpString())  # the command that will run
-        self.assertEqual(len(icons), 4)
+        self.assertEqual(len(icons), 6)
         self.assertIn("hyperunmix.dll", self.provider.versionInfo())
         self.assertTrue(self.provider.isActive())
         try:

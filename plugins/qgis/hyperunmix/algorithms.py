@@ -482,3 +482,108 @@ class EvaluateAlgorithm(_Base):
                 f.write(text)
             results["OUTPUT"] = output
         return results
+
+
+LIBRARY_FILTER = "Spectral libraries (*.sli *.hdr *.csv *.gpkg *.geojson);;All files (*)"
+
+
+class MesmaAlgorithm(_Base):
+    extra_tags = ["mesma", "spectral library", "class fractions", "fractions", "shade", "viper", "multiple endmember"]
+
+    def name(self):
+        return "mesma"
+
+    def displayName(self):  # noqa: N802
+        return "Class fractions (MESMA)"
+
+    def _help_text(self):
+        return ("<p>MESMA (Roberts et al. 1998) with a classed spectral library: each pixel tries every model of 2-3 library "
+                "spectra (at most one per class) plus shade and keeps the best that meets the constraints. Output: one fraction "
+                "band per class, then shade, rmse and model (index into OUT's .models.csv, -1 where no model fits).</p>"
+                "<p>Library: ENVI .sli (EnMAP-Box class sidecars .csv/.json beside it), CSV (band,wavelength_nm,... one row per "
+                "band, class rows after the header) or EnMAP-Box .gpkg/.geojson. The scene must be reflectance 0-1 after its "
+                "band scale and the Scale factor.</p>")
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        add = self.addParameter
+        add(_help(QgsProcessingParameterRasterLayer("INPUT", "Hyperspectral raster"), INPUT_HELP))
+        add(_help(QgsProcessingParameterFile("LIBRARY", "Spectral library with classes", behavior=QgsProcessingParameterFile.File,
+                                             fileFilter=LIBRARY_FILTER),
+                  "The library (--library): .sli with EnMAP-Box sidecars, our CSV, or an EnMAP-Box GeoPackage/GeoJSON."))
+        add(_help(QgsProcessingParameterString("CLASS_FIELD", "Class field (empty: the library's first, e.g. level_1)", optional=True),
+                  "The library's class column whose classes get a fraction band each (--class-field)."))
+        add(_help(QgsProcessingParameterString("LEVELS", "Library spectra per model (comma separated, 1-4)", defaultValue="2,3"),
+                  "Model sizes tried, shade on top (--levels)."))
+        add(_help(_advanced(QgsProcessingParameterNumber("MIN_RMSE_GAIN", "Minimum RMSE gain for a higher level", QgsProcessingParameterNumber.Double,
+                                                         0.0005, minValue=0)),
+                  "A larger model replaces a smaller one only when its RMSE is lower by at least this (--min-rmse-gain)."))
+        add(_help(QgsProcessingParameterBoolean("DROP_UNCOVERED", "Leave out scene bands the library does not cover", defaultValue=True),
+                  "Scene bands without library samples near them are left out instead of refused (--drop-uncovered-bands)."))
+        add(_help(QgsProcessingParameterNumber("SCALE", "Scale factor", QgsProcessingParameterNumber.Double, 1.0, minValue=0),
+                  "Multiply input values by this after the file's own scale (--scale), e.g. 0.0001 for reflectance x 10000."))
+        add(_help(QgsProcessingParameterFeatureSource("ROI", "Region of interest (polygons)", [QgsProcessing.TypeVectorPolygon], optional=True), ROI_HELP))
+        add(_help(QgsProcessingParameterRasterDestination("OUTPUT", "Class fractions"),
+                  "One band per class, shade, rmse, model; OUT.models.csv and OUT.qml are written next to it."))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
+        arguments = ["mesma", _raster_path(self, parameters, "INPUT", context), "--library", self.parameterAsFile(parameters, "LIBRARY", context),
+                     "--levels", self.parameterAsString(parameters, "LEVELS", context),
+                     "--min-rmse-gain", repr(self.parameterAsDouble(parameters, "MIN_RMSE_GAIN", context)),
+                     "-o", output, "--overwrite"]
+        field = self.parameterAsString(parameters, "CLASS_FIELD", context)
+        if field:
+            arguments += ["--class-field", field]
+        if self.parameterAsBool(parameters, "DROP_UNCOVERED", context):
+            arguments += ["--drop-uncovered-bands"]
+        scale = self.parameterAsDouble(parameters, "SCALE", context)
+        if scale != 1.0:
+            arguments += ["--scale", repr(scale)]
+        arguments += _roi_arguments(self, parameters, context, feedback)
+        command.run(arguments, feedback)
+        return {"OUTPUT": output}
+
+
+class LibraryFromPolygonsAlgorithm(_Base):
+    extra_tags = ["spectral library", "training", "polygons", "mesma", "spectra"]
+
+    def name(self):
+        return "library_from_polygons"
+
+    def displayName(self):  # noqa: N802
+        return "Spectral library from polygons"
+
+    def _help_text(self):
+        return ("Builds a classed spectral library from polygons over a scene: one spectrum per polygon (the mean of its valid "
+                "pixels) or per pixel, classed by a field, at the scene's wavelengths. The CSV feeds 'Class fractions (MESMA)'.")
+
+    def initAlgorithm(self, config=None):  # noqa: N802
+        from qgis.core import QgsProcessingParameterField
+        add = self.addParameter
+        add(_help(QgsProcessingParameterRasterLayer("INPUT", "Hyperspectral raster"), INPUT_HELP))
+        add(_help(QgsProcessingParameterFeatureSource("POLYGONS", "Polygons", [QgsProcessing.TypeVectorPolygon]),
+                  "One spectrum source per feature (--roi); 'selected features only' works."))
+        add(_help(QgsProcessingParameterField("CLASS_FIELD", "Class field", parentLayerParameterName="POLYGONS"),
+                  "The polygons' field naming each one's class (--class-field)."))
+        add(_help(QgsProcessingParameterBoolean("EVERY_PIXEL", "One spectrum per pixel (instead of the polygon's mean)", defaultValue=False),
+                  "Every valid pixel inside a polygon becomes a spectrum (--every-pixel)."))
+        add(_help(QgsProcessingParameterNumber("SCALE", "Scale factor", QgsProcessingParameterNumber.Double, 1.0, minValue=0),
+                  "Multiply values by this after the file's own scale (--scale), e.g. 0.0001 for reflectance x 10000."))
+        add(_help(QgsProcessingParameterFileDestination("OUTPUT", "Spectral library (CSV)", "CSV files (*.csv)"),
+                  "Library CSV (band,wavelength_nm,fwhm_nm, one column per spectrum, the class row after the header)."))
+
+    def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
+        output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
+        polygons = self.parameterAsCompatibleSourceLayerPath(parameters, "POLYGONS", context, ["gpkg", "shp", "geojson"], "gpkg", feedback)
+        fields = self.parameterAsFields(parameters, "CLASS_FIELD", context)
+        if not fields:
+            raise QgsProcessingException("CLASS_FIELD: no field given")
+        arguments = ["library", "from-roi", _raster_path(self, parameters, "INPUT", context), "--roi", polygons,
+                     "--class-field", fields[0], "-o", output, "--overwrite"]
+        if self.parameterAsBool(parameters, "EVERY_PIXEL", context):
+            arguments += ["--every-pixel"]
+        scale = self.parameterAsDouble(parameters, "SCALE", context)
+        if scale != 1.0:
+            arguments += ["--scale", repr(scale)]
+        command.run(arguments, feedback)
+        return {"OUTPUT": output}

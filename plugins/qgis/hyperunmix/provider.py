@@ -4,7 +4,7 @@ from qgis.core import QgsProcessingProvider, QgsSettings
 from qgis.PyQt.QtGui import QIcon
 
 from . import command
-from .algorithms import EndmembersAlgorithm, EstimateAlgorithm, EvaluateAlgorithm, UnmixAlgorithm
+from .algorithms import EndmembersAlgorithm, EstimateAlgorithm, EvaluateAlgorithm, LibraryFromPolygonsAlgorithm, MesmaAlgorithm, UnmixAlgorithm
 
 # Where ProcessingConfig stores the provider's "Activate" checkbox; read directly so qgis_process honours it too.
 ACTIVATE = "ACTIVATE_HYPERUNMIX"
@@ -12,7 +12,7 @@ ACTIVATE_KEY = "Processing/Configuration/" + ACTIVATE
 
 
 class HyperUnmixProvider(QgsProcessingProvider):
-    """Processing provider 'hyperunmix': unmix, endmembers, estimate, evaluate."""
+    """Processing provider 'hyperunmix': unmix, endmembers, estimate, evaluate, mesma, library_from_polygons."""
 
     def id(self):
         return "hyperunmix"
@@ -67,5 +67,5 @@ class HyperUnmixProvider(QgsProcessingProvider):
             pass
 
     def loadAlgorithms(self):  # noqa: N802
-        for algorithm in (UnmixAlgorithm(), EndmembersAlgorithm(), EstimateAlgorithm(), EvaluateAlgorithm()):
+        for algorithm in (UnmixAlgorithm(), EndmembersAlgorithm(), EstimateAlgorithm(), EvaluateAlgorithm(), MesmaAlgorithm(), LibraryFromPolygonsAlgorithm()):
             self.addAlgorithm(algorithm)

@@ -83,6 +83,14 @@ internal static unsafe partial class GdalNative
     [LibraryImport(Lib)] internal static partial void OGR_F_Destroy(nint feature);
     [LibraryImport(Lib)] internal static partial int OGR_G_WkbSize(nint geometry);
     [LibraryImport(Lib)] internal static partial int OGR_G_ExportToWkb(nint geometry, int byteOrder, byte* buffer);
+    // OGR attributes (spectral libraries stored as vector layers)
+    [LibraryImport(Lib)] internal static partial int OGR_F_GetFieldCount(nint feature);
+    [LibraryImport(Lib)] internal static partial nint OGR_F_GetFieldDefnRef(nint feature, int index);
+    [LibraryImport(Lib)] internal static partial nint OGR_Fld_GetNameRef(nint fieldDefn);
+    [LibraryImport(Lib)] internal static partial int OGR_Fld_GetType(nint fieldDefn);
+    [LibraryImport(Lib)] internal static partial int OGR_F_IsFieldSetAndNotNull(nint feature, int index);
+    [LibraryImport(Lib)] internal static partial nint OGR_F_GetFieldAsString(nint feature, int index);
+    [LibraryImport(Lib)] internal static partial byte* OGR_F_GetFieldAsBinary(nint feature, int index, int* count);
 
     internal static string? Str(nint p) => p == 0 ? null : Marshal.PtrToStringUTF8(p);
 

@@ -15,6 +15,15 @@ public sealed record SpectralLibrary(string Path, double[][] Spectra, string[] N
 {
     public int Bands => Spectra.Length == 0 ? 0 : Spectra[0].Length;
     public int Count => Spectra.Length;
+    /// <summary>Full width at half maximum of each band (the wavelengths' unit), when the file gives it.</summary>
+    public double[]? Fwhm { get; init; }
+    /// <summary>Class columns: field name (e.g. "level_1") → each spectrum's class in it.</summary>
+    public IReadOnlyDictionary<string, string[]> Classes { get; init; } = new Dictionary<string, string[]>();
+    /// <summary>Class colours (RGB) by field and class name, when a sidecar gives them.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, (byte R, byte G, byte B)>> ClassColours { get; init; } =
+        new Dictionary<string, IReadOnlyDictionary<string, (byte R, byte G, byte B)>>();
+    /// <summary>How the wavelength unit and the reflectance scale were decided (stated, read from the file, or detected).</summary>
+    public string Units { get; init; } = "as read";
 
     /// <summary>The named spectra (all when <paramref name="names"/> is empty) as an endmember set.</summary>
     public EndmemberSet Select(IReadOnlyCollection<string>? names = null)
@@ -226,7 +235,7 @@ public static class EndmemberFiles
         return ys[i - 1] + t * (ys[i] - ys[i - 1]);
     }
 
-    internal static Dictionary<string, string> ParseEnviHeader(string text)
+    public static Dictionary<string, string> ParseEnviHeader(string text)
     {
         var d = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         var lines = text.Split('\n');

@@ -1,0 +1,355 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using HyperUnmix.Geo.Raster;
+using HyperUnmix.Geo.Unmixing.Endmembers;
+using HyperUnmix.Geo.Unmixing.Mesma;
+
+namespace HyperUnmix.Geo.Pipeline;
+
+/// <summary>A MESMA run: the scene options every run shares (input, output, bands, ROI, tiles, memory, scale, nodata) and the library's.</summary>
+public sealed record MesmaOptions
+{
+    /// <summary>Input, output, bands, ROI, tile size, threads, memory, format, scale, nodata, overwrite: as for unmix.</summary>
+    public required UnmixOptions Scene { get; init; }
+    public required string Library { get; init; }
+    /// <summary>The library's class column (default: its first; without any, every spectrum is its own class).</summary>
+    public string? ClassField { get; init; }
+    /// <summary>Only these classes (all when empty).</summary>
+    public IReadOnlyList<string> Classes { get; init; } = [];
+    public LibraryUnits Units { get; init; } = new();
+    public MesmaSettings Settings { get; init; } = new();
+    /// <summary>Leave out scene bands the library does not cover (refused otherwise).</summary>
+    public bool DropUncoveredBands { get; init; }
+}
+
+/// <summary>What a MESMA run wrote and measured.</summary>
+public sealed record MesmaResult
+{
+    public required string Output { get; init; }
+    public required string ModelTable { get; init; }
+    public required string Style { get; init; }
+    public required string[] BandNames { get; init; }
+    public required string ClassField { get; init; }
+    public required string[] ClassNames { get; init; }
+    public required int Spectra { get; init; }
+    public required int Models { get; init; }
+    public required int SingularModels { get; init; }
+    public required int BandsUsed { get; init; }
+    public required string LibraryUnits { get; init; }
+    public required ResampleReport Resampling { get; init; }
+    public required long ValidPixels { get; init; }
+    /// <summary>Valid pixels no model fitted within the constraints.</summary>
+    public required long Unmodelled { get; init; }
+    /// <summary>Pixels per chosen level (index: the level).</summary>
+    public required long[] PixelsPerLevel { get; init; }
+    public required double Seconds { get; init; }
+    public required int Tiles { get; init; }
+    public required int TileSize { get; init; }
+    public required int Workers { get; init; }
+}
+
+/// <summary>
+/// MESMA over a scene, through the same pieces as every run (<see cref="ScenePlanner"/>'s scene opening, band
+/// screening and memory plan, <see cref="RegionOfInterest"/>, the tile grid, <see cref="RasterSink"/> in an
+/// <see cref="OutputSet"/>): the library is read and resampled to the scene's bands, the models enumerated once,
+/// then tiles are solved in parallel (<see cref="MesmaSolver"/>; a pixel's result depends on the pixel alone, so the
+/// bytes do not depend on the tile size or thread count). Outputs: one fraction band per class, shade, rmse, model
+/// (index into STEM.models.csv), optionally the shade-normalised fractions; STEM.qml.
+/// </summary>
+public static class MesmaJob
+{
+    public static string ModelTablePath(string output) => Stem(output) + ".models.csv";
+    public static string StylePath(string output) => Stem(output) + ".qml";
+    private static string Stem(string output)
+    {
+        var full = Path.GetFullPath(output);
+        return Path.Combine(Path.GetDirectoryName(full)!, Path.GetFileNameWithoutExtension(full));
+    }
+
+    public static MesmaResult Run(MesmaOptions mo, Action<string>? log = null, CancellationToken cancel = default)
+    {
+        var clock = Stopwatch.StartNew();
+        // The scene options as a run with given endmembers and a linear solver: no sample is needed for endmembers.
+        var o = mo.Scene with { Method = UnmixMethod.Fcls, EndmembersFile = mo.Library, Normalize = Unmixing.Solvers.PixelScale.None };
+        ScenePlanner.Validate(o);
+        var (opened, bands, roi, area) = ScenePlanner.OpenScene(o, cancel);
+        using var source = opened;
+        var info = source.Info;
+        var table = ModelTablePath(o.Output);
+        var style = StylePath(o.Output);
+        using var outputs = OutputSet.Begin(RasterSink.FinalFiles(Path.GetFullPath(o.Output), o.Format).Append(table).Append(style),
+            InputFiles(source, mo), o.Overwrite, [Path.GetFullPath(o.Output) + ".aux.xml"]);
+
+        // The library, its classes, and its bands matched to the scene's.
+        var lib = SpectralLibraries.Read(mo.Library, mo.Units);
+        log?.Invoke($"library: {lib.Count} spectra, {lib.Bands} bands, {lib.Units}");
+        var (classField, classOf, classNames, keep) = Classes(lib, mo);
+        var (screen, sample) = ScenePlanner.Screen(o, source, bands, roi, area);
+        cancel.ThrowIfCancellationRequested();
+        bands = screen.Bands;
+        var sceneNm = SceneNanometres(info, bands, mo.Scene.Input);
+        var sceneFwhm = info.Fwhm is null ? null : bands.Select(b => info.Fwhm[b] * (IsMicrometres(info) ? 1000 : 1)).ToArray();
+        var (resampled, report) = SpectralResampler.Resample(lib, sceneNm, sceneFwhm);
+        if (report.Covered.Length == 0)
+            throw new EndmemberFileException(mo.Library, string.Create(CultureInfo.InvariantCulture,
+                $"covers {lib.Wavelengths![0]:F0}-{lib.Wavelengths[^1]:F0} nm and none of the scene's {bands.Length} bands ({sceneNm.Min():F0}-{sceneNm.Max():F0} nm): its bands cannot be matched to the scene's"));
+        if (report.Uncovered > 0 && !mo.DropUncoveredBands)
+        {
+            var missing = Enumerable.Range(0, bands.Length).Except(report.Covered).ToArray();
+            throw new EndmemberFileException(mo.Library, string.Create(CultureInfo.InvariantCulture,
+                $"covers {lib.Wavelengths![0]:F0}-{lib.Wavelengths[^1]:F0} nm with gaps; {missing.Length} of the scene's {bands.Length} bands used ({string.Join(", ", missing.Take(5).Select(i => $"{sceneNm[i]:F1}"))}{(missing.Length > 5 ? ", ..." : "")} nm) have no library samples near them: pass --drop-uncovered-bands to leave them out, or --bands"));
+        }
+        bands = report.Covered.Select(i => bands[i]).ToArray();
+        log?.Invoke($"resampling: {report}");
+        CheckSceneUnits(sample(), report.Covered, mo);
+
+        var spectra = keep.Select(i => resampled[i]).ToArray();
+        var models = new MesmaModels(spectra, keep.Select(i => classOf[i]).ToArray(), classNames, keep.Select(i => lib.Names[i]).ToArray(), mo.Settings);
+        log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"models: {models.Count:N0} (levels {string.Join(",", models.Levels)}; {models.Singular} left out as linearly dependent) over {classNames.Length} classes of '{classField}'"));
+        var solver = new MesmaSolver(models);
+
+        var bandNames = classNames.Concat(["shade", "rmse", "model"]).Concat(mo.Settings.ShadeNormalised ? classNames.Select(c => c + "_normalised") : [])
+            .Concat(mo.Settings.UncertaintyRmse is null ? [] : classNames.Select(c => c + "_sd").Append("near_models")).ToArray();
+        var nOut = bandNames.Length;
+        var (tile, workers) = ScenePlanner.PlanMemory(o, bands.Length, nOut);
+        var grid = new TilePlan(area, tile, tile);
+        var profile = RasterProfile.FromSource(info, area, bandNames) with
+        {
+            NoData = o.OutputNoData,
+            Metadata = new Dictionary<string, string>
+            {
+                ["HYPERUNMIX_VERSION"] = UnmixJob.Version,
+                ["HYPERUNMIX_METHOD"] = "MESMA",
+                ["HYPERUNMIX_INPUT"] = Path.GetFullPath(info.Path),
+                ["HYPERUNMIX_LIBRARY"] = Path.GetFullPath(mo.Library),
+                ["HYPERUNMIX_CLASS_FIELD"] = classField,
+                ["HYPERUNMIX_MESMA"] = Parameters(mo.Settings, models),
+                ["HYPERUNMIX_RESAMPLING"] = report.ToString(),
+                ["HYPERUNMIX_UNCERTAINTY"] = mo.Settings.UncertaintyRmse is { } u
+                    ? string.Create(CultureInfo.InvariantCulture, $"CLASS_sd: standard deviation of the class fraction over the valid models of the chosen level within {u} RMSE of the best; near_models: their count")
+                    : "none",
+            },
+        };
+        var sink = RasterSink.Create(outputs, o.Output, profile, o.Format);
+        long valid = 0, unmodelled = 0;
+        var perLevel = new long[MesmaModels.MaxLevel + 1];
+        try
+        {
+            var pool = new ConcurrentBag<Worker>();
+            try
+            {
+                Parallel.For(0, grid.Count, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel },
+                    () => pool.TryTake(out var w) ? w : new Worker(bands.Length, tile * tile, nOut, classNames.Length),
+                    (index, _, w) =>
+                    {
+                        var window = grid[index].Window;
+                        var (v, u) = w.Process(window, source, bands, roi, o, solver, models, mo.Settings.ShadeNormalised, perLevel);
+                        sink.WriteTile(window.RelativeTo(area), w.Output.AsSpan(0, (int)(nOut * window.Area)));
+                        Interlocked.Add(ref valid, v);
+                        Interlocked.Add(ref unmodelled, u);
+                        return w;
+                    },
+                    pool.Add);
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
+            {
+                throw e.InnerExceptions[0];
+            }
+            cancel.ThrowIfCancellationRequested();
+            if (valid == 0) throw ScenePlanner.NoValidPixel(o, roi is not null);
+            sink.Commit();
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+        EndmemberFiles.WriteAtomically(outputs.Temp(table), Encoding.UTF8.GetBytes(models.TableCsv()));
+        StyleFile.Write(outputs.Temp(style), classNames, o.OutputNoData);
+        cancel.ThrowIfCancellationRequested();
+        outputs.Commit();
+        return new MesmaResult
+        {
+            Output = Path.GetFullPath(o.Output),
+            ModelTable = table,
+            Style = style,
+            BandNames = bandNames,
+            ClassField = classField,
+            ClassNames = classNames,
+            Spectra = spectra.Length,
+            Models = models.Count,
+            SingularModels = models.Singular,
+            BandsUsed = bands.Length,
+            LibraryUnits = lib.Units,
+            Resampling = report,
+            ValidPixels = valid,
+            Unmodelled = unmodelled,
+            PixelsPerLevel = perLevel,
+            Seconds = clock.Elapsed.TotalSeconds,
+            Tiles = grid.Count,
+            TileSize = tile,
+            Workers = workers,
+        };
+    }
+
+    private static string Parameters(MesmaSettings s, MesmaModels m)
+    {
+        var rule = s.FTestAlpha is { } a ? string.Create(CultureInfo.InvariantCulture, $"level_rule=ftest alpha={a}")
+            : string.Create(CultureInfo.InvariantCulture, $"level_rule=gain min_rmse_gain={s.MinRmseGain}");
+        return string.Create(CultureInfo.InvariantCulture,
+            $"levels={string.Join(",", m.Levels)} models={m.Count} fractions={s.MinFraction}..{s.MaxFraction} shade={s.MinShade}..{s.MaxShade} max_rmse={s.MaxRmse} {rule}");
+    }
+
+    /// <summary>The class field, each spectrum's class index, the class names (in order of first appearance), and the spectra kept.</summary>
+    public static (string Field, int[] ClassOf, string[] Names, int[] Keep) Classes(SpectralLibrary lib, MesmaOptions mo)
+    {
+        string[] labels;
+        string field;
+        if (mo.ClassField is { } f)
+        {
+            var key = lib.Classes.Keys.FirstOrDefault(k => k.Equals(f, StringComparison.OrdinalIgnoreCase))
+                ?? throw new EndmemberFileException(mo.Library, lib.Classes.Count == 0
+                    ? $"has no class field '{f}' (it has no class columns; for an .sli, EnMAP-Box keeps them in {Path.ChangeExtension(mo.Library, ".csv")})"
+                    : $"has no class field '{f}' (it has: {string.Join(", ", lib.Classes.Keys)})");
+            (field, labels) = (key, lib.Classes[key]);
+        }
+        else if (lib.Classes.Count > 0) (field, labels) = lib.Classes.First() is var kv ? (kv.Key, kv.Value) : default;
+        else (field, labels) = ("spectrum", lib.Names);
+        var names = labels.Distinct().ToList();
+        if (mo.Classes.Count > 0)
+        {
+            foreach (var c in mo.Classes)
+                if (!names.Contains(c)) throw new MesmaException($"class '{c}' has no spectra in field '{field}' of {mo.Library} (its classes: {string.Join(", ", names)})");
+            names = names.Where(mo.Classes.Contains).ToList();
+        }
+        var classOf = labels.Select(l => names.IndexOf(l)).ToArray();
+        var keep = Enumerable.Range(0, lib.Count).Where(i => classOf[i] >= 0).ToArray();
+        return (field, classOf, names.ToArray(), keep);
+    }
+
+    private static bool IsMicrometres(RasterInfo info) => info.WavelengthUnits?.Trim().ToLowerInvariant() is "micrometers" or "micrometres" or "um" or "µm" or "microns";
+
+    /// <summary>The used bands' wavelengths in nanometres (from the scene's unit, or detected from the values and stated here).</summary>
+    private static double[] SceneNanometres(RasterInfo info, int[] bands, string input)
+    {
+        if (info.Wavelengths is null) throw new RasterDataException(input, "has no band wavelengths: a spectral library cannot be matched to its bands");
+        var wl = bands.Select(b => info.Wavelengths[b]).ToArray();
+        var unit = info.WavelengthUnits?.Trim().ToLowerInvariant();
+        var micro = IsMicrometres(info) || (unit is null or "" or "unknown" && wl.Max() < 30);
+        return micro ? wl.Select(v => v * 1000).ToArray() : wl;
+    }
+
+    /// <summary>
+    /// Refuses a scene whose values are not reflectance 0-1 like the library's after the file's band scale and
+    /// --scale: the 99th percentile of the sample above 1.5 (reflectance x 100 or x 10000 without a scale).
+    /// </summary>
+    private static void CheckSceneUnits(PixelSample sample, int[] covered, MesmaOptions mo)
+    {
+        if (sample.Count == 0) return;
+        var values = sample.Y.Where(double.IsFinite).ToArray();
+        if (values.Length == 0) return;
+        Array.Sort(values);
+        var p99 = values[(int)(0.99 * (values.Length - 1))];
+        if (p99 > 1.5)
+            throw new RasterDataException(mo.Scene.Input, string.Create(CultureInfo.InvariantCulture,
+                $"values reach {p99:G4} (99th percentile) after the band scale and --scale {mo.Scene.InputScale:G}: not reflectance 0-1 like the library ({mo.Library}); give --scale (0.0001 for reflectance x 10000, 0.01 for percent)"));
+    }
+
+    private static IEnumerable<string> InputFiles(RasterSource source, MesmaOptions mo)
+    {
+        foreach (var f in source.Files) yield return f;
+        yield return mo.Scene.Input;
+        foreach (var f in new[] { mo.Library, mo.Scene.Roi })
+        {
+            if (f is null) continue;
+            yield return f;
+            var full = Path.GetFullPath(f);
+            var dir = Path.GetDirectoryName(full)!;
+            var stem = Path.GetFileNameWithoutExtension(full);
+            if (Directory.Exists(dir))
+                foreach (var side in Directory.EnumerateFiles(dir, stem + ".*"))
+                    if (Path.GetFileNameWithoutExtension(side) == stem) yield return side;
+        }
+    }
+
+    /// <summary>One worker's buffers, reused from tile to tile.</summary>
+    private sealed class Worker(int bands, int pixels, int outBands, int classes)
+    {
+        private readonly double[] _spread = new double[(classes + 1) * pixels];
+        private readonly float[] _y = new float[bands * pixels];
+        private readonly byte[] _valid = new byte[pixels];
+        private readonly byte[] _inside = new byte[pixels];
+        private readonly int[] _model = new int[pixels];
+        private readonly double[] _sse = new double[pixels];
+        private readonly MesmaSolver.Scratch _scratch = new();
+        public float[] Output { get; } = new float[outBands * pixels];
+
+        public (long Valid, long Unmodelled) Process(Window w, RasterSource source, int[] bands, RegionOfInterest? roi, UnmixOptions o,
+            MesmaSolver solver, MesmaModels models, bool normalised, long[] perLevel)
+        {
+            var n = (int)w.Area;
+            int c = models.ClassNames.Length, L = bands.Length;
+            var output = Output.AsSpan(0, outBands * n);
+            output.Fill(o.OutputNoData);
+            var valid = _valid.AsSpan(0, n);
+            var any = true;
+            if (roi is not null)
+            {
+                _inside.AsSpan(0, n).Fill(1);
+                any = roi.Mask(w, _inside.AsSpan(0, n)) > 0;
+            }
+            if (!any) return (0, 0);
+            var y = _y.AsSpan(0, L * n);
+            var count = source.Read(w, bands, y, valid, BufferLayout.BandSequential);
+            for (var k = 0; k < n; k++)
+            {
+                if (roi is not null) valid[k] &= _inside[k];
+                if (valid[k] == 0) continue;
+                // Fill pixels (0 in every band) are nodata, as in every run.
+                var zero = true;
+                for (var b = 0; b < L && zero; b++) zero = y[b * n + k] == 0;
+                if (zero) valid[k] = 0;
+            }
+            if (o.InputScale != 1)
+                foreach (ref var v in y) v = (float)(v * o.InputScale);
+            var model = _model.AsSpan(0, n);
+            var sse = _sse.AsSpan(0, n);
+            var uncertainty = models.Settings.UncertaintyRmse is not null;
+            var spread = _spread.AsSpan(0, uncertainty ? (c + 1) * n : 0);
+            solver.Solve(y, n, valid, model, sse, _scratch, spread);
+            var first = c + 3 + (normalised ? c : 0);
+            long nValid = 0, unmodelled = 0;
+            for (var k = 0; k < n; k++)
+            {
+                if (valid[k] == 0) continue;
+                nValid++;
+                var m = model[k];
+                if (m < 0)
+                {
+                    unmodelled++;
+                    output[(c + 2) * n + k] = -1;
+                    continue;
+                }
+                var x = solver.Fractions(m, y, n, k);
+                double sum = 0;
+                for (var cl = 0; cl < c; cl++) output[cl * n + k] = 0;
+                var a = 0;
+                foreach (var i in models.Spectrum(m))
+                {
+                    output[models.ClassOf[i] * n + k] = (float)x[a];
+                    sum += x[a++];
+                }
+                output[c * n + k] = (float)(1 - sum);
+                output[(c + 1) * n + k] = (float)MesmaSolver.Rmse(sse[k], L);
+                output[(c + 2) * n + k] = m;
+                if (normalised)
+                    for (var cl = 0; cl < c; cl++) output[(c + 3 + cl) * n + k] = (float)(output[cl * n + k] / sum);
+                if (uncertainty)
+                    for (var cl = 0; cl <= c; cl++) output[(first + cl) * n + k] = (float)spread[cl * n + k];
+                Interlocked.Increment(ref perLevel[models.Level[m]]);
+            }
+            return (nValid, unmodelled);
+        }
+    }
+}
