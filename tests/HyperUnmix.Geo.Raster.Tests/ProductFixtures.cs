@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Text;
+using HyperUnmix.Geo.Gdal;
+
+namespace HyperUnmix.Geo.Raster.Tests;
+
+/// <summary>
+/// Sensor products built to their specifications from a real scene (an EnMAP L2A tile of ../shared/datasets), with a
+/// deliberately uneven scale: each band has its own gain and offset, so a reader that applies one scale to all, the
+/// image's own scale tag, or none, reads wrong reflectances.
+/// </summary>
+public static class ProductFixtures
+{
+    public static string RepoRoot
+    {
+        get
+        {
+            var d = new DirectoryInfo(AppContext.BaseDirectory);
+            while (d is not null && !File.Exists(System.IO.Path.Combine(d.FullName, "HyperUnmix.Geo.sln"))) d = d.Parent;
+            return d!.FullName;
+        }
+    }
+
+    /// <summary>The real EnMAP L2A tile the fixtures are made of (32 x 32 pixels, 224 bands, reflectance x 10,000 with a 0.0001 scale).</summary>
+    public static string EnmapTile => System.IO.Path.GetFullPath(System.IO.Path.Combine(RepoRoot, "..", "shared", "datasets", "enmap_potsdam", "enmap_potsdam_tile_64_0.tif"));
+
+    /// <summary>Band b's gain and offset in the fixture's METADATA.XML: three gains and two offsets in turn.</summary>
+    public static (double Gain, double Offset) Scaling(int b) => (0.0001 * (1 + b % 3), (b % 2) * 0.005);
+
+    /// <summary>Pixels (col, row) each mask flags: PIXELMASK one pixel, CLOUD a 4 x 3 block, HAZE one pixel (inside the cloud too), SNOW none.</summary>
+    public static readonly Dictionary<string, (int Col, int Row)[]> MaskPixels = new()
+    {
+        ["PIXELMASK"] = [(3, 5)],
+        ["CLOUD"] = [.. from r in Enumerable.Range(10, 3) from c in Enumerable.Range(20, 4) select (c, r)],
+        ["HAZE"] = [(0, 31), (21, 11)],
+        ["SNOW"] = [],
+    };
+
+    public sealed record Enmap(string Folder, string Xml, string Image, float[] Reflectance, int Width, int Height, int Bands,
+        double[] Wavelengths, double[] Fwhm, double[] GeoTransform);
+
+    /// <summary>
+    /// An EnMAP L2A product in <paramref name="folder"/>: the tile's reflectance as Int16 DN under per-band gains and
+    /// offsets (<see cref="Scaling"/>), in a GeoTIFF (or ENVI BSQ with <paramref name="envi"/>), a METADATA.XML
+    /// listing the bands in reverse order, and QL masks. <paramref name="xmlBands"/> writes another band count.
+    /// </summary>
+    public static unsafe Enmap WriteEnmap(string folder, bool envi = false, int? xmlBands = null, bool masks = true)
+    {
+        Directory.CreateDirectory(folder);
+        const string prefix = "ENMAP01-____L2A-DT0000001234_20220724T104526Z_001_V010110_20230101T000000Z";
+        using var src = RasterSource.Open(EnmapTile);
+        var info = src.Info;
+        int w = info.Width, h = info.Height, n = info.BandCount, area = w * h;
+        var refl = new float[n * area];
+        var valid = new byte[n * area];
+        src.ReadSamples(src.Extent, src.AllBands, refl, valid);
+        var dn = new short[n * area];
+        for (var b = 0; b < n; b++)
+        {
+            var (g, o) = Scaling(b);
+            for (var p = 0; p < area; p++)
+            {
+                var i = b * area + p;
+                if (valid[i] == 0) { dn[i] = -32768; refl[i] = float.NaN; continue; }
+                dn[i] = (short)Math.Round((refl[i] - o) / g);
+                refl[i] = (float)(dn[i] * g + o);
+            }
+        }
+        var image = System.IO.Path.Combine(folder, prefix + "-SPECTRAL_IMAGE." + (envi ? "BSQ" : "TIF"));
+        using (var ds = GdalDataset.Create(envi ? "ENVI" : "GTiff", image, w, h, n, GdalDataType.Int16, envi ? ["INTERLEAVE=BSQ"] : ["INTERLEAVE=BAND"]))
+        {
+            ds.SetGeoTransform(info.GeoTransform!);
+            ds.SetProjection(info.CrsWkt);
+            fixed (short* p = dn) ds.RasterIO(true, 0, 0, w, h, p, GdalDataType.Int16, Enumerable.Range(1, n).ToArray(), 2, 2L * w, 2L * area);
+            ds.Close();
+        }
+        var xml = System.IO.Path.Combine(folder, prefix + "-METADATA.XML");
+        var sb = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<level_X>\n  <base>\n    <format>ENMAP_L2A</format>\n    <level>L2A</level>\n  </base>\n  <specific>\n    <code>L2A</code>\n    <bandCharacterisation>\n");
+        var count = xmlBands ?? n;
+        for (var b = count - 1; b >= 0; b--)
+        {
+            var (g, o) = Scaling(b);
+            sb.Append(CultureInfo.InvariantCulture,
+                $"      <bandID number=\"{b + 1}\">\n        <wavelengthCenterOfBand>{info.Wavelengths![b % n]}</wavelengthCenterOfBand>\n        <FWHMOfBand>{info.Fwhm![b % n]}</FWHMOfBand>\n        <GainOfBand>{g}</GainOfBand>\n        <OffsetOfBand>{o}</OffsetOfBand>\n      </bandID>\n");
+        }
+        sb.Append("    </bandCharacterisation>\n  </specific>\n</level_X>\n");
+        File.WriteAllText(xml, sb.ToString());
+        if (masks)
+            foreach (var (name, pixels) in MaskPixels)
+            {
+                var tag = name == "PIXELMASK" ? "QL_PIXELMASK" : "QL_QUALITY_" + name;
+                var m = new byte[area];
+                foreach (var (c, r) in pixels) m[r * w + c] = 1;
+                using var ds = GdalDataset.Create("GTiff", System.IO.Path.Combine(folder, $"{prefix}-{tag}.TIF"), w, h, 1, GdalDataType.Byte);
+                ds.SetGeoTransform(info.GeoTransform!);
+                ds.SetProjection(info.CrsWkt);
+                fixed (byte* p = m) ds.RasterIO(true, 0, 0, w, h, p, GdalDataType.Byte, [1], 1, w, area);
+                ds.Close();
+            }
+        return new Enmap(folder, xml, image, refl, w, h, n, info.Wavelengths!, info.Fwhm!, info.GeoTransform!);
+    }
+}
