@@ -52,7 +52,7 @@ public static partial class Commands
     }
 
     private sealed record InputOptions(Option<string?> NoData, Option<bool> NanAsNoData, Option<string?> Bands, Option<bool> DropBad, Option<bool> KeepAbsorption,
-        Option<double> Scale, Option<int> Sample, Option<long> Seed, Option<string?> Roi)
+        Option<double> Scale, Option<int> Sample, Option<long> Seed, Option<string?> Roi, Option<string?> Masks)
     {
         public static InputOptions Create() => new(
             new Option<string?>("--nodata") { Description = "Input nodata value for every band (a number or 'nan'); overrides the file's." },
@@ -63,9 +63,10 @@ public static partial class Commands
             new Option<double>("--scale") { Description = "Multiply input values by this factor (e.g. 0.0001 for reflectance x 10000).", DefaultValueFactory = _ => 1.0 },
             new Option<int>("--sample") { Description = "Pixels sampled (spatially stratified) for HySime and VCA.", DefaultValueFactory = _ => 20000 },
             new Option<long>("--seed") { Description = "Seed for sampling and VCA; same seed, same result.", DefaultValueFactory = _ => 42 },
-            new Option<string?>("--roi") { Description = "Polygons (GeoJSON, Shapefile, GeoPackage, ...) to clip to." });
+            new Option<string?>("--roi") { Description = "Polygons (GeoJSON, Shapefile, GeoPackage, ...) to clip to." },
+            MasksOption());
 
-        public IEnumerable<Option> All => [NoData, NanAsNoData, Bands, DropBad, KeepAbsorption, Scale, Sample, Seed, Roi];
+        public IEnumerable<Option> All => [NoData, NanAsNoData, Bands, DropBad, KeepAbsorption, Scale, Sample, Seed, Roi, Masks];
 
         public UnmixOptions Apply(ParseResult p, UnmixOptions o) => o with
         {
@@ -78,8 +79,20 @@ public static partial class Commands
             SampleSize = p.GetValue(Sample),
             Seed = p.GetValue(Seed),
             Roi = p.GetValue(Roi),
+            Masks = ParseMasks(p.GetValue(Masks)),
         };
     }
+
+    /// <summary>--masks: which of a sensor product's quality masks make pixels nodata.</summary>
+    internal static Option<string?> MasksOption() => new("--masks")
+    {
+        Description = "Sensor products only: the product masks that make pixels nodata, e.g. 'CLOUD,CLOUDSHADOW' or 'none' " +
+                      "(default: all the product has; EnMAP: PIXELMASK,CLOUD,CLOUDSHADOW,HAZE,SNOW,CIRRUS).",
+    };
+
+    internal static string[]? ParseMasks(string? s) => s is null ? null
+        : s.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) is { Length: > 0 } names ? names
+        : throw new UsageException("--masks: give mask names separated by commas, or 'none'");
 
     internal static double? ParseNoData(string? s) => s is null ? null
         : s.Equals("nan", StringComparison.OrdinalIgnoreCase) ? double.NaN

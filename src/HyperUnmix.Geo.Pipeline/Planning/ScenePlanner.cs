@@ -42,6 +42,7 @@ internal static class ScenePlanner
         AllowRawPath = !o.ForceGdalReader,
         NoData = o.InputNoData,
         Nan = o.NanAsNoData ? NanPolicy.Mask : NanPolicy.Error,
+        Masks = o.Masks,
     });
 
     /// <summary>The input opened with the run's options, its bands, ROI and the area unmixed.</summary>

@@ -1,0 +1,75 @@
+using System.Text.Json;
+using HyperUnmix.Geo.Raster.Tests;
+
+namespace HyperUnmix.Geo.Cli.Tests;
+
+/// <summary>Sensor products through the command: named by folder or metadata file, described by info, unmixed with no flags; broken ones refused in one line with nothing written.</summary>
+public sealed class ProductCommandTests : IDisposable
+{
+    private readonly CliRunner _cli = new();
+    public void Dispose() => _cli.Dispose();
+
+    [Fact]
+    public void Info_OnEnmapProduct_SaysSensorLevelScaleMasksAndScreening()
+    {
+        var p = ProductFixtures.WriteEnmap(_cli.Path("product"));
+        var (code, stdout, err) = _cli.Run("info", p.Folder);
+        Assert.True(code == 0, err);
+        Assert.Contains("product     EnMAP L2A", stdout);
+        Assert.Contains("PIXELMASK 1 px, CLOUD 12 px, HAZE 2 px, SNOW 0 px; 14 pixels nodata", stdout);
+        Assert.Contains("per band: value = stored x 0.0001..0.0003 + 0..0.005", stdout);
+        Assert.Contains("wavelengths 418.24", stdout);
+        Assert.Contains("130 (no valid value", stdout); // the fill band the screening leaves out, and the absorption window
+        Assert.Contains("left out: 131-135,164-166 (atmospheric absorption", stdout);
+
+        (code, stdout, err) = _cli.Run("info", p.Xml, "--json", "--masks", "CLOUD");
+        Assert.True(code == 0, err);
+        var j = JsonDocument.Parse(stdout).RootElement;
+        Assert.Equal("EnMAP", j.GetProperty("sensor").GetString());
+        Assert.Equal("L2A", j.GetProperty("level").GetString());
+        Assert.Equal(12, j.GetProperty("masked_pixels").GetInt64());
+        Assert.Equal(0.0003, j.GetProperty("scale")[2].GetDouble(), 12);
+
+        (code, _, err) = _cli.Run("info", p.Folder, "--masks", "CLOUDS");
+        Assert.Equal(ExitCodes.Usage, code);
+        Assert.Contains("no mask 'CLOUDS'", err);
+    }
+
+    [Fact]
+    public void Unmix_OnEnmapProductFolder_WorksWithNoFlags_MaskedPixelsNodata()
+    {
+        var p = ProductFixtures.WriteEnmap(_cli.Path("product"));
+        var (code, stdout, err) = _cli.Run("unmix", p.Folder, "-o", _cli.Path("a.tif"));
+        Assert.True(code == 0, err + stdout);
+        var report = JsonDocument.Parse(File.ReadAllText(_cli.Path("a.report.json"))).RootElement;
+        Assert.Equal(p.Width * p.Height - 14, report.GetProperty("pixels").GetProperty("valid").GetInt64());
+        var count = report.GetProperty("endmembers").GetProperty("count").GetInt32();
+        Assert.InRange(count, 3, 12);
+        var csv = File.ReadAllLines(_cli.Path("a.endmembers.csv"));
+        var header = csv[0].Split(',');
+        foreach (var c in Enumerable.Range(0, header.Length).Where(i => header[i].StartsWith("EM", StringComparison.Ordinal)))
+        {
+            var v = csv.Skip(1).Select(l => double.Parse(l.Split(',')[c], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            Assert.True(v.Min() >= -0.05 && v.Max() <= 1.2 && v.Max() > 0.01, $"{header[c]}: {v.Min()} .. {v.Max()} (reflectance expected)");
+        }
+    }
+
+    [Fact]
+    public void BadEnmapProducts_OneLineNamingFileAndField_NonZeroExit_NothingWritten()
+    {
+        var missing = ProductFixtures.WriteEnmap(_cli.Path("missing"), masks: false);
+        File.Delete(missing.Xml);
+        var counted = ProductFixtures.WriteEnmap(_cli.Path("count"), xmlBands: 220, masks: false);
+        foreach (var (input, file, field) in new[] { (missing.Image, missing.Xml, "missing"), (counted.Folder, counted.Xml, "describes 220 bands") })
+        {
+            var output = _cli.Path("out.tif");
+            var (code, _, err) = _cli.Run("unmix", input, "-o", output);
+            Assert.Equal(ExitCodes.BadInput, code);
+            var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Single(lines);
+            Assert.Contains(file, lines[0]);
+            Assert.Contains(field, lines[0]);
+            Assert.Empty(Directory.GetFiles(_cli.Dir));
+        }
+    }
+}
