@@ -149,6 +149,7 @@ public sealed class RasterSource : IDisposable
                 Level = p.Level,
                 MetadataFile = p.MetadataFile,
                 ImageFile = p.DatasetPath,
+                Reflectance = p.Reflectance,
                 AvailableMasks = p.Masks,
                 AppliedMasks = counts,
                 MaskedPixels = maskedCount,

@@ -55,6 +55,40 @@ public sealed class ProductCommandTests : IDisposable
     }
 
     [Fact]
+    public unsafe void Unmix_OnReflectanceProduct_NonPhysicalPixelsAreNodata()
+    {
+        // Two pixels out of reflectance range in every band (3.0; -0.5), one in only 10 bands (kept), on an EnMAP L2A product.
+        var p = ProductFixtures.WriteEnmap(_cli.Path("product"), masks: false);
+        using (var ds = HyperUnmix.Geo.Gdal.GdalDataset.Open(p.Image, HyperUnmix.Geo.Gdal.GdalAccess.Update))
+        {
+            for (var b = 0; b < p.Bands; b++)
+            {
+                var (g, o) = ProductFixtures.Scaling(b);
+                if (b is >= 129 and <= 134) continue; // fill bands stay fill
+                foreach (var (c, r, refl) in new[] { (7, 9, 3.0), (25, 30, -0.5) }.Concat(b < 10 ? [(1, 1, 5.0)] : []))
+                {
+                    var dn = (short)Math.Round((refl - o) / g);
+                    ds.RasterIO(true, c, r, 1, 1, &dn, HyperUnmix.Geo.Gdal.GdalDataType.Int16, [b + 1], 2, 2, 2);
+                }
+            }
+            ds.Close();
+        }
+        var (code, stdout, err) = _cli.Run("unmix", p.Folder, "-o", _cli.Path("a.tif"), "--method", "fcls", "-p", "4");
+        Assert.True(code == 0, err + stdout);
+        var report = JsonDocument.Parse(File.ReadAllText(_cli.Path("a.report.json"))).RootElement;
+        Assert.Equal(p.Width * p.Height - 2, report.GetProperty("pixels").GetProperty("valid").GetInt64());
+        var screening = report.GetProperty("screening");
+        Assert.True(screening.GetProperty("reflectance_known").GetBoolean());
+        Assert.Equal(2, screening.GetProperty("non_physical_pixels_in_sample").GetInt32());
+        using var a = HyperUnmix.Geo.Raster.RasterSource.Open(_cli.Path("a.tif"));
+        var valid = new byte[p.Width * p.Height];
+        a.Read(a.Extent, [0], new float[valid.Length], valid);
+        Assert.Equal(0, valid[9 * p.Width + 7]);
+        Assert.Equal(0, valid[30 * p.Width + 25]);
+        Assert.Equal(1, valid[1 * p.Width + 1]);
+    }
+
+    [Fact]
     public void BadEnmapProducts_OneLineNamingFileAndField_NonZeroExit_NothingWritten()
     {
         var missing = ProductFixtures.WriteEnmap(_cli.Path("missing"), masks: false);

@@ -53,6 +53,8 @@ public static class RunReport
                 left_out = sc.Dropped.Select(d => new { bands = BandScreen.Ranges(d.Bands), count = d.Bands.Length, reason = d.Reason }).ToArray(),
                 sampled_pixels = sc.SampledPixels,
                 zero_pixels_in_sample = sc.ZeroPixels,
+                reflectance_known = sc.Reflectance,
+                non_physical_pixels_in_sample = sc.NonPhysicalPixels,
             } : null,
             ["output"] = new { path = r.Output, window = new { col = r.Area.ColOff, row = r.Area.RowOff, width = r.Area.Width, height = r.Area.Height }, side_outputs = r.SideOutputs },
             ["pixels"] = new { total = r.TotalPixels, valid = r.ValidPixels, tiles = r.Tiles },

@@ -80,6 +80,7 @@ internal sealed class EnmapProduct : ISceneProduct
             Scale = bands.Select(b => b.Gain).ToArray(),
             Offset = bands.Select(b => b.Offset).ToArray(),
             NoData = -32768, // the EnMAP fill value, where the image declares none
+            Reflectance = level.StartsWith("L2", StringComparison.OrdinalIgnoreCase), // L1C is radiance
             Masks = masks,
             Files = files,
         };

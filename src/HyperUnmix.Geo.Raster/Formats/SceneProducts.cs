@@ -42,6 +42,8 @@ internal sealed record ProductScene
     public double[]? Offset { get; init; }
     public int[]? BadBands { get; init; }
     public double? NoData { get; init; }
+    /// <summary>The values (after scale and offset) are surface reflectance, 0-1 (EnMAP L2A; not L1C radiance).</summary>
+    public bool Reflectance { get; init; }
     /// <summary>The masks the product has (present files only).</summary>
     public IReadOnlyList<ProductMaskFile> Masks { get; init; } = [];
     /// <summary>Every file of the product (none may be overwritten by an output).</summary>
@@ -55,6 +57,8 @@ public sealed record ProductInfo
     public required string Level { get; init; }
     public required string MetadataFile { get; init; }
     public required string ImageFile { get; init; }
+    /// <summary>The values (after scale and offset) are surface reflectance, 0-1.</summary>
+    public bool Reflectance { get; init; }
     /// <summary>Every mask the product has.</summary>
     public IReadOnlyList<ProductMaskFile> AvailableMasks { get; init; } = [];
     /// <summary>The masks applied as nodata, with the number of pixels each flags.</summary>
