@@ -101,7 +101,13 @@ public sealed class RasterSource : IDisposable
         var product = SceneProducts.Resolve(path);
         if (product is null && options.Masks is { Count: > 0 } m && !(m.Count == 1 && m[0].Equals("none", StringComparison.OrdinalIgnoreCase)))
             throw new ArgumentException($"--masks: {path} is not a sensor product with masks (EnMAP); use --masks only with products");
-        var ds = GdalDataset.Open(product?.DatasetPath ?? path);
+        GdalDataset ds;
+        try { ds = GdalDataset.Open(product?.DatasetPath ?? path); }
+        catch
+        {
+            DeleteTemporary(product);
+            throw;
+        }
         try
         {
             var format = SceneFormats.For(ds);
@@ -111,11 +117,12 @@ public sealed class RasterSource : IDisposable
             format.Check(ds, info, product?.DatasetPath ?? path);
             if (product is null) return new RasterSource(path, ds, info, format, options);
             var (withProduct, masked) = ApplyProduct(info, product, options);
-            return new RasterSource(path, ds, withProduct, format, options, masked, product.Files);
+            return new RasterSource(path, ds, withProduct, format, options, masked, product.Files) { _temporary = product.TemporaryFile };
         }
         catch
         {
             ds.Dispose();
+            DeleteTemporary(product);
             throw;
         }
     }
@@ -378,9 +385,18 @@ public sealed class RasterSource : IDisposable
               "to treat non-finite samples as nodata, use --nan-as-nodata");
     }
 
+    /// <summary>A file a product reader made for this scene, removed on <see cref="Dispose"/>.</summary>
+    private string? _temporary;
+
+    private static void DeleteTemporary(ProductScene? p)
+    {
+        if (p?.TemporaryFile is { } t) File.Delete(t);
+    }
+
     public void Dispose()
     {
         _raw?.Dispose();
         while (_pool.TryTake(out var ds)) ds.Dispose();
+        if (_temporary is not null) { File.Delete(_temporary); _temporary = null; }
     }
 }

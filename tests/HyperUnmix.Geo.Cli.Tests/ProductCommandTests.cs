@@ -89,12 +89,37 @@ public sealed class ProductCommandTests : IDisposable
     }
 
     [Fact]
-    public void BadEnmapProducts_OneLineNamingFileAndField_NonZeroExit_NothingWritten()
+    public void Unmix_OnEmitNetCdf_WritesTheMapGrid()
+    {
+        var e = ProductFixtures.WriteEmit(_cli.Path("EMIT_L2A_RFL_001_20230101T000000_2300100_001.nc"));
+        var (code, stdout, err) = _cli.Run("info", e.Path);
+        Assert.True(code == 0, err);
+        Assert.Contains("product     EMIT L2A RFL", stdout);
+        Assert.Contains("bad bands   3,6", stdout);
+        (code, stdout, err) = _cli.Run("unmix", e.Path, "-o", _cli.Path("a.tif"), "--method", "fcls", "-p", "2"); // the fixture's spectra span 2 dimensions
+        Assert.True(code == 0, err + stdout);
+        var info = CliRunner.GdalInfo(_cli.Path("a.tif"));
+        Assert.Equal(e.MapWidth, info.GetProperty("size")[0].GetInt32());
+        Assert.Equal(e.MapHeight, info.GetProperty("size")[1].GetInt32());
+        Assert.Equal(e.GeoTransform[0], info.GetProperty("geoTransform")[0].GetDouble());
+        var report = JsonDocument.Parse(File.ReadAllText(_cli.Path("a.report.json"))).RootElement;
+        Assert.Equal(e.Down * e.Cross - 1, report.GetProperty("pixels").GetProperty("valid").GetInt64());
+    }
+
+    [Fact]
+    public void BadProducts_OneLineNamingFileAndField_NonZeroExit_NothingWritten()
     {
         var missing = ProductFixtures.WriteEnmap(_cli.Path("missing"), masks: false);
         File.Delete(missing.Xml);
         var counted = ProductFixtures.WriteEnmap(_cli.Path("count"), xmlBands: 220, masks: false);
-        foreach (var (input, file, field) in new[] { (missing.Image, missing.Xml, "missing"), (counted.Folder, counted.Xml, "describes 220 bands") })
+        var glt = ProductFixtures.WriteEmit(Path.Combine(counted.Folder, "EMIT_L2A_RFL_glt.nc"), gltOutside: true).Path;
+        var cut = ProductFixtures.WriteEmit(Path.Combine(counted.Folder, "EMIT_L2A_RFL_cut.nc")).Path;
+        File.WriteAllBytes(cut, File.ReadAllBytes(cut)[..3000]);
+        foreach (var (input, file, field) in new[]
+                 {
+                     (missing.Image, missing.Xml, "missing"), (counted.Folder, counted.Xml, "describes 220 bands"),
+                     (glt, glt, "location/glt_x"), (cut, cut, "truncated"),
+                 })
         {
             var output = _cli.Path("out.tif");
             var (code, _, err) = _cli.Run("unmix", input, "-o", output);

@@ -99,4 +99,75 @@ public static class ProductFixtures
             }
         return new Enmap(folder, xml, image, refl, w, h, n, info.Wavelengths!, info.Fwhm!, info.GeoTransform!);
     }
+
+    public sealed record Emit(string Path, int Down, int Cross, int Bands, int MapWidth, int MapHeight, float[] Reflectance,
+        double[] Wavelengths, double[] Fwhm, int[] BadBands, double[] GeoTransform, (int Row, int Col) FillPixel)
+    {
+        /// <summary>The sensor pixel (row, col) the fixture's GLT puts on map cell (row, col), or null: the swath turned a quarter and flipped.</summary>
+        public (int Row, int Col)? SourceOf(int mapRow, int mapCol) =>
+            mapRow >= 1 && mapRow <= Cross && mapCol >= 1 && mapCol <= Down ? (Down - mapCol, mapRow - 1) : null;
+    }
+
+    /// <summary>
+    /// An EMIT L2A RFL NetCDF-4 file as the product specification lays it out: root <c>reflectance(downtrack=30,
+    /// crosstrack=20, bands=6)</c> with _FillValue -9999, <c>sensor_band_parameters/{wavelengths, fwhm,
+    /// good_wavelengths}</c>, <c>location/{glt_x, glt_y}(ortho_y=22, ortho_x=32)</c> (1-based, 0 = no pixel) and the
+    /// root attributes <c>geotransform</c> and <c>spatial_ref</c> (EPSG:4326). The GLT turns the swath a quarter and
+    /// flips it (<see cref="Emit.SourceOf"/>), with an empty border; one sensor pixel is the fill value.
+    /// <paramref name="gltOutside"/> puts one map cell on crosstrack column 21 of 20.
+    /// </summary>
+    public static Emit WriteEmit(string path, bool gltOutside = false)
+    {
+        const int down = 30, cross = 20, n = 6, oy = 22, ox = 32;
+        var refl = new float[down * cross * n];
+        for (var r = 0; r < down; r++)
+            for (var c = 0; c < cross; c++)
+                for (var b = 0; b < n; b++) refl[(r * cross + c) * n + b] = 0.05f + 0.1f * b + 0.01f * r + 0.001f * c;
+        var fillPixel = (Row: 4, Col: 7);
+        for (var b = 0; b < n; b++) refl[(fillPixel.Row * cross + fillPixel.Col) * n + b] = -9999f;
+        double[] wavelengths = [452.1, 551.7, 1401.3, 1652.9, 2201.4, 2498.8], fwhm = [8.1, 8.3, 8.9, 9.2, 9.6, 10.4];
+        double[] good = [1, 1, 0, 1, 1, 0];
+        double[] gt = [-118.25, 0.000542, 0, 35.5, 0, -0.000542];
+        var fixture = new Emit(path, down, cross, n, ox, oy, refl, wavelengths, fwhm, [2, 5], gt, fillPixel);
+        var gx = new int[oy * ox];
+        var gy = new int[oy * ox];
+        for (var r = 0; r < oy; r++)
+            for (var c = 0; c < ox; c++)
+                if (fixture.SourceOf(r, c) is { } s) { gy[r * ox + c] = s.Row + 1; gx[r * ox + c] = s.Col + 1; }
+        if (gltOutside) gx[5 * ox + 6] = cross + 1;
+
+        using var file = GdalMultiDimFile.Create("netCDF", path);
+        var root = file.Root;
+        nint dDown = root.CreateDimension("downtrack", down), dCross = root.CreateDimension("crosstrack", cross), dBands = root.CreateDimension("bands", n);
+        using (var a = root.CreateArray("reflectance", GdalDataType.Float32, dDown, dCross, dBands))
+        {
+            a.NoData = -9999;
+            a.Write([0, 0, 0], [down, cross, n], (ReadOnlySpan<float>)refl);
+        }
+        using (var g = root.CreateGroup("sensor_band_parameters"))
+        {
+            var d = g.CreateDimension("bands", n);
+            foreach (var (name, values) in new[] { ("wavelengths", wavelengths), ("fwhm", fwhm), ("good_wavelengths", good) })
+            {
+                using var a = g.CreateArray(name, GdalDataType.Float64, d);
+                a.Write([0], [n], (ReadOnlySpan<double>)values);
+            }
+            GdalGroup.ReleaseDimension(d);
+        }
+        using (var g = root.CreateGroup("location"))
+        {
+            nint dy = g.CreateDimension("ortho_y", oy), dx = g.CreateDimension("ortho_x", ox);
+            foreach (var (name, values) in new[] { ("glt_x", gx), ("glt_y", gy) })
+            {
+                using var a = g.CreateArray(name, GdalDataType.Int32, dy, dx);
+                a.Write([0, 0], [oy, ox], (ReadOnlySpan<int>)values);
+            }
+            GdalGroup.ReleaseDimension(dy);
+            GdalGroup.ReleaseDimension(dx);
+        }
+        root.SetAttribute("geotransform", gt);
+        using (var srs = SpatialReference.FromUserInput("EPSG:4326")) root.SetAttribute("spatial_ref", srs.Wkt);
+        foreach (var d in new[] { dDown, dCross, dBands }) GdalGroup.ReleaseDimension(d);
+        return fixture;
+    }
 }

@@ -136,4 +136,69 @@ public sealed class ProductTests : IDisposable
         using (var src = RasterSource.Open(ProductFixtures.EnmapTile)) Assert.Null(src.Info.Product);
         Assert.Throws<ArgumentException>(() => RasterSource.Open(ProductFixtures.EnmapTile, new RasterOpenOptions { Masks = ["CLOUD"] }));
     }
+
+    [Fact]
+    public void Emit_OrthorectifiedThroughTheGlt_EveryPixelOnTheCellTheGltNames()
+    {
+        var e = ProductFixtures.WriteEmit(_t.Path("EMIT_L2A_RFL_001_20230101T000000_2300100_001.nc"));
+        // The fixture is laid out as the product: GDAL's own view of it.
+        var md = System.Text.Json.JsonDocument.Parse(TestRasters.Tool("gdalmdiminfo", e.Path)).RootElement;
+        var dims = md.GetProperty("arrays").GetProperty("reflectance").GetProperty("dimensions").EnumerateArray().Select(d => d.GetString()!).ToArray();
+        Assert.Equal("/downtrack,/crosstrack,/bands", string.Join(",", dims));
+        Assert.True(md.GetProperty("groups").TryGetProperty("location", out var loc) && loc.GetProperty("arrays").TryGetProperty("glt_x", out _), md.ToString());
+        Assert.Equal(6, md.GetProperty("attributes").GetProperty("geotransform").GetArrayLength());
+        string temp;
+        using (var src = RasterSource.Open(e.Path))
+        {
+            var i = src.Info;
+            Assert.Equal((e.MapWidth, e.MapHeight, e.Bands), (i.Width, i.Height, i.BandCount));
+            Assert.Equal(e.Wavelengths, i.Wavelengths);
+            Assert.Equal(e.Fwhm, i.Fwhm);
+            Assert.Equal(e.BadBands, i.BadBands);
+            Assert.All(i.Scale, v => Assert.Equal(1, v));
+            Assert.Equal(e.GeoTransform, i.GeoTransform);
+            Assert.Equal(4326, i.Epsg);
+            Assert.Equal("EMIT", i.Product!.Sensor);
+            Assert.True(i.Product.Reflectance);
+            Assert.Contains(System.IO.Path.GetFullPath(e.Path), src.Files);
+            temp = i.Product.ImageFile;
+            Assert.True(File.Exists(temp));
+            int area = e.MapWidth * e.MapHeight, n = e.Bands;
+            var dest = new float[n * area];
+            var valid = new byte[area];
+            src.Read(src.Extent, src.AllBands, dest, valid, BufferLayout.PixelInterleaved);
+            var landed = 0;
+            for (var r = 0; r < e.MapHeight; r++)
+                for (var c = 0; c < e.MapWidth; c++)
+                {
+                    var px = r * e.MapWidth + c;
+                    if (e.SourceOf(r, c) is not { } s || s == e.FillPixel) { Assert.Equal(0, valid[px]); continue; }
+                    Assert.Equal(1, valid[px]);
+                    landed++;
+                    for (var b = 0; b < n; b++) Assert.Equal(e.Reflectance[(s.Row * e.Cross + s.Col) * n + b], dest[px * n + b]);
+                }
+            Assert.Equal(e.Down * e.Cross - 1, landed); // every sensor pixel but the fill one, once
+        }
+        Assert.False(File.Exists(temp)); // the orthorectified cube goes with the scene
+    }
+
+    [Fact]
+    public void Emit_GltOutsideTheImage_IsAnErrorNamingTheField()
+    {
+        var e = ProductFixtures.WriteEmit(_t.Path("EMIT_L2A_RFL_bad.nc"), gltOutside: true);
+        var x = Assert.Throws<RasterDataException>(() => RasterSource.Open(e.Path));
+        Assert.Equal(e.Path, x.Path);
+        Assert.Contains("location/glt_x at map cell (col 6, row 5) is 21, outside the image's 20 crosstrack pixels", x.Problem);
+    }
+
+    [Fact]
+    public void Emit_TruncatedFile_IsAnErrorNamingIt()
+    {
+        var e = ProductFixtures.WriteEmit(_t.Path("EMIT_L2A_RFL_cut.nc"));
+        var bytes = File.ReadAllBytes(e.Path);
+        File.WriteAllBytes(e.Path, bytes[..(bytes.Length / 2)]);
+        var x = Assert.Throws<RasterDataException>(() => RasterSource.Open(e.Path));
+        Assert.Equal(e.Path, x.Path);
+        Assert.Contains("truncated", x.Problem);
+    }
 }

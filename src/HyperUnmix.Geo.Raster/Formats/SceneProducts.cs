@@ -32,6 +32,8 @@ internal sealed record ProductScene
     public required string Level { get; init; }
     /// <summary>The dataset GDAL opens for the pixels.</summary>
     public required string DatasetPath { get; init; }
+    /// <summary>A file the reader made for this scene (an orthorectified cube), removed when the scene is closed.</summary>
+    public string? TemporaryFile { get; init; }
     /// <summary>The metadata file the fields below come from (named in errors).</summary>
     public required string MetadataFile { get; init; }
     /// <summary>The band count the metadata describes; a dataset with another count is refused.</summary>
@@ -70,7 +72,7 @@ public sealed record ProductInfo
 /// <summary>The product readers; a path none of them claims is opened by GDAL as a plain file.</summary>
 internal static class SceneProducts
 {
-    public static IReadOnlyList<ISceneProduct> All { get; } = [new EnmapProduct()];
+    public static IReadOnlyList<ISceneProduct> All { get; } = [new EnmapProduct(), new EmitProduct()];
 
     /// <summary>The product the path names, or null for a plain file.</summary>
     public static ProductScene? Resolve(string path)
