@@ -107,6 +107,20 @@ public sealed class ProductCommandTests : IDisposable
     }
 
     [Fact]
+    public void Unmix_OnPrismaL2D_Works()
+    {
+        var e = ProductFixtures.WritePrisma(_cli.Path("PRS_L2D_STD_20230101103000_20230101103004_0001.he5"));
+        var (code, stdout, err) = _cli.Run("info", e.Path);
+        Assert.True(code == 0, err);
+        Assert.Contains("product     PRISMA L2D", stdout);
+        Assert.Contains("wavelengths 498.9 - 1605.2", stdout);
+        (code, stdout, err) = _cli.Run("unmix", e.Path, "-o", _cli.Path("a.tif"), "--method", "fcls", "-p", "2"); // the fixture's spectra span 2 dimensions
+        Assert.True(code == 0, err + stdout);
+        var report = JsonDocument.Parse(File.ReadAllText(_cli.Path("a.report.json"))).RootElement;
+        Assert.Equal(e.Rows * e.Cols - 1, report.GetProperty("pixels").GetProperty("valid").GetInt64());
+    }
+
+    [Fact]
     public void BadProducts_OneLineNamingFileAndField_NonZeroExit_NothingWritten()
     {
         var missing = ProductFixtures.WriteEnmap(_cli.Path("missing"), masks: false);
@@ -115,10 +129,12 @@ public sealed class ProductCommandTests : IDisposable
         var glt = ProductFixtures.WriteEmit(Path.Combine(counted.Folder, "EMIT_L2A_RFL_glt.nc"), gltOutside: true).Path;
         var cut = ProductFixtures.WriteEmit(Path.Combine(counted.Folder, "EMIT_L2A_RFL_cut.nc")).Path;
         File.WriteAllBytes(cut, File.ReadAllBytes(cut)[..3000]);
+        var he5 = ProductFixtures.WritePrisma(Path.Combine(counted.Folder, "PRS_L2D_STD_cut.he5")).Path;
+        File.WriteAllBytes(he5, File.ReadAllBytes(he5)[..4000]);
         foreach (var (input, file, field) in new[]
                  {
                      (missing.Image, missing.Xml, "missing"), (counted.Folder, counted.Xml, "describes 220 bands"),
-                     (glt, glt, "location/glt_x"), (cut, cut, "truncated"),
+                     (glt, glt, "location/glt_x"), (cut, cut, "truncated"), (he5, he5, "truncated"),
                  })
         {
             var output = _cli.Path("out.tif");

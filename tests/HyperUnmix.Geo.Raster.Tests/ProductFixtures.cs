@@ -170,4 +170,73 @@ public static class ProductFixtures
         foreach (var d in new[] { dDown, dCross, dBands }) GdalGroup.ReleaseDimension(d);
         return fixture;
     }
+
+    public sealed record Prisma(string Path, int Rows, int Cols, double[] Wavelengths, double[] Fwhm, double[] Scale, double[] Offset,
+        Func<int, int, int, double> Reflectance, (int Row, int Col) ErrorPixel, double[] GeoTransform);
+
+    /// <summary>
+    /// A PRISMA L2D product as its specification lays it out, written as NetCDF-4 (an HDF5 file that GDAL's HDF5 and
+    /// netCDF drivers read; GDAL cannot write HDF5 itself): <c>HDFEOS/SWATHS/PRS_L2D_HCO/Data Fields/{VNIR_Cube,
+    /// SWIR_Cube}</c> rows x bands x columns (32 x 5 x 22 and 32 x 4 x 22), UInt16 DN; root attributes
+    /// <c>List_Cw_Vnir</c> in descending order as PRISMA stores it, one VNIR band unused (wavelength 0, flag 0) and
+    /// one SWIR band flagged 0; VNIR and SWIR with different L2 scales; an error matrix flagging one sample; UTM 32N
+    /// corners.
+    /// </summary>
+    public static Prisma WritePrisma(string path)
+    {
+        const int rows = 32, cols = 22;
+        double[] cwV = [905.1, 801.7, 0, 602.4, 498.9], fwV = [11.2, 10.6, 0, 9.1, 8.4], flV = [1, 1, 0, 1, 1];
+        double[] cwS = [948.3, 1203.5, 1605.2, 2201.6], fwS = [12.1, 11.4, 10.8, 9.9], flS = [1, 1, 1, 0];
+        double vMin = 0, vMax = 1.0, sMin = -0.01, sMax = 0.8;
+        int Dn(bool swir, int r, int b, int c) => (swir ? 20000 : 1000) + 700 * b + 37 * r + 11 * c;
+        var err = (Row: 3, Col: 4);
+        double ulE = 300000, ulN = 5000000;
+        double[] gt = [ulE, 30, 0, ulN, 0, -30];
+        // The product's bands in wavelength order: (swir, index in its cube).
+        var order = new[] { (false, 4), (false, 3), (false, 1), (false, 0), (true, 0), (true, 1), (true, 2) };
+        var fixture = new Prisma(path, rows, cols,
+            order.Select(o => o.Item1 ? cwS[o.Item2] : cwV[o.Item2]).ToArray(),
+            order.Select(o => o.Item1 ? fwS[o.Item2] : fwV[o.Item2]).ToArray(),
+            order.Select(o => o.Item1 ? (sMax - sMin) / 65535 : (vMax - vMin) / 65535).ToArray(),
+            order.Select(o => o.Item1 ? sMin : vMin).ToArray(),
+            (k, r, c) =>
+            {
+                var (swir, b) = order[k];
+                return (swir ? sMin : vMin) + Dn(swir, r, b, c) * ((swir ? sMax - sMin : vMax - vMin) / 65535);
+            },
+            err, gt);
+
+        using var file = GdalMultiDimFile.Create("netCDF", path);
+        var root = file.Root;
+        using var hdfeos = root.CreateGroup("HDFEOS");
+        using var swaths = hdfeos.CreateGroup("SWATHS");
+        using var swath = swaths.CreateGroup("PRS_L2D_HCO");
+        using var fields = swath.CreateGroup("Data Fields");
+        nint dRows = fields.CreateDimension("nrows", rows), dCols = fields.CreateDimension("ncols", cols);
+        nint dV = fields.CreateDimension("nvnir", 5), dS = fields.CreateDimension("nswir", 4);
+        foreach (var (name, swir, n, dim) in new[] { ("VNIR", false, 5, dV), ("SWIR", true, 4, dS) })
+        {
+            var dn = new short[rows * n * cols];
+            var e = new byte[rows * n * cols];
+            for (var r = 0; r < rows; r++)
+                for (var b = 0; b < n; b++)
+                    for (var c = 0; c < cols; c++) dn[(r * n + b) * cols + c] = unchecked((short)(ushort)Dn(swir, r, b, c));
+            if (!swir) e[(err.Row * n + 1) * cols + err.Col] = 2;
+            using (var a = fields.CreateArray(name + "_Cube", GdalDataType.UInt16, dRows, dim, dCols))
+                a.Write([0, 0, 0], [rows, (ulong)n, cols], (ReadOnlySpan<short>)dn);
+            using (var a = fields.CreateArray(name + "_PIXEL_L2_ERR_MATRIX", GdalDataType.Byte, dRows, dim, dCols))
+                a.Write([0, 0, 0], [rows, (ulong)n, cols], (ReadOnlySpan<byte>)e);
+        }
+        foreach (var d in new[] { dRows, dCols, dV, dS }) GdalGroup.ReleaseDimension(d);
+        foreach (var (name, v) in new[]
+                 {
+                     ("List_Cw_Vnir", cwV), ("List_Fwhm_Vnir", fwV), ("List_Cw_Vnir_Flags", flV),
+                     ("List_Cw_Swir", cwS), ("List_Fwhm_Swir", fwS), ("List_Cw_Swir_Flags", flS),
+                     ("L2ScaleVnirMin", [vMin]), ("L2ScaleVnirMax", [vMax]), ("L2ScaleSwirMin", [sMin]), ("L2ScaleSwirMax", [sMax]),
+                     ("Epsg_Code", [32632]), ("Product_ULcorner_easting", [ulE]), ("Product_ULcorner_northing", [ulN]),
+                     ("Product_LRcorner_easting", [ulE + cols * 30]), ("Product_LRcorner_northing", [ulN - rows * 30]),
+                 })
+            root.SetAttribute(name, v);
+        return fixture;
+    }
 }

@@ -201,4 +201,52 @@ public sealed class ProductTests : IDisposable
         Assert.Equal(e.Path, x.Path);
         Assert.Contains("truncated", x.Problem);
     }
+
+    [Fact]
+    public void Prisma_CubesMergedInWavelengthOrder_ScaledToReflectance_ErrorsNodata_Georeferenced()
+    {
+        var e = ProductFixtures.WritePrisma(_t.Path("PRS_L2D_STD_20230101103000_20230101103004_0001.he5"));
+        // Laid out as the product: the cube rows x bands x columns under the HDF-EOS swath's group path.
+        var md = System.Text.Json.JsonDocument.Parse(TestRasters.Tool("gdalmdiminfo", e.Path)).RootElement;
+        var vnir = md.GetProperty("groups").GetProperty("HDFEOS").GetProperty("groups").GetProperty("SWATHS").GetProperty("groups")
+            .GetProperty("PRS_L2D_HCO").GetProperty("groups").GetProperty("Data Fields").GetProperty("arrays").GetProperty("VNIR_Cube");
+        Assert.Equal("UInt16", vnir.GetProperty("datatype").GetString());
+        Assert.Equal(3, vnir.GetProperty("dimensions").GetArrayLength());
+        using var src = RasterSource.Open(e.Path);
+        var i = src.Info;
+        Assert.Equal((e.Cols, e.Rows, 7), (i.Width, i.Height, i.BandCount));
+        Assert.Equal(e.Wavelengths, i.Wavelengths);
+        Assert.Equal(e.Fwhm, i.Fwhm);
+        for (var b = 0; b < 7; b++)
+        {
+            Assert.Equal(e.Scale[b], i.Scale[b], 15);
+            Assert.Equal(e.Offset[b], i.Offset[b], 15);
+        }
+        Assert.Equal(e.GeoTransform, i.GeoTransform);
+        Assert.Equal(32632, i.Epsg);
+        Assert.Equal("PRISMA", i.Product!.Sensor);
+        int area = e.Rows * e.Cols;
+        var dest = new float[7 * area];
+        var valid = new byte[area];
+        Assert.Equal(area - 1, src.Read(src.Extent, src.AllBands, dest, valid));
+        for (var r = 0; r < e.Rows; r++)
+            for (var c = 0; c < e.Cols; c++)
+            {
+                var px = r * e.Cols + c;
+                if ((r, c) == e.ErrorPixel) { Assert.Equal(0, valid[px]); continue; }
+                for (var b = 0; b < 7; b++) Assert.Equal(e.Reflectance(b, r, c), dest[b * area + px], 5e-6);
+            }
+    }
+
+    [Fact]
+    public void Prisma_TruncatedFile_IsAnErrorNamingIt()
+    {
+        var e = ProductFixtures.WritePrisma(_t.Path("PRS_L2D_cut.he5"));
+        var length = new FileInfo(e.Path).Length;
+        File.WriteAllBytes(e.Path, File.ReadAllBytes(e.Path)[..4000]);
+        var x = Assert.Throws<RasterDataException>(() => RasterSource.Open(e.Path));
+        Assert.Equal(e.Path, x.Path);
+        // Caught before the HDF5 library sees it (which would print its error stack): the superblock's length.
+        Assert.Equal($"truncated: its HDF5 superblock says the file is {length} bytes, it has 4000", x.Problem);
+    }
 }

@@ -21,6 +21,7 @@ internal sealed class EmitProduct : ISceneProduct
     {
         if (!File.Exists(path) || !path.EndsWith(".nc", StringComparison.OrdinalIgnoreCase)) return null;
         var named = System.IO.Path.GetFileName(path).StartsWith("EMIT_", StringComparison.OrdinalIgnoreCase);
+        if (named) Hdf5Files.CheckComplete(path);
         GdalMultiDimFile file;
         try { file = GdalMultiDimFile.Open(path); }
         catch (GdalException e) when (named)
