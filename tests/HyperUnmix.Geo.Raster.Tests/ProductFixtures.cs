@@ -239,4 +239,44 @@ public static class ProductFixtures
             root.SetAttribute(name, v);
         return fixture;
     }
+
+    public sealed record Desis(string Folder, string Image, string Header, int Width, int Height, double[] Wavelengths, double[] Fwhm,
+        double[] Gains, double[] Offsets, Func<int, int, int, double> Reflectance, (int Row, int Col) FillPixel);
+
+    /// <summary>
+    /// A DESIS L2A product: <c>*-SPECTRAL_IMAGE.tif</c> pixel-interleaved, DEFLATE-compressed Int16 DN (20 x 30 pixels,
+    /// 8 bands, nodata -9999 at one pixel), its ENVI-style <c>*-SPECTRAL_IMAGE.hdr</c> with lists over several lines
+    /// and per-band gains and offsets, and a METADATA.xml.
+    /// </summary>
+    public static unsafe Desis WriteDesis(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        const string prefix = "DESIS-HSI-L2A-DT0483021900_003-20200808T100507-V0215";
+        const int w = 20, h = 30, n = 8;
+        var wl = Enumerable.Range(0, n).Select(b => 401.9 + 72.5 * b).ToArray();
+        var fwhm = Enumerable.Range(0, n).Select(b => 3.5 + 0.01 * b).ToArray();
+        var gains = Enumerable.Range(0, n).Select(b => 0.0001 * (1 + b % 3)).ToArray();
+        var offsets = Enumerable.Range(0, n).Select(b => b % 2 * 0.01).ToArray();
+        static int Dn(int b, int r, int c) => 500 + 300 * b + 7 * r + 3 * c;
+        var fill = (Row: 12, Col: 9);
+        var dn = new short[w * h * n];
+        for (var r = 0; r < h; r++)
+            for (var c = 0; c < w; c++)
+                for (var b = 0; b < n; b++) dn[(r * w + c) * n + b] = (short)((r, c) == fill ? -9999 : Dn(b, r, c));
+        var image = System.IO.Path.Combine(folder, prefix + "-SPECTRAL_IMAGE.tif");
+        using (var ds = GdalDataset.Create("GTiff", image, w, h, n, GdalDataType.Int16, ["INTERLEAVE=PIXEL", "COMPRESS=DEFLATE"]))
+        {
+            ds.SetGeoTransform([399000, 30, 0, 5700000, 0, -30]);
+            using (var srs = SpatialReference.FromUserInput("EPSG:32633")) ds.SetProjection(srs.Wkt);
+            for (var b = 1; b <= n; b++) ds.GetBand(b).SetNoData(-9999);
+            fixed (short* p = dn) ds.RasterIO(true, 0, 0, w, h, p, GdalDataType.Int16, Enumerable.Range(1, n).ToArray(), 2L * n, 2L * n * w, 2);
+            ds.Close();
+        }
+        static string L(double[] v) => "{\n " + string.Join(",\n ", v.Select(x => x.ToString("R", CultureInfo.InvariantCulture))) + "}";
+        var header = System.IO.Path.Combine(folder, prefix + "-SPECTRAL_IMAGE.hdr");
+        File.WriteAllText(header, $"ENVI\ndescription = {{DESIS L2A}}\nsamples = {w}\nlines = {h}\nbands = {n}\ndata type = 2\ninterleave = bip\n" +
+            $"wavelength units = Nanometers\nwavelength = {L(wl)}\nfwhm = {L(fwhm)}\ndata gain values = {L(gains)}\ndata offset values = {L(offsets)}\n");
+        File.WriteAllText(System.IO.Path.Combine(folder, prefix + "-METADATA.xml"), "<hsi_doc/>\n");
+        return new Desis(folder, image, header, w, h, wl, fwhm, gains, offsets, (b, r, c) => Dn(b, r, c) * gains[b] + offsets[b], fill);
+    }
 }

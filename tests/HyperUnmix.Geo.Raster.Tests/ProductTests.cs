@@ -249,4 +249,43 @@ public sealed class ProductTests : IDisposable
         // Caught before the HDF5 library sees it (which would print its error stack): the superblock's length.
         Assert.Equal($"truncated: its HDF5 superblock says the file is {length} bytes, it has 4000", x.Problem);
     }
+
+    [Theory]
+    [InlineData("folder")]
+    [InlineData("image")]
+    [InlineData("header")]
+    public void Desis_GainsAndOffsetsFromTheHeader(string named)
+    {
+        var d = ProductFixtures.WriteDesis(_t.Path("desis"));
+        using var src = RasterSource.Open(named switch { "folder" => d.Folder, "image" => d.Image, _ => d.Header });
+        var i = src.Info;
+        Assert.Equal((d.Width, d.Height, 8), (i.Width, i.Height, i.BandCount));
+        Assert.Equal(d.Wavelengths, i.Wavelengths);
+        Assert.Equal(d.Fwhm, i.Fwhm);
+        Assert.Equal(d.Gains, i.Scale);
+        Assert.Equal(d.Offsets, i.Offset);
+        Assert.Equal(("DESIS", "L2A"), (i.Product!.Sensor, i.Product.Level));
+        Assert.Equal(32633, i.Epsg);
+        int area = d.Width * d.Height;
+        var dest = new float[8 * area];
+        var valid = new byte[area];
+        Assert.Equal(area - 1, src.Read(src.Extent, src.AllBands, dest, valid));
+        for (var r = 0; r < d.Height; r++)
+            for (var c = 0; c < d.Width; c++)
+            {
+                var px = r * d.Width + c;
+                if ((r, c) == d.FillPixel) { Assert.Equal(0, valid[px]); continue; }
+                for (var b = 0; b < 8; b++) Assert.Equal(d.Reflectance(b, r, c), dest[b * area + px], 5e-6);
+            }
+    }
+
+    [Fact]
+    public void Desis_WithoutItsHeader_IsAnErrorNamingIt()
+    {
+        var d = ProductFixtures.WriteDesis(_t.Path("desis"));
+        File.Delete(d.Header);
+        var x = Assert.Throws<RasterDataException>(() => RasterSource.Open(d.Image));
+        Assert.Equal(d.Header, x.Path);
+        Assert.Contains("missing", x.Problem);
+    }
 }

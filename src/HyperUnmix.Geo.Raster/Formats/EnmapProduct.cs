@@ -32,7 +32,7 @@ internal sealed class EnmapProduct : ISceneProduct
         string? xml = null, prefix = null;
         if (Directory.Exists(path))
         {
-            var xmls = Directory.GetFiles(path).Where(f => EndsWith(f, MetadataSuffix)).Order(StringComparer.Ordinal).ToArray();
+            var xmls = Directory.GetFiles(path).Where(f => IsEnmap(f) && EndsWith(f, MetadataSuffix)).Order(StringComparer.Ordinal).ToArray();
             var images = Directory.GetFiles(path).Where(IsSpectralImage).ToArray();
             if (xmls.Length == 0 && images.Length == 0) return null;
             if (xmls.Length > 1)
@@ -46,6 +46,7 @@ internal sealed class EnmapProduct : ISceneProduct
             xml = xmls[0];
             prefix = xml[..^MetadataSuffix.Length];
         }
+        else if (!IsEnmap(path)) return null;
         else if (EndsWith(path, MetadataSuffix))
         {
             xml = path;
@@ -128,7 +129,10 @@ internal sealed class EnmapProduct : ISceneProduct
     }
 
     private static bool IsSpectralImage(string f) =>
-        ImageExtensions.Any(e => EndsWith(f, ImageTag + e));
+        IsEnmap(f) && ImageExtensions.Any(e => EndsWith(f, ImageTag + e));
+
+    /// <summary>EnMAP products are named ENMAP01-...; DESIS (DESIS-HSI-...) uses the same suffixes.</summary>
+    private static bool IsEnmap(string f) => System.IO.Path.GetFileName(f.TrimEnd('/')).StartsWith("ENMAP", StringComparison.OrdinalIgnoreCase);
 
     private static string PrefixOf(string file)
     {
