@@ -121,6 +121,25 @@ public sealed class ProductCommandTests : IDisposable
     }
 
     [Fact]
+    public void EnviBadBandList_IsLeftOutByTheScreening_UnlessBandsAreChosen()
+    {
+        // AVIRIS-NG style: an ENVI reflectance cube whose header flags bands 3 and 5 bad (bbl = 0).
+        var img = _cli.Path("aviris.img");
+        File.Copy(CliRunner.Sample("scene.img"), img);
+        var hdr = File.ReadAllText(CliRunner.Sample("scene.hdr"));
+        var n = int.Parse(System.Text.RegularExpressions.Regex.Match(hdr, @"bands\s*=\s*(\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        File.WriteAllText(_cli.Path("aviris.hdr"), hdr + "\nbbl = {" + string.Join(",", Enumerable.Range(1, n).Select(b => b is 3 or 5 ? 0 : 1)) + "}\n");
+        var (code, stdout, err) = _cli.Run("info", img);
+        Assert.True(code == 0, err);
+        Assert.Contains("3,5 (flagged bad in the header (bbl))", stdout);
+        (code, stdout, err) = _cli.Run("unmix", img, "-o", _cli.Path("a.tif"), "--method", "fcls", "-p", "3");
+        Assert.True(code == 0, err + stdout);
+        var used = JsonDocument.Parse(File.ReadAllText(_cli.Path("a.report.json"))).RootElement.GetProperty("screening").GetProperty("left_out")
+            .EnumerateArray().Single(d => d.GetProperty("reason").GetString()!.Contains("bbl"));
+        Assert.Equal("3,5", used.GetProperty("bands").GetString());
+    }
+
+    [Fact]
     public void BadProducts_OneLineNamingFileAndField_NonZeroExit_NothingWritten()
     {
         var missing = ProductFixtures.WriteEnmap(_cli.Path("missing"), masks: false);

@@ -75,8 +75,13 @@ public static class BandScreen
         return outside * 2 > count;
     }
 
-    internal static ScreenResult Run(RawSample sample, RasterInfo info, bool dropAbsorption, double inputScale = 1)
+    /// <remarks>
+    /// Bands the file or product flags bad (ENVI <c>bbl</c> = 0, EMIT <c>good_wavelengths</c> = 0) are left out too,
+    /// unless <paramref name="dropFlagged"/> is false (the user chose the bands with --bands).
+    /// </remarks>
+    internal static ScreenResult Run(RawSample sample, RasterInfo info, bool dropAbsorption, double inputScale = 1, bool dropFlagged = true)
     {
+        var flagged = new List<int>();
         var dropped = new List<DroppedBands>();
         var keep = new List<int>();
         var absorbed = new List<int>();
@@ -87,7 +92,8 @@ public static class BandScreen
         {
             var band = sample.Bands[q];
             var (valid, min, max) = sample.Stats(q);
-            if (dropAbsorption && nm is not null && AbsorptionWindows.Any(w => nm[band] >= w.From && nm[band] <= w.To)) absorbed.Add(band);
+            if (dropFlagged && info.BadBands.Contains(band)) flagged.Add(band);
+            else if (dropAbsorption && nm is not null && AbsorptionWindows.Any(w => nm[band] >= w.From && nm[band] <= w.To)) absorbed.Add(band);
             else if (valid == 0) empty.Add(band);
             else if (valid > 1 && min == max) constant.Add(band);
             else keep.Add(q);
@@ -95,6 +101,8 @@ public static class BandScreen
         if (absorbed.Count > 0)
             dropped.Add(new DroppedBands([.. absorbed], "atmospheric absorption " + string.Join(", ", AbsorptionWindows.Select(w =>
                 double.IsInfinity(w.To) ? $"> {w.From:F0} nm" : $"{w.From:F0}-{w.To:F0} nm"))));
+        if (flagged.Count > 0)
+            dropped.Add(new DroppedBands([.. flagged], info.Product is { } p ? $"flagged bad by the {p.Sensor} product" : "flagged bad in the header (bbl)"));
         if (empty.Count > 0) dropped.Add(new DroppedBands([.. empty], $"no valid value in any of the {sample.Count} sampled pixels"));
         if (constant.Count > 0) dropped.Add(new DroppedBands([.. constant], "one value in every sampled pixel"));
         if (keep.Count == 0)

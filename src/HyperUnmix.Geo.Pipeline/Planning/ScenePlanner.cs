@@ -92,7 +92,7 @@ internal static class ScenePlanner
             ? Sampling.ReadRaw(source, area, roi, bands, o.SampleSize, o.Seed)
             : Sampling.ReadSpread(source, area, roi, bands);
         if (raw.Count == 0) throw NoValidPixel(o, roi is not null);
-        var screen = BandScreen.Run(raw, source.Info, o.DropAbsorptionBands, o.InputScale);
+        var screen = BandScreen.Run(raw, source.Info, o.DropAbsorptionBands, o.InputScale, dropFlagged: o.Bands is null);
         PixelSample? sample = null;
         return (screen, () => sample ??= raw.Pixels(screen.Keep, o.InputScale, dropZeroPixels: true, dropNonPhysical: screen.Reflectance));
     }
