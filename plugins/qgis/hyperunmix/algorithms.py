@@ -45,7 +45,8 @@ CSV_LAYOUT = ("Endmember CSV layout: a header row, then one row per band: band n
               "then one column per endmember named in the header, e.g. 'band,wavelength,soil,vegetation' / '1,400,0.05,0.09'. "
               "The rows must match the scene's bands (after Bands / Drop bad bands) unless 'Resample' is ticked.")
 INPUT_HELP = "The scene: ENVI (.img/.dat with .hdr), GeoTIFF, VRT or any GDAL raster on disk, one band per wavelength."
-PRODUCT_HELP = ("A sensor product instead of the raster: its metadata file (EnMAP *-METADATA.XML) or its image (or type its folder). "
+PRODUCT_HELP = ("A sensor product instead of the raster: EnMAP *-METADATA.XML (or its image, or type its folder), EMIT L2A RFL .nc, "
+                "PRISMA L2D .he5, DESIS *-SPECTRAL_IMAGE.tif. "
                 "The wavelengths, FWHM, reflectance scale and quality masks (cloud, haze, ... as nodata) come from the product; "
                 "the log shows what was found (hyperunmix info).")
 ROI_HELP = "Only pixels whose centre is inside these polygons count (--roi); any CRS, 'selected features only' works."
@@ -90,9 +91,9 @@ def _raster_path(algorithm, parameters, name, context):
 
 
 def _product_parameter():
-    return _help(QgsProcessingParameterFile("PRODUCT", "Sensor product (EnMAP METADATA.XML, ...; instead of the raster)",
+    return _help(QgsProcessingParameterFile("PRODUCT", "Sensor product (EnMAP METADATA.XML, EMIT .nc, PRISMA .he5, DESIS; instead of the raster)",
                                             behavior=QgsProcessingParameterFile.File,
-                                            fileFilter="Product metadata (*.XML *.xml);;All files (*)", optional=True), PRODUCT_HELP)
+                                            fileFilter="Sensor products (*.XML *.xml *.nc *.he5 *.tif *.hdr);;All files (*)", optional=True), PRODUCT_HELP)
 
 
 def _input_layer_parameter():
