@@ -58,7 +58,7 @@ public static partial class Commands
             new Option<string?>("--nodata") { Description = "Input nodata value for every band (a number or 'nan'); overrides the file's." },
             new Option<bool>("--nan-as-nodata") { Description = "Treat non-finite samples (NaN, +/-Inf) as nodata (default: they are an error unless they are the band's nodata value)." },
             new Option<string?>("--bands") { Description = "Bands to use, 1-based: '1-100,120-150'." },
-            new Option<bool>("--drop-bad-bands") { Description = "Leave out the bands flagged bad in the header (ENVI bbl)." },
+            new Option<bool>("--drop-bad-bands") { Description = "Leave out the bands flagged bad in the header (ENVI bbl) also from the bands --bands names (without --bands the screening leaves them out anyway)." },
             new Option<bool>("--keep-absorption-bands") { Description = "Keep the atmospheric absorption windows (1340-1450, 1800-1960, > 2450 nm), left out by default when the wavelengths are known." },
             new Option<double>("--scale") { Description = "Multiply input values by this factor (e.g. 0.0001 for reflectance x 10000).", DefaultValueFactory = _ => 1.0 },
             new Option<int>("--sample") { Description = "Pixels sampled (spatially stratified) for HySime and VCA.", DefaultValueFactory = _ => 20000 },

@@ -31,8 +31,13 @@ internal sealed class PrismaProduct : ISceneProduct
             using var hdfeos = file.Root.TryOpenGroup("HDFEOS");
             using var swaths = hdfeos?.TryOpenGroup("SWATHS");
             using var swath = swaths?.TryOpenGroup("PRS_L2D_HCO");
-            using var fields = swath?.TryOpenGroup(Fields)
-                               ?? throw new RasterDataException(path, "HDFEOS/SWATHS/PRS_L2D_HCO/Data Fields is missing (not a PRISMA L2D product)");
+            using var fields = swath?.TryOpenGroup(Fields);
+            if (fields is null)
+            {
+                // Another HDF5 file (a PRISMA L1 or L2C product, other sensors): GDAL's generic path, or its subdataset syntax.
+                if (!System.IO.Path.GetFileName(path).StartsWith("PRS_L2D", StringComparison.OrdinalIgnoreCase)) return null;
+                throw new RasterDataException(path, "HDFEOS/SWATHS/PRS_L2D_HCO/Data Fields is missing (not a PRISMA L2D product)");
+            }
             double Attr(string name) =>
                 file.Root.GetDoubleAttribute(name) is [var v, ..] ? v : throw new RasterDataException(path, $"the root attribute {name} is missing");
             double[] List(string name, int n)
