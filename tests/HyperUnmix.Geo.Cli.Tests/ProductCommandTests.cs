@@ -43,6 +43,9 @@ public sealed class ProductCommandTests : IDisposable
         Assert.True(code == 0, err + stdout);
         var report = JsonDocument.Parse(File.ReadAllText(_cli.Path("a.report.json"))).RootElement;
         Assert.Equal(p.Width * p.Height - 14, report.GetProperty("pixels").GetProperty("valid").GetInt64());
+        var product = report.GetProperty("product");
+        Assert.Equal("EnMAP", product.GetProperty("sensor").GetString());
+        Assert.Equal(14, product.GetProperty("masked_pixels").GetInt64());
         var count = report.GetProperty("endmembers").GetProperty("count").GetInt32();
         Assert.InRange(count, 3, 12);
         var csv = File.ReadAllLines(_cli.Path("a.endmembers.csv"));

@@ -266,6 +266,8 @@ class UnmixAlgorithm(_Base):
                 return False, f"{self.parameterDefinition(name).description()}: '{text}' is neither a number nor nan"
         if self.parameterAsDouble(parameters, "SCALE", context) <= 0:
             return False, "Scale factor must be greater than 0"
+        if parameters.get("INPUT") in (None, "") and not parameters.get("PRODUCT"):
+            return False, "Give a hyperspectral raster or a sensor product"
         return super().checkParameterValues(parameters, context)
 
     def commandArguments(self, parameters, context, feedback, output):  # noqa: N802

@@ -24,6 +24,11 @@ public static class RunReport
         {
             ["software"] = new { name = "HyperUnmix.Geo", version = UnmixJob.Version, gdal = GdalLibrary.Version, blas, reader = r.ReadPath },
             ["input"] = new { path = Path.GetFullPath(o.Input), width = info.Width, height = info.Height, bands = info.BandCount, crs_epsg = info.Epsg, driver = info.Driver },
+            ["product"] = info.Product is { } pr ? new
+            {
+                sensor = pr.Sensor, level = pr.Level, metadata_file = pr.MetadataFile, reflectance = pr.Reflectance,
+                masks_applied = pr.AppliedMasks.Select(m => new { name = m.Name, pixels = m.Pixels }).ToArray(), masked_pixels = pr.MaskedPixels,
+            } : null,
             ["parameters"] = new
             {
                 method = o.Method.ToString().ToUpperInvariant(),
