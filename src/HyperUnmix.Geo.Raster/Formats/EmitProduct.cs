@@ -125,18 +125,25 @@ internal sealed class EmitProduct : ISceneProduct
         using var ds = GdalDataset.Create("GTiff", temp, ox, oy, n, GdalDataType.Float32, ["INTERLEAVE=BAND"]);
         ds.SetGeoTransform(gt);
         ds.SetProjection(srs);
-        var swath = new float[down * cross];
+        // The cube is stored bands-last (EMIT chunks hold every band of a patch): read it a block of bands at a time,
+        // so that each chunk is decompressed n / BandBlock times rather than n times.
+        const int BandBlock = 16;
+        var swath = new float[down * cross * Math.Min(BandBlock, n)];
         var map = new float[ox * oy];
-        for (var b = 0; b < n; b++)
+        for (var b0 = 0; b0 < n; b0 += BandBlock)
         {
-            ds.GetBand(b + 1).SetNoData(Fill);
-            refl.Read([0, 0, (ulong)b], [(ulong)down, (ulong)cross, 1], swath.AsSpan());
-            for (var i = 0; i < map.Length; i++)
+            var k = Math.Min(BandBlock, n - b0);
+            refl.Read([0, 0, (ulong)b0], [(ulong)down, (ulong)cross, (ulong)k], swath.AsSpan(0, down * cross * k));
+            for (var q = 0; q < k; q++)
             {
-                var v = index[i] < 0 ? Fill : swath[index[i]];
-                map[i] = v == fill || float.IsNaN(v) ? Fill : v;
+                for (var i = 0; i < map.Length; i++)
+                {
+                    var v = index[i] < 0 ? Fill : swath[index[i] * k + q];
+                    map[i] = v == fill || float.IsNaN(v) ? Fill : v;
+                }
+                ds.GetBand(b0 + q + 1).SetNoData(Fill);
+                fixed (float* p = map) ds.RasterIO(true, 0, 0, ox, oy, p, GdalDataType.Float32, [b0 + q + 1], 4, 4L * ox, 4L * ox * oy);
             }
-            fixed (float* p = map) ds.RasterIO(true, 0, 0, ox, oy, p, GdalDataType.Float32, [b + 1], 4, 4L * ox, 4L * ox * oy);
         }
         ds.Close();
     }
