@@ -54,20 +54,21 @@ public static partial class Commands
     }
 
     private sealed record InputOptions(Option<string?> NoData, Option<bool> NanAsNoData, Option<string?> Bands, Option<bool> DropBad, Option<bool> KeepAbsorption,
-        Option<double> Scale, Option<int> Sample, Option<long> Seed, Option<string?> Roi)
+        Option<double> Scale, Option<int> Sample, Option<long> Seed, Option<string?> Roi, Option<string?> Masks)
     {
         public static InputOptions Create() => new(
             new Option<string?>("--nodata") { Description = "Input nodata value for every band (a number or 'nan'); overrides the file's." },
             new Option<bool>("--nan-as-nodata") { Description = "Treat non-finite samples (NaN, +/-Inf) as nodata (default: they are an error unless they are the band's nodata value)." },
             new Option<string?>("--bands") { Description = "Bands to use, 1-based: '1-100,120-150'." },
-            new Option<bool>("--drop-bad-bands") { Description = "Leave out the bands flagged bad in the header (ENVI bbl)." },
+            new Option<bool>("--drop-bad-bands") { Description = "Leave out the bands flagged bad in the header (ENVI bbl) also from the bands --bands names (without --bands the screening leaves them out anyway)." },
             new Option<bool>("--keep-absorption-bands") { Description = "Keep the atmospheric absorption windows (1340-1450, 1800-1960, > 2450 nm), left out by default when the wavelengths are known." },
             new Option<double>("--scale") { Description = "Multiply input values by this factor (e.g. 0.0001 for reflectance x 10000) when the file declares no band scale of its own (a declared scale is always applied, and the two are not combined).", DefaultValueFactory = _ => 1.0 },
             new Option<int>("--sample") { Description = "Pixels sampled (spatially stratified) for HySime and VCA.", DefaultValueFactory = _ => 20000 },
             new Option<long>("--seed") { Description = "Seed for sampling and VCA; same seed, same result.", DefaultValueFactory = _ => 42 },
-            new Option<string?>("--roi") { Description = "Polygons (GeoJSON, Shapefile, GeoPackage, ...) to clip to." });
+            new Option<string?>("--roi") { Description = "Polygons (GeoJSON, Shapefile, GeoPackage, ...) to clip to." },
+            MasksOption());
 
-        public IEnumerable<Option> All => [NoData, NanAsNoData, Bands, DropBad, KeepAbsorption, Scale, Sample, Seed, Roi];
+        public IEnumerable<Option> All => [NoData, NanAsNoData, Bands, DropBad, KeepAbsorption, Scale, Sample, Seed, Roi, Masks];
 
         public UnmixOptions Apply(ParseResult p, UnmixOptions o) => o with
         {
@@ -80,8 +81,20 @@ public static partial class Commands
             SampleSize = p.GetValue(Sample),
             Seed = p.GetValue(Seed),
             Roi = p.GetValue(Roi),
+            Masks = ParseMasks(p.GetValue(Masks)),
         };
     }
+
+    /// <summary>--masks: which of a sensor product's quality masks make pixels nodata.</summary>
+    internal static Option<string?> MasksOption() => new("--masks")
+    {
+        Description = "Sensor products only: the product masks that make pixels nodata, e.g. 'CLOUD,CLOUDSHADOW' or 'none' " +
+                      "(default: all the product has; EnMAP: PIXELMASK,CLOUD,CLOUDSHADOW,HAZE,SNOW,CIRRUS).",
+    };
+
+    internal static string[]? ParseMasks(string? s) => s is null ? null
+        : s.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) is { Length: > 0 } names ? names
+        : throw new UsageException("--masks: give mask names separated by commas, or 'none'");
 
     internal static double? ParseNoData(string? s) => s is null ? null
         : s.Equals("nan", StringComparison.OrdinalIgnoreCase) ? double.NaN

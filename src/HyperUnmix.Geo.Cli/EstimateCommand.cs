@@ -55,7 +55,7 @@ public static partial class Commands
         (screen, var read) = UnmixJob.Screen(o, src, bands, roi, roi?.Window ?? src.Extent);
         var sample = read();
         if (sample.Count == 0) throw new RasterDataException(o.Input, "has no valid pixel");
-        if (screen.Dropped.Count > 0 || screen.ZeroPixels > 0) Console.Error.WriteLine($"hyperunmix: screening: {screen.Summary(bands.Length)}");
+        if (screen.Dropped.Count > 0 || screen.ZeroPixels > 0 || screen.NonPhysicalPixels > 0) Console.Error.WriteLine($"hyperunmix: screening: {screen.Summary(bands.Length)}");
         return sample;
     }
 }

@@ -171,11 +171,23 @@ internal sealed class RawSample(int[] bands, bool exhaustive)
     /// <summary>Pixels valid in every kept band (<paramref name="keep"/>, indices into <see cref="Bands"/>) and 0 in all of them.</summary>
     public int ZeroPixels(int[] keep) => Enumerable.Range(0, Count).Count(p => keep.All(q => _valid[p][q] != 0 && _values[p][q] == 0));
 
+    /// <summary>Pixels valid in every kept band and non-physical in most of them (<see cref="BandScreen.IsNonPhysical"/>) once scaled.</summary>
+    public int NonPhysicalPixels(int[] keep, double scale) =>
+        Enumerable.Range(0, Count).Count(p => keep.All(q => _valid[p][q] != 0) && NonPhysical(p, keep, scale));
+
+    private bool NonPhysical(int p, int[] keep, double scale)
+    {
+        Span<float> v = keep.Length <= 1024 ? stackalloc float[keep.Length] : new float[keep.Length];
+        for (var b = 0; b < keep.Length; b++) v[b] = _values[p][keep[b]];
+        return BandScreen.IsNonPhysical(v, 0, 1, keep.Length, (float)scale);
+    }
+
     /// <summary>
     /// The sample of the kept bands: pixels valid in every kept band (and, with <paramref name="dropZeroPixels"/>, not
-    /// 0 in all of them), L x N, scaled by <paramref name="scale"/>.
+    /// 0 in all of them; with <paramref name="dropNonPhysical"/>, not non-physical reflectance), L x N, scaled by
+    /// <paramref name="scale"/>.
     /// </summary>
-    public PixelSample Pixels(int[] keep, double scale, bool dropZeroPixels)
+    public PixelSample Pixels(int[] keep, double scale, bool dropZeroPixels, bool dropNonPhysical = false)
     {
         var chosen = new List<int>();
         for (var p = 0; p < Count; p++)
@@ -187,7 +199,7 @@ internal sealed class RawSample(int[] bands, bool exhaustive)
                 ok &= _valid[p][q] != 0;
                 zero &= _values[p][q] == 0;
             }
-            if (ok && !(dropZeroPixels && zero)) chosen.Add(p);
+            if (ok && !(dropZeroPixels && zero) && !(dropNonPhysical && NonPhysical(p, keep, scale))) chosen.Add(p);
         }
         int l = keep.Length, n = chosen.Count;
         var y = new double[l * n];

@@ -64,6 +64,8 @@ public sealed record UnmixOptions
     public double InputScale { get; init; } = 1;
     public double? InputNoData { get; init; }
     public bool NanAsNoData { get; init; }
+    /// <summary>Which of a sensor product's masks make pixels nodata (<see cref="RasterOpenOptions.Masks"/>): null = the product's defaults.</summary>
+    public IReadOnlyList<string>? Masks { get; init; }
     public float OutputNoData { get; init; } = -9999f;
     public long Seed { get; init; } = 42;
     public bool Overwrite { get; init; }

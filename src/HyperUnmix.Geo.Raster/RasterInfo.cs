@@ -36,6 +36,8 @@ public sealed partial record RasterInfo
     /// <summary>"BAND", "PIXEL", "LINE" (GeoTIFF / ENVI bsq, bip, bil) when known.</summary>
     public string? Interleave { get; init; }
     public string? Compression { get; init; }
+    /// <summary>The sensor product the scene was read from (its metadata and masks), or null for a plain file.</summary>
+    public ProductInfo? Product { get; init; }
 
     public bool HasGeoreference => GeoTransform is not null;
     public double PixelWidth => GeoTransform?[1] ?? 1;

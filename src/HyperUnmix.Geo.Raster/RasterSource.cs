@@ -34,6 +34,11 @@ public sealed record RasterOpenOptions
     public NanPolicy Nan { get; init; } = NanPolicy.Error;
     /// <summary>Overrides the nodata value of every band (NaN allowed).</summary>
     public double? NoData { get; init; }
+    /// <summary>
+    /// Which of a sensor product's masks make pixels nodata, by name (EnMAP: PIXELMASK, CLOUD, CLOUDSHADOW, HAZE,
+    /// SNOW, CIRRUS); null = the product's defaults, ["none"] = no mask. A name the product lacks is an error.
+    /// </summary>
+    public IReadOnlyList<string>? Masks { get; init; }
 }
 
 /// <summary>
@@ -47,10 +52,17 @@ public sealed class RasterSource : IDisposable
     private readonly RasterOpenOptions _options;
     private readonly double?[] _noData;
     private readonly bool _scaled;
+    /// <summary>The dataset GDAL reads (a product's image file, or the path itself).</summary>
+    private readonly string _datasetPath;
+    /// <summary>1 where a product mask makes the pixel nodata (row-major over the scene), or null.</summary>
+    private readonly byte[]? _masked;
 
-    private RasterSource(string path, GdalDataset first, RasterInfo info, ISceneFormat format, RasterOpenOptions options)
+    private RasterSource(string path, GdalDataset first, RasterInfo info, ISceneFormat format, RasterOpenOptions options,
+        byte[]? masked = null, IEnumerable<string>? productFiles = null)
     {
         Path = path;
+        _datasetPath = first.Path;
+        _masked = masked;
         Info = info;
         _options = options;
         _noData = options.NoData is { } nd ? Enumerable.Repeat<double?>(nd, info.BandCount).ToArray() : [.. info.NoData];
@@ -69,7 +81,7 @@ public sealed class RasterSource : IDisposable
         var why = "raw path disabled";
         _raw = options.AllowRawPath ? RawLayout.TryCreate(first, info, format, out why) : null;
         ReadPath = _raw?.Description ?? $"GDAL RasterIO ({why})";
-        Files = [.. first.FileList.Select(System.IO.Path.GetFullPath)];
+        Files = [.. first.FileList.Concat(productFiles ?? []).Select(System.IO.Path.GetFullPath).Distinct()];
         _pool.Add(first);
     }
 
@@ -95,21 +107,72 @@ public sealed class RasterSource : IDisposable
     /// <exception cref="RasterDataException">Truncated file, band count that disagrees with the file size, unsupported type.</exception>
     public static RasterSource Open(string path, RasterOpenOptions? options = null)
     {
-        var ds = GdalDataset.Open(path);
+        options ??= new RasterOpenOptions();
+        // A sensor product (a folder, a metadata file, a product's image) names the file GDAL reads and the metadata.
+        var product = SceneProducts.Resolve(path);
+        if (product is null && options.Masks is { Count: > 0 } m && !(m.Count == 1 && m[0].Equals("none", StringComparison.OrdinalIgnoreCase)))
+            throw new ArgumentException($"--masks: {path} is not a sensor product with masks (EnMAP); use --masks only with products");
+        GdalDataset ds;
+        try { ds = GdalDataset.Open(product?.DatasetPath ?? path); }
+        catch
+        {
+            DeleteTemporary(product);
+            throw;
+        }
         try
         {
             var format = SceneFormats.For(ds);
             var info = RasterInfo.Read(ds, path, format.Header(ds));
             if (info.DataType is GdalDataType.Unknown or GdalDataType.CInt16 or GdalDataType.CInt32 or GdalDataType.CFloat32 or GdalDataType.CFloat64)
                 throw new RasterDataException(path, $"unsupported data type {info.DataType}: hyperspectral cubes must be real-valued");
-            format.Check(ds, info, path);
-            return new RasterSource(path, ds, info, format, options ?? new RasterOpenOptions());
+            format.Check(ds, info, product?.DatasetPath ?? path);
+            if (product is null) return new RasterSource(path, ds, info, format, options);
+            var (withProduct, masked) = ApplyProduct(info, product, options);
+            return new RasterSource(path, ds, withProduct, format, options, masked, product.Files) { _temporary = product.TemporaryFile };
         }
         catch
         {
             ds.Dispose();
+            DeleteTemporary(product);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The product's metadata over the image file's: its wavelengths (nm), FWHM, gains and offsets (they replace any
+    /// scale the image declares), its fill value where the image declares no nodata, and its masks read onto the grid.
+    /// </summary>
+    private static (RasterInfo, byte[]?) ApplyProduct(RasterInfo info, ProductScene p, RasterOpenOptions options)
+    {
+        if (info.BandCount != p.BandCount)
+            throw new RasterDataException(p.MetadataFile,
+                $"describes {p.BandCount} bands but the {p.Sensor} image {System.IO.Path.GetFileName(p.DatasetPath)} has {info.BandCount}");
+        var chosen = SceneProducts.Select(p, options.Masks);
+        byte[]? masked = null;
+        List<(string, long)> counts = [];
+        if (chosen.Count > 0) (masked, counts) = SceneProducts.ReadMasks(chosen, info.Width, info.Height);
+        long maskedCount = masked?.Sum(b => (long)b) ?? 0;
+        return (info with
+        {
+            Wavelengths = p.Wavelengths ?? info.Wavelengths,
+            WavelengthUnits = p.Wavelengths is null ? info.WavelengthUnits : "Nanometers",
+            Fwhm = p.Fwhm ?? info.Fwhm,
+            Scale = p.Scale ?? info.Scale,
+            Offset = p.Offset ?? info.Offset,
+            BadBands = p.BadBands ?? info.BadBands,
+            NoData = p.NoData is { } nd ? info.NoData.Select(v => (double?)(v ?? nd)).ToArray() : info.NoData,
+            Product = new ProductInfo
+            {
+                Sensor = p.Sensor,
+                Level = p.Level,
+                MetadataFile = p.MetadataFile,
+                ImageFile = p.DatasetPath,
+                Reflectance = p.Reflectance,
+                AvailableMasks = p.Masks,
+                AppliedMasks = counts,
+                MaskedPixels = maskedCount,
+            },
+        }, maskedCount > 0 ? masked : null);
     }
 
     /// <summary>
@@ -152,19 +215,20 @@ public sealed class RasterSource : IDisposable
         if (_raw is not null) _raw.Copy(window, bands, dest, layout);
         else ReadWithGdal(window, bands, dest, layout);
         validSamples[..total].Fill(1);
+        if (_masked is not null) MaskSamples(window, bands.Length, dest, validSamples, layout);
         Span<byte> flags = n <= 4096 ? stackalloc byte[n] : new byte[n];
         for (var q = 0; q < bands.Length; q++)
         {
             var (hasNd, ndIsNan, ndValue) = NoDataRule(bands[q]);
             float scale = (float)Info.Scale[bands[q]], offset = (float)Info.Offset[bands[q]];
             // A band-sequential row with no nodata and no non-finite sample (the usual case) needs no per-sample rule.
-            var clean = layout == BufferLayout.BandSequential && !NeedsScan(dest.Slice(q * n, n), hasNd && !ndIsNan, ndValue);
+            var clean = layout == BufferLayout.BandSequential && _masked is null && !NeedsScan(dest.Slice(q * n, n), hasNd && !ndIsNan, ndValue);
             if (clean && !_scaled) continue;
             flags.Fill(1);
             for (var p = 0; p < n; p++)
             {
                 var i = layout == BufferLayout.BandSequential ? q * n + p : p * bands.Length + q;
-                if (!clean)
+                if (!clean && validSamples[i] != 0)
                 {
                     Classify(dest[i], p, bands[q], hasNd, ndIsNan, ndValue, window, flags);
                     validSamples[i] = flags[p];
@@ -180,7 +244,7 @@ public sealed class RasterSource : IDisposable
 
     private unsafe void ReadWithGdal(Window w, ReadOnlySpan<int> bands, Span<float> dest, BufferLayout layout)
     {
-        if (!_pool.TryTake(out var ds)) ds = GdalDataset.Open(Path);
+        if (!_pool.TryTake(out var ds)) ds = GdalDataset.Open(_datasetPath);
         try
         {
             Span<int> map = bands.Length <= 512 ? stackalloc int[bands.Length] : new int[bands.Length];
@@ -206,6 +270,7 @@ public sealed class RasterSource : IDisposable
         var n = valid.Length;
         valid.Fill(1);
         var k = bands.Length;
+        if (_masked is not null) MaskPixels(w, valid);
         if (layout == BufferLayout.PixelInterleaved) ClassifyPixels(w, bands, dest, valid);
         else ClassifyBands(w, bands, dest, valid);
         var count = 0;
@@ -223,6 +288,35 @@ public sealed class RasterSource : IDisposable
             }
         }
         return count;
+    }
+
+    /// <summary>Pixels a product mask flags are invalid, whatever their samples.</summary>
+    private void MaskPixels(Window w, Span<byte> valid)
+    {
+        for (var r = 0; r < w.Height; r++)
+        {
+            var row = _masked.AsSpan((w.RowOff + r) * Info.Width + w.ColOff, w.Width);
+            for (var c = 0; c < w.Width; c++)
+                if (row[c] != 0) valid[r * w.Width + c] = 0;
+        }
+    }
+
+    /// <summary>Every sample of a masked pixel is invalid (and not judged further, so masked NaNs are no error).</summary>
+    private void MaskSamples(Window w, int k, Span<float> dest, Span<byte> validSamples, BufferLayout layout)
+    {
+        var n = w.Width * w.Height;
+        for (var r = 0; r < w.Height; r++)
+            for (var c = 0; c < w.Width; c++)
+            {
+                if (_masked![(w.RowOff + r) * Info.Width + w.ColOff + c] == 0) continue;
+                var p = r * w.Width + c;
+                for (var q = 0; q < k; q++)
+                {
+                    var i = layout == BufferLayout.BandSequential ? q * n + p : p * k + q;
+                    validSamples[i] = 0;
+                    dest[i] = 0;
+                }
+            }
     }
 
     /// <summary>Band-sequential buffers: one vector test per band row, and the per-sample rules only for rows it flags.</summary>
@@ -291,6 +385,8 @@ public sealed class RasterSource : IDisposable
     {
         if (hasNd && !ndIsNan && v == ndValue) { valid[p] = 0; return; }
         if (float.IsFinite(v)) return;
+        // A pixel a product mask flags is nodata whatever its samples hold.
+        if (_masked is not null && _masked[(w.RowOff + p / w.Width) * Info.Width + w.ColOff + p % w.Width] != 0) { valid[p] = 0; return; }
         if (float.IsNaN(v) && ndIsNan || _options.Nan == NanPolicy.Mask) { valid[p] = 0; return; }
         var at = $"pixel (col {w.ColOff + p % w.Width}, row {w.RowOff + p / w.Width})";
         throw new RasterDataException(Path, float.IsNaN(v)
@@ -303,9 +399,18 @@ public sealed class RasterSource : IDisposable
               "to treat non-finite samples as nodata, use --nan-as-nodata");
     }
 
+    /// <summary>A file a product reader made for this scene, removed on <see cref="Dispose"/>.</summary>
+    private string? _temporary;
+
+    private static void DeleteTemporary(ProductScene? p)
+    {
+        if (p?.TemporaryFile is { } t) File.Delete(t);
+    }
+
     public void Dispose()
     {
         _raw?.Dispose();
         while (_pool.TryTake(out var ds)) ds.Dispose();
+        if (_temporary is not null) { File.Delete(_temporary); _temporary = null; }
     }
 }

@@ -63,4 +63,25 @@ public sealed class ScreeningTests(SampleScene s)
         output.Read(new Window(5, 7, 1, 1), output.AllBands, a, valid);
         Assert.Equal(0, valid[0]);
     }
+
+    [Fact]
+    public void NonPhysicalRule_MostBandsOutsideTheReflectanceRange_AndOnlyForKnownReflectance()
+    {
+        // 4 bands: 3 outside [-0.05, 1.5] is most; 2 of 4 is not; bounds themselves are inside.
+        Assert.True(BandScreen.IsNonPhysical([2f, -0.1f, 1.6f, 0.3f], 0, 1, 4, 1));
+        Assert.False(BandScreen.IsNonPhysical([2f, -0.1f, 0.2f, 0.3f], 0, 1, 4, 1));
+        Assert.False(BandScreen.IsNonPhysical([-0.05f, 1.5f, 1.5f, 0f], 0, 1, 4, 1));
+        // Scaled and strided (band-sequential): DN 20000 x 0.0001 = 2.0 in every band.
+        Assert.True(BandScreen.IsNonPhysical([20000f, 1f, 20000f, 1f, 20000f, 1f], 0, 2, 3, 0.0001f));
+        Assert.False(BandScreen.IsNonPhysical([20000f, 1f, 20000f, 1f, 20000f, 1f], 1, 2, 3, 0.0001f));
+        RasterInfo Info(double scale) => new()
+        {
+            Path = "x", Driver = "GTiff", Width = 1, Height = 1, BandCount = 2, DataType = HyperUnmix.Geo.Gdal.GdalDataType.Float32,
+            NoData = [null, null], Scale = [scale, scale], Offset = [0, 0], BandNames = ["a", "b"],
+        };
+        Assert.False(BandScreen.KnownReflectance(Info(1), 1));       // Samson, Jasper: units unknown, never judged
+        Assert.True(BandScreen.KnownReflectance(Info(0.0001), 1));   // reflectance x 10,000 with its scale
+        Assert.True(BandScreen.KnownReflectance(Info(1), 0.0001));   // ... or --scale 0.0001
+        Assert.False(BandScreen.KnownReflectance(Info(0.01), 1));    // radiance-like scales are not judged
+    }
 }

@@ -376,6 +376,22 @@ class DialogTests(unittest.TestCase):
         self.assertTrue(ds.GetRasterBand(1).GetNoDataValue() != ds.GetRasterBand(1).GetNoDataValue())  # NaN
         self.assertEqual(ds.GetMetadataItem("LAYOUT", "IMAGE_STRUCTURE"), "COG")
 
+    def test_1_sensor_product_replaces_the_layer(self):
+        # A product's metadata file or folder (no layer) is what the command reads; neither is an error.
+        from qgis.core import QgsProcessingContext, QgsProcessingException, QgsProcessingFeedback
+        folder = os.path.join(self.dir, "enmap")
+        os.makedirs(folder)
+        xml = os.path.join(folder, "ENMAP01-____L2A-X-METADATA.XML")
+        with open(xml, "w", encoding="utf-8") as f:
+            f.write("<level_X/>")
+        for product in (xml, folder):
+            args = self.arguments(INPUT=None, PRODUCT=product)
+            self.assertEqual(args[1], product)
+        alg = unmix_algorithm()
+        with self.assertRaises(QgsProcessingException) as raised:
+            alg.commandArguments({"OUTPUT": os.path.join(self.dir, "x.tif")}, QgsProcessingContext(), QgsProcessingFeedback(), "x.tif")
+        self.assertIn("sensor product", str(raised.exception))
+
     def test_1_error_names_the_dialogs_checkbox(self):
         # The command's advice 'pass --resample' is useless in a dialog unless it names the checkbox.
         import processing

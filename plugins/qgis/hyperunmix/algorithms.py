@@ -45,6 +45,10 @@ CSV_LAYOUT = ("Endmember CSV layout: a header row, then one row per band: band n
               "then one column per endmember named in the header, e.g. 'band,wavelength,soil,vegetation' / '1,400,0.05,0.09'. "
               "The rows must match the scene's bands (after Bands / Drop bad bands) unless 'Resample' is ticked.")
 INPUT_HELP = "The scene: ENVI (.img/.dat with .hdr), GeoTIFF, VRT or any GDAL raster on disk, one band per wavelength."
+PRODUCT_HELP = ("A sensor product instead of the raster: EnMAP *-METADATA.XML (or its image, or type its folder), EMIT L2A RFL .nc, "
+                "PRISMA L2D .he5, DESIS *-SPECTRAL_IMAGE.tif. "
+                "The wavelengths, FWHM, reflectance scale and quality masks (cloud, haze, ... as nodata) come from the product; "
+                "the log shows what was found (hyperunmix info).")
 ROI_HELP = "Only pixels whose centre is inside these polygons count (--roi); any CRS, 'selected features only' works."
 # The command's defaults for the deep method; a value equal to them is not passed (shorter, readable command lines).
 DEEP_DEFAULTS = {"ALPHA": 0.1, "EPOCHS": 100, "FIT_PIXELS": 10000, "ENDMEMBER_STEP": 0.0}
@@ -84,6 +88,35 @@ def _raster_path(algorithm, parameters, name, context):
     if not os.path.exists(path):
         raise QgsProcessingException(f"{name}: '{layer.name()}' is not a raster file on disk ({layer.source()}); save it as GeoTIFF first")
     return path
+
+
+def _product_parameter():
+    return _help(QgsProcessingParameterFile("PRODUCT", "Sensor product (EnMAP METADATA.XML, EMIT .nc, PRISMA .he5, DESIS; instead of the raster)",
+                                            behavior=QgsProcessingParameterFile.File,
+                                            fileFilter="Sensor products (*.XML *.xml *.nc *.he5 *.tif *.hdr);;All files (*)", optional=True), PRODUCT_HELP)
+
+
+def _input_layer_parameter():
+    return _help(QgsProcessingParameterRasterLayer("INPUT", "Hyperspectral raster", optional=True), INPUT_HELP)
+
+
+def _input_path(algorithm, parameters, context):
+    """The scene the command reads: the sensor product when one is given (a file or a folder), else the raster layer's file."""
+    product = (algorithm.parameterAsFile(parameters, "PRODUCT", context) or "").strip() if parameters.get("PRODUCT") else ""
+    if product:
+        if not os.path.exists(product):
+            raise QgsProcessingException(f"Sensor product: '{product}' does not exist")
+        return product
+    if parameters.get("INPUT") in (None, ""):
+        raise QgsProcessingException("Give a hyperspectral raster or a sensor product")
+    return _raster_path(algorithm, parameters, "INPUT", context)
+
+
+def _log_input(source, feedback):
+    """Logs what the command reads from the input (sensor, scale, masks, bands the screening leaves out)."""
+    if feedback is not None:
+        feedback.pushInfo("The input as hyperunmix reads it (hyperunmix info):")
+    command.run(["info", source], feedback)
 
 
 def _roi_arguments(algorithm, parameters, context, feedback):
@@ -157,7 +190,8 @@ class UnmixAlgorithm(_Base):
     def initAlgorithm(self, config=None):  # noqa: N802
         P = QgsProcessingParameterNumber
         add = self.addParameter
-        add(_help(QgsProcessingParameterRasterLayer("INPUT", "Hyperspectral raster"), INPUT_HELP))
+        add(_input_layer_parameter())
+        add(_product_parameter())
         add(_help(QgsProcessingParameterEnum("METHOD", "Method", options=METHOD_LABELS, defaultValue=0),
                   "mtl: the deep multi-task model (fitted on a sample, applied to every tile); fcls/nnls/scls/ucls: exact linear solvers (--method)."))
         add(_help(QgsProcessingParameterFile("ENDMEMBERS", "Endmember spectra (CSV or ENVI spectral library; empty: extract with VCA)",
@@ -234,11 +268,13 @@ class UnmixAlgorithm(_Base):
                 return False, f"{self.parameterDefinition(name).description()}: '{text}' is neither a number nor nan"
         if self.parameterAsDouble(parameters, "SCALE", context) <= 0:
             return False, "Scale factor must be greater than 0"
+        if parameters.get("INPUT") in (None, "") and not parameters.get("PRODUCT"):
+            return False, "Give a hyperspectral raster or a sensor product"
         return super().checkParameterValues(parameters, context)
 
     def commandArguments(self, parameters, context, feedback, output):  # noqa: N802
         """The hyperunmix arguments for these parameters (what processAlgorithm runs)."""
-        source = _raster_path(self, parameters, "INPUT", context)
+        source = _input_path(self, parameters, context)
         method = METHODS[self.parameterAsEnum(parameters, "METHOD", context)]
         arguments = ["unmix", source, "-o", output, "--method", method, "--overwrite",
                      "--tile", self.parameterAsInt(parameters, "TILE", context),
@@ -308,8 +344,9 @@ class UnmixAlgorithm(_Base):
 
     def layerName(self, parameters, context):  # noqa: N802
         """'<input> abundances (<method>)': tells runs apart in the Layers panel."""
-        layer = self.parameterAsRasterLayer(parameters, "INPUT", context)
-        source = layer.name() if layer is not None else "input"
+        layer = self.parameterAsRasterLayer(parameters, "INPUT", context) if parameters.get("INPUT") not in (None, "") else None
+        product = parameters.get("PRODUCT")
+        source = os.path.basename(str(product).rstrip("/\\")) if product else layer.name() if layer is not None else "input"
         method = METHODS[self.parameterAsEnum(parameters, "METHOD", context)].upper()
         if self.parameterAsFile(parameters, "MODEL", context):
             method += " model " + os.path.basename(self.parameterAsFile(parameters, "MODEL", context)).replace(".model.json", "")
@@ -318,6 +355,7 @@ class UnmixAlgorithm(_Base):
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
         arguments = self.commandArguments(parameters, context, feedback, output)
+        _log_input(arguments[1], feedback)
         command.run(arguments, feedback, flag_labels=self.flagLabels())
         style.set_undefined_colour_interpretation(output)
 
@@ -387,7 +425,8 @@ class EndmembersAlgorithm(_Base):
         return "Extracts endmember spectra with VCA on a stratified sample of valid pixels; writes CSV, an ENVI spectral library and a plot next to it. " + CSV_LAYOUT
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(_help(QgsProcessingParameterRasterLayer("INPUT", "Hyperspectral raster"), INPUT_HELP))
+        self.addParameter(_input_layer_parameter())
+        self.addParameter(_product_parameter())
         self.addParameter(_help(QgsProcessingParameterNumber("ENDMEMBER_COUNT", "Number of endmembers (empty: estimated)",
                                                              QgsProcessingParameterNumber.Integer, optional=True, minValue=1),
                                 "How many spectra VCA extracts (-p); empty: estimated from the elbow of the unmixing residual."))
@@ -398,7 +437,9 @@ class EndmembersAlgorithm(_Base):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         output = self.parameterAsFileOutput(parameters, "OUTPUT", context)
-        arguments = ["endmembers", _raster_path(self, parameters, "INPUT", context), "-o", output, "--overwrite",
+        source = _input_path(self, parameters, context)
+        _log_input(source, feedback)
+        arguments = ["endmembers", source, "-o", output, "--overwrite",
                      "--seed", self.parameterAsInt(parameters, "SEED", context)]
         if parameters.get("ENDMEMBER_COUNT") not in (None, ""):
             arguments += ["-p", self.parameterAsInt(parameters, "ENDMEMBER_COUNT", context)]
@@ -421,13 +462,16 @@ class EstimateAlgorithm(_Base):
                 "the number is left empty), with HySime as a second opinion, on a stratified sample of valid pixels.")
 
     def initAlgorithm(self, config=None):  # noqa: N802
-        self.addParameter(_help(QgsProcessingParameterRasterLayer("INPUT", "Hyperspectral raster"), INPUT_HELP))
+        self.addParameter(_input_layer_parameter())
+        self.addParameter(_product_parameter())
         self.addParameter(_help(QgsProcessingParameterFeatureSource("ROI", "Region of interest (polygons)", [QgsProcessing.TypeVectorPolygon], optional=True), ROI_HELP))
         self.addParameter(self._seed_parameter())
         self.addOutput(QgsProcessingOutputNumber("ENDMEMBER_COUNT", "Number of endmembers"))
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
-        arguments = ["estimate", _raster_path(self, parameters, "INPUT", context), "--json", "--seed", self.parameterAsInt(parameters, "SEED", context)]
+        source = _input_path(self, parameters, context)
+        _log_input(source, feedback)
+        arguments = ["estimate", source, "--json", "--seed", self.parameterAsInt(parameters, "SEED", context)]
         arguments += _roi_arguments(self, parameters, context, feedback)
         result = json.loads("\n".join(command.run(arguments, feedback)))
         feedback.pushInfo(f"Endmembers: {result['endmembers']}" + (" (uncertain: a close call)" if result["uncertain"] else "")

@@ -54,6 +54,44 @@ internal static unsafe partial class GdalNative
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial nint GDALVersionInfo(string request);
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial void CPLSetConfigOption(string key, string? value);
 
+    // Multidimensional API (GDAL 3.1+): groups, arrays, attributes of netCDF / HDF5 files.
+    [LibraryImport(Lib)] internal static partial nint GDALDatasetGetRootGroup(nint ds);
+    [LibraryImport(Lib)] internal static partial void GDALGroupRelease(nint group);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial nint GDALGroupOpenGroup(nint group, string name, nint options);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial nint GDALGroupOpenMDArray(nint group, string name, nint options);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial nint GDALGroupGetAttribute(nint group, string name);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial nint GDALGroupCreateGroup(nint group, string name, nint options);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint GDALGroupCreateDimension(nint group, string name, string? type, string? direction, ulong size, nint options);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint GDALGroupCreateMDArray(nint group, string name, nuint dimensionCount, nint* dimensions, nint dataType, nint options);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint GDALGroupCreateAttribute(nint group, string name, nuint dimensionCount, ulong* dimensions, nint dataType, nint options);
+    [LibraryImport(Lib)] internal static partial void GDALMDArrayRelease(nint array);
+    [LibraryImport(Lib)] internal static partial nint* GDALMDArrayGetDimensions(nint array, nuint* count);
+    [LibraryImport(Lib)] internal static partial void GDALReleaseDimensions(nint* dimensions, nuint count);
+    [LibraryImport(Lib)] internal static partial ulong GDALDimensionGetSize(nint dimension);
+    [LibraryImport(Lib)] internal static partial void GDALDimensionRelease(nint dimension);
+    [LibraryImport(Lib)]
+    internal static partial int GDALMDArrayRead(nint array, ulong* start, nuint* count, long* step, nint* bufferStride, nint bufferType,
+        void* buffer, void* bufferAllocStart, nuint bufferAllocSize);
+    [LibraryImport(Lib)]
+    internal static partial int GDALMDArrayWrite(nint array, ulong* start, nuint* count, long* step, nint* bufferStride, nint bufferType,
+        void* buffer, void* bufferAllocStart, nuint bufferAllocSize);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial nint GDALMDArrayGetAttribute(nint array, string name);
+    [LibraryImport(Lib)] internal static partial double GDALMDArrayGetNoDataValueAsDouble(nint array, int* hasNoData);
+    [LibraryImport(Lib)] internal static partial int GDALMDArraySetNoDataValueAsDouble(nint array, double value);
+    [LibraryImport(Lib)] internal static partial void GDALAttributeRelease(nint attribute);
+    [LibraryImport(Lib)] internal static partial nint GDALAttributeReadAsString(nint attribute);
+    [LibraryImport(Lib)] internal static partial double* GDALAttributeReadAsDoubleArray(nint attribute, nuint* count);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial int GDALAttributeWriteString(nint attribute, string value);
+    [LibraryImport(Lib)] internal static partial int GDALAttributeWriteDoubleArray(nint attribute, double* values, nuint count);
+    [LibraryImport(Lib)] internal static partial nint GDALExtendedDataTypeCreate(int type);
+    [LibraryImport(Lib)] internal static partial nint GDALExtendedDataTypeCreateString(nuint maxLength);
+    [LibraryImport(Lib)] internal static partial void GDALExtendedDataTypeRelease(nint dataType);
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint GDALCreateMultiDimensional(nint driver, string path, nint rootGroupOptions, nint options);
+
     // OSR
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)] internal static partial nint OSRNewSpatialReference(string? wkt);
     [LibraryImport(Lib)] internal static partial void OSRDestroySpatialReference(nint srs);

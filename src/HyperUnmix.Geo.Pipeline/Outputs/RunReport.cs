@@ -24,6 +24,11 @@ public static class RunReport
         {
             ["software"] = new { name = "HyperUnmix.Geo", version = UnmixJob.Version, gdal = GdalLibrary.Version, blas, reader = r.ReadPath },
             ["input"] = new { path = Path.GetFullPath(o.Input), width = info.Width, height = info.Height, bands = info.BandCount, crs_epsg = info.Epsg, driver = info.Driver },
+            ["product"] = info.Product is { } pr ? new
+            {
+                sensor = pr.Sensor, level = pr.Level, metadata_file = pr.MetadataFile, reflectance = pr.Reflectance,
+                masks_applied = pr.AppliedMasks.Select(m => new { name = m.Name, pixels = m.Pixels }).ToArray(), masked_pixels = pr.MaskedPixels,
+            } : null,
             ["parameters"] = new
             {
                 method = o.Method.ToString().ToUpperInvariant(),
@@ -63,6 +68,8 @@ public static class RunReport
                 left_out = sc.Dropped.Select(d => new { bands = BandScreen.Ranges(d.Bands), count = d.Bands.Length, reason = d.Reason }).ToArray(),
                 sampled_pixels = sc.SampledPixels,
                 zero_pixels_in_sample = sc.ZeroPixels,
+                reflectance_known = sc.Reflectance,
+                non_physical_pixels_in_sample = sc.NonPhysicalPixels,
             } : null,
             ["output"] = new { path = r.Output, window = new { col = r.Area.ColOff, row = r.Area.RowOff, width = r.Area.Width, height = r.Area.Height }, side_outputs = r.SideOutputs },
             ["pixels"] = new { total = r.TotalPixels, valid = r.ValidPixels, tiles = r.Tiles },

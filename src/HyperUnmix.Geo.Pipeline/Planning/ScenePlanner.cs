@@ -50,6 +50,7 @@ internal static class ScenePlanner
             AllowRawPath = !o.ForceGdalReader,
             NoData = o.InputNoData,
             Nan = o.NanAsNoData ? NanPolicy.Mask : NanPolicy.Error,
+            Masks = o.Masks,
         });
         try { CheckScale(o, source.Info); }
         catch
@@ -136,13 +137,13 @@ internal static class ScenePlanner
             ? Sampling.ReadRaw(source, area, roi, bands, o.SampleSize, o.Seed)
             : Sampling.ReadSpread(source, area, roi, bands);
         if (raw.Count == 0) throw NoValidPixel(o, roi is not null);
-        var screen = BandScreen.Run(raw, source.Info, o.DropAbsorptionBands) with { Values = DescribeValues(o, source.Info) };
+        var screen = BandScreen.Run(raw, source.Info, o.DropAbsorptionBands, o.InputScale, dropFlagged: o.Bands is null) with { Values = DescribeValues(o, source.Info) };
         // Reflectance and radiance are never negative everywhere; such a scene has a wrong scale, offset or byte order,
         // and would otherwise fail later in terms of its endmembers ("EM1 is all zero").
         if (screen.Keep.Length > 0 && screen.Keep.All(q => raw.Stats(q).Max <= 0))
             throw new RasterDataException(o.Input, $"has no positive value in any band of the {raw.Count} sampled valid pixels ({screen.Values}): the values cannot be reflectance or radiance; check the file's scale, offset and byte order");
         PixelSample? sample = null;
-        return (screen, () => sample ??= raw.Pixels(screen.Keep, o.InputScale, dropZeroPixels: true));
+        return (screen, () => sample ??= raw.Pixels(screen.Keep, o.InputScale, dropZeroPixels: true, dropNonPhysical: screen.Reflectance));
     }
 
     public static Prepared Prepare(UnmixOptions o, RasterSource source, int[] bands, RegionOfInterest? roi, Window area,

@@ -163,6 +163,7 @@ public sealed class TileProcessor : IDisposable
             for (var k = 0; k < m; k++) count += valid[k] &= inside[k];
         }
         count -= DropZeroPixels(y, layout, m, bands, valid);
+        if (Plan.Screen is { Reflectance: true }) count -= DropNonPhysicalPixels(y, layout, m, bands, valid, (float)o.InputScale);
         if (o.InputScale != 1)
             foreach (ref var v in y) v = (float)(v * o.InputScale);
         var output = ws.Buffer.AsSpan(0, (p + 1) * n);
@@ -202,6 +203,26 @@ public sealed class TileProcessor : IDisposable
             var zero = true;
             for (var b = 0; b < bands && zero; b++) zero = (layout == BufferLayout.PixelInterleaved ? y[k * bands + b] : y[b * m + k]) == 0;
             if (!zero) continue;
+            valid[k] = 0;
+            dropped++;
+        }
+        return dropped;
+    }
+
+    /// <summary>
+    /// Pixels whose reflectance is non-physical in most bands (<see cref="BandScreen.IsNonPhysical"/>) become nodata, as
+    /// they are left out of the sample. Only for scenes known to be reflectance (<see cref="ScreenResult.Reflectance"/>).
+    /// </summary>
+    private static int DropNonPhysicalPixels(ReadOnlySpan<float> y, BufferLayout layout, int m, int bands, Span<byte> valid, float scale)
+    {
+        var dropped = 0;
+        for (var k = 0; k < m; k++)
+        {
+            if (valid[k] == 0) continue;
+            var nonPhysical = layout == BufferLayout.PixelInterleaved
+                ? BandScreen.IsNonPhysical(y, k * bands, 1, bands, scale)
+                : BandScreen.IsNonPhysical(y, k, m, bands, scale);
+            if (!nonPhysical) continue;
             valid[k] = 0;
             dropped++;
         }

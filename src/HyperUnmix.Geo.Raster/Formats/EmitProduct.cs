@@ -1,0 +1,150 @@
+using System.Globalization;
+using HyperUnmix.Geo.Gdal;
+
+namespace HyperUnmix.Geo.Raster;
+
+/// <summary>
+/// EMIT L2A reflectance (<c>EMIT_L2A_RFL_*.nc</c>, NetCDF-4): <c>reflectance(downtrack, crosstrack, bands)</c> in
+/// sensor geometry, <c>sensor_band_parameters/{wavelengths, fwhm, good_wavelengths}</c>, and the geolocation table
+/// <c>location/{glt_x, glt_y}(ortho_y, ortho_x)</c>: for each cell of the map grid, the 1-based crosstrack column and
+/// downtrack row of the pixel that lies there (0: none; EMIT marks filled cells negative, so the magnitude is used).
+/// The map grid is the root attributes <c>geotransform</c> and <c>spatial_ref</c>. GDAL 3.6 cannot orthorectify
+/// through a GLT, so the reader writes the orthorectified cube to a temporary GeoTIFF (float32, -9999 where no pixel
+/// lies or the product's fill value is) that the scene reads, and removes it when the scene is closed.
+/// </summary>
+internal sealed class EmitProduct : ISceneProduct
+{
+    public string Name => "EMIT";
+    private const float Fill = -9999f;
+
+    public ProductScene? Resolve(string path)
+    {
+        if (!File.Exists(path) || !path.EndsWith(".nc", StringComparison.OrdinalIgnoreCase)) return null;
+        var named = System.IO.Path.GetFileName(path).StartsWith("EMIT_", StringComparison.OrdinalIgnoreCase);
+        if (named) Hdf5Files.CheckComplete(path);
+        GdalMultiDimFile file;
+        try { file = GdalMultiDimFile.Open(path); }
+        catch (GdalException e) when (named)
+        {
+            throw new RasterDataException(path, $"is not a readable EMIT NetCDF file (truncated?): {e.Message}");
+        }
+        catch (GdalException) { return null; }
+        using (file)
+        {
+            using var refl = file.Root.TryOpenArray("reflectance");
+            using var bandsGroup = file.Root.TryOpenGroup("sensor_band_parameters");
+            using var location = file.Root.TryOpenGroup("location");
+            if (refl is null || bandsGroup is null || location is null)
+            {
+                if (!named) return null;
+                throw new RasterDataException(path, $"is not an EMIT L2A reflectance product: {(refl is null ? "reflectance" : bandsGroup is null ? "sensor_band_parameters" : "location")} is missing");
+            }
+            var shape = refl.Shape;
+            if (shape.Length != 3) throw new RasterDataException(path, $"reflectance has {shape.Length} dimensions, not (downtrack, crosstrack, bands)");
+            int down = (int)shape[0], cross = (int)shape[1], n = (int)shape[2];
+            double[] Vector(string name, bool required = true)
+            {
+                using var a = bandsGroup.TryOpenArray(name);
+                if (a is null) return required ? throw new RasterDataException(path, $"sensor_band_parameters/{name} is missing") : null!;
+                var s = a.Shape;
+                if (s.Length != 1 || (int)s[0] != n)
+                    throw new RasterDataException(path, $"sensor_band_parameters/{name} has {string.Join(" x ", s)} values but reflectance has {n} bands");
+                var v = new double[n];
+                a.Read([0], [(ulong)n], v.AsSpan());
+                return v;
+            }
+            var wavelengths = Vector("wavelengths");
+            var fwhm = Vector("fwhm");
+            var good = Vector("good_wavelengths", required: false);
+            var gt = file.Root.GetDoubleAttribute("geotransform");
+            if (gt is not { Length: 6 }) throw new RasterDataException(path, "the root attribute geotransform is missing or not 6 numbers");
+            var srs = file.Root.GetStringAttribute("spatial_ref");
+            if (string.IsNullOrWhiteSpace(srs)) throw new RasterDataException(path, "the root attribute spatial_ref is missing");
+            var fill = (float)(refl.NoData ?? Fill);
+
+            var (index, ox, oy) = ReadGlt(path, location, down, cross);
+            var temp = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"hyperunmix-emit-{Guid.NewGuid():N}.tif");
+            try
+            {
+                WriteOrtho(temp, refl, index, ox, oy, down, cross, n, gt, srs, fill);
+            }
+            catch
+            {
+                File.Delete(temp);
+                throw;
+            }
+            return new ProductScene
+            {
+                Sensor = Name,
+                Level = "L2A RFL",
+                DatasetPath = temp,
+                TemporaryFile = temp,
+                MetadataFile = path,
+                BandCount = n,
+                Wavelengths = wavelengths,
+                Fwhm = fwhm,
+                BadBands = good is null ? [] : Enumerable.Range(0, n).Where(b => good[b] == 0).ToArray(),
+                Reflectance = true,
+                Files = [path],
+            };
+        }
+    }
+
+    /// <summary>For each map cell (row-major, <c>ox</c> x <c>oy</c>), the sensor pixel (row x cross + col) that lies there, or -1.</summary>
+    private static (int[] Index, int Ox, int Oy) ReadGlt(string path, GdalGroup location, int down, int cross)
+    {
+        using var gx = location.TryOpenArray("glt_x") ?? throw new RasterDataException(path, "location/glt_x is missing");
+        using var gy = location.TryOpenArray("glt_y") ?? throw new RasterDataException(path, "location/glt_y is missing");
+        var shape = gx.Shape;
+        if (shape.Length != 2 || !gy.Shape.SequenceEqual(shape))
+            throw new RasterDataException(path, $"location/glt_x ({string.Join(" x ", shape)}) and location/glt_y ({string.Join(" x ", gy.Shape)}) must be one 2-D map grid");
+        int oy = (int)shape[0], ox = (int)shape[1];
+        var xs = new int[ox * oy];
+        var ys = new int[ox * oy];
+        gx.Read([0, 0], [(ulong)oy, (ulong)ox], xs.AsSpan());
+        gy.Read([0, 0], [(ulong)oy, (ulong)ox], ys.AsSpan());
+        var index = new int[ox * oy];
+        for (var i = 0; i < index.Length; i++)
+        {
+            int x = Math.Abs(xs[i]), y = Math.Abs(ys[i]);
+            if (x == 0 || y == 0) { index[i] = -1; continue; }
+            if (x > cross)
+                throw new RasterDataException(path, string.Create(CultureInfo.InvariantCulture,
+                    $"location/glt_x at map cell (col {i % ox}, row {i / ox}) is {xs[i]}, outside the image's {cross} crosstrack pixels"));
+            if (y > down)
+                throw new RasterDataException(path, string.Create(CultureInfo.InvariantCulture,
+                    $"location/glt_y at map cell (col {i % ox}, row {i / ox}) is {ys[i]}, outside the image's {down} downtrack lines"));
+            index[i] = (y - 1) * cross + (x - 1);
+        }
+        return (index, ox, oy);
+    }
+
+    private static unsafe void WriteOrtho(string temp, GdalMDArray refl, int[] index, int ox, int oy, int down, int cross, int n,
+        double[] gt, string srs, float fill)
+    {
+        using var ds = GdalDataset.Create("GTiff", temp, ox, oy, n, GdalDataType.Float32, ["INTERLEAVE=BAND"]);
+        ds.SetGeoTransform(gt);
+        ds.SetProjection(srs);
+        // The cube is stored bands-last (EMIT chunks hold every band of a patch): read it a block of bands at a time,
+        // so that each chunk is decompressed n / BandBlock times rather than n times.
+        const int BandBlock = 16;
+        var swath = new float[down * cross * Math.Min(BandBlock, n)];
+        var map = new float[ox * oy];
+        for (var b0 = 0; b0 < n; b0 += BandBlock)
+        {
+            var k = Math.Min(BandBlock, n - b0);
+            refl.Read([0, 0, (ulong)b0], [(ulong)down, (ulong)cross, (ulong)k], swath.AsSpan(0, down * cross * k));
+            for (var q = 0; q < k; q++)
+            {
+                for (var i = 0; i < map.Length; i++)
+                {
+                    var v = index[i] < 0 ? Fill : swath[index[i] * k + q];
+                    map[i] = v == fill || float.IsNaN(v) ? Fill : v;
+                }
+                ds.GetBand(b0 + q + 1).SetNoData(Fill);
+                fixed (float* p = map) ds.RasterIO(true, 0, 0, ox, oy, p, GdalDataType.Float32, [b0 + q + 1], 4, 4L * ox, 4L * ox * oy);
+            }
+        }
+        ds.Close();
+    }
+}

@@ -1,0 +1,134 @@
+using System.Globalization;
+using HyperUnmix.Geo.Gdal;
+
+namespace HyperUnmix.Geo.Raster;
+
+/// <summary>
+/// A sensor product (EnMAP, PRISMA, EMIT, ...): several files, of which one holds the pixels and others the meaning
+/// (wavelengths, gains, bad bands, quality masks). A product reader runs before GDAL opens anything: given what the
+/// user named (the product's folder, its metadata file or its image), it says which file GDAL reads and what the
+/// product's metadata overrides. A new product is one class implementing this and one line in
+/// <see cref="SceneProducts.All"/>.
+/// </summary>
+internal interface ISceneProduct
+{
+    /// <summary>The sensor, as <c>info</c> shows it ("EnMAP").</summary>
+    string Name { get; }
+    /// <summary>
+    /// The product <paramref name="path"/> names, or null when it is not one of this reader's products (so that the
+    /// next reader, or a plain file, is tried). A path that is this product but broken (a missing metadata file, a
+    /// field that cannot be read) is a <see cref="RasterDataException"/> naming the file and the field.
+    /// </summary>
+    ProductScene? Resolve(string path);
+}
+
+/// <summary>A mask file of a product, and whether it applies by default.</summary>
+public sealed record ProductMaskFile(string Name, string File, bool Default);
+
+/// <summary>What a product reader found: the file GDAL reads, and the product's metadata that overrides the file's.</summary>
+internal sealed record ProductScene
+{
+    public required string Sensor { get; init; }
+    public required string Level { get; init; }
+    /// <summary>The dataset GDAL opens for the pixels.</summary>
+    public required string DatasetPath { get; init; }
+    /// <summary>A file the reader made for this scene (an orthorectified cube), removed when the scene is closed.</summary>
+    public string? TemporaryFile { get; init; }
+    /// <summary>The metadata file the fields below come from (named in errors).</summary>
+    public required string MetadataFile { get; init; }
+    /// <summary>The band count the metadata describes; a dataset with another count is refused.</summary>
+    public required int BandCount { get; init; }
+    public double[]? Wavelengths { get; init; }
+    public double[]? Fwhm { get; init; }
+    public double[]? Scale { get; init; }
+    public double[]? Offset { get; init; }
+    public int[]? BadBands { get; init; }
+    public double? NoData { get; init; }
+    /// <summary>The values (after scale and offset) are surface reflectance, 0-1 (EnMAP L2A; not L1C radiance).</summary>
+    public bool Reflectance { get; init; }
+    /// <summary>The masks the product has (present files only).</summary>
+    public IReadOnlyList<ProductMaskFile> Masks { get; init; } = [];
+    /// <summary>Every file of the product (none may be overwritten by an output).</summary>
+    public IReadOnlyList<string> Files { get; init; } = [];
+}
+
+/// <summary>What <see cref="RasterInfo"/> says about the product a scene came from.</summary>
+public sealed record ProductInfo
+{
+    public required string Sensor { get; init; }
+    public required string Level { get; init; }
+    public required string MetadataFile { get; init; }
+    public required string ImageFile { get; init; }
+    /// <summary>The values (after scale and offset) are surface reflectance, 0-1.</summary>
+    public bool Reflectance { get; init; }
+    /// <summary>Every mask the product has.</summary>
+    public IReadOnlyList<ProductMaskFile> AvailableMasks { get; init; } = [];
+    /// <summary>The masks applied as nodata, with the number of pixels each flags.</summary>
+    public IReadOnlyList<(string Name, long Pixels)> AppliedMasks { get; init; } = [];
+    /// <summary>Pixels nodata because of any applied mask.</summary>
+    public long MaskedPixels { get; init; }
+}
+
+/// <summary>The product readers; a path none of them claims is opened by GDAL as a plain file.</summary>
+internal static class SceneProducts
+{
+    public static IReadOnlyList<ISceneProduct> All { get; } = [new EnmapProduct(), new EmitProduct(), new PrismaProduct(), new DesisProduct()];
+
+    /// <summary>The product the path names, or null for a plain file.</summary>
+    public static ProductScene? Resolve(string path)
+    {
+        foreach (var p in All)
+            if (p.Resolve(path) is { } scene) return scene;
+        return null;
+    }
+
+    /// <summary>Mask names are compared case-insensitively; "none" alone selects no mask.</summary>
+    public static IReadOnlyList<ProductMaskFile> Select(ProductScene scene, IReadOnlyList<string>? requested)
+    {
+        if (requested is null) return scene.Masks.Where(m => m.Default).ToArray();
+        if (requested.Count == 1 && requested[0].Equals("none", StringComparison.OrdinalIgnoreCase)) return [];
+        var chosen = new List<ProductMaskFile>();
+        foreach (var name in requested)
+        {
+            var m = scene.Masks.FirstOrDefault(x => x.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+                    ?? throw new ArgumentException(
+                        $"--masks: {scene.Sensor} product {scene.MetadataFile} has no mask '{name}'; it has: {(scene.Masks.Count == 0 ? "none" : string.Join(",", scene.Masks.Select(x => x.Name)))}");
+            if (!chosen.Contains(m)) chosen.Add(m);
+        }
+        return chosen;
+    }
+
+    /// <summary>
+    /// Reads the masks onto the scene's grid: 1 where any mask flags the pixel (a non-zero value that is not the
+    /// mask file's own nodata value). A mask of another size is refused, naming it.
+    /// </summary>
+    public static (byte[] Masked, List<(string, long)> Counts) ReadMasks(IReadOnlyList<ProductMaskFile> masks, int width, int height)
+    {
+        var masked = new byte[width * height];
+        var counts = new List<(string, long)>();
+        var buffer = new float[width * height];
+        foreach (var m in masks)
+        {
+            using var ds = GdalDataset.Open(m.File);
+            if (ds.Width != width || ds.Height != height)
+                throw new RasterDataException(m.File, $"mask {m.Name} is {ds.Width}x{ds.Height} pixels but the spectral image is {width}x{height}");
+            var nd = ds.GetBand(1).NoData;
+            unsafe
+            {
+                fixed (float* p = buffer) ds.RasterIO(false, 0, 0, width, height, p, GdalDataType.Float32, [1], 4, 4L * width, 4L * width * height);
+            }
+            long count = 0;
+            for (var i = 0; i < buffer.Length; i++)
+            {
+                var v = buffer[i];
+                if (v == 0 || nd is { } n && v == n) continue;
+                count++;
+                masked[i] = 1;
+            }
+            counts.Add((m.Name, count));
+        }
+        return (masked, counts);
+    }
+
+    internal static string Num(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+}

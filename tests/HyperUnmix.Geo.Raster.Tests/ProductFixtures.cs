@@ -1,0 +1,282 @@
+using System.Globalization;
+using System.Text;
+using HyperUnmix.Geo.Gdal;
+
+namespace HyperUnmix.Geo.Raster.Tests;
+
+/// <summary>
+/// Sensor products built to their specifications from a real scene (an EnMAP L2A tile of ../shared/datasets), with a
+/// deliberately uneven scale: each band has its own gain and offset, so a reader that applies one scale to all, the
+/// image's own scale tag, or none, reads wrong reflectances.
+/// </summary>
+public static class ProductFixtures
+{
+    public static string RepoRoot
+    {
+        get
+        {
+            var d = new DirectoryInfo(AppContext.BaseDirectory);
+            while (d is not null && !File.Exists(System.IO.Path.Combine(d.FullName, "HyperUnmix.Geo.sln"))) d = d.Parent;
+            return d!.FullName;
+        }
+    }
+
+    /// <summary>The real EnMAP L2A tile the fixtures are made of (32 x 32 pixels, 224 bands, reflectance x 10,000 with a 0.0001 scale).</summary>
+    public static string EnmapTile => System.IO.Path.GetFullPath(System.IO.Path.Combine(RepoRoot, "..", "shared", "datasets", "enmap_potsdam", "enmap_potsdam_tile_64_0.tif"));
+
+    /// <summary>Band b's gain and offset in the fixture's METADATA.XML: three gains and two offsets in turn.</summary>
+    public static (double Gain, double Offset) Scaling(int b) => (0.0001 * (1 + b % 3), (b % 2) * 0.005);
+
+    /// <summary>Pixels (col, row) each mask flags: PIXELMASK one pixel, CLOUD a 4 x 3 block, HAZE one pixel (inside the cloud too), SNOW none.</summary>
+    public static readonly Dictionary<string, (int Col, int Row)[]> MaskPixels = new()
+    {
+        ["PIXELMASK"] = [(3, 5)],
+        ["CLOUD"] = [.. from r in Enumerable.Range(10, 3) from c in Enumerable.Range(20, 4) select (c, r)],
+        ["HAZE"] = [(0, 31), (21, 11)],
+        ["SNOW"] = [],
+    };
+
+    public sealed record Enmap(string Folder, string Xml, string Image, float[] Reflectance, int Width, int Height, int Bands,
+        double[] Wavelengths, double[] Fwhm, double[] GeoTransform);
+
+    /// <summary>
+    /// An EnMAP L2A product in <paramref name="folder"/>: the tile's reflectance as Int16 DN under per-band gains and
+    /// offsets (<see cref="Scaling"/>), in a GeoTIFF (or ENVI BSQ with <paramref name="envi"/>), a METADATA.XML
+    /// listing the bands in reverse order, and QL masks. <paramref name="xmlBands"/> writes another band count.
+    /// </summary>
+    public static unsafe Enmap WriteEnmap(string folder, bool envi = false, int? xmlBands = null, bool masks = true)
+    {
+        Directory.CreateDirectory(folder);
+        const string prefix = "ENMAP01-____L2A-DT0000001234_20220724T104526Z_001_V010110_20230101T000000Z";
+        using var src = RasterSource.Open(EnmapTile);
+        var info = src.Info;
+        int w = info.Width, h = info.Height, n = info.BandCount, area = w * h;
+        var refl = new float[n * area];
+        var valid = new byte[n * area];
+        src.ReadSamples(src.Extent, src.AllBands, refl, valid);
+        var dn = new short[n * area];
+        for (var b = 0; b < n; b++)
+        {
+            var (g, o) = Scaling(b);
+            for (var p = 0; p < area; p++)
+            {
+                var i = b * area + p;
+                if (valid[i] == 0) { dn[i] = -32768; refl[i] = float.NaN; continue; }
+                dn[i] = (short)Math.Round((refl[i] - o) / g);
+                refl[i] = (float)(dn[i] * g + o);
+            }
+        }
+        var image = System.IO.Path.Combine(folder, prefix + "-SPECTRAL_IMAGE." + (envi ? "BSQ" : "TIF"));
+        using (var ds = GdalDataset.Create(envi ? "ENVI" : "GTiff", image, w, h, n, GdalDataType.Int16, envi ? ["INTERLEAVE=BSQ"] : ["INTERLEAVE=BAND"]))
+        {
+            ds.SetGeoTransform(info.GeoTransform!);
+            ds.SetProjection(info.CrsWkt);
+            fixed (short* p = dn) ds.RasterIO(true, 0, 0, w, h, p, GdalDataType.Int16, Enumerable.Range(1, n).ToArray(), 2, 2L * w, 2L * area);
+            ds.Close();
+        }
+        var xml = System.IO.Path.Combine(folder, prefix + "-METADATA.XML");
+        var sb = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<level_X>\n  <base>\n    <format>ENMAP_L2A</format>\n    <level>L2A</level>\n  </base>\n  <specific>\n    <code>L2A</code>\n    <bandCharacterisation>\n");
+        var count = xmlBands ?? n;
+        for (var b = count - 1; b >= 0; b--)
+        {
+            var (g, o) = Scaling(b);
+            sb.Append(CultureInfo.InvariantCulture,
+                $"      <bandID number=\"{b + 1}\">\n        <wavelengthCenterOfBand>{info.Wavelengths![b % n]}</wavelengthCenterOfBand>\n        <FWHMOfBand>{info.Fwhm![b % n]}</FWHMOfBand>\n        <GainOfBand>{g}</GainOfBand>\n        <OffsetOfBand>{o}</OffsetOfBand>\n      </bandID>\n");
+        }
+        sb.Append("    </bandCharacterisation>\n  </specific>\n</level_X>\n");
+        File.WriteAllText(xml, sb.ToString());
+        if (masks)
+            foreach (var (name, pixels) in MaskPixels)
+            {
+                var tag = name == "PIXELMASK" ? "QL_PIXELMASK" : "QL_QUALITY_" + name;
+                var m = new byte[area];
+                foreach (var (c, r) in pixels) m[r * w + c] = 1;
+                using var ds = GdalDataset.Create("GTiff", System.IO.Path.Combine(folder, $"{prefix}-{tag}.TIF"), w, h, 1, GdalDataType.Byte);
+                ds.SetGeoTransform(info.GeoTransform!);
+                ds.SetProjection(info.CrsWkt);
+                fixed (byte* p = m) ds.RasterIO(true, 0, 0, w, h, p, GdalDataType.Byte, [1], 1, w, area);
+                ds.Close();
+            }
+        return new Enmap(folder, xml, image, refl, w, h, n, info.Wavelengths!, info.Fwhm!, info.GeoTransform!);
+    }
+
+    public sealed record Emit(string Path, int Down, int Cross, int Bands, int MapWidth, int MapHeight, float[] Reflectance,
+        double[] Wavelengths, double[] Fwhm, int[] BadBands, double[] GeoTransform, (int Row, int Col) FillPixel)
+    {
+        /// <summary>The sensor pixel (row, col) the fixture's GLT puts on map cell (row, col), or null: the swath turned a quarter and flipped.</summary>
+        public (int Row, int Col)? SourceOf(int mapRow, int mapCol) =>
+            mapRow >= 1 && mapRow <= Cross && mapCol >= 1 && mapCol <= Down ? (Down - mapCol, mapRow - 1) : null;
+    }
+
+    /// <summary>
+    /// An EMIT L2A RFL NetCDF-4 file as the product specification lays it out: root <c>reflectance(downtrack=30,
+    /// crosstrack=20, bands=6)</c> with _FillValue -9999, <c>sensor_band_parameters/{wavelengths, fwhm,
+    /// good_wavelengths}</c>, <c>location/{glt_x, glt_y}(ortho_y=22, ortho_x=32)</c> (1-based, 0 = no pixel) and the
+    /// root attributes <c>geotransform</c> and <c>spatial_ref</c> (EPSG:4326). The GLT turns the swath a quarter and
+    /// flips it (<see cref="Emit.SourceOf"/>), with an empty border; one sensor pixel is the fill value.
+    /// <paramref name="gltOutside"/> puts one map cell on crosstrack column 21 of 20.
+    /// </summary>
+    public static Emit WriteEmit(string path, bool gltOutside = false)
+    {
+        const int down = 30, cross = 20, n = 6, oy = 22, ox = 32;
+        var refl = new float[down * cross * n];
+        for (var r = 0; r < down; r++)
+            for (var c = 0; c < cross; c++)
+                for (var b = 0; b < n; b++) refl[(r * cross + c) * n + b] = 0.05f + 0.1f * b + 0.01f * r + 0.001f * c;
+        var fillPixel = (Row: 4, Col: 7);
+        for (var b = 0; b < n; b++) refl[(fillPixel.Row * cross + fillPixel.Col) * n + b] = -9999f;
+        double[] wavelengths = [452.1, 551.7, 1401.3, 1652.9, 2201.4, 2498.8], fwhm = [8.1, 8.3, 8.9, 9.2, 9.6, 10.4];
+        double[] good = [1, 1, 0, 1, 1, 0];
+        double[] gt = [-118.25, 0.000542, 0, 35.5, 0, -0.000542];
+        var fixture = new Emit(path, down, cross, n, ox, oy, refl, wavelengths, fwhm, [2, 5], gt, fillPixel);
+        var gx = new int[oy * ox];
+        var gy = new int[oy * ox];
+        for (var r = 0; r < oy; r++)
+            for (var c = 0; c < ox; c++)
+                if (fixture.SourceOf(r, c) is { } s) { gy[r * ox + c] = s.Row + 1; gx[r * ox + c] = s.Col + 1; }
+        if (gltOutside) gx[5 * ox + 6] = cross + 1;
+
+        using var file = GdalMultiDimFile.Create("netCDF", path);
+        var root = file.Root;
+        nint dDown = root.CreateDimension("downtrack", down), dCross = root.CreateDimension("crosstrack", cross), dBands = root.CreateDimension("bands", n);
+        using (var a = root.CreateArray("reflectance", GdalDataType.Float32, dDown, dCross, dBands))
+        {
+            a.NoData = -9999;
+            a.Write([0, 0, 0], [down, cross, n], (ReadOnlySpan<float>)refl);
+        }
+        using (var g = root.CreateGroup("sensor_band_parameters"))
+        {
+            var d = g.CreateDimension("bands", n);
+            foreach (var (name, values) in new[] { ("wavelengths", wavelengths), ("fwhm", fwhm), ("good_wavelengths", good) })
+            {
+                using var a = g.CreateArray(name, GdalDataType.Float64, d);
+                a.Write([0], [n], (ReadOnlySpan<double>)values);
+            }
+            GdalGroup.ReleaseDimension(d);
+        }
+        using (var g = root.CreateGroup("location"))
+        {
+            nint dy = g.CreateDimension("ortho_y", oy), dx = g.CreateDimension("ortho_x", ox);
+            foreach (var (name, values) in new[] { ("glt_x", gx), ("glt_y", gy) })
+            {
+                using var a = g.CreateArray(name, GdalDataType.Int32, dy, dx);
+                a.Write([0, 0], [oy, ox], (ReadOnlySpan<int>)values);
+            }
+            GdalGroup.ReleaseDimension(dy);
+            GdalGroup.ReleaseDimension(dx);
+        }
+        root.SetAttribute("geotransform", gt);
+        using (var srs = SpatialReference.FromUserInput("EPSG:4326")) root.SetAttribute("spatial_ref", srs.Wkt);
+        foreach (var d in new[] { dDown, dCross, dBands }) GdalGroup.ReleaseDimension(d);
+        return fixture;
+    }
+
+    public sealed record Prisma(string Path, int Rows, int Cols, double[] Wavelengths, double[] Fwhm, double[] Scale, double[] Offset,
+        Func<int, int, int, double> Reflectance, (int Row, int Col) ErrorPixel, double[] GeoTransform);
+
+    /// <summary>
+    /// A PRISMA L2D product as its specification lays it out, written as NetCDF-4 (an HDF5 file that GDAL's HDF5 and
+    /// netCDF drivers read; GDAL cannot write HDF5 itself): <c>HDFEOS/SWATHS/PRS_L2D_HCO/Data Fields/{VNIR_Cube,
+    /// SWIR_Cube}</c> rows x bands x columns (32 x 5 x 22 and 32 x 4 x 22), UInt16 DN; root attributes
+    /// <c>List_Cw_Vnir</c> in descending order as PRISMA stores it, one VNIR band unused (wavelength 0, flag 0) and
+    /// one SWIR band flagged 0; VNIR and SWIR with different L2 scales; an error matrix flagging one sample; UTM 32N
+    /// corners.
+    /// </summary>
+    public static Prisma WritePrisma(string path)
+    {
+        const int rows = 32, cols = 22;
+        double[] cwV = [905.1, 801.7, 0, 602.4, 498.9], fwV = [11.2, 10.6, 0, 9.1, 8.4], flV = [1, 1, 0, 1, 1];
+        double[] cwS = [948.3, 1203.5, 1605.2, 2201.6], fwS = [12.1, 11.4, 10.8, 9.9], flS = [1, 1, 1, 0];
+        double vMin = 0, vMax = 1.0, sMin = -0.01, sMax = 0.8;
+        int Dn(bool swir, int r, int b, int c) => (swir ? 20000 : 1000) + 700 * b + 37 * r + 11 * c;
+        var err = (Row: 3, Col: 4);
+        double ulE = 300000, ulN = 5000000;
+        double[] gt = [ulE, 30, 0, ulN, 0, -30];
+        // The product's bands in wavelength order: (swir, index in its cube).
+        var order = new[] { (false, 4), (false, 3), (false, 1), (false, 0), (true, 0), (true, 1), (true, 2) };
+        var fixture = new Prisma(path, rows, cols,
+            order.Select(o => o.Item1 ? cwS[o.Item2] : cwV[o.Item2]).ToArray(),
+            order.Select(o => o.Item1 ? fwS[o.Item2] : fwV[o.Item2]).ToArray(),
+            order.Select(o => o.Item1 ? (sMax - sMin) / 65535 : (vMax - vMin) / 65535).ToArray(),
+            order.Select(o => o.Item1 ? sMin : vMin).ToArray(),
+            (k, r, c) =>
+            {
+                var (swir, b) = order[k];
+                return (swir ? sMin : vMin) + Dn(swir, r, b, c) * ((swir ? sMax - sMin : vMax - vMin) / 65535);
+            },
+            err, gt);
+
+        using var file = GdalMultiDimFile.Create("netCDF", path);
+        var root = file.Root;
+        using var hdfeos = root.CreateGroup("HDFEOS");
+        using var swaths = hdfeos.CreateGroup("SWATHS");
+        using var swath = swaths.CreateGroup("PRS_L2D_HCO");
+        using var fields = swath.CreateGroup("Data Fields");
+        nint dRows = fields.CreateDimension("nrows", rows), dCols = fields.CreateDimension("ncols", cols);
+        nint dV = fields.CreateDimension("nvnir", 5), dS = fields.CreateDimension("nswir", 4);
+        foreach (var (name, swir, n, dim) in new[] { ("VNIR", false, 5, dV), ("SWIR", true, 4, dS) })
+        {
+            var dn = new short[rows * n * cols];
+            var e = new byte[rows * n * cols];
+            for (var r = 0; r < rows; r++)
+                for (var b = 0; b < n; b++)
+                    for (var c = 0; c < cols; c++) dn[(r * n + b) * cols + c] = unchecked((short)(ushort)Dn(swir, r, b, c));
+            if (!swir) e[(err.Row * n + 1) * cols + err.Col] = 2;
+            using (var a = fields.CreateArray(name + "_Cube", GdalDataType.UInt16, dRows, dim, dCols))
+                a.Write([0, 0, 0], [rows, (ulong)n, cols], (ReadOnlySpan<short>)dn);
+            using (var a = fields.CreateArray(name + "_PIXEL_L2_ERR_MATRIX", GdalDataType.Byte, dRows, dim, dCols))
+                a.Write([0, 0, 0], [rows, (ulong)n, cols], (ReadOnlySpan<byte>)e);
+        }
+        foreach (var d in new[] { dRows, dCols, dV, dS }) GdalGroup.ReleaseDimension(d);
+        foreach (var (name, v) in new[]
+                 {
+                     ("List_Cw_Vnir", cwV), ("List_Fwhm_Vnir", fwV), ("List_Cw_Vnir_Flags", flV),
+                     ("List_Cw_Swir", cwS), ("List_Fwhm_Swir", fwS), ("List_Cw_Swir_Flags", flS),
+                     ("L2ScaleVnirMin", [vMin]), ("L2ScaleVnirMax", [vMax]), ("L2ScaleSwirMin", [sMin]), ("L2ScaleSwirMax", [sMax]),
+                     ("Epsg_Code", [32632]), ("Product_ULcorner_easting", [ulE]), ("Product_ULcorner_northing", [ulN]),
+                     ("Product_LRcorner_easting", [ulE + cols * 30]), ("Product_LRcorner_northing", [ulN - rows * 30]),
+                 })
+            root.SetAttribute(name, v);
+        return fixture;
+    }
+
+    public sealed record Desis(string Folder, string Image, string Header, int Width, int Height, double[] Wavelengths, double[] Fwhm,
+        double[] Gains, double[] Offsets, Func<int, int, int, double> Reflectance, (int Row, int Col) FillPixel);
+
+    /// <summary>
+    /// A DESIS L2A product: <c>*-SPECTRAL_IMAGE.tif</c> pixel-interleaved, DEFLATE-compressed Int16 DN (20 x 30 pixels,
+    /// 8 bands, nodata -9999 at one pixel), its ENVI-style <c>*-SPECTRAL_IMAGE.hdr</c> with lists over several lines
+    /// and per-band gains and offsets, and a METADATA.xml.
+    /// </summary>
+    public static unsafe Desis WriteDesis(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        const string prefix = "DESIS-HSI-L2A-DT0483021900_003-20200808T100507-V0215";
+        const int w = 20, h = 30, n = 8;
+        var wl = Enumerable.Range(0, n).Select(b => 401.9 + 72.5 * b).ToArray();
+        var fwhm = Enumerable.Range(0, n).Select(b => 3.5 + 0.01 * b).ToArray();
+        var gains = Enumerable.Range(0, n).Select(b => 0.0001 * (1 + b % 3)).ToArray();
+        var offsets = Enumerable.Range(0, n).Select(b => b % 2 * 0.01).ToArray();
+        static int Dn(int b, int r, int c) => 500 + 300 * b + 7 * r + 3 * c;
+        var fill = (Row: 12, Col: 9);
+        var dn = new short[w * h * n];
+        for (var r = 0; r < h; r++)
+            for (var c = 0; c < w; c++)
+                for (var b = 0; b < n; b++) dn[(r * w + c) * n + b] = (short)((r, c) == fill ? -9999 : Dn(b, r, c));
+        var image = System.IO.Path.Combine(folder, prefix + "-SPECTRAL_IMAGE.tif");
+        using (var ds = GdalDataset.Create("GTiff", image, w, h, n, GdalDataType.Int16, ["INTERLEAVE=PIXEL", "COMPRESS=DEFLATE"]))
+        {
+            ds.SetGeoTransform([399000, 30, 0, 5700000, 0, -30]);
+            using (var srs = SpatialReference.FromUserInput("EPSG:32633")) ds.SetProjection(srs.Wkt);
+            for (var b = 1; b <= n; b++) ds.GetBand(b).SetNoData(-9999);
+            fixed (short* p = dn) ds.RasterIO(true, 0, 0, w, h, p, GdalDataType.Int16, Enumerable.Range(1, n).ToArray(), 2L * n, 2L * n * w, 2);
+            ds.Close();
+        }
+        static string L(double[] v) => "{\n " + string.Join(",\n ", v.Select(x => x.ToString("R", CultureInfo.InvariantCulture))) + "}";
+        var header = System.IO.Path.Combine(folder, prefix + "-SPECTRAL_IMAGE.hdr");
+        File.WriteAllText(header, $"ENVI\ndescription = {{DESIS L2A}}\nsamples = {w}\nlines = {h}\nbands = {n}\ndata type = 2\ninterleave = bip\n" +
+            $"wavelength units = Nanometers\nwavelength = {L(wl)}\nfwhm = {L(fwhm)}\ndata gain values = {L(gains)}\ndata offset values = {L(offsets)}\n");
+        File.WriteAllText(System.IO.Path.Combine(folder, prefix + "-METADATA.xml"), "<hsi_doc/>\n");
+        return new Desis(folder, image, header, w, h, wl, fwhm, gains, offsets, (b, r, c) => Dn(b, r, c) * gains[b] + offsets[b], fill);
+    }
+}
