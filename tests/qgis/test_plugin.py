@@ -350,7 +350,9 @@ class DialogTests(unittest.TestCase):
         # The endmember stages and the pixel scale: defaults pass nothing, choices pass their option.
         for flag in ("--extractor", "--no-refine", "--normalize"):
             self.assertNotIn(flag, plain)
-        stages = self.arguments(EXTRACTOR=1, REFINE=False, NORMALIZE=2)
+        stages = self.arguments(EXTRACTOR=1, REFINE=False, NORMALIZE=2, FRACTIONS=1)
+        self.assertFlag(stages, "--fractions", "signal")
+        self.assertNotIn("--fractions", plain)
         self.assertFlag(stages, "--extractor", "vca")
         self.assertFlag(stages, "--no-refine")
         self.assertFlag(stages, "--normalize", "l2")
@@ -359,6 +361,20 @@ class DialogTests(unittest.TestCase):
                                                               "OUTPUT": os.path.join(self.dir, "x.tif")}, QgsProcessingContext())
         self.assertFalse(ok)
         self.assertIn("neither a number nor nan", message)
+        # An endmember file and a count together: refused before launch, in the dialog's words (not the raw -p).
+        ok, message = unmix_algorithm().checkParameterValues({"INPUT": os.path.join(SAMPLE, "scene.tif"), "ENDMEMBER_COUNT": 3,
+                                                              "ENDMEMBERS": os.path.join(SAMPLE, "scene_endmembers.csv"),
+                                                              "OUTPUT": os.path.join(self.dir, "x.tif")}, QgsProcessingContext())
+        self.assertFalse(ok)
+        self.assertIn("not both", message)
+        self.assertIn("Number of endmembers", message)
+        self.assertNotIn("-p", message)
+        # A vector file as the raster input: said so, not "not found".
+        ok, message = unmix_algorithm().checkParameterValues({"INPUT": os.path.join(SAMPLE, "roi.geojson"),
+                                                              "OUTPUT": os.path.join(self.dir, "x.tif")}, QgsProcessingContext())
+        self.assertFalse(ok)
+        self.assertIn("not a raster QGIS can open", message)
+        self.assertNotIn("not found", message)
 
     def test_1_options_reach_the_command(self):
         # Through the real command: scale, band subset, NaN output nodata, COG.

@@ -55,7 +55,9 @@ DEEP_DEFAULTS = {"ALPHA": 0.1, "EPOCHS": 100, "FIT_PIXELS": 10000, "ENDMEMBER_ST
 EXTRACTORS = ["nfindr", "vca"]
 EXTRACTOR_LABELS = ["N-FINDR from VCA's pixels", "VCA"]
 NORMALIZES = ["auto", "scale", "l2", "none"]
-NORMALIZE_LABELS = ["automatic (scale for mtl, none otherwise)", "scale (per-pixel brightness)", "l2 (unit-length pixels)", "none"]
+NORMALIZE_LABELS = ["automatic (mtl: decided per scene by the brightness test; none otherwise)", "scale (per-pixel brightness)", "l2 (unit-length pixels)", "none"]
+FRACTIONS = ["physical", "signal"]
+FRACTION_LABELS = ["physical (area shares)", "signal-weighted (each material's share of the signal)"]
 
 
 def _advanced(parameter):
@@ -83,11 +85,28 @@ def _number_or_nan(text):
 def _raster_path(algorithm, parameters, name, context):
     layer = algorithm.parameterAsRasterLayer(parameters, name, context)
     if layer is None:
-        raise QgsProcessingException(f"{name}: no raster layer given")
+        given = parameters.get(name)
+        label = algorithm.parameterDefinition(name).description() if algorithm.parameterDefinition(name) else name
+        if isinstance(given, str) and os.path.exists(given):
+            # A vector file (or anything else QGIS cannot open as a raster) read as "not found" before.
+            raise QgsProcessingException(f"{label}: '{given}' exists but is not a raster QGIS can open (a vector file?); choose a hyperspectral raster")
+        raise QgsProcessingException(f"{label}: no raster layer given")
     path = layer.source().split("|")[0]
     if not os.path.exists(path):
         raise QgsProcessingException(f"{name}: '{layer.name()}' is not a raster file on disk ({layer.source()}); save it as GeoTIFF first")
     return path
+
+
+def _not_a_raster(algorithm, parameters, name):
+    """Why a file given for a raster parameter is not one (QGIS's own check says only "not found"), or None."""
+    given = parameters.get(name)
+    if not isinstance(given, str) or not given or not os.path.exists(given):
+        return None
+    from qgis.core import QgsRasterLayer
+    if QgsRasterLayer(given, "check", "gdal").isValid():
+        return None
+    label = algorithm.parameterDefinition(name).description()
+    return f"{label}: '{given}' exists but is not a raster QGIS can open (a vector file?); choose a hyperspectral raster"
 
 
 def _product_parameter():
@@ -210,8 +229,13 @@ class UnmixAlgorithm(_Base):
         add(_help(_advanced(QgsProcessingParameterBoolean("REFINE", "Refine extracted endmembers (convex combinations of pixels)", defaultValue=True)),
                   "Archetypal refinement of the extracted endmembers, kept only when it lowers the residual; off: --no-refine."))
         add(_help(_advanced(QgsProcessingParameterEnum("NORMALIZE", "Pixel brightness", options=NORMALIZE_LABELS, defaultValue=0)),
-                  "automatic: the scaled model y = s E a for mtl, none for the classic solvers; scale: a per-pixel brightness factor "
-                  "(illumination, shading); l2: unit-length pixels; none: the plain mixing model (--normalize)."))
+                  "automatic: for mtl the run tests whether brightness varies by shading (then the scaled model y = s E a) or by "
+                  "composition (then the plain model, which keeps dark materials such as water), and logs its decision; none for the "
+                  "classic solvers; scale: a per-pixel brightness factor (illumination, shading); l2: unit-length pixels; none: the "
+                  "plain mixing model (--normalize)."))
+        add(_help(_advanced(QgsProcessingParameterEnum("FRACTIONS", "Fractions", options=FRACTION_LABELS, defaultValue=0)),
+                  "physical: area shares (default); signal-weighted: each material's share of the pixel's signal, the convention of "
+                  "brightness-weighted references such as Samson's (--fractions)."))
         add(_help(P("SCALE", "Scale factor for input values (0.0001 for reflectance x 10000)", P.Double, 1.0, minValue=0.0),
                   "Multiplies every input value so the scene and the endmember spectra share units (--scale). Reflectance stored as "
                   "integers x 10000 without a declared band scale needs 0.0001. A file that declares its own scale (EnMAP L2A "
@@ -270,6 +294,13 @@ class UnmixAlgorithm(_Base):
             return False, "Scale factor must be greater than 0"
         if parameters.get("INPUT") in (None, "") and not parameters.get("PRODUCT"):
             return False, "Give a hyperspectral raster or a sensor product"
+        problem = _not_a_raster(self, parameters, "INPUT")
+        if problem:
+            return False, problem
+        # Checked before launch, in the dialog's words (the command would refuse it only after starting, naming -p).
+        if parameters.get("ENDMEMBER_COUNT") not in (None, "") and self.parameterAsFile(parameters, "ENDMEMBERS", context):
+            return False, (f"Give either '{self.parameterDefinition('ENDMEMBERS').description()}' or "
+                           f"'{self.parameterDefinition('ENDMEMBER_COUNT').description()}', not both")
         return super().checkParameterValues(parameters, context)
 
     def commandArguments(self, parameters, context, feedback, output):  # noqa: N802
@@ -331,6 +362,9 @@ class UnmixAlgorithm(_Base):
         normalize = NORMALIZES[self.parameterAsEnum(parameters, "NORMALIZE", context)]
         if normalize != "auto":
             arguments += ["--normalize", normalize]
+        fractions = FRACTIONS[self.parameterAsEnum(parameters, "FRACTIONS", context)]
+        if fractions != "physical":
+            arguments += ["--fractions", fractions]
         arguments += _roi_arguments(self, parameters, context, feedback)
         return arguments
 
