@@ -118,7 +118,8 @@ public sealed class MesmaCommandTests : IDisposable
     [InlineData(3, "have no library samples near them", new string[0])]
     [InlineData(2, "class 'forest' has no spectra", new[] { "--drop-uncovered-bands", "--classes", "vegetation,forest" })]
     [InlineData(2, "9,220 models for levels 2,3 exceed the limit of 1,000", new[] { "--drop-uncovered-bands", "--max-models", "1000" })]
-    [InlineData(3, "not reflectance 0-1 like the library", new[] { "--drop-uncovered-bands", "--scale", "10000" })]
+    // The tile declares its band scale (0.0001): a --scale on top is refused, never applied twice.
+    [InlineData(2, "declares its own band scale (x 0.0001)", new[] { "--drop-uncovered-bands", "--scale", "10000" })]
     [InlineData(3, "has no class field 'level_9'", new[] { "--drop-uncovered-bands", "--class-field", "level_9" })]
     [InlineData(3, "not reflectance; state the scale", new[] { "--drop-uncovered-bands", "--library-scale", "1" })]
     public void BadInput_GetsOneLine_AnExitCode_AndNothingWritten(int exit, string message, string[] extra)
@@ -128,6 +129,19 @@ public sealed class MesmaCommandTests : IDisposable
         Assert.Contains(message, err);
         Assert.Single(err.Trim().Split('\n'));
         Assert.Empty(Directory.EnumerateFileSystemEntries(_cli.Dir));
+    }
+
+    /// <summary>The tile without its declared scale: values x 10000 are not reflectance 0-1 like the library.</summary>
+    [Fact]
+    public void SceneNotInReflectance_IsRefused_NamingTheScale()
+    {
+        var unscaled = _cli.Path("unscaled.tif");
+        using (var p = System.Diagnostics.Process.Start("gdal_translate", ["-q", "-a_scale", "1", "-a_offset", "0", Tile, unscaled])!) p.WaitForExit();
+        var (code, _, err) = _cli.Run(["mesma", unscaled, "--library", Library(), "--drop-uncovered-bands", "-o", _cli.Path("x.tif")]);
+        Assert.Equal(3, code);
+        Assert.Contains("not reflectance 0-1 like the library", err);
+        Assert.Single(err.Trim().Split('\n'));
+        Assert.False(File.Exists(_cli.Path("x.tif")));
     }
 
     [Fact]
