@@ -102,8 +102,16 @@ def _not_a_raster(algorithm, parameters, name):
     given = parameters.get(name)
     if not isinstance(given, str) or not given or not os.path.exists(given):
         return None
-    from qgis.core import QgsRasterLayer
-    if QgsRasterLayer(given, "check", "gdal").isValid():
+    # GDAL itself, read-only: a QgsRasterLayer would leave a .aux.xml beside the user's file.
+    from osgeo import gdal
+    gdal.PushErrorHandler("CPLQuietErrorHandler")
+    try:
+        opened = gdal.OpenEx(given, gdal.OF_RASTER | gdal.OF_READONLY) is not None
+    except RuntimeError:
+        opened = False
+    finally:
+        gdal.PopErrorHandler()
+    if opened:
         return None
     label = algorithm.parameterDefinition(name).description()
     return f"{label}: '{given}' exists but is not a raster QGIS can open (a vector file?); choose a hyperspectral raster"
