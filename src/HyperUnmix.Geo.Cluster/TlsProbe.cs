@@ -33,6 +33,41 @@ public static class TlsProbe
         }
     }
 
+    /// <summary>
+    /// One TLS handshake with itself on loopback, both ends with the cluster's certificate, before the silo starts:
+    /// the first handshake of a process JITs the TLS stack, which took seconds on a loaded 2-core machine, and a
+    /// joining silo whose first connections are that slow was declared dead by its peers (2-second probes).
+    /// </summary>
+    public static async Task WarmUp(ClusterSecret secret, CancellationToken cancel)
+    {
+        var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+            timeout.CancelAfter(TimeSpan.FromSeconds(30));
+            var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+            var server = Task.Run(async () =>
+            {
+                using var accepted = await listener.AcceptTcpClientAsync(timeout.Token);
+                await using var tls = new SslStream(accepted.GetStream(), false, (_, c, _, _) => c is not null);
+                await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions { ServerCertificate = secret.Certificate, ClientCertificateRequired = true }, timeout.Token);
+                await tls.WriteAsync(new byte[] { 1 }, timeout.Token);
+            }, CancellationToken.None);
+            using var tcp = new TcpClient();
+            await tcp.ConnectAsync(System.Net.IPAddress.Loopback, port, timeout.Token);
+            await using var client = new SslStream(tcp.GetStream(), false, (_, c, _, _) => c is not null);
+            await client.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "hyperunmix", ClientCertificates = [secret.Certificate] }, timeout.Token);
+            await client.ReadExactlyAsync(new byte[1], timeout.Token);
+            await server;
+        }
+        catch (Exception e) when (e is IOException or AuthenticationException or SocketException or OperationCanceledException && !cancel.IsCancellationRequested)
+        {
+            // Only a warm-up: the silo's own connections will say what is wrong, if anything is.
+        }
+        finally { listener.Stop(); }
+    }
+
     private enum Problem { NoTls, SecretRequired, OtherSecret, Refused }
 
     /// <summary>Kind null: the secrets match (or neither side has one).</summary>
