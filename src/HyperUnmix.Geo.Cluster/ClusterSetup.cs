@@ -22,6 +22,9 @@ public sealed partial record ClusterAddress(string Redis, string Name)
     /// <summary>Environment variable with the Redis password, used when the configuration string has no password=.</summary>
     public const string PasswordVariable = "HYPERUNMIX_REDIS_PASSWORD";
 
+    /// <summary>Environment variable with a PEM/DER file of the CA (or self-signed certificate) that Redis' TLS certificate must chain to.</summary>
+    public const string CaVariable = "HYPERUNMIX_REDIS_CA";
+
     /// <summary>The Redis configuration string for messages: the password replaced by *****.</summary>
     public string Display => PasswordInString().Replace(Redis, "$1*****");
 
@@ -63,6 +66,16 @@ public sealed partial record ClusterAddress(string Redis, string Name)
         var c = ConfigurationOptions.Parse(Redis);
         // Preferred to password= in --redis: a command line is visible to every user of the machine (ps).
         if (string.IsNullOrEmpty(c.Password) && Environment.GetEnvironmentVariable(PasswordVariable) is { Length: > 0 } password) c.Password = password;
+        // A Redis with ssl=true whose certificate a private CA (or itself) signed: trust that CA for Redis only,
+        // rather than adding it to the machine's store.
+        if (Environment.GetEnvironmentVariable(CaVariable) is { Length: > 0 } ca)
+        {
+            try { c.TrustIssuer(ca); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+            {
+                throw new ClusterSecretException($"{Path.GetFullPath(ca)}: cannot read the Redis CA certificate (${CaVariable}): {e.Message}");
+            }
+        }
         c.AbortOnConnectFail = false;
         c.ConnectTimeout = 3000;
         return c;

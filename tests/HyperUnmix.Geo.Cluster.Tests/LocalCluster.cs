@@ -13,7 +13,9 @@ public sealed partial class LocalCluster : IDisposable
     private readonly Process _redis;
     private readonly List<WorkerProcess> _workers = [];
     public int RedisPort { get; }
-    public string Redis => $"127.0.0.1:{RedisPort}";
+    public string Redis => $"127.0.0.1:{RedisPort}" + (RedisCa is null ? "" : ",ssl=true");
+    /// <summary>With Redis over TLS: its self-signed certificate (PEM), given in HYPERUNMIX_REDIS_CA.</summary>
+    public string? RedisCa { get; }
     public string Name { get; } = "t" + Guid.NewGuid().ToString("N")[..8];
     public string Dir { get; } = Directory.CreateTempSubdirectory("hu-cluster-").FullName;
     public IReadOnlyList<WorkerProcess> Workers => _workers;
@@ -22,10 +24,18 @@ public sealed partial class LocalCluster : IDisposable
     /// <summary>Redis' requirepass, given to workers and commands in HYPERUNMIX_REDIS_PASSWORD; null: none.</summary>
     public string? RedisPassword { get; }
     /// <summary>What every worker and command of this cluster gets in its environment (the Redis password).</summary>
-    public IReadOnlyDictionary<string, string> Environment =>
-        RedisPassword is null ? new Dictionary<string, string>() : new Dictionary<string, string> { [ClusterAddress.PasswordVariable] = RedisPassword };
+    public IReadOnlyDictionary<string, string> Environment
+    {
+        get
+        {
+            var e = new Dictionary<string, string>();
+            if (RedisPassword is not null) e[ClusterAddress.PasswordVariable] = RedisPassword;
+            if (RedisCa is not null) e[ClusterAddress.CaVariable] = RedisCa;
+            return e;
+        }
+    }
 
-    public LocalCluster(bool secret = true, string? redisPassword = null)
+    public LocalCluster(bool secret = true, string? redisPassword = null, bool redisTls = false)
     {
         if (secret)
         {
@@ -37,6 +47,24 @@ public sealed partial class LocalCluster : IDisposable
         var psi = new ProcessStartInfo("redis-server") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "--port", RedisPort.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no" }) psi.ArgumentList.Add(a);
         if (redisPassword is not null) { psi.ArgumentList.Add("--requirepass"); psi.ArgumentList.Add(redisPassword); }
+        if (redisTls)
+        {
+            // Redis' own certificate for 127.0.0.1, self-signed: clients trust it through HYPERUNMIX_REDIS_CA.
+            using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+            var request = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+            var san = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+            san.AddIpAddress(System.Net.IPAddress.Loopback);
+            request.CertificateExtensions.Add(san.Build());
+            request.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509BasicConstraintsExtension(true, false, 0, true));
+            using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(2));
+            RedisCa = Path.Combine(Dir, "redis-cert.pem");
+            File.WriteAllText(RedisCa, cert.ExportCertificatePem());
+            var keyFile = Path.Combine(Dir, "redis-key.pem");
+            File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
+            // The plain port closed, the TLS one on the free port.
+            psi.ArgumentList[psi.ArgumentList.IndexOf("--port") + 1] = "0";
+            foreach (var a in new[] { "--tls-port", RedisPort.ToString(), "--tls-cert-file", RedisCa, "--tls-key-file", keyFile, "--tls-auth-clients", "no" }) psi.ArgumentList.Add(a);
+        }
         _redis = Process.Start(psi)!;
         _redis.BeginOutputReadLine();
         _redis.BeginErrorReadLine();
@@ -200,7 +228,10 @@ public sealed class WorkerProcess
 
     public void WaitReady(TimeSpan timeout)
     {
-        if (!_ready.Wait(timeout)) throw new TimeoutException($"worker {Pid} did not start: {Output}");
+        // A worker that died while joining is reported at once, not after the whole timeout.
+        var clock = Stopwatch.StartNew();
+        while (!_ready.Wait(TimeSpan.FromMilliseconds(500)))
+            if (_p.HasExited || clock.Elapsed > timeout) throw new TimeoutException($"worker {Pid} did not start{(_p.HasExited ? $" (exit {_p.ExitCode})" : "")}: {Output}");
     }
 
     /// <summary>SIGKILL: no chance to clean up, like a machine that dies.</summary>

@@ -191,6 +191,29 @@ public sealed partial class StrangerTests
     }
 
     [Fact]
+    public void RedisOverTls_WithAPassword_RunsAJob_AndAPlainClientIsRefused()
+    {
+        var password = "pw-" + Guid.NewGuid().ToString("N");
+        using var c = new LocalCluster(redisPassword: password, redisTls: true);
+        var (scene, reference) = Scene(c.Dir);
+        // ssl=true in --redis, the server's certificate trusted through HYPERUNMIX_REDIS_CA, the password from the
+        // environment: membership, job state and directory all over TLS.
+        c.StartWorkers(1);
+        var outDir = Path.Combine(c.Dir, "out");
+        var (code, output, err) = c.Run(["cluster", "submit", scene, "-o", outDir, "--job", "t", .. Fcls, "--wait"]);
+        Assert.True(code == 0, output + err);
+        Assert.True(File.ReadAllBytes(reference).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(outDir, "scene_abundances.tif"))));
+        // Plain TCP to the TLS port, or TLS without trusting the server's certificate: exit 5, one line.
+        var plain = LocalCluster.Command(c.Dir, c.Environment, "cluster", "status", "--job", "t", "--redis", $"127.0.0.1:{c.RedisPort}", "--cluster", c.Name, "--secret", c.Secret!);
+        Assert.True(plain.Code == 5, $"exit {plain.Code}: {plain.Err}");
+        Assert.Single(plain.Err.Trim().Split('\n'));
+        var untrusted = LocalCluster.Command(c.Dir, new Dictionary<string, string> { [ClusterAddress.PasswordVariable] = password },
+            "cluster", "status", "--job", "t", "--redis", c.Redis, "--cluster", c.Name, "--secret", c.Secret!);
+        Assert.True(untrusted.Code == 5, $"exit {untrusted.Code}: {untrusted.Err}");
+        Assert.Single(untrusted.Err.Trim().Split('\n'));
+    }
+
+    [Fact]
     public void Secret_IsCreatedOwnerOnly_NeverOverwritten_AndRequiredOffThisMachine()
     {
         var dir = Directory.CreateTempSubdirectory("hu-secret-").FullName;
@@ -226,6 +249,31 @@ public sealed partial class StrangerTests
             Assert.Contains($"{bogus}: not a cluster secret", err);
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Rotation_WorkersPresentingTheOldAndTheNewSecret_FormOneCluster()
+    {
+        // The middle of a rolling rotation (docs/cluster.md): one worker still presents the old secret, one already
+        // the new one, both accept both; a command holding both is served, and the two share the job's items.
+        using var c = new LocalCluster(secret: false);
+        var (scene, reference) = Scene(c.Dir);
+        var old = OtherSecret(c);
+        var fresh = Path.Combine(c.Dir, "new.pfx");
+        Assert.Equal(0, LocalCluster.Command(null, "cluster", "secret", "create", "--out", fresh).Code);
+        var slow = new Dictionary<string, string> { ["HYPERUNMIX_TILE_DELAY_MS"] = "250" };
+        var presentsOld = c.StartStranger(["--secret", old, "--secret", fresh], slow);
+        presentsOld.WaitReady(TimeSpan.FromMinutes(3));
+        var presentsNew = c.StartStranger(["--secret", fresh, "--secret", old], slow);
+        presentsNew.WaitReady(TimeSpan.FromMinutes(3));
+        var both = new[] { "--secret", fresh, "--secret", old };
+        var outDir = Path.Combine(c.Dir, "out");
+        var (code, output, err) = c.RunAs(NoEnvironment, ["cluster", "submit", scene, "-o", outDir, "--job", "r", .. Fcls, "--wait", .. both]);
+        Assert.True(code == 0, output + err);
+        Assert.True(File.ReadAllBytes(reference).AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(outDir, "scene_abundances.tif"))));
+        (code, output, err) = c.RunAs(NoEnvironment, ["cluster", "status", "--job", "r", .. both]);
+        Assert.True(code == 0, err);
+        Assert.Contains("items completed by 2 worker processes", output);
     }
 
     [GeneratedRegex(@"gateway S127\.0\.0\.1:(\d+):")]
