@@ -22,6 +22,40 @@ internal static class ClusterCommands
         return redis;
     }
     private static Option<string> ClusterOption() => new("--cluster") { Description = "Cluster name (workers and commands of one cluster use the same).", DefaultValueFactory = _ => "hyperunmix" };
+    private static Option<string[]> SecretOption() => new("--secret")
+    {
+        Description = "The cluster secret: a PFX file from `hyperunmix cluster secret create` (default: $HYPERUNMIX_CLUSTER_SECRET). " +
+                      "Workers and commands use TLS with it and refuse peers without it. Given twice (during a rotation), the first is presented and both are accepted.",
+        Arity = ArgumentArity.OneOrMore,
+    };
+    private static Option<bool> InsecureOption() => new("--insecure")
+    {
+        Description = "Run without a cluster secret on a Redis that is not on this machine: no TLS, anyone who reaches the ports can join or submit.",
+    };
+
+    /// <summary>
+    /// The cluster address with its secret: --secret, else $HYPERUNMIX_CLUSTER_SECRET (paths separated by ':').
+    /// Without one, only a cluster on this machine (loopback Redis) runs, unless --insecure says the operator knows.
+    /// </summary>
+    private static ClusterAddress Address(ParseResult parse, Option<string> redis, Option<string> cluster, Option<string[]> secret, Option<bool> insecure, string what)
+    {
+        var address = new ClusterAddress(parse.GetValue(redis)!, parse.GetValue(cluster)!);
+        var paths = parse.GetValue(secret) is { Length: > 0 } given ? given
+            : Environment.GetEnvironmentVariable(ClusterSecret.EnvironmentVariable) is { Length: > 0 } env ? env.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : [];
+        if (paths.Length > 0)
+        {
+            if (parse.GetValue(insecure)) throw new UsageException("--insecure and a cluster secret (--secret or $" + ClusterSecret.EnvironmentVariable + ") exclude each other");
+            foreach (var p in paths.Where(File.Exists).Where(ClusterSecret.ReadableByOthers))
+                Console.Error.WriteLine($"hyperunmix: warning: {Path.GetFullPath(p)}: the cluster secret is readable by other users (chmod 600 it)");
+            return address with { Secret = ClusterSecret.Load(paths) };
+        }
+        if (!address.IsLoopback && !parse.GetValue(insecure))
+            throw new UsageException($"{what}: Redis {address.Display} is not on this machine, and without a cluster secret anyone who reaches the workers' ports can join or submit: " +
+                                     "give --secret FILE (create it with: hyperunmix cluster secret create --out cluster.pfx) or --insecure");
+        return address;
+    }
+
     private static Option<string> JobOption() => new("--job") { Description = "Job name.", Required = true };
 
     public static Command Worker(CancellationToken cancel)
@@ -32,15 +66,22 @@ internal static class ClusterCommands
         var port = new Option<int>("--port") { Description = "Silo port for other workers (0: a free one).", DefaultValueFactory = _ => 0 };
         var gatewayPort = new Option<int>("--gateway-port") { Description = "Gateway port for cluster commands (0: a free one).", DefaultValueFactory = _ => 0 };
         var advertise = new Option<string?>("--advertise") { Description = "Address other machines reach this one at (default: loopback for a local Redis, else the first routable IPv4)." };
+        var secret = SecretOption();
+        var insecure = InsecureOption();
         var cmd = new Command("worker", """
             Run a worker of a cluster: an Orleans silo that pulls work (plan a scene, unmix a tile, assemble a scene) from
             the jobs submitted with `hyperunmix cluster submit`. Start one on each machine; inputs and the output folder
             must be at the same paths on every machine (a shared folder) or GDAL /vsicurl/ URLs. SIGTERM or Ctrl+C
             drains the worker: it finishes the items in hand, then leaves.
 
+            Workers and commands of a cluster share its secret (--secret, from `hyperunmix cluster secret create`): all
+            traffic between them is TLS, and a process without the secret is refused. The Redis password is read from
+            $HYPERUNMIX_REDIS_PASSWORD (or password= in --redis).
+
             Example:
-              hyperunmix worker --redis redis.example.org:6379 --cluster archive --threads 8
-            """) { redis, cluster, threads, port, gatewayPort, advertise };
+              hyperunmix cluster secret create --out cluster.pfx
+              hyperunmix worker --redis redis.example.org:6379 --cluster archive --threads 8 --secret cluster.pfx
+            """) { redis, cluster, threads, port, gatewayPort, advertise, secret, insecure };
         cmd.SetAction(parse => Commands.Guard(parse, () =>
         {
             var n = parse.GetValue(threads);
@@ -48,7 +89,7 @@ internal static class ClusterCommands
             var address = parse.GetValue(advertise);
             var o = new WorkerOptions
             {
-                Cluster = new ClusterAddress(parse.GetValue(redis)!, parse.GetValue(cluster)!),
+                Cluster = Address(parse, redis, cluster, secret, insecure, "worker"),
                 Threads = n == 0 ? Environment.ProcessorCount : n,
                 SiloPort = parse.GetValue(port),
                 GatewayPort = parse.GetValue(gatewayPort),
@@ -71,6 +112,7 @@ internal static class ClusterCommands
               hyperunmix cluster status --job july --redis redis:6379
             """);
         cmd.Subcommands.Add(Submit(unmixOptions(), cancel));
+        cmd.Subcommands.Add(Secret());
         foreach (var (name, text) in new[] { ("status", "Print a job's progress."), ("wait", "Wait until a job finishes; exit 0 when every scene succeeded."), ("cancel", "Stop handing out a job's work (submit it again to resume).") })
             cmd.Subcommands.Add(Follow(name, text, cancel));
         return cmd;
@@ -89,17 +131,20 @@ internal static class ClusterCommands
         var cluster = ClusterOption();
         var job = JobOption();
         var wait = new Option<bool>("--wait") { Description = "Wait until the job finishes (like `cluster wait`)." };
+        var secret = SecretOption();
+        var insecure = InsecureOption();
         var cmd = new Command("submit", """
             Submit scenes as one job. Running the same command again re-attaches to the job and resumes it (after a
             cancel, or after every worker was stopped). Every unmix option applies to every scene.
             Scenes may be listed in a text file (@archive.txt: one path per line, relative to the file's folder, '#'
             comments) or given as folders with --glob.
-            """) { scenes, outDir, redis, cluster, job, wait, glob };
+            """) { scenes, outDir, redis, cluster, job, wait, glob, secret, insecure };
         foreach (var o in unmix.Options) cmd.Options.Add(o);
         cmd.SetAction(parse => Commands.Guard(parse, () =>
         {
             var dir = Path.GetFullPath(parse.GetValue(outDir)!);
             var name = parse.GetValue(job)!;
+            var address = Address(parse, redis, cluster, secret, insecure, "cluster submit");
             CheckJobName(name);
             var inputs = ExpandScenes(parse.GetValue(scenes)!, parse.GetValue(glob)!);
             var list = new List<UnmixOptions>();
@@ -120,7 +165,6 @@ internal static class ClusterCommands
                 list.Add(o with { Output = output });
             }
             Directory.CreateDirectory(dir);
-            var address = new ClusterAddress(parse.GetValue(redis)!, parse.GetValue(cluster)!);
             return Client(address, parse, async client =>
             {
                 var status = await client.Submit(name, dir, list, cancel);
@@ -175,11 +219,13 @@ internal static class ClusterCommands
         var cluster = ClusterOption();
         var job = JobOption();
         var json = new Option<bool>("--json") { Description = "Print the job and each scene's progress as JSON (for scripts)." };
-        var cmd = new Command(name, description) { redis, cluster, job };
+        var secret = SecretOption();
+        var insecure = InsecureOption();
+        var cmd = new Command(name, description) { redis, cluster, job, secret, insecure };
         if (name == "status") cmd.Options.Add(json);
         cmd.SetAction(parse => Commands.Guard(parse, () =>
         {
-            var address = new ClusterAddress(parse.GetValue(redis)!, parse.GetValue(cluster)!);
+            var address = Address(parse, redis, cluster, secret, insecure, "cluster " + name);
             var jobName = parse.GetValue(job)!;
             return Client(address, parse, async client =>
             {
@@ -200,6 +246,33 @@ internal static class ClusterCommands
             });
         }));
         return cmd;
+    }
+
+    /// <summary><c>hyperunmix cluster secret create</c>: a new cluster secret.</summary>
+    private static Command Secret()
+    {
+        var output = new Option<string>("--out") { Description = "The file to write (PFX with the private key, mode 0600; an existing file is not overwritten).", Required = true };
+        var subject = new Option<string>("--name") { Description = "Name in the certificate's subject (for people; peers are recognised by fingerprint).", DefaultValueFactory = _ => "hyperunmix cluster" };
+        var years = new Option<int>("--years") { Description = "Years the certificate is valid (peers check the fingerprint, not the dates).", DefaultValueFactory = _ => 10 };
+        var create = new Command("create", """
+            Create a cluster secret: a self-signed certificate and its private key in a PFX file readable only by you.
+            Copy it to every worker and every machine that submits (as securely as an SSH key) and pass it with --secret
+            or $HYPERUNMIX_CLUSTER_SECRET. It prints the certificate's SHA-256 fingerprint.
+
+            Example:
+              hyperunmix cluster secret create --out cluster.pfx
+            """) { output, subject, years };
+        create.SetAction(parse => Commands.Guard(parse, () =>
+        {
+            var path = Path.GetFullPath(parse.GetValue(output)!);
+            var y = parse.GetValue(years);
+            if (y is < 1 or > 100) throw new UsageException($"--years must be from 1 to 100, got {y}");
+            if (File.Exists(path)) throw new RasterOutputException(path, "exists: a cluster secret is never overwritten (remove it first, or write the new one elsewhere to rotate)");
+            var fingerprint = ClusterSecret.Create(path, parse.GetValue(subject)!, y);
+            Console.WriteLine($"cluster secret {path}: SHA-256 fingerprint {fingerprint}");
+            return ExitCodes.Ok;
+        }));
+        return new Command("secret", "Manage the cluster secret (the TLS certificate every worker and client of a cluster shares).") { create };
     }
 
     private static async Task<int> WaitFor(ClusterClient client, string job, CancellationToken cancel)

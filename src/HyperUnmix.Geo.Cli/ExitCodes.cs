@@ -24,6 +24,7 @@ public static class ExitCodes
         OperationCanceledException => (Cancelled, "cancelled; no output was written"),
         HyperUnmix.Geo.Cluster.ClusterException => (ClusterUnavailable, e.Message),
         HyperUnmix.Geo.Cluster.ClusterJobFailedException => (BadInput, e.Message),
+        HyperUnmix.Geo.Cluster.ClusterSecretException => (Usage, e.Message),
         UsageException or ArgumentException => (Usage, e.Message),
         RasterOutputException => (OutputFailure, e.Message),
         GdalNotInstalledException => (Internal, e.Message),

@@ -22,7 +22,8 @@ public sealed class ClusterClient : IAsyncDisposable
     {
         ClusterSetup.CheckRedis(cluster);
         if (ClusterSetup.ActiveWorkers(cluster) == 0)
-            throw new ClusterException($"no worker of cluster {cluster.Name} has joined at Redis {cluster.Redis} (start one with: hyperunmix worker --redis {cluster.Redis} --cluster {cluster.Name})");
+            throw new ClusterException($"no worker of cluster {cluster.Name} has joined at Redis {cluster.Display} (start one with: hyperunmix worker --redis {cluster.Display} --cluster {cluster.Name})");
+        await TlsProbe.Check(cluster, "command", gateway: true, cancel);
         var host = Host.CreateDefaultBuilder()
             .UseOrleansClient(c => ClusterSetup.ConfigureClient(c, cluster))
             .ConfigureLogging(l => ClusterSetup.ConfigureLogging(l, verbose))
@@ -36,7 +37,7 @@ public sealed class ClusterClient : IAsyncDisposable
         catch (Exception e) when (e is not OperationCanceledException || !cancel.IsCancellationRequested)
         {
             host.Dispose();
-            throw new ClusterException($"no worker of cluster {cluster.Name} answers at Redis {cluster.Redis} within 30 s (start one with: hyperunmix worker --redis {cluster.Redis} --cluster {cluster.Name})", e);
+            throw new ClusterException($"no worker of cluster {cluster.Name} answers at Redis {cluster.Display} within 30 s (start one with: hyperunmix worker --redis {cluster.Display} --cluster {cluster.Name})", e);
         }
         return new ClusterClient(host);
     }

@@ -31,6 +31,8 @@ public static class WorkerHost
     public static async Task<int> Run(WorkerOptions o, TextWriter output, CancellationToken drain)
     {
         ClusterSetup.CheckRedis(o.Cluster);
+        await TlsProbe.Check(o.Cluster, "worker", gateway: false, drain);
+        if (o.Cluster.Secret is { } secret) await TlsProbe.WarmUp(secret, drain);
         var advertise = o.Advertise ?? ClusterSetup.AdvertiseAddress(o.Cluster.Redis);
         // Right after every worker died, the membership table still lists them as alive for a few seconds and a
         // joining silo fails to reach them: try again until they are stale (a minute at most).
