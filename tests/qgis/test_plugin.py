@@ -265,6 +265,30 @@ class PyQgisTests(unittest.TestCase):
         self.assertIn("Cancelled", str(raised.exception))
         self.assertEqual(sorted(os.listdir(self.dir)), before)
 
+    def test_batch_results_reach_the_results_viewer_named_by_input(self):
+        # QGIS 3.22's Batch dialog calls addResult(icon=, name=, result=) without the timestamp its signature requires
+        # (BatchAlgorithmDialog.loadHTMLResults): with the provider loaded that call works, and entries of repeated
+        # runs carry the input's name and a counter.
+        import processing
+        from processing.core.ProcessingResults import resultsList
+        runs = []
+        for _ in range(2):
+            html = os.path.join(self.dir, f"report{len(runs)}.html")
+            result = processing.run("hyperunmix:unmix", {"INPUT": os.path.join(SAMPLE, "scene.tif"), "METHOD": 1,
+                                                         "ENDMEMBERS": os.path.join(SAMPLE, "scene_endmembers.csv"),
+                                                         "OUTPUT": os.path.join(self.dir, f"a{len(runs)}.tif"), "REPORT_HTML": html})
+            runs.append(result["REPORT_HTML"])
+        before = len(resultsList.getResults())
+        alg = self.provider.algorithm("unmix")
+        for num, path in enumerate(runs):
+            resultsList.addResult(icon=alg.icon(), name=f"HTML report [{num}]", result=path)  # as the Batch dialog does
+        added = resultsList.getResults()[before:]
+        self.assertEqual(len(added), 2)
+        names = [r.name for r in added]
+        self.assertTrue(all("scene.tif #" in n for n in names), names)
+        self.assertEqual(len(set(names)), 2, names)
+        self.assertEqual([r.filename for r in added], runs)
+
     def test_selected_features_only_and_loaded_style(self):
         import processing
         from qgis.core import QgsProcessingFeatureSourceDefinition, QgsProject, QgsRasterLayer, QgsVectorLayer

@@ -28,7 +28,7 @@ from qgis.core import (
 from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QIcon
 
-from . import command, report, style
+from . import command, report, results as results_viewer, style
 
 METHODS = ["mtl", "fcls", "nnls", "scls", "ucls"]
 METHOD_LABELS = [
@@ -429,6 +429,8 @@ class UnmixAlgorithm(_Base):
         if html_path:
             full = " ".join(str(a) for a in (command.configured_command() or []) + arguments)
             results["REPORT_HTML"] = report.write(html_path, output, raster_name, full)
+            # Its Results Viewer entry names the input and counts runs (QGIS 3.22's Batch dialog needs results.patch()).
+            results_viewer.label(results["REPORT_HTML"], os.path.basename(str(arguments[1]).rstrip("/")))
         self._output = output
         return results
 

@@ -3,7 +3,7 @@ import os
 from qgis.core import QgsProcessingProvider, QgsSettings
 from qgis.PyQt.QtGui import QIcon
 
-from . import command
+from . import command, results
 from .algorithms import EndmembersAlgorithm, EstimateAlgorithm, EvaluateAlgorithm, LibraryFromPolygonsAlgorithm, MesmaAlgorithm, UnmixAlgorithm
 
 # Where ProcessingConfig stores the provider's "Activate" checkbox; read directly so qgis_process honours it too.
@@ -44,6 +44,8 @@ class HyperUnmixProvider(QgsProcessingProvider):
         return QIcon(path) if os.path.exists(path) else super().icon()
 
     def load(self):
+        # QGIS 3.22's Batch dialog calls ProcessingResults.addResult without a timestamp: give it one (results.py).
+        results.patch()
         # The command's location is a provider setting, shown under Processing > Options > Providers.
         try:
             from processing.core.ProcessingConfig import ProcessingConfig, Setting
