@@ -22,17 +22,7 @@ for arg in "$@"; do
   esac
 done
 
-# Desktop machines run unattended upgrades: wait for another apt/dpkg to finish instead of failing on its lock
-# (exit 100, "Could not get lock /var/lib/dpkg/lock-frontend").
-wait_for_apt() {
-  local waited=0
-  while pgrep -x 'apt-get|apt|dpkg|unattended-upgr|aptitude' >/dev/null 2>&1; do
-    [ $waited -eq 0 ] && echo "Waiting for another package manager (apt/dpkg/unattended-upgrades) to finish..."
-    [ $waited -ge 1800 ] && { echo "setup.sh: apt/dpkg has been busy for 30 minutes; try again when it is done" >&2; exit 1; }
-    sleep 5
-    waited=$((waited + 5))
-  done
-}
+source "$(dirname "$0")/apt-wait.sh"
 
 missing=()
 for p in "${packages[@]}"; do
@@ -42,7 +32,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing: ${missing[*]}"
   sudo_cmd=()
   [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
-  wait_for_apt
+  wait_for_apt || exit 1
   # Lock::Timeout covers the window between the wait above and apt taking its locks.
   "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=1800 update -qq
   "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=1800 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
