@@ -379,25 +379,7 @@ public static class SpectralLibraries
         EndmemberFiles.WriteAtomically(path, Encoding.UTF8.GetBytes(sb.ToString()));
     }
 
-    private static double Number(string s, string path, int line) =>
-        double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
-            ? v : throw new EndmemberFileException(path, $"line {line}: '{s.Trim()}' is not a finite number");
-
-    private static string Quote(string s) => s.Contains(',', StringComparison.Ordinal) || s.Contains('"', StringComparison.Ordinal) ? $"\"{s.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : s;
-
-    private static string[] SplitCsv(string line)
-    {
-        var cells = new List<string>();
-        var sb = new StringBuilder();
-        var quoted = false;
-        for (var i = 0; i < line.Length; i++)
-        {
-            var c = line[i];
-            if (c == '"') { if (quoted && i + 1 < line.Length && line[i + 1] == '"') { sb.Append('"'); i++; } else quoted = !quoted; }
-            else if (c == ',' && !quoted) { cells.Add(sb.ToString()); sb.Clear(); }
-            else sb.Append(c);
-        }
-        cells.Add(sb.ToString().TrimEnd('\r'));
-        return cells.ToArray();
-    }
+    private static double Number(string s, string path, int line) => EndmemberFiles.ParseNumber(s, path, line);
+    private static string Quote(string s) => EndmemberFiles.Quote(s);
+    private static string[] SplitCsv(string line) => EndmemberFiles.SplitCsv(line);
 }

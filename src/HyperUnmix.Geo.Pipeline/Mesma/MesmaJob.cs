@@ -256,22 +256,8 @@ public static class MesmaJob
                 $"values reach {p99:G4} (99th percentile) after the band scale and --scale {mo.Scene.InputScale:G}: not reflectance 0-1 like the library ({mo.Library}); give --scale (0.0001 for reflectance x 10000, 0.01 for percent)"));
     }
 
-    private static IEnumerable<string> InputFiles(RasterSource source, MesmaOptions mo)
-    {
-        foreach (var f in source.Files) yield return f;
-        yield return mo.Scene.Input;
-        foreach (var f in new[] { mo.Library, mo.Scene.Roi })
-        {
-            if (f is null) continue;
-            yield return f;
-            var full = Path.GetFullPath(f);
-            var dir = Path.GetDirectoryName(full)!;
-            var stem = Path.GetFileNameWithoutExtension(full);
-            if (Directory.Exists(dir))
-                foreach (var side in Directory.EnumerateFiles(dir, stem + ".*"))
-                    if (Path.GetFileNameWithoutExtension(side) == stem) yield return side;
-        }
-    }
+    private static IEnumerable<string> InputFiles(RasterSource source, MesmaOptions mo) =>
+        source.Files.Append(mo.Scene.Input).Concat(SceneWriter.WithSidecars([mo.Library, mo.Scene.Roi]));
 
     /// <summary>One worker's buffers, reused from tile to tile.</summary>
     private sealed class Worker(int bands, int pixels, int outBands, int classes)

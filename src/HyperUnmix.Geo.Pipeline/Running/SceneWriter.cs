@@ -134,15 +134,19 @@ internal sealed partial class SceneWriter : IDisposable
     }
 
     /// <summary>Every file the run reads: the scene with its sidecars, endmembers, model, ROI and truth files.</summary>
-    private static IEnumerable<string> InputFiles(UnmixOptions o, RasterSource source)
+    private static IEnumerable<string> InputFiles(UnmixOptions o, RasterSource source) =>
+        source.Files.Append(o.Input).Concat(WithSidecars([o.EndmembersFile, o.ModelFile, o.Roi, o.TruthAbundances, o.TruthEndmembers]));
+
+    /// <summary>
+    /// The given files and the sidecars that share their stem (a spectral library's .hdr, a shapefile's .shx/.dbf/.prj,
+    /// GDAL's .aux.xml): none may be overwritten by an output.
+    /// </summary>
+    internal static IEnumerable<string> WithSidecars(IEnumerable<string?> files)
     {
-        foreach (var f in source.Files) yield return f;
-        yield return o.Input;
-        foreach (var f in new[] { o.EndmembersFile, o.ModelFile, o.Roi, o.TruthAbundances, o.TruthEndmembers })
+        foreach (var f in files)
         {
             if (f is null) continue;
             yield return f;
-            // Sidecars that share the file's stem: a spectral library's .hdr, a shapefile's .shx/.dbf/.prj, GDAL's .aux.xml.
             var full = Path.GetFullPath(f);
             var dir = Path.GetDirectoryName(full)!;
             var stem = Path.GetFileNameWithoutExtension(full);

@@ -266,11 +266,13 @@ public static class EndmemberFiles
         throw new EndmemberFileException(hdr, "no data file (.sli, .img, .dat) found next to the header");
     }
 
-    private static double ParseNumber(string s, string path, int line) =>
+    /// <summary>A CSV cell as a finite number, or an error naming the file and line.</summary>
+    public static double ParseNumber(string s, string path, int line) =>
         double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v)
             ? v : throw new EndmemberFileException(path, $"line {line}: '{s.Trim()}' is not a finite number");
 
-    private static string[] SplitCsv(string line)
+    /// <summary>One CSV line's cells (quoted cells may hold commas and doubled quotes).</summary>
+    public static string[] SplitCsv(string line)
     {
         var cells = new List<string>();
         var sb = new StringBuilder();
@@ -286,7 +288,8 @@ public static class EndmemberFiles
         return cells.ToArray();
     }
 
-    private static string Quote(string s) => s.Contains(',', StringComparison.Ordinal) || s.Contains('"', StringComparison.Ordinal) ? $"\"{s.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : s;
+    /// <summary>A CSV cell, quoted when it holds a comma or a quote.</summary>
+    public static string Quote(string s) => s.Contains(',', StringComparison.Ordinal) || s.Contains('"', StringComparison.Ordinal) ? $"\"{s.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : s;
 
     /// <summary>
     /// This machine in temporary names, as <c>OutputSet.HostTag</c> (same formula; a test checks they agree): a later

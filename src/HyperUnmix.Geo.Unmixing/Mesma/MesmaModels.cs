@@ -165,7 +165,7 @@ public sealed class MesmaModels
         return sb.ToString();
     }
 
-    private static string Quote(string s) => s.Contains(',', StringComparison.Ordinal) || s.Contains('"', StringComparison.Ordinal) ? $"\"{s.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : s;
+    private static string Quote(string s) => Endmembers.EndmemberFiles.Quote(s);
 
     /// <summary>The k-subsets of 0..n-1 in lexicographic order.</summary>
     public static IEnumerable<int[]> Subsets(int n, int k)
