@@ -98,10 +98,12 @@ public sealed class Mlp(MlpLayout layout, IBlas blas)
     /// and so are the activations left in <paramref name="ws"/> (layer k: Sizes[k + 1] x batch). With
     /// <see cref="ReproducibleBlas"/> a sample's output depends on that sample alone.
     /// </summary>
-    public void ForwardColumns(ReadOnlySpan<float> theta, ReadOnlySpan<float> input, int batch, Workspace ws)
+    /// <param name="layers">How many layers to evaluate (default all): the deep apply stops before the output layer.</param>
+    public void ForwardColumns(ReadOnlySpan<float> theta, ReadOnlySpan<float> input, int batch, Workspace ws, int layers = -1)
     {
         var s = Layout.Sizes;
-        for (var k = 0; k < Layout.Layers; k++)
+        var count = layers < 0 ? Layout.Layers : layers;
+        for (var k = 0; k < count; k++)
         {
             var x = k == 0 ? input : ws.Activations[k - 1];
             var z = ws.Activations[k].AsSpan(0, s[k + 1] * batch);
@@ -109,8 +111,7 @@ public sealed class Mlp(MlpLayout layout, IBlas blas)
             for (var o = 0; o < s[k + 1]; o++) z.Slice(o * batch, batch).Fill(bias[o]);
             // Z = Wᵀ X + b, W stored in x out.
             blas.Gemm(true, false, s[k + 1], batch, s[k], 1f, theta[Layout.WeightOffsets[k]..], s[k + 1], x, batch, 1f, z, batch);
-            if (k < Layout.Layers - 1)
-                for (var i = 0; i < z.Length; i++) if (z[i] < 0) z[i] = 0;
+            if (k < Layout.Layers - 1) ColumnOps.Relu(z);
         }
     }
 
@@ -119,13 +120,26 @@ public sealed class Mlp(MlpLayout layout, IBlas blas)
     /// dJ/dOutput = <paramref name="outputScale"/> x <paramref name="outputGrad"/> (Sizes[^1] x batch). No weight
     /// gradients (the weights are fixed when a model is applied).
     /// </summary>
+    /// <param name="fromLayer">
+    /// When given (a hidden layer's index), <paramref name="outputGrad"/> is dJ/d(that layer's activations,
+    /// Sizes[fromLayer + 1] x batch) instead, and the layers above it are skipped.
+    /// </param>
     public void BackwardInputColumns(ReadOnlySpan<float> theta, int batch, Workspace ws, ReadOnlySpan<float> outputGrad, float outputScale,
-        Span<float> inputGrad)
+        Span<float> inputGrad, int fromLayer = -1)
     {
         var s = Layout.Sizes;
-        var delta = outputGrad[..(s[^1] * batch)];
+        var top = fromLayer < 0 ? Layout.Layers - 1 : fromLayer;
+        ReadOnlySpan<float> delta;
+        if (top < Layout.Layers - 1)
+        {
+            // Through the ReLU of layer `top` first.
+            var masked = ws.Deltas[top].AsSpan(0, s[top + 1] * batch);
+            ColumnOps.MaskRelu(masked, outputGrad, ws.Activations[top]);
+            delta = masked;
+        }
+        else delta = outputGrad[..(s[^1] * batch)];
         var scale = outputScale;
-        for (var k = Layout.Layers - 1; k >= 0; k--)
+        for (var k = top; k >= 0; k--)
         {
             var w = theta[Layout.WeightOffsets[k]..];
             if (k == 0)
@@ -136,8 +150,7 @@ public sealed class Mlp(MlpLayout layout, IBlas blas)
             // dJ/dX = W dJ/dZ, then through the ReLU of layer k - 1.
             var prev = ws.Deltas[k - 1].AsSpan(0, s[k] * batch);
             blas.Gemm(false, false, s[k], batch, s[k + 1], scale, w, s[k + 1], delta, batch, 0f, prev, batch);
-            var act = ws.Activations[k - 1];
-            for (var i = 0; i < prev.Length; i++) if (act[i] <= 0) prev[i] = 0;
+            ColumnOps.MaskRelu(prev, prev, ws.Activations[k - 1]);
             delta = prev;
             scale = 1f;
         }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using HyperUnmix.Geo.Unmixing.Endmembers;
@@ -90,18 +91,23 @@ public sealed class MtlModel
     {
         internal Workspace(MtlModel m, int batch)
         {
+            var r = m.Subspace;
             Batch = batch;
-            Mlp = new Mlp.Workspace(m.ColumnLayout, batch);
+            Mlp = new Mlp.Workspace(r.Layout, batch);
+            TrialMlp = new Mlp.Workspace(r.Layout, batch);
             Yn = new float[batch * m.Bands];
-            Sum1 = new double[batch];
-            Sum2 = new double[batch];
+            Sum = new double[batch];
             At = new float[batch * m.Count];
             Trial = new float[batch * m.Count];
             Grad = new float[batch * m.Count];
+            T = new float[batch * r.Rank];
+            U = new float[batch * r.Rank];
+            TrialU = new float[batch * r.Rank];
+            V = new float[batch * r.Hidden];
             R1 = new float[batch * m.Bands];
-            R2 = new float[batch * m.Bands];
             Loss = new double[batch];
             TrialLoss = new double[batch];
+            Accept = new bool[batch];
             Step = new float[batch];
             Fcls = new float[m.Count * batch];
             Residual = new float[batch];
@@ -115,17 +121,24 @@ public sealed class MtlModel
         internal float[] PixelScales { get; }
 
         public int Batch { get; }
+        /// <summary>The network's activations at the accepted abundances, and at the trial ones.</summary>
         internal Mlp.Workspace Mlp { get; }
+        internal Mlp.Workspace TrialMlp { get; }
         internal float[] Yn { get; }
-        internal double[] Sum1 { get; }
-        internal double[] Sum2 { get; }
+        internal double[] Sum { get; }
         internal float[] At { get; }
         internal float[] Trial { get; }
         internal float[] Grad { get; }
+        /// <summary>t = Qᵀs per pixel, and the reduced residuals u = R z + t at the accepted and the trial point (rank x pixels).</summary>
+        internal float[] T { get; }
+        internal float[] U { get; }
+        internal float[] TrialU { get; }
+        /// <summary>Rᵀu for the last hidden layer's activations (hidden x pixels).</summary>
+        internal float[] V { get; }
         internal float[] R1 { get; }
-        internal float[] R2 { get; }
         internal double[] Loss { get; }
         internal double[] TrialLoss { get; }
+        internal bool[] Accept { get; }
         internal float[] Step { get; }
         internal float[] Fcls { get; }
         internal float[] Residual { get; }
@@ -133,8 +146,28 @@ public sealed class MtlModel
         internal TileScratch Solver { get; }
     }
 
+    /// <summary>
+    /// Floating-point operations of the matrix products that <see cref="Apply"/> spends on one pixel (multiply and add
+    /// counted apart, the linear warm start and re-evaluations after rejected steps not counted): the figure that
+    /// benchmarks divide by time to state the apply's GFLOP/s.
+    /// </summary>
+    public double ApplyFlopsPerPixel(int? iterations = null)
+    {
+        var r = Subspace;
+        var s = r.Layout.Sizes;
+        double hidden = 0;
+        for (var k = 0; k < r.Layout.Layers - 1; k++) hidden += 2.0 * s[k] * s[k + 1];
+        // Useful products of R z (and Rᵀu): the triangle's when R is triangular.
+        double reduced = 2.0 * ((r.Triangular ? r.Hidden * (r.Hidden + 1) / 2.0 : (double)r.Rank * r.Hidden) + (double)r.Rank * Count);
+        var setup = 2.0 * r.Rank * Bands;
+        var final = 2.0 * Bands * (r.Hidden + Count);
+        var it = iterations ?? ApplyIterations;
+        // Each iteration: the gradient (Rᵀu, back through the hidden layers) and the trial's value (forward, R z).
+        return it == 0 ? final : setup + (it + 1) * (hidden + reduced) + it * (reduced + hidden) + final;
+    }
+
     /// <summary>Pixels handled per batch by <see cref="Apply"/>.</summary>
-    public const int BatchPixels = 1024;
+    public const int BatchPixels = 96;
 
     public Workspace CreateWorkspace() => new(this, BatchPixels);
 
@@ -191,9 +224,139 @@ public sealed class MtlModel
         }
     }
 
-    private void ApplyBatch(float[] y, int m, Workspace ws, IBlas blas, bool started, int iterations, CancellationToken cancel)
+    /// <summary>
+    /// The objective's fixed algebra, derived once per model. With x the last hidden layer's activations (the output
+    /// layer's input; a itself when there is no hidden layer), z = [x; a] and s = [b_out − y; −√α y], the objective is
+    /// ‖A z + s‖² with A = [W_outᵀ W_c; 0 √α E] (2L x d). From the SVD A = U Σ Vᵀ (directions with σ below 1e-6 of
+    /// the largest dropped: below float precision), R = Σ Vᵀ (rank x d) and t = Uᵀ s give
+    /// ‖A z + s‖² = ‖R z + t‖² + a constant that no step changes, and the gradient Aᵀ(A z + s) = Rᵀ(R z + t).
+    /// So after t (rank x L per pixel, once) every evaluation and gradient costs rank x d instead of L x d, and the
+    /// output layer (the network's largest) is only run once, for the final residual.
+    /// </summary>
+    internal sealed class ReducedObjective
+    {
+        /// <summary>The column network without hidden units that reach no output (all outgoing weights zero).</summary>
+        public required MlpLayout Layout { get; init; }
+        public required float[] Theta { get; init; }
+        public required int Rank { get; init; }
+        /// <summary>R is upper triangular (from a QR of A when A has full column rank; else R = Σ Vᵀ is dense).</summary>
+        public required bool Triangular { get; init; }
+        /// <summary>Width of the output layer's input.</summary>
+        public required int Hidden { get; init; }
+        /// <summary>R's columns for x (rank x hidden) and for a (rank x P), row-major.</summary>
+        public required float[] Rx { get; init; }
+        public required float[] Ra { get; init; }
+        /// <summary>t = C0 − Bᵀ yn: B (L x rank) row-major (as Bᵀ it is the faster operand), C0 (rank).</summary>
+        public required float[] B { get; init; }
+        public required float[] C0 { get; init; }
+    }
+
+    private ReducedObjective? _subspace;
+
+    /// <summary>Derived on first use (a model is also built for every validation of a fit, which never applies most of them).</summary>
+    internal ReducedObjective Subspace => LazyInitializer.EnsureInitialized(ref _subspace, Reduce);
+
+    /// <summary>
+    /// The network without the hidden units whose outgoing weights are all zero (the fit's sparsity penalty leaves
+    /// many): they add exact zeros to every sum, so dropping them changes no value, and it gives A full column rank.
+    /// </summary>
+    internal static (MlpLayout Layout, float[] Theta) Prune(MlpLayout layout, float[] theta)
+    {
+        var s = layout.Sizes;
+        var layers = layout.Layers;
+        // keep[k]: the kept units of layer k's input (k = 0: the abundances, all kept; k = layers: the outputs, all kept).
+        var keep = new int[layers + 1][];
+        keep[0] = Enumerable.Range(0, s[0]).ToArray();
+        keep[layers] = Enumerable.Range(0, s[layers]).ToArray();
+        for (var k = layers - 1; k >= 1; k--)
+        {
+            var next = keep[k + 1];
+            int offset = layout.WeightOffsets[k], width = s[k + 1];
+            keep[k] = Enumerable.Range(0, s[k]).Where(u => next.Any(o => theta[offset + u * width + o] != 0)).ToArray();
+            if (keep[k].Length == 0) keep[k] = [0]; // a layer needs a unit; this one adds zeros
+        }
+        var sizes = keep.Select(k => k.Length).ToArray();
+        var wOff = new int[layers];
+        var bOff = new int[layers];
+        var count = 0;
+        for (var k = 0; k < layers; k++)
+        {
+            wOff[k] = count;
+            count += sizes[k] * sizes[k + 1];
+            bOff[k] = count;
+            count += sizes[k + 1];
+        }
+        var t = new float[count];
+        for (var k = 0; k < layers; k++)
+        {
+            for (var i = 0; i < sizes[k]; i++)
+                for (var o = 0; o < sizes[k + 1]; o++)
+                    t[wOff[k] + i * sizes[k + 1] + o] = theta[layout.WeightOffsets[k] + keep[k][i] * s[k + 1] + keep[k + 1][o]];
+            for (var o = 0; o < sizes[k + 1]; o++) t[bOff[k] + o] = theta[layout.BiasOffsets[k] + keep[k + 1][o]];
+        }
+        return (new MlpLayout(sizes, wOff, bOff), t);
+    }
+
+    private ReducedObjective Reduce()
+    {
+        var (layout, theta) = Prune(ColumnLayout, ColumnTheta);
+        int l = Bands, p = Count, last = layout.Layers - 1;
+        var h = layout.Sizes[last];
+        var d = h + p;
+        var wOut = theta.AsSpan(layout.WeightOffsets[last], h * l);
+        var bOut = theta.AsSpan(layout.BiasOffsets[last], l);
+        var sqa = Math.Sqrt(Alpha);
+        var a = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(2 * l, d);
+        for (var i = 0; i < l; i++)
+        {
+            for (var k = 0; k < h; k++) a[i, k] = wOut[k * l + i];
+            for (var j = 0; j < p; j++)
+            {
+                a[i, h + j] = Wc[i * p + j];
+                a[l + i, h + j] = sqa * ENormalised[i * p + j];
+            }
+        }
+        var svd = a.Svd(computeVectors: true);
+        var sigma = svd.S;
+        var rank = 0;
+        while (rank < sigma.Count && sigma[rank] > sigma[0] * 1e-6) rank++;
+        // With full column rank, a QR of A gives the same ‖R z + t‖² with R triangular: about half the products.
+        var triangular = rank == d;
+        MathNet.Numerics.LinearAlgebra.Matrix<double> basis, factor;
+        if (triangular)
+        {
+            var qr = a.QR(MathNet.Numerics.LinearAlgebra.Factorization.QRMethod.Thin);
+            basis = qr.Q;
+            factor = qr.R;
+        }
+        else
+        {
+            basis = svd.U;
+            factor = MathNet.Numerics.LinearAlgebra.Matrix<double>.Build.Dense(rank, d, (i, k) => sigma[i] * svd.VT[i, k]);
+        }
+        var rx = new float[rank * h];
+        var ra = new float[rank * p];
+        var bm = new float[l * rank];
+        var c0 = new float[rank];
+        for (var i = 0; i < rank; i++)
+        {
+            for (var k = 0; k < h; k++) rx[i * h + k] = (float)factor[i, k];
+            for (var j = 0; j < p; j++) ra[i * p + j] = (float)factor[i, h + j];
+            double c = 0;
+            for (var b = 0; b < l; b++)
+            {
+                c += basis[b, i] * bOut[b];
+                bm[b * rank + i] = (float)(basis[b, i] + sqa * basis[l + b, i]);
+            }
+            c0[i] = (float)c;
+        }
+        return new ReducedObjective { Layout = layout, Theta = theta, Rank = rank, Triangular = triangular, Hidden = h, Rx = rx, Ra = ra, B = bm, C0 = c0 };
+    }
+
+    private void ApplyBatch(float[] y, int m, Workspace ws, ReproducibleBlas blas, bool started, int iterations, CancellationToken cancel)
     {
         int l = Bands, p = Count;
+        var r = Subspace;
         if (!started)
         {
             // Warm start: FCLS with the model's endmembers, in data units.
@@ -203,92 +366,104 @@ public sealed class MtlModel
         }
         // Everything below is feature-major (features x pixels): every product runs across the pixels, so a pixel's
         // value depends on its own column alone.
-        var inv = (float)(1 / Scale);
-        for (var i = 0; i < l * m; i++) ws.Yn[i] = y[i] * inv;
+        ColumnOps.Scale(ws.Yn.AsSpan(0, l * m), y.AsSpan(0, l * m), (float)(1 / Scale));
 
-        Objective(ws.At, m, ws, ws.Loss, blas);
-        Array.Fill(ws.Step, InitialStep, 0, m);
-        Span<float> column = stackalloc float[p];
-        Span<float> scratch = stackalloc float[p];
-        var stale = false;
+        if (iterations > 0)
+        {
+            // t = C0 − Bᵀ yn, once per pixel.
+            var t = ws.T.AsSpan(0, r.Rank * m);
+            for (var i = 0; i < r.Rank; i++) t.Slice(i * m, m).Fill(r.C0[i]);
+            blas.Gemm(true, false, r.Rank, m, l, -1f, r.B, r.Rank, ws.Yn, m, 1f, t, m);
+            Evaluate(ws.At, m, ws.Mlp, ws.U, ws.Loss, ws, blas);
+            Array.Fill(ws.Step, InitialStep, 0, m);
+        }
         for (var it = 0; it < iterations; it++)
         {
             // Up to MaxApplyIterations per batch: a stop request must not wait for them all.
             cancel.ThrowIfCancellationRequested();
-            // The gradient needs the network's activations and residuals at the accepted point; after a rejected
-            // trial they belong to the trial, so evaluate again.
-            if (stale) Objective(ws.At, m, ws, ws.Loss, blas);
             Gradient(m, ws, blas);
+            SimplexStep.Run(ws.Trial, ws.At, ws.Grad, ws.Step, p, m);
+            Evaluate(ws.Trial, m, ws.TrialMlp, ws.TrialU, ws.TrialLoss, ws, blas);
+            var any = false;
             for (var px = 0; px < m; px++)
             {
-                for (var j = 0; j < p; j++) column[j] = ws.At[j * m + px] - ws.Step[px] * ws.Grad[j * m + px];
-                Simplex.Project(column, scratch);
-                for (var j = 0; j < p; j++) ws.Trial[j * m + px] = column[j];
-            }
-            Objective(ws.Trial, m, ws, ws.TrialLoss, blas);
-            stale = false;
-            for (var px = 0; px < m; px++)
-            {
-                if (ws.TrialLoss[px] <= ws.Loss[px])
+                var accept = ws.Accept[px] = ws.TrialLoss[px] <= ws.Loss[px];
+                any |= accept;
+                if (accept)
                 {
-                    for (var j = 0; j < p; j++) ws.At[j * m + px] = ws.Trial[j * m + px];
                     ws.Loss[px] = ws.TrialLoss[px];
                     ws.Step[px] = Math.Min(ws.Step[px] * 1.5f, InitialStep * 64);
                 }
-                else
-                {
-                    ws.Step[px] *= 0.5f;
-                    stale = true;
-                }
+                else ws.Step[px] *= 0.5f;
+            }
+            // Accepted pixels take the trial's abundances, reduced residuals and activations (the gradient needs them).
+            if (any)
+            {
+                Take(ws.At, ws.Trial, p, m, ws.Accept);
+                Take(ws.U, ws.TrialU, r.Rank, m, ws.Accept);
+                for (var k = 0; k < r.Layout.Layers - 1; k++)
+                    Take(ws.Mlp.Activations[k], ws.TrialMlp.Activations[k], r.Layout.Sizes[k + 1], m, ws.Accept);
             }
         }
-        // Residuals R1 at the accepted abundances for the reconstruction RMSE.
-        Objective(ws.At, m, ws, ws.Loss, blas);
-        var acc = ws.Sum1;
+        // The reconstruction RMSE at the accepted abundances, in full: r1 = W_outᵀ x + b_out + W_c a − yn.
+        var last = r.Layout.Layers - 1;
+        var h = r.Hidden;
+        if (iterations == 0 && last > 0) new Mlp(r.Layout, blas).ForwardColumns(r.Theta, ws.At, m, ws.Mlp, last);
+        var x = last > 0 ? ws.Mlp.Activations[last - 1] : ws.At;
+        var r1 = ws.R1.AsSpan(0, l * m);
+        var bOut = r.Theta.AsSpan(r.Layout.BiasOffsets[last], l);
+        for (var b = 0; b < l; b++) r1.Slice(b * m, m).Fill(bOut[b]);
+        blas.Gemm(true, false, l, m, h, 1f, r.Theta.AsSpan(r.Layout.WeightOffsets[last], h * l), l, x, m, 1f, r1, m);
+        blas.Gemm(false, false, l, m, p, 1f, Wc, p, ws.At, m, 1f, r1, m);
+        var acc = ws.Sum;
         Array.Clear(acc, 0, m);
-        for (var b = 0; b < l; b++)
-            for (var px = 0; px < m; px++) { double d = ws.R1[b * m + px]; acc[px] += d * d; }
+        for (var b = 0; b < l; b++) ColumnOps.AddSquares(acc.AsSpan(0, m), r1.Slice(b * m, m), ws.Yn.AsSpan(b * m, m));
         for (var px = 0; px < m; px++) ws.Residual[px] = (float)(Scale * Math.Sqrt(acc[px] / l));
     }
 
-    /// <summary>Per-pixel f(a) = ‖W_c a + g(a) − y‖² + α‖E a − y‖², leaving the residuals in R1 and R2 (bands x pixels).</summary>
-    private void Objective(float[] at, int m, Workspace ws, double[] loss, IBlas blas)
+    /// <summary>Rows x pixels: columns whose <paramref name="accept"/> is set are copied from <paramref name="from"/>.</summary>
+    private static void Take(float[] to, float[] from, int rows, int m, bool[] accept)
     {
-        int l = Bands, p = Count;
-        new Mlp(ColumnLayout, blas).ForwardColumns(ColumnTheta, at, m, ws.Mlp);
-        var r1 = ws.R1.AsSpan(0, l * m);
-        ws.Mlp.Output.AsSpan(0, l * m).CopyTo(r1);
-        blas.Gemm(false, false, l, m, p, 1f, Wc, p, at, m, 1f, r1, m);
-        var r2 = ws.R2.AsSpan(0, l * m);
-        blas.Gemm(false, false, l, m, p, 1f, ENormalised, p, at, m, 0f, r2, m);
-        double[] s1 = ws.Sum1, s2 = ws.Sum2;
-        Array.Clear(s1, 0, m);
-        Array.Clear(s2, 0, m);
-        for (var b = 0; b < l; b++)
+        for (var i = 0; i < rows; i++)
         {
-            var yr = ws.Yn.AsSpan(b * m, m);
-            var d1r = r1.Slice(b * m, m);
-            var d2r = r2.Slice(b * m, m);
-            for (var px = 0; px < m; px++)
-            {
-                var d1 = d1r[px] -= yr[px];
-                var d2 = d2r[px] -= yr[px];
-                s1[px] += (double)d1 * d1;
-                s2[px] += (double)d2 * d2;
-            }
+            var dst = to.AsSpan(i * m, m);
+            var src = from.AsSpan(i * m, m);
+            for (var px = 0; px < m; px++) if (accept[px]) dst[px] = src[px];
         }
-        for (var px = 0; px < m; px++) loss[px] = s1[px] + Alpha * s2[px];
     }
 
-    /// <summary>dF/dA (P x pixels) for the residuals left by the last <see cref="Objective"/> at ws.At.</summary>
-    private void Gradient(int m, Workspace ws, IBlas blas)
+    /// <summary>
+    /// Per pixel, f(a) = ‖W_c a + g(a) − y‖² + α‖E a − y‖² less a constant of the pixel, as ‖R z + t‖² (see
+    /// <see cref="ReducedObjective"/>); leaves u = R z + t in <paramref name="u"/> and the hidden activations in <paramref name="mlp"/>.
+    /// </summary>
+    private void Evaluate(float[] at, int m, Mlp.Workspace mlp, float[] u, double[] loss, Workspace ws, ReproducibleBlas blas)
     {
-        int l = Bands, p = Count;
+        var r = Subspace;
+        int p = Count, last = r.Layout.Layers - 1;
+        if (last > 0) new Mlp(r.Layout, blas).ForwardColumns(r.Theta, at, m, mlp, last);
+        var x = last > 0 ? mlp.Activations[last - 1] : at;
+        var uu = u.AsSpan(0, r.Rank * m);
+        ws.T.AsSpan(0, r.Rank * m).CopyTo(uu);
+        // Triangular: rows from Hidden on have no x part.
+        if (r.Triangular) blas.Gemm(ReproducibleBlas.Shape.Upper, false, Math.Min(r.Hidden, r.Rank), m, r.Hidden, 1f, r.Rx, r.Hidden, x, m, 1f, uu, m);
+        else blas.Gemm(false, false, r.Rank, m, r.Hidden, 1f, r.Rx, r.Hidden, x, m, 1f, uu, m);
+        blas.Gemm(false, false, r.Rank, m, p, 1f, r.Ra, p, at, m, 1f, uu, m);
+        Array.Clear(loss, 0, m);
+        for (var i = 0; i < r.Rank; i++) ColumnOps.AddSquares(loss.AsSpan(0, m), uu.Slice(i * m, m));
+    }
+
+    /// <summary>dF/dA (P x pixels) at ws.At: 2 Rᵀu, through the hidden layers for the x part.</summary>
+    private void Gradient(int m, Workspace ws, ReproducibleBlas blas)
+    {
+        var r = Subspace;
+        int p = Count, last = r.Layout.Layers - 1;
         var g = ws.Grad.AsSpan(0, p * m);
-        blas.Gemm(true, false, p, m, l, 2f, Wc, p, ws.R1, m, 0f, g, m);
-        blas.Gemm(true, false, p, m, l, (float)(2 * Alpha), ENormalised, p, ws.R2, m, 1f, g, m);
-        // Through the network: the forward pass in ws.Mlp is at ws.At (Objective was last called on it).
-        new Mlp(ColumnLayout, blas).BackwardInputColumns(ColumnTheta, m, ws.Mlp, ws.R1, 2f, g);
+        blas.Gemm(true, false, p, m, r.Rank, 2f, r.Ra, p, ws.U, m, 0f, g, m);
+        var v = ws.V.AsSpan(0, r.Hidden * m);
+        if (r.Triangular) blas.Gemm(ReproducibleBlas.Shape.Lower, true, r.Hidden, m, r.Rank, 1f, r.Rx, r.Hidden, ws.U, m, 0f, v, m);
+        else blas.Gemm(true, false, r.Hidden, m, r.Rank, 1f, r.Rx, r.Hidden, ws.U, m, 0f, v, m);
+        if (last > 0) new Mlp(r.Layout, blas).BackwardInputColumns(r.Theta, m, ws.Mlp, v, 2f, g, fromLayer: last - 1);
+        else for (var i = 0; i < g.Length; i++) g[i] += 2 * v[i];
     }
 
     private static double SpectralNormSquared(float[] m, int rows, int cols)

@@ -8,7 +8,18 @@ public static class Simplex
     {
         var n = v.Length;
         v.CopyTo(sorted);
-        sorted[..n].Sort();
+        if (n <= 16)
+        {
+            // Insertion sort: a few compares for the usual P, where Span.Sort's set-up costs more than the sort.
+            for (var i = 1; i < n; i++)
+            {
+                var x = sorted[i];
+                var k = i - 1;
+                while (k >= 0 && sorted[k] > x) { sorted[k + 1] = sorted[k]; k--; }
+                sorted[k + 1] = x;
+            }
+        }
+        else sorted[..n].Sort();
         // Largest ρ with u_ρ − (Σ_{i≤ρ} u_i − 1)/ρ > 0, u sorted decreasingly.
         double cumulative = 0, theta = 0;
         for (var i = 0; i < n; i++)

@@ -33,8 +33,29 @@ public sealed class ReproducibleBlas : IBlas
     public void Gemm(bool transA, bool transB, int m, int n, int k, double alpha, ReadOnlySpan<double> a, int lda,
         ReadOnlySpan<double> b, int ldb, double beta, Span<double> c, int ldc) => Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
+    /// <summary>Which entries of op(A) the caller guarantees to be zero, so that their products can be skipped.</summary>
+    public enum Shape
+    {
+        Full,
+        /// <summary>op(A)[i, kk] = 0 for kk &lt; i (upper triangular or trapezoidal).</summary>
+        Upper,
+        /// <summary>op(A)[i, kk] = 0 for kk &gt; i (lower triangular or trapezoidal).</summary>
+        Lower,
+    }
+
+    /// <summary>
+    /// <see cref="Gemm(bool, bool, int, int, int, float, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, float, Span{float}, int)"/>
+    /// for an op(A) with a zero triangle: each block of four rows of C (rows 4q..4q+3) sums over the k range that
+    /// block needs, so a row may include a few products with op(A)'s zeros, which change no sum of finite values.
+    /// The blocks depend on the row index alone, so a column's result does not depend on the others.
+    /// </summary>
+#pragma warning disable CA1822 // an instance method like the IBlas ones
+    public void Gemm(Shape shape, bool transA, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
+        ReadOnlySpan<float> b, int ldb, float beta, Span<float> c, int ldc) => Run(transA, false, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, shape);
+#pragma warning restore CA1822
+
     private static void Run<T>(bool transA, bool transB, int m, int n, int k, T alpha, ReadOnlySpan<T> a, int lda,
-        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc) where T : unmanaged, INumber<T>
+        ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc, Shape shape = Shape.Full) where T : unmanaged, INumber<T>
     {
         Blas.CheckArgs(m, n, k, a.Length, lda, transA, b.Length, ldb, transB, c.Length, ldc);
         if (m == 0 || n == 0) return;
@@ -44,7 +65,7 @@ public sealed class ReproducibleBlas : IBlas
             {
                 var row = c.Slice(i * ldc, n);
                 if (beta == T.Zero) row.Clear();
-                else for (var j = 0; j < n; j++) row[j] = beta * row[j];
+                else for (var jj = 0; jj < n; jj++) row[jj] = beta * row[jj];
             }
             return;
         }
@@ -56,7 +77,7 @@ public sealed class ReproducibleBlas : IBlas
                 // op(B) = Bᵀ: pack it as k x n rows so that the columns of C stay contiguous.
                 packed = ArrayPool<T>.Shared.Rent(k * n);
                 for (var kk = 0; kk < k; kk++)
-                    for (var j = 0; j < n; j++) packed[kk * n + j] = b[j * ldb + kk];
+                    for (var jj = 0; jj < n; jj++) packed[kk * n + jj] = b[jj * ldb + kk];
                 b = packed.AsSpan(0, k * n);
                 ldb = n;
             }
@@ -66,14 +87,62 @@ public sealed class ReproducibleBlas : IBlas
             ref var b0 = ref MemoryMarshal.GetReference(b);
             ref var c0 = ref MemoryMarshal.GetReference(c);
             var w = Vector<T>.Count;
-            var i = 0;
-            for (; i + 4 <= m; i += 4) Rows4(ref a0, i * rs, rs, ks, ref b0, ldb, ref c0, i * ldc, ldc, n, k, w, alpha, beta);
-            for (; i < m; i++) Row1(ref a0, i * rs, ks, ref b0, ldb, ref c0, i * ldc, n, k, w, alpha, beta);
+            // Column panels outside, rows inside: a panel of op(B) (k x 2w) stays in L1 while every row block uses it,
+            // where whole rows of op(B) (k x n) would not. Each element is computed the same way in either order.
+            var j = 0;
+            for (; j + 2 * w <= n; j += 2 * w)
+            {
+                var i = 0;
+                for (; i + 4 <= m; i += 4)
+                {
+                    var (lo, kn) = Range(shape, i, k);
+                    Block4x2(ref a0, i * rs + lo * ks, rs, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, ldc, kn, w, alpha, beta);
+                }
+                for (; i < m; i++)
+                {
+                    var (lo, kn) = Range(shape, i, k);
+                    Block1(ref a0, i * rs + lo * ks, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, kn, alpha, beta);
+                    Block1(ref a0, i * rs + lo * ks, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j + w, ref c0, i * ldc + j + w, kn, alpha, beta);
+                }
+            }
+            for (; j + w <= n; j += w)
+            {
+                var i = 0;
+                for (; i + 4 <= m; i += 4)
+                {
+                    var (lo, kn) = Range(shape, i, k);
+                    Block4x1(ref a0, i * rs + lo * ks, rs, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, ldc, kn, alpha, beta);
+                }
+                for (; i < m; i++)
+                {
+                    var (lo, kn) = Range(shape, i, k);
+                    Block1(ref a0, i * rs + lo * ks, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, kn, alpha, beta);
+                }
+            }
+            for (; j < n; j++)
+                for (var i = 0; i < m; i++)
+                {
+                    var (lo, kn) = Range(shape, i, k);
+                    Scalar(ref a0, i * rs + lo * ks, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, ref c0, i * ldc + j, j, kn, alpha, beta);
+                }
         }
         finally
         {
             if (packed is not null) ArrayPool<T>.Shared.Return(packed);
         }
+    }
+
+    /// <summary>The first k and the count of k that row i's block (rows 4q..4q+3) sums over.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (int From, int Count) Range(Shape shape, int i, int k)
+    {
+        var first = i - i % 4;
+        return shape switch
+        {
+            Shape.Upper => (Math.Min(first, k), k - Math.Min(first, k)),
+            Shape.Lower => (0, Math.Min(first + 4, k)),
+            _ => (0, k),
+        };
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -90,67 +159,60 @@ public sealed class ReproducibleBlas : IBlas
         return beta == T.Zero ? v : v + old * beta;
     }
 
-    /// <summary>Four rows of C at once, the columns in vectors (two at a time) and then one by one.</summary>
-    private static void Rows4<T>(ref T a0, int aRow, int rs, int ks, ref T b0, int ldb, ref T c0, int cRow, int ldc, int n, int k, int w,
+    /// <summary>C[i..i+4, j..j+2w] (cAt is the top left element's index).</summary>
+    private static void Block4x2<T>(ref T a0, int aRow, int rs, int ks, ref T b0, int ldb, int j, ref T c0, int cAt, int ldc, int k, int w,
         T alpha, T beta) where T : unmanaged, INumber<T>
     {
-        var j = 0;
-        for (; j + 2 * w <= n; j += 2 * w)
+        Vector<T> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default, s30 = default, s31 = default;
+        for (var kk = 0; kk < k; kk++)
         {
-            Vector<T> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default, s30 = default, s31 = default;
-            for (var kk = 0; kk < k; kk++)
-            {
-                ref var bRow = ref Unsafe.Add(ref b0, kk * ldb + j);
-                var v0 = Vector.LoadUnsafe(ref bRow);
-                var v1 = Vector.LoadUnsafe(ref Unsafe.Add(ref bRow, w));
-                var ao = aRow + kk * ks;
-                var x0 = new Vector<T>(Unsafe.Add(ref a0, ao));
-                var x1 = new Vector<T>(Unsafe.Add(ref a0, ao + rs));
-                var x2 = new Vector<T>(Unsafe.Add(ref a0, ao + 2 * rs));
-                var x3 = new Vector<T>(Unsafe.Add(ref a0, ao + 3 * rs));
-                s00 += x0 * v0; s01 += x0 * v1;
-                s10 += x1 * v0; s11 += x1 * v1;
-                s20 += x2 * v0; s21 += x2 * v1;
-                s30 += x3 * v0; s31 += x3 * v1;
-            }
-            StoreVector(ref c0, cRow + j, w, s00, s01, alpha, beta);
-            StoreVector(ref c0, cRow + ldc + j, w, s10, s11, alpha, beta);
-            StoreVector(ref c0, cRow + 2 * ldc + j, w, s20, s21, alpha, beta);
-            StoreVector(ref c0, cRow + 3 * ldc + j, w, s30, s31, alpha, beta);
+            ref var bRow = ref Unsafe.Add(ref b0, kk * ldb + j);
+            var v0 = Vector.LoadUnsafe(ref bRow);
+            var v1 = Vector.LoadUnsafe(ref Unsafe.Add(ref bRow, w));
+            ref var a = ref Unsafe.Add(ref a0, aRow + kk * ks);
+            var x0 = new Vector<T>(a);
+            var x1 = new Vector<T>(Unsafe.Add(ref a, rs));
+            var x2 = new Vector<T>(Unsafe.Add(ref a, 2 * rs));
+            var x3 = new Vector<T>(Unsafe.Add(ref a, 3 * rs));
+            s00 += x0 * v0; s01 += x0 * v1;
+            s10 += x1 * v0; s11 += x1 * v1;
+            s20 += x2 * v0; s21 += x2 * v1;
+            s30 += x3 * v0; s31 += x3 * v1;
         }
-        for (; j + w <= n; j += w)
-        {
-            Vector<T> s0 = default, s1 = default, s2 = default, s3 = default;
-            for (var kk = 0; kk < k; kk++)
-            {
-                var v = Vector.LoadUnsafe(ref Unsafe.Add(ref b0, kk * ldb + j));
-                var ao = aRow + kk * ks;
-                s0 += new Vector<T>(Unsafe.Add(ref a0, ao)) * v;
-                s1 += new Vector<T>(Unsafe.Add(ref a0, ao + rs)) * v;
-                s2 += new Vector<T>(Unsafe.Add(ref a0, ao + 2 * rs)) * v;
-                s3 += new Vector<T>(Unsafe.Add(ref a0, ao + 3 * rs)) * v;
-            }
-            StoreVector(ref c0, cRow + j, s0, alpha, beta);
-            StoreVector(ref c0, cRow + ldc + j, s1, alpha, beta);
-            StoreVector(ref c0, cRow + 2 * ldc + j, s2, alpha, beta);
-            StoreVector(ref c0, cRow + 3 * ldc + j, s3, alpha, beta);
-        }
-        for (var r = 0; r < 4; r++)
-            for (var jj = j; jj < n; jj++) Scalar(ref a0, aRow + r * rs, ks, ref b0, ldb, ref c0, cRow + r * ldc + jj, jj, k, alpha, beta);
+        StoreVector(ref c0, cAt, w, s00, s01, alpha, beta);
+        StoreVector(ref c0, cAt + ldc, w, s10, s11, alpha, beta);
+        StoreVector(ref c0, cAt + 2 * ldc, w, s20, s21, alpha, beta);
+        StoreVector(ref c0, cAt + 3 * ldc, w, s30, s31, alpha, beta);
     }
 
-    private static void Row1<T>(ref T a0, int aRow, int ks, ref T b0, int ldb, ref T c0, int cRow, int n, int k, int w, T alpha, T beta)
+    /// <summary>C[i..i+4, j..j+w].</summary>
+    private static void Block4x1<T>(ref T a0, int aRow, int rs, int ks, ref T b0, int ldb, int j, ref T c0, int cAt, int ldc, int k,
+        T alpha, T beta) where T : unmanaged, INumber<T>
+    {
+        Vector<T> s0 = default, s1 = default, s2 = default, s3 = default;
+        for (var kk = 0; kk < k; kk++)
+        {
+            var v = Vector.LoadUnsafe(ref Unsafe.Add(ref b0, kk * ldb + j));
+            ref var a = ref Unsafe.Add(ref a0, aRow + kk * ks);
+            s0 += new Vector<T>(a) * v;
+            s1 += new Vector<T>(Unsafe.Add(ref a, rs)) * v;
+            s2 += new Vector<T>(Unsafe.Add(ref a, 2 * rs)) * v;
+            s3 += new Vector<T>(Unsafe.Add(ref a, 3 * rs)) * v;
+        }
+        StoreVector(ref c0, cAt, s0, alpha, beta);
+        StoreVector(ref c0, cAt + ldc, s1, alpha, beta);
+        StoreVector(ref c0, cAt + 2 * ldc, s2, alpha, beta);
+        StoreVector(ref c0, cAt + 3 * ldc, s3, alpha, beta);
+    }
+
+    /// <summary>C[i, j..j+w].</summary>
+    private static void Block1<T>(ref T a0, int aRow, int ks, ref T b0, int ldb, int j, ref T c0, int cAt, int k, T alpha, T beta)
         where T : unmanaged, INumber<T>
     {
-        var j = 0;
-        for (; j + w <= n; j += w)
-        {
-            Vector<T> s = default;
-            for (var kk = 0; kk < k; kk++)
-                s += new Vector<T>(Unsafe.Add(ref a0, aRow + kk * ks)) * Vector.LoadUnsafe(ref Unsafe.Add(ref b0, kk * ldb + j));
-            StoreVector(ref c0, cRow + j, s, alpha, beta);
-        }
-        for (; j < n; j++) Scalar(ref a0, aRow, ks, ref b0, ldb, ref c0, cRow + j, j, k, alpha, beta);
+        Vector<T> s = default;
+        for (var kk = 0; kk < k; kk++)
+            s += new Vector<T>(Unsafe.Add(ref a0, aRow + kk * ks)) * Vector.LoadUnsafe(ref Unsafe.Add(ref b0, kk * ldb + j));
+        StoreVector(ref c0, cAt, s, alpha, beta);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -126,4 +126,35 @@ public class BlasTests
                 Assert.Equal(reference, col);
             }
     }
+    [Trait("Category", "Determinism")]
+    [Theory]
+    [InlineData(ReproducibleBlas.Shape.Upper, false)]
+    [InlineData(ReproducibleBlas.Shape.Upper, true)]
+    [InlineData(ReproducibleBlas.Shape.Lower, false)]
+    [InlineData(ReproducibleBlas.Shape.Lower, true)]
+    public void Reproducible_TriangularShape_SkipsOnlyZeros_BitForBit(ReproducibleBlas.Shape shape, bool ta)
+    {
+        // With op(A)'s other triangle zero, the shaped product must give the full product's bits: it only leaves out
+        // products with zeros. Rows and columns around the 4-row blocks and the vector width, and trapezoids.
+        var rng = new Rng(11);
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (3, 5, 3), (7, 17, 7), (9, 33, 9), (13, 40, 9), (6, 19, 14), (50, 96, 55) })
+        {
+            int lda = ta ? m : k;
+            var a = new float[(ta ? k : m) * lda];
+            for (var i = 0; i < m; i++)
+                for (var kk = 0; kk < k; kk++)
+                {
+                    var zero = shape == ReproducibleBlas.Shape.Upper ? kk < i : kk > i;
+                    a[ta ? kk * lda + i : i * lda + kk] = zero ? 0f : (float)rng.NextGaussian();
+                }
+            var b = Enumerable.Range(0, k * n).Select(_ => (float)rng.NextGaussian()).ToArray();
+            var c = Enumerable.Range(0, m * n).Select(_ => (float)rng.NextGaussian()).ToArray();
+            var full = (float[])c.Clone();
+            var shaped = (float[])c.Clone();
+            ReproducibleBlas.Instance.Gemm(ta, false, m, n, k, 0.5f, a, lda, b, n, 1f, full, n);
+            ReproducibleBlas.Instance.Gemm(shape, ta, m, n, k, 0.5f, a, lda, b, n, 1f, shaped, n);
+            for (var i = 0; i < full.Length; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(full[i]) == BitConverter.SingleToInt32Bits(shaped[i]), $"{shape} {m}x{n}x{k} element {i}: {full[i]:R} vs {shaped[i]:R}");
+        }
+    }
 }
