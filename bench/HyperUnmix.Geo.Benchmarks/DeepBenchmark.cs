@@ -195,7 +195,68 @@ internal static class DeepBenchmark
             $"apply: {tiles * tile} pixels x {bands} bands in {secs:F1} s = {tiles * tile / secs:F0} pixels/s on {Environment.ProcessorCount} threads ({model.ApplyIterations} iterations per pixel; goal >= 50,000 pixels/s)"));
     }
 
-    private static double SgemmPeak()
+    /// <summary>
+    /// The deep apply kernel alone, one thread, in memory: a model fitted on a 224-band scene with P = 5, applied to
+    /// one tile; next to FCLS on the same tile and the one-thread sgemm peak, all measured in this run.
+    /// </summary>
+    public static void ApplyKernel(Args a)
+    {
+        Console.WriteLine($"BLAS: {Blas.Default.Name}");
+        OpenBlas.SetThreads(1);
+        var peak = SgemmPeak();
+        int bands = a.Int("bands", 224), p = a.Int("p", 5), n = a.Int("pixels", 32768), repeat = a.Int("repeat", 3);
+        var wl = SyntheticSpectra.Wavelengths(bands);
+        var e = EndmemberSet.FromSpectra(SyntheticSpectra.Create(p, wl), SyntheticSpectra.Materials.Take(p).ToArray(), wl);
+        var scene = SceneGenerator.Generate(e, new SceneOptions { Width = 128, Height = n / 128, Model = MixingModel.Fan, SnrDb = 30, Seed = 1 });
+        var fit = MtlTrainer.Fit(scene.CubeAsDouble(), bands, Math.Min(scene.Pixels, 10_000), e, new MtlOptions { MaxEpochs = a.Int("epochs", 60), Patience = int.MaxValue });
+        var model = fit.Model;
+        var valid = Enumerable.Repeat((byte)1, n).ToArray();
+        var ab = new float[p * n];
+        var res = new float[n];
+        var ws = model.CreateWorkspace();
+        double Best(Action run) { var best = double.MaxValue; for (var i = 0; i < repeat; i++) { var sw = Stopwatch.StartNew(); run(); best = Math.Min(best, sw.Elapsed.TotalSeconds); } return best; }
+        var fcls = new AbundanceSolver(model.Endmembers, LinearMethod.Fcls);
+        var scratch = new TileScratch();
+        var tFcls = Best(() => fcls.SolveTile(scene.Cube, n, valid, ab, res, -1, scratch));
+        var tApply = Best(() => model.Apply(scene.Cube, n, valid, ab, res, -1, ws));
+        var flops = model.ApplyFlopsPerPixel() * n;
+        var truth = Enumerable.Range(0, p).Select(scene.AbundanceMap).ToList();
+        var rmse = Math.Sqrt(Enumerable.Range(0, p).Sum(j => Enumerable.Range(0, n).Sum(i => Math.Pow(ab[j * n + i] - truth[j][i], 2))) / (p * n));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"one thread, {n} pixels x {bands} bands, P = {p}, {model.ApplyIterations} iterations; sgemm peak (one thread) {peak:F1} GFLOP/s"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"FCLS  {tFcls:F3} s = {n / tFcls:F0} pixels/s"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"apply {tApply:F3} s = {n / tApply:F0} pixels/s = {tApply / tFcls:F1}x FCLS; {flops / tApply / 1e9:F1} GFLOP/s = {flops / tApply / 1e9 / peak * 100:F0}% of peak; aRMSE x100 vs truth {rmse * 100:F3}"));
+        if (a.Str("dump", "") is { Length: > 0 } dump) File.WriteAllBytes(dump, ab.SelectMany(BitConverter.GetBytes).Concat(res.SelectMany(BitConverter.GetBytes)).ToArray());
+    }
+
+    /// <summary>GFLOP/s of the reproducible product on the apply's shapes (rows x pixels x depth).</summary>
+    public static void Shapes(Args a)
+    {
+        var m = a.Int("pixels", 128);
+        var blas = ReproducibleBlas.Instance;
+        foreach (var (rows, k, ta) in new[] { (55, 224, false), (55, 224, true), (55, 50, false), (55, 5, false), (25, 5, true), (50, 25, true), (5, 55, true), (50, 55, true), (25, 50, false), (5, 25, false), (224, 50, true), (224, 5, false) })
+        {
+            var x = new float[rows * k];
+            var y = new float[k * m];
+            var z = new float[rows * m];
+            for (var i = 0; i < x.Length; i++) x[i] = i % 7 * 0.1f;
+            for (var i = 0; i < y.Length; i++) y[i] = i % 5 * 0.1f;
+            var reps = (int)(2e9 / (2.0 * rows * k * m));
+            var sw = Stopwatch.StartNew();
+            for (var r = 0; r < reps; r++) blas.Gemm(ta, false, rows, m, k, 1f, x, ta ? rows : k, y, m, 1f, z, m);
+            var s = sw.Elapsed.TotalSeconds;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{rows,4} x {m} x {k,3} {(ta ? "At" : "A ")}: {2.0 * rows * k * m * reps / s / 1e9:F1} GFLOP/s, {s / reps * 1e6:F2} us per call"));
+        }
+        var v = new float[5];
+        var sc = new float[5];
+        var sw2 = Stopwatch.StartNew();
+        for (var i = 0; i < 1_000_000; i++) { v[0] = 0.3f; v[1] = -0.1f; v[2] = 0.5f; v[3] = 0.4f; v[4] = i * 1e-7f; Simplex.Project(v, sc); }
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"simplex projection, P = 5: {sw2.Elapsed.TotalSeconds * 1e3:F0} ns"));
+    }
+
+    internal static double SgemmPeak()
     {
         const int n = 2048;
         var x = new float[n * n];

@@ -7,6 +7,7 @@ using HyperUnmix.Geo.Benchmarks;
 //   stages    [--seeds 3] [--out docs/accuracy-synthetic.md]   the stages on synthetic scenes (illumination, dark endmember, nonlinear mixing)
 //   deep      [--datasets ../shared/datasets] [--seeds 5] [--out docs/accuracy-deep.md]   the deep method's evaluation
 //   deep-speed [--apply-pixels 1000000]      fit time and GFLOP/s vs the sgemm peak; apply pixels/s
+//   apply-kernel [--pixels 32768] [--p 5]    the deep apply kernel alone, one thread, vs FCLS and the sgemm peak
 //   cluster   [--scenes 20] [--size 256] [--workers 3]   the cluster mode on loopback: N workers vs 1 vs the local runner
 //   mesma     [--size 1000] [--bands 200] [--per-class 20] [--brute-pixels 400]   Gram MESMA vs brute-force least squares; time per pixel vs models
 var command = args.FirstOrDefault() ?? "help";
@@ -19,6 +20,8 @@ switch (command)
     case "stages": StageStudy.Run(options); break;
     case "deep": DeepBenchmark.Accuracy(options); break;
     case "deep-speed": DeepBenchmark.Speed(options); break;
+    case "apply-kernel": DeepBenchmark.ApplyKernel(options); break;
+    case "apply-shapes": DeepBenchmark.Shapes(options); break;
     case "cluster": ClusterBenchmark.Run(options); break;
     case "mesma": MesmaBenchmark.Run(options); break;
     default:

@@ -42,6 +42,12 @@ internal static class UnmixBenchmark
             });
         }
         Common.Warm(scene);
+        if (a.Str("kernel-only", "false") == "true")
+        {
+            // The apply kernel alone, on the model an earlier full run fitted.
+            ApplyKernel(scene, Path.Combine(dir, "out", "mtl-fit.model.json"), a.Int("kernel-pixels", 65536));
+            return;
+        }
         var outDir = Path.Combine(dir, "out");
         Directory.CreateDirectory(outDir);
         string Out(string name) => Path.Combine(outDir, name);
@@ -59,8 +65,8 @@ internal static class UnmixBenchmark
         }
         Result Ours(string name, params string[] extra)
         {
-            // A model brings its own endmembers.
-            string[] endmembers = extra.Contains("--model") ? [] : ["-e", csv];
+            // A model brings its own endmembers; "-p" asks the run to find them.
+            string[] endmembers = extra.Contains("--model") || extra.Contains("-p") ? [] : ["-e", csv];
             var output = Out(name + ".tif");
             var args = new[] { Common.Cli, "unmix", scene, "-o", output, "--overwrite", "--memory", memory.ToString(CultureInfo.InvariantCulture) }.Concat(endmembers).Concat(extra).ToArray();
             return Best(name, () =>
@@ -75,10 +81,14 @@ internal static class UnmixBenchmark
         if (a.Str("quick", "false") != "true") Ours("fcls-1-thread", "--method", "fcls", "--threads", "1");
         // The deep method's apply (a model fitted beforehand on the scene's sample; the fit is not timed).
         var model = Out("mtl-fit.model.json");
+        Result? dfltE = null, dfltP = null, apply = null;
         if (a.Str("no-mtl", "false") != "true")
         {
             Common.Run("dotnet", Common.Cli, "unmix", scene, "-o", Out("mtl-fit.tif"), "-p", p.ToString(CultureInfo.InvariantCulture), "--overwrite");
-            Ours("mtl-apply", "--model", model);
+            apply = Ours("mtl-apply", "--model", model);
+            // What users run: the default method, with their endmembers and with none.
+            dfltE = Ours("default-e");
+            dfltP = Ours("default-p5", "-p", p.ToString(CultureInfo.InvariantCulture));
         }
         // The machine's floors, measured in the same run: reading the file (cat), a memory-bandwidth probe, and the
         // fixed costs of any run of the command: starting .NET with the CLI, and loading GDAL with its drivers.
@@ -114,8 +124,64 @@ internal static class UnmixBenchmark
                 $"OTB UCLS / our FCLS: {otb.Seconds / fcls.Seconds:F1}x faster (goal >= 10x); OTB UCLS / our UCLS: {otb.Seconds / ucls.Seconds:F1}x"));
         else Console.WriteLine("OTB not installed (apt-get install otb-bin): no peer comparison");
 
+        if (dfltE is not null && dfltP is not null && apply is not null)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"Default path (deep method): unmix stage {dfltE.Stage:F2} s = {dfltE.Stage / fcls.Stage:F1}x FCLS's {fcls.Stage:F2} s (goal <= 2x); stages of `default-p5`: {StageList(Out("default-p5.report.json"))}"));
+            if (otb is not null)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Whole default run vs OTB UCLS: `default-p5` {dfltP.Seconds:F2} s = {otb.Seconds / dfltP.Seconds:F1}x faster, `default-e` {dfltE.Seconds:F2} s = {otb.Seconds / dfltE.Seconds:F1}x faster (goal >= 5x)"));
+            ApplyKernel(scene, model, a.Int("kernel-pixels", 65536));
+        }
+
         // Same answer check: our UCLS vs OTB UCLS on a window.
         if (otb is not null) CompareUcls(Out("ucls.tif"), Out("otb-ucls.tif"), p);
+    }
+
+    /// <summary>"stage 1.23 s, ..." from a run's report.json.</summary>
+    private static string StageList(string report)
+    {
+        if (!File.Exists(report)) return "-";
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(report));
+        return doc.RootElement.TryGetProperty("seconds", out var s)
+            ? string.Join(", ", s.EnumerateObject().Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name} {p.Value.GetDouble():F2}")))
+            : "-";
+    }
+
+    /// <summary>
+    /// The deep apply alone on the first pixels of the scene, one thread, in memory: pixels/s next to FCLS's on the same
+    /// pixels, and the GFLOP/s of its products (<see cref="HyperUnmix.Geo.Unmixing.Deep.MtlModel.ApplyFlopsPerPixel"/>)
+    /// against the one-thread sgemm peak, both measured here.
+    /// </summary>
+    private static void ApplyKernel(string scene, string modelFile, int pixels)
+    {
+        var model = HyperUnmix.Geo.Unmixing.Deep.MtlModel.Load(modelFile);
+        using var src = RasterSource.Open(scene);
+        var width = src.Info.Width;
+        var w = new Window(0, 0, width, Math.Max(1, pixels / width));
+        var n = (int)w.Area;
+        var y = new float[model.Bands * n];
+        var valid = new byte[n];
+        src.Read(w, Enumerable.Range(0, model.Bands).ToArray(), y, valid);
+        _ = HyperUnmix.Geo.Unmixing.LinearAlgebra.Blas.Default; // loads OpenBLAS
+        HyperUnmix.Geo.Unmixing.LinearAlgebra.OpenBlas.SetThreads(1);
+        var peak = DeepBenchmark.SgemmPeak();
+        var ab = new float[model.Count * n];
+        var res = new float[n];
+        var ws = model.CreateWorkspace();
+        var fcls = new HyperUnmix.Geo.Unmixing.Solvers.AbundanceSolver(model.Endmembers, HyperUnmix.Geo.Unmixing.Solvers.LinearMethod.Fcls);
+        var scratch = new HyperUnmix.Geo.Unmixing.Solvers.TileScratch();
+        double Best(Action run)
+        {
+            var best = double.MaxValue;
+            for (var i = 0; i < 3; i++) { var sw = System.Diagnostics.Stopwatch.StartNew(); run(); best = Math.Min(best, sw.Elapsed.TotalSeconds); }
+            return best;
+        }
+        var tFcls = Best(() => fcls.SolveTile(y, n, valid, ab, res, -1, scratch));
+        var tApply = Best(() => model.Apply(y, n, valid, ab, res, -1, ws));
+        var gflops = model.ApplyFlopsPerPixel() * n / tApply / 1e9;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Deep apply kernel (one thread, {n} pixels in memory, {model.ApplyIterations} iterations): {n / tApply:F0} pixels/s = {tApply / tFcls:F1}x FCLS's time on the same pixels; its products {gflops:F1} GFLOP/s = {gflops / peak * 100:F0}% of the one-thread sgemm peak {peak:F1} GFLOP/s (goal >= 50%)"));
     }
 
     private sealed record Result(string Name, double Seconds, double[] All, long PeakRssMb, double? Stage);
