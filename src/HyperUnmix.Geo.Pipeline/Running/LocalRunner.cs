@@ -33,8 +33,6 @@ internal static class LocalRunner
         var done = 0;
         using (var writer = new SceneWriter(outputSet, plan, source.Info))
         {
-            var openBlas = Blas.Default is OpenBlas;
-            if (openBlas && workers > 1) OpenBlas.SetThreads(1);
             try
             {
                 // Parallel.For may start more tasks than workers over the run, each with its own local state: the
@@ -56,10 +54,6 @@ internal static class LocalRunner
             catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
             {
                 throw e.InnerExceptions[0];
-            }
-            finally
-            {
-                if (openBlas && workers > 1) OpenBlas.SetThreads(Environment.ProcessorCount);
             }
             cancel.ThrowIfCancellationRequested();
             progress?.Invoke("write", 0.96);

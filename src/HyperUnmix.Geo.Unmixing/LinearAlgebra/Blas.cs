@@ -67,7 +67,13 @@ public sealed unsafe partial class OpenBlas : IBlas
         try
         {
             var config = Marshal.PtrToStringUTF8(openblas_get_config()) ?? "";
-            return new OpenBlas($"OpenBLAS ({config.Trim()}; {_loaded}; {openblas_get_num_threads()} threads)");
+            // One thread per call, whatever the machine: OpenBLAS's results change in the last bits with its thread
+            // count (the same scene gave other endmembers with 1 and 2 threads), so a machine's core count would
+            // change a run's endmembers and model; and the products computed once per scene (extraction, fit) are
+            // too thin for threads to pay: on the 2-core development machine its second thread spent a third of the
+            // run yielding, and endmembers + fit of a 1000 x 1000 x 224 default run took 15-20% longer with it.
+            openblas_set_num_threads(1);
+            return new OpenBlas($"OpenBLAS ({config.Trim()}; {_loaded}; {openblas_get_num_threads()} thread per call)");
         }
         catch (DllNotFoundException) { return null; }
         catch (EntryPointNotFoundException) { return null; }
@@ -85,7 +91,7 @@ public sealed unsafe partial class OpenBlas : IBlas
         return 0;
     }
 
-    /// <summary>Sets OpenBLAS's own thread count (it is process-wide).</summary>
+    /// <summary>Sets OpenBLAS's own thread count (it is process-wide; the library sets 1 when it loads OpenBLAS).</summary>
     public static void SetThreads(int n) => openblas_set_num_threads(n);
 
     public void Gemm(bool transA, bool transB, int m, int n, int k, float alpha, ReadOnlySpan<float> a, int lda,
