@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace HyperUnmix.Geo.Unmixing.Deep;
 
 /// <summary>Step-size bounds of one group of parameters (e.g. the endmembers, the networks).</summary>
@@ -29,12 +31,49 @@ public sealed class Irprop
     public float Step(int i) => _step[i];
 
     /// <summary>Updates <paramref name="theta"/> in place from the full-batch gradient and the loss at theta.</summary>
+    /// <remarks>
+    /// Vectorised across parameters: each lane makes the scalar rule's choice with masks instead of branches (the
+    /// gradient signs are random, so branches mispredicted half the time) and the same float operations, so the
+    /// result is the scalar rule's, bit for bit, whatever the vector width; the tail runs the scalar rule itself.
+    /// </remarks>
     public void Update(Span<float> theta, ReadOnlySpan<float> grad, double loss)
     {
         var lossRose = loss > _prevLoss;
+        var w = Vector<float>.Count;
         foreach (var (start, length, b) in _groups)
         {
-            for (var i = start; i < start + length; i++)
+            var i = start;
+            var end = start + length;
+            if (Vector.IsHardwareAccelerated)
+            {
+                var max = new Vector<float>(b.Max);
+                var min = new Vector<float>(b.Min);
+                var plus = new Vector<float>(EtaPlus);
+                var minus = new Vector<float>(EtaMinus);
+                var one = Vector<float>.One;
+                var zero = Vector<float>.Zero;
+                for (; i + w <= end; i += w)
+                {
+                    var g = new Vector<float>(grad.Slice(i, w));
+                    var pg = new Vector<float>(_prevGrad, i);
+                    var st = new Vector<float>(_step, i);
+                    var th = new Vector<float>(theta.Slice(i, w));
+                    var pu = new Vector<float>(_prevUpdate, i);
+                    var s = g * pg;
+                    var grow = Vector.GreaterThan(s, zero);
+                    var flip = Vector.LessThan(s, zero);
+                    st = Vector.ConditionalSelect(grow, Vector.Min(st * plus, max), Vector.ConditionalSelect(flip, Vector.Max(st * minus, min), st));
+                    // −sign(g) x step: −step, +step or (g = 0) +0.
+                    var sign = Vector.ConditionalSelect(Vector.GreaterThan(g, zero), -one, Vector.ConditionalSelect(Vector.LessThan(g, zero), one, zero));
+                    var u = sign * st;
+                    var back = lossRose ? th - pu : th;
+                    Vector.ConditionalSelect(flip, back, th + u).CopyTo(theta.Slice(i, w));
+                    Vector.ConditionalSelect(flip, zero, u).CopyTo(_prevUpdate, i);
+                    Vector.ConditionalSelect(flip, zero, g).CopyTo(_prevGrad, i);
+                    st.CopyTo(_step, i);
+                }
+            }
+            for (; i < end; i++)
             {
                 var g = grad[i];
                 var s = g * _prevGrad[i];

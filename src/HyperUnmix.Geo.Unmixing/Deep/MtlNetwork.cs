@@ -219,19 +219,23 @@ public sealed class MtlNetwork
         return s;
     }
 
+    // Element-wise, vectorised; each lane does the scalar loop's operation (no fused multiply-add), so the same bits.
     private static void Subtract(Span<float> x, ReadOnlySpan<float> y)
     {
-        for (var i = 0; i < x.Length; i++) x[i] -= y[i];
+        var i = 0;
+        var w = System.Numerics.Vector<float>.Count;
+        for (; i + w <= x.Length; i += w) (new System.Numerics.Vector<float>(x.Slice(i, w)) - new System.Numerics.Vector<float>(y.Slice(i, w))).CopyTo(x.Slice(i, w));
+        for (; i < x.Length; i++) x[i] -= y[i];
     }
 
-    private static void Scale(Span<float> x, float s)
-    {
-        for (var i = 0; i < x.Length; i++) x[i] *= s;
-    }
+    private static void Scale(Span<float> x, float s) => ColumnOps.Scale(x, x, s);
 
     private static void Axpy(float s, ReadOnlySpan<float> x, Span<float> y)
     {
-        for (var i = 0; i < x.Length; i++) y[i] += s * x[i];
+        var i = 0;
+        var w = System.Numerics.Vector<float>.Count;
+        for (; i + w <= x.Length; i += w) (new System.Numerics.Vector<float>(y.Slice(i, w)) + s * new System.Numerics.Vector<float>(x.Slice(i, w))).CopyTo(y.Slice(i, w));
+        for (; i < x.Length; i++) y[i] += s * x[i];
     }
 
     internal static void Transpose(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
