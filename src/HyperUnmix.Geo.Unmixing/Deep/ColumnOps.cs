@@ -11,6 +11,17 @@ namespace HyperUnmix.Geo.Unmixing.Deep;
 /// </summary>
 internal static class ColumnOps
 {
+    /// <summary>acc += x, element by element.</summary>
+    public static void Add(Span<float> acc, ReadOnlySpan<float> x)
+    {
+        if (x.Length < acc.Length) throw new ArgumentException("source shorter than the accumulator");
+        var i = 0;
+        var w = Vector<float>.Count;
+        if (Vector.IsHardwareAccelerated)
+            for (; i + w <= acc.Length; i += w) (new Vector<float>(acc.Slice(i, w)) + new Vector<float>(x.Slice(i, w))).CopyTo(acc.Slice(i, w));
+        for (; i < acc.Length; i++) acc[i] += x[i];
+    }
+
     /// <summary>to = from x factor.</summary>
     public static void Scale(Span<float> to, ReadOnlySpan<float> from, float factor)
     {

@@ -51,7 +51,7 @@ public sealed class Mlp(MlpLayout layout, IBlas blas)
             for (var r = 0; r < batch; r++) bias.CopyTo(z.Slice(r * s[k + 1], s[k + 1]));
             blas.Gemm(false, false, batch, s[k + 1], s[k], 1f, x, s[k], theta[Layout.WeightOffsets[k]..], s[k + 1], 1f, z, s[k + 1]);
             if (k < Layout.Layers - 1)
-                for (var i = 0; i < z.Length; i++) if (z[i] < 0) z[i] = 0;
+                ColumnOps.Relu(z);
         }
     }
 
@@ -74,18 +74,15 @@ public sealed class Mlp(MlpLayout layout, IBlas blas)
             {
                 blas.Gemm(true, false, s[k], s[k + 1], batch, 1f, x, s[k], delta, s[k + 1], 1f, grad[Layout.WeightOffsets[k]..], s[k + 1]);
                 var gb = grad.Slice(Layout.BiasOffsets[k], s[k + 1]);
-                for (var r = 0; r < batch; r++)
-                {
-                    var row = delta.Slice(r * s[k + 1], s[k + 1]);
-                    for (var c = 0; c < row.Length; c++) gb[c] += row[c];
-                }
+                // Each bias sums its rows in order; the vectors run across the biases.
+                for (var r = 0; r < batch; r++) ColumnOps.Add(gb, delta.Slice(r * s[k + 1], s[k + 1]));
             }
             if (k > 0)
             {
                 var prev = ws.Deltas[k - 1].AsSpan(0, batch * s[k]);
                 blas.Gemm(false, true, batch, s[k], s[k + 1], 1f, delta, s[k + 1], theta[Layout.WeightOffsets[k]..], s[k + 1], 0f, prev, s[k]);
                 var act = ws.Activations[k - 1];
-                for (var i = 0; i < prev.Length; i++) if (act[i] <= 0) prev[i] = 0;
+                ColumnOps.MaskRelu(prev, prev, act);
             }
             else if (!inputGrad.IsEmpty)
             {
