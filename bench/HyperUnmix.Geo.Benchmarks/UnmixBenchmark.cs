@@ -63,16 +63,21 @@ internal static class UnmixBenchmark
             results.Add(result);
             return result;
         }
+        var stageLists = new Dictionary<string, string>();
         Result Ours(string name, params string[] extra)
         {
             // A model brings its own endmembers; "-p" asks the run to find them.
             string[] endmembers = extra.Contains("--model") || extra.Contains("-p") ? [] : ["-e", csv];
             var output = Out(name + ".tif");
             var args = new[] { Common.Cli, "unmix", scene, "-o", output, "--overwrite", "--memory", memory.ToString(CultureInfo.InvariantCulture) }.Concat(endmembers).Concat(extra).ToArray();
+            var fastest = double.MaxValue;
             return Best(name, () =>
             {
                 var r = Common.Run("dotnet", args);
-                return (r.Seconds, r.PeakRssMb, UnmixStageSeconds(Path.ChangeExtension(output, ".report.json")));
+                var report = Path.ChangeExtension(output, ".report.json");
+                // Each run overwrites the report: keep the stage list of the fastest one.
+                if (r.Seconds < fastest) { fastest = r.Seconds; stageLists[name] = StageList(report); }
+                return (r.Seconds, r.PeakRssMb, UnmixStageSeconds(report));
             });
         }
         Ours("io-floor", "--io-only");
@@ -127,7 +132,7 @@ internal static class UnmixBenchmark
         if (dfltE is not null && dfltP is not null && apply is not null)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"Default path (deep method): unmix stage {dfltE.Stage:F2} s = {dfltE.Stage / fcls.Stage:F1}x FCLS's {fcls.Stage:F2} s (goal <= 2x); stages of `default-p5`: {StageList(Out("default-p5.report.json"))}"));
+                $"Default path (deep method): unmix stage {dfltE.Stage:F2} s = {dfltE.Stage / fcls.Stage:F1}x FCLS's {fcls.Stage:F2} s (goal <= 2x); stages of `default-p5`'s fastest run: {stageLists.GetValueOrDefault("default-p5", "-")}"));
             if (otb is not null)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"Whole default run vs OTB UCLS: `default-p5` {dfltP.Seconds:F2} s = {otb.Seconds / dfltP.Seconds:F1}x faster, `default-e` {dfltE.Seconds:F2} s = {otb.Seconds / dfltE.Seconds:F1}x faster (goal >= 5x)"));
