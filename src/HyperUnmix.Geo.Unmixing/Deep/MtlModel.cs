@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using HyperUnmix.Geo.Unmixing.Endmembers;
@@ -227,9 +226,10 @@ public sealed class MtlModel
     /// <summary>
     /// The objective's fixed algebra, derived once per model. With x the last hidden layer's activations (the output
     /// layer's input; a itself when there is no hidden layer), z = [x; a] and s = [b_out − y; −√α y], the objective is
-    /// ‖A z + s‖² with A = [W_outᵀ W_c; 0 √α E] (2L x d). From the SVD A = U Σ Vᵀ (directions with σ below 1e-6 of
-    /// the largest dropped: below float precision), R = Σ Vᵀ (rank x d) and t = Uᵀ s give
-    /// ‖A z + s‖² = ‖R z + t‖² + a constant that no step changes, and the gradient Aᵀ(A z + s) = Rᵀ(R z + t).
+    /// ‖A z + s‖² with A = [W_outᵀ W_c; 0 √α E] (2L x d). With A = Q R (a QR when A has full column rank, R upper
+    /// triangular; otherwise the SVD A = U Σ Vᵀ with Q = U, R = Σ Vᵀ, dropping directions with σ below 1e-6 of the
+    /// largest: below float precision) and t = Qᵀ s, ‖A z + s‖² = ‖R z + t‖² + a constant that no step changes, and
+    /// the gradient Aᵀ(A z + s) = Rᵀ(R z + t).
     /// So after t (rank x L per pixel, once) every evaluation and gradient costs rank x d instead of L x d, and the
     /// output layer (the network's largest) is only run once, for the final residual.
     /// </summary>
