@@ -13,7 +13,7 @@ namespace HyperUnmix.Geo.Gdal;
 /// <c>libgdal.so</c> (present with -dev packages), then the versioned sonames <c>libgdal.so.38</c> down to
 /// <c>libgdal.so.26</c> (Debian 12 ships GDAL 3.6 as <c>libgdal.so.32</c>), then macOS/Windows names.
 /// </remarks>
-public static unsafe class GdalLibrary
+public static unsafe partial class GdalLibrary
 {
     /// <summary>Environment variable naming the GDAL shared library to load.</summary>
     public const string LibraryVariable = "HYPERUNMIX_GDAL_LIBRARY";
@@ -54,11 +54,20 @@ public static unsafe class GdalLibrary
                     $"or set {LibraryVariable} to the path of libgdal.", e);
             }
             GdalNative.CPLSetErrorHandler(&OnError);
+            // HDF5 (EMIT and other NetCDF-4 files, PRISMA) takes flock() locks on every file it opens, exclusive for
+            // a file it writes. We only read HDF5, and a lock left by a handle not yet released (another thread, a
+            // file written just before) made a following open fail with "used by another process" now and then
+            // under load. Off for this process unless the user set it; HDF5 reads the variable at each open.
+            if (OperatingSystem.IsLinux()) _ = setenv("HDF5_USE_FILE_LOCKING", "FALSE", 0);
             // Multi-band reads of pixel-interleaved files are far faster with a cache that holds a row of tiles.
             GdalNative.CPLSetConfigOption("GDAL_CACHEMAX", Environment.GetEnvironmentVariable("GDAL_CACHEMAX") ?? "512");
             Volatile.Write(ref _configured, true);
         }
     }
+
+    /// <summary>The C library's setenv (the runtime's Environment.SetEnvironmentVariable does not reach native getenv).</summary>
+    [LibraryImport("libc.so.6", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int setenv(string name, string value, int overwrite);
 
     private static nint Resolve(string name, Assembly assembly, DllImportSearchPath? path)
     {
