@@ -29,19 +29,7 @@ public sealed class ApplyKernelTests
         var layout = m.ColumnLayout;
         var s = layout.Sizes;
         var th = m.ColumnTheta;
-        var acts = new List<double[]> { a };
-        for (var k = 0; k < layout.Layers; k++)
-        {
-            var x = acts[^1];
-            var z = new double[s[k + 1]];
-            for (var o = 0; o < z.Length; o++)
-            {
-                double v = th[layout.BiasOffsets[k] + o];
-                for (var i = 0; i < s[k]; i++) v += th[layout.WeightOffsets[k] + i * s[k + 1] + o] * x[i];
-                z[o] = k < layout.Layers - 1 ? Math.Max(v, 0) : v;
-            }
-            acts.Add(z);
-        }
+        var acts = Forward(m, a);
         var r1 = new double[l];
         var r2 = new double[l];
         double f = 0;
@@ -127,10 +115,7 @@ public sealed class ApplyKernelTests
             Assert.True(mine.All(v => v >= 0));
             var fm = Objective(m, y, mine, null);
             Assert.True(fm <= f0 * (1 + 1e-5) + 1e-12, $"pixel {px}: objective {fm} above its start {f0}");
-            var rm = 0.0;
-            var ym = Enumerable.Range(0, l).Select(b => y[b]).ToArray();
-            Objective(m, ym, mine, null);
-            rm = ReconstructionRmse(m, ym, mine);
+            var rm = ReconstructionRmse(m, y, mine);
             Assert.Equal(rm, residual[px], Math.Max(1e-6, rm * 1e-3));
         }
         // Step acceptance compares values that agree to rounding, so a few pixels may take another path; nearly all
@@ -138,16 +123,16 @@ public sealed class ApplyKernelTests
         Assert.True(close >= n * 0.98, $"{close} of {n} pixels within 1e-4 of the double reference (worst {worst:G3})");
     }
 
-    private static double ReconstructionRmse(MtlModel m, double[] y, double[] a)
+    /// <summary>The column network's activations for a, layer by layer (input first), in double.</summary>
+    private static List<double[]> Forward(MtlModel m, double[] a)
     {
-        // ‖W_c a + g(a) − y‖ in data units: the full objective with α = 0 is not reachable, so recompute the first term.
-        int l = m.Bands, p = m.Count;
         var layout = m.ColumnLayout;
         var s = layout.Sizes;
         var th = m.ColumnTheta;
-        var x = a;
+        var acts = new List<double[]> { a };
         for (var k = 0; k < layout.Layers; k++)
         {
+            var x = acts[^1];
             var z = new double[s[k + 1]];
             for (var o = 0; o < z.Length; o++)
             {
@@ -155,14 +140,22 @@ public sealed class ApplyKernelTests
                 for (var i = 0; i < s[k]; i++) v += th[layout.WeightOffsets[k] + i * s[k + 1] + o] * x[i];
                 z[o] = k < layout.Layers - 1 ? Math.Max(v, 0) : v;
             }
-            x = z;
+            acts.Add(z);
         }
+        return acts;
+    }
+
+    /// <summary>‖W_c a + g(a) − y‖ as the model reports it: RMSE over the bands, in data units.</summary>
+    private static double ReconstructionRmse(MtlModel m, double[] y, double[] a)
+    {
+        int l = m.Bands, p = m.Count;
+        var output = Forward(m, a)[^1];
         double ss = 0;
         for (var b = 0; b < l; b++)
         {
             var lin = 0.0;
             for (var j = 0; j < p; j++) lin += m.Wc[b * p + j] * a[j];
-            var d = x[b] + lin - y[b];
+            var d = output[b] + lin - y[b];
             ss += d * d;
         }
         return m.Scale * Math.Sqrt(ss / l);
