@@ -182,7 +182,6 @@ internal static class DeepBenchmark
         var cube = new float[bands * tile];
         for (var b = 0; b < bands; b++)
             for (var i = 0; i < tile; i++) cube[b * tile + i] = scene.Cube[b * scene.Pixels + i % scene.Pixels];
-        OpenBlas.SetThreads(1); // one BLAS thread per worker, as the pipeline does
         var sw = Stopwatch.StartNew();
         Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, () => (model.CreateWorkspace(), new float[p * tile], new float[tile]), (t, _, st) =>
         {
@@ -202,33 +201,48 @@ internal static class DeepBenchmark
     public static void ApplyKernel(Args a)
     {
         Console.WriteLine($"BLAS: {Blas.Default.Name}");
-        OpenBlas.SetThreads(1);
-        var peak = SgemmPeak();
-        int bands = a.Int("bands", 224), p = a.Int("p", 5), n = a.Int("pixels", 32768), repeat = a.Int("repeat", 3);
+        int bands = a.Int("bands", 224), p = a.Int("p", 5), n = a.Int("pixels", 32768);
         var wl = SyntheticSpectra.Wavelengths(bands);
         var e = EndmemberSet.FromSpectra(SyntheticSpectra.Create(p, wl), SyntheticSpectra.Materials.Take(p).ToArray(), wl);
         var scene = SceneGenerator.Generate(e, new SceneOptions { Width = 128, Height = n / 128, Model = MixingModel.Fan, SnrDb = 30, Seed = 1 });
         var fit = MtlTrainer.Fit(scene.CubeAsDouble(), bands, Math.Min(scene.Pixels, 10_000), e, new MtlOptions { MaxEpochs = a.Int("epochs", 60), Patience = int.MaxValue });
         var model = fit.Model;
-        var valid = Enumerable.Repeat((byte)1, n).ToArray();
         var ab = new float[p * n];
         var res = new float[n];
-        var ws = model.CreateWorkspace();
-        double Best(Action run) { var best = double.MaxValue; for (var i = 0; i < repeat; i++) { var sw = Stopwatch.StartNew(); run(); best = Math.Min(best, sw.Elapsed.TotalSeconds); } return best; }
-        var fcls = new AbundanceSolver(model.Endmembers, LinearMethod.Fcls);
-        var scratch = new TileScratch();
-        var tFcls = Best(() => fcls.SolveTile(scene.Cube, n, valid, ab, res, -1, scratch));
-        var tApply = Best(() => model.Apply(scene.Cube, n, valid, ab, res, -1, ws));
-        var flops = model.ApplyFlopsPerPixel() * n;
+        var t = TimeApply(model, scene.Cube, n, Enumerable.Repeat((byte)1, n).ToArray(), ab, res, a.Int("repeat", 3));
         var truth = Enumerable.Range(0, p).Select(scene.AbundanceMap).ToList();
         var rmse = Math.Sqrt(Enumerable.Range(0, p).Sum(j => Enumerable.Range(0, n).Sum(i => Math.Pow(ab[j * n + i] - truth[j][i], 2))) / (p * n));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"one thread, {n} pixels x {bands} bands, P = {p}, {model.ApplyIterations} iterations; sgemm peak (one thread) {peak:F1} GFLOP/s"));
+            $"one thread, {n} pixels x {bands} bands, P = {p}, {model.ApplyIterations} iterations; sgemm peak (one thread) {t.Peak:F1} GFLOP/s"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"FCLS  {t.Fcls:F3} s = {n / t.Fcls:F0} pixels/s"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"FCLS  {tFcls:F3} s = {n / tFcls:F0} pixels/s"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"apply {tApply:F3} s = {n / tApply:F0} pixels/s = {tApply / tFcls:F1}x FCLS; {flops / tApply / 1e9:F1} GFLOP/s = {flops / tApply / 1e9 / peak * 100:F0}% of peak; aRMSE x100 vs truth {rmse * 100:F3}"));
+            $"apply {t.Apply:F3} s = {n / t.Apply:F0} pixels/s = {t.Apply / t.Fcls:F1}x FCLS; {t.Gflops:F1} GFLOP/s = {t.Gflops / t.Peak * 100:F0}% of peak; aRMSE x100 vs truth {rmse * 100:F3}"));
         if (a.Str("dump", "") is { Length: > 0 } dump) File.WriteAllBytes(dump, ab.SelectMany(BitConverter.GetBytes).Concat(res.SelectMany(BitConverter.GetBytes)).ToArray());
+    }
+
+    /// <summary>Seconds of FCLS and of the deep apply on the same pixels (best of <paramref name="repeat"/>), the apply's GFLOP/s and the sgemm peak, on one thread.</summary>
+    internal sealed record ApplyTiming(double Fcls, double Apply, double Gflops, double Peak);
+
+    /// <summary>
+    /// The deep apply alone, in memory, on the calling thread (OpenBLAS runs one thread per call): next to FCLS with
+    /// the model's endmembers on the same pixels and the sgemm peak, all measured here. Leaves the apply's output in
+    /// <paramref name="abundances"/> and <paramref name="residual"/>.
+    /// </summary>
+    internal static ApplyTiming TimeApply(MtlModel model, float[] y, int n, byte[] valid, float[] abundances, float[] residual, int repeat)
+    {
+        var peak = SgemmPeak();
+        var ws = model.CreateWorkspace();
+        var fcls = new AbundanceSolver(model.Endmembers, LinearMethod.Fcls);
+        var scratch = new TileScratch();
+        double Best(Action run)
+        {
+            var best = double.MaxValue;
+            for (var i = 0; i < repeat; i++) { var sw = Stopwatch.StartNew(); run(); best = Math.Min(best, sw.Elapsed.TotalSeconds); }
+            return best;
+        }
+        var tFcls = Best(() => fcls.SolveTile(y, n, valid, abundances, residual, -1, scratch));
+        var tApply = Best(() => model.Apply(y, n, valid, abundances, residual, -1, ws));
+        return new ApplyTiming(tFcls, tApply, model.ApplyFlopsPerPixel() * n / tApply / 1e9, peak);
     }
 
     /// <summary>GFLOP/s of the reproducible product on the apply's shapes (rows x pixels x depth).</summary>

@@ -181,25 +181,9 @@ internal static class UnmixBenchmark
         var y = new float[model.Bands * n];
         var valid = new byte[n];
         src.Read(w, Enumerable.Range(0, model.Bands).ToArray(), y, valid);
-        _ = HyperUnmix.Geo.Unmixing.LinearAlgebra.Blas.Default; // loads OpenBLAS
-        HyperUnmix.Geo.Unmixing.LinearAlgebra.OpenBlas.SetThreads(1);
-        var peak = DeepBenchmark.SgemmPeak();
-        var ab = new float[model.Count * n];
-        var res = new float[n];
-        var ws = model.CreateWorkspace();
-        var fcls = new HyperUnmix.Geo.Unmixing.Solvers.AbundanceSolver(model.Endmembers, HyperUnmix.Geo.Unmixing.Solvers.LinearMethod.Fcls);
-        var scratch = new HyperUnmix.Geo.Unmixing.Solvers.TileScratch();
-        double Best(Action run)
-        {
-            var best = double.MaxValue;
-            for (var i = 0; i < 3; i++) { var sw = System.Diagnostics.Stopwatch.StartNew(); run(); best = Math.Min(best, sw.Elapsed.TotalSeconds); }
-            return best;
-        }
-        var tFcls = Best(() => fcls.SolveTile(y, n, valid, ab, res, -1, scratch));
-        var tApply = Best(() => model.Apply(y, n, valid, ab, res, -1, ws));
-        var gflops = model.ApplyFlopsPerPixel() * n / tApply / 1e9;
+        var t = DeepBenchmark.TimeApply(model, y, n, valid, new float[model.Count * n], new float[n], 3);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Deep apply kernel (one thread, {n} pixels in memory, {model.ApplyIterations} iterations): {n / tApply:F0} pixels/s = {tApply / tFcls:F1}x FCLS's time on the same pixels; its products {gflops:F1} GFLOP/s = {gflops / peak * 100:F0}% of the one-thread sgemm peak {peak:F1} GFLOP/s (goal >= 50%)"));
+            $"Deep apply kernel (one thread, {n} pixels in memory, {model.ApplyIterations} iterations): {n / t.Apply:F0} pixels/s = {t.Apply / t.Fcls:F1}x FCLS's time on the same pixels; its products {t.Gflops:F1} GFLOP/s = {t.Gflops / t.Peak * 100:F0}% of the one-thread sgemm peak {t.Peak:F1} GFLOP/s (goal >= 50%)"));
     }
 
     private sealed record Result(string Name, double Seconds, double[] All, long PeakRssMb, double? Stage);
