@@ -141,6 +141,7 @@ internal sealed class RawSample(int[] bands, bool exhaustive)
 
     public void Add(ReadOnlySpan<float> values, ReadOnlySpan<byte> valid, long position)
     {
+        _stats = null;
         _values.Add(values.ToArray());
         _valid.Add(valid.ToArray());
         _positions.Add(position);
@@ -155,17 +156,40 @@ internal sealed class RawSample(int[] bands, bool exhaustive)
     /// </summary>
     public (int Valid, float Min, float Max) Stats(int q)
     {
-        int count = 0;
-        float min = float.PositiveInfinity, max = float.NegativeInfinity;
+        _stats ??= AllStats();
+        return _stats[q];
+    }
+
+    private (int Valid, float Min, float Max)[]? _stats;
+
+    /// <summary>
+    /// Every band's statistics in one pass over the pixels, each pixel's bands in order: a pass per band would walk
+    /// every pixel's array once per band (224 passes over 18 MB for a 20,000-pixel sample: 140 ms).
+    /// </summary>
+    private (int Valid, float Min, float Max)[] AllStats()
+    {
+        var l = Bands.Length;
+        var count = new int[l];
+        var min = new float[l];
+        var max = new float[l];
+        Array.Fill(min, float.PositiveInfinity);
+        Array.Fill(max, float.NegativeInfinity);
         for (var p = 0; p < _values.Count; p++)
         {
-            if (_valid[p][q] == 0) continue;
             if (_fill[p]) continue;
-            count++;
-            min = Math.Min(min, _values[p][q]);
-            max = Math.Max(max, _values[p][q]);
+            var values = _values[p];
+            var valid = _valid[p];
+            for (var q = 0; q < l; q++)
+            {
+                if (valid[q] == 0) continue;
+                count[q]++;
+                min[q] = Math.Min(min[q], values[q]);
+                max[q] = Math.Max(max[q], values[q]);
+            }
         }
-        return (count, min, max);
+        var stats = new (int, float, float)[l];
+        for (var q = 0; q < l; q++) stats[q] = (count[q], min[q], max[q]);
+        return stats;
     }
 
     /// <summary>Pixels valid in every kept band (<paramref name="keep"/>, indices into <see cref="Bands"/>) and 0 in all of them.</summary>

@@ -85,3 +85,55 @@ public sealed class ScreeningTests(SampleScene s)
         Assert.False(BandScreen.KnownReflectance(Info(0.01), 1));    // radiance-like scales are not judged
     }
 }
+
+/// <summary>The tile loop's per-pixel rules (<see cref="PixelScreen"/>), vectorised, against the scalar rule the sample uses.</summary>
+public sealed class PixelScreenTests
+{
+    [Theory]
+    [InlineData(BufferLayout.PixelInterleaved, 37, 224)]
+    [InlineData(BufferLayout.BandSequential, 37, 224)]
+    [InlineData(BufferLayout.BandSequential, 1003, 7)]
+    [InlineData(BufferLayout.PixelInterleaved, 5, 3)]
+    public void VectorisedRules_DropExactlyThePixelsTheScalarRuleDrops(BufferLayout layout, int m, int bands)
+    {
+        var rng = new Random(m * 31 + bands);
+        var y = new float[m * bands];
+        var valid = new byte[m];
+        // Pixels with a chosen share of bands outside the range (around one half, where the rule decides), values on
+        // the range's edges, NaN, all-zero pixels and pixels already invalid.
+        var expectedZero = new bool[m];
+        for (var k = 0; k < m; k++)
+        {
+            valid[k] = (byte)(k % 11 == 3 ? 0 : 1);
+            var share = rng.NextDouble();
+            for (var b = 0; b < bands; b++)
+            {
+                float v = rng.Next(8) switch
+                {
+                    0 => BandScreen.ReflectanceMin,
+                    1 => BandScreen.ReflectanceMax,
+                    2 => k % 5 == 0 ? float.NaN : 0.3f,
+                    _ => rng.NextDouble() < share ? (rng.Next(2) == 0 ? -0.2f : 1.8f) : (float)rng.NextDouble(),
+                };
+                if (k % 13 == 4) v = 0;
+                y[layout == BufferLayout.PixelInterleaved ? k * bands + b : b * m + k] = v;
+            }
+            expectedZero[k] = k % 13 == 4;
+        }
+        var expected = (byte[])valid.Clone();
+        int expectedDropped = 0, nonPhysical = 0;
+        for (var k = 0; k < m; k++)
+        {
+            if (expected[k] == 0) continue;
+            var rejected = expectedZero[k] || (layout == BufferLayout.PixelInterleaved
+                ? BandScreen.IsNonPhysical(y, k * bands, 1, bands, 1f)
+                : BandScreen.IsNonPhysical(y, k, m, bands, 1f));
+            if (!expectedZero[k] && rejected) nonPhysical++;
+            if (rejected) { expected[k] = 0; expectedDropped++; }
+        }
+        Assert.InRange(nonPhysical, 1, m - 1);
+        var dropped = PixelScreen.Apply(y, layout, m, bands, valid, reflectance: true, scale: 1f);
+        Assert.Equal(expectedDropped, dropped);
+        Assert.Equal(expected, valid);
+    }
+}

@@ -162,8 +162,7 @@ public sealed class TileProcessor : IDisposable
             count = 0;
             for (var k = 0; k < m; k++) count += valid[k] &= inside[k];
         }
-        count -= DropZeroPixels(y, layout, m, bands, valid);
-        if (Plan.Screen is { Reflectance: true }) count -= DropNonPhysicalPixels(y, layout, m, bands, valid, (float)o.InputScale);
+        count -= PixelScreen.Apply(y, layout, m, bands, valid, Plan.Screen is { Reflectance: true }, (float)o.InputScale);
         if (o.InputScale != 1)
             foreach (ref var v in y) v = (float)(v * o.InputScale);
         var output = ws.Buffer.AsSpan(0, (p + 1) * n);
@@ -188,45 +187,6 @@ public sealed class TileProcessor : IDisposable
                         : layout == BufferLayout.PixelInterleaved ? y[k * bands + band] : y[band * m + k];
             }
         return count;
-    }
-
-    /// <summary>
-    /// Pixels that are 0 in every band (fill values of real products) become nodata, as they are left out of the
-    /// sample (<see cref="BandScreen"/>). Returns how many. A pixel whose first band is not 0 costs one comparison.
-    /// </summary>
-    private static int DropZeroPixels(ReadOnlySpan<float> y, BufferLayout layout, int m, int bands, Span<byte> valid)
-    {
-        var dropped = 0;
-        for (var k = 0; k < m; k++)
-        {
-            if (valid[k] == 0) continue;
-            var zero = true;
-            for (var b = 0; b < bands && zero; b++) zero = (layout == BufferLayout.PixelInterleaved ? y[k * bands + b] : y[b * m + k]) == 0;
-            if (!zero) continue;
-            valid[k] = 0;
-            dropped++;
-        }
-        return dropped;
-    }
-
-    /// <summary>
-    /// Pixels whose reflectance is non-physical in most bands (<see cref="BandScreen.IsNonPhysical"/>) become nodata, as
-    /// they are left out of the sample. Only for scenes known to be reflectance (<see cref="ScreenResult.Reflectance"/>).
-    /// </summary>
-    private static int DropNonPhysicalPixels(ReadOnlySpan<float> y, BufferLayout layout, int m, int bands, Span<byte> valid, float scale)
-    {
-        var dropped = 0;
-        for (var k = 0; k < m; k++)
-        {
-            if (valid[k] == 0) continue;
-            var nonPhysical = layout == BufferLayout.PixelInterleaved
-                ? BandScreen.IsNonPhysical(y, k * bands, 1, bands, scale)
-                : BandScreen.IsNonPhysical(y, k, m, bands, scale);
-            if (!nonPhysical) continue;
-            valid[k] = 0;
-            dropped++;
-        }
-        return dropped;
     }
 
     public void Dispose()
