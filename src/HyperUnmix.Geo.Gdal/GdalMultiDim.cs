@@ -128,6 +128,19 @@ public sealed unsafe class GdalGroup : IDisposable
         finally { GdalNative.GDALExtendedDataTypeRelease(dt); }
     }
 
+    /// <summary>Creates a 1-D array of strings (NetCDF-4 NC_STRING) over <paramref name="dimension"/>.</summary>
+    public GdalMDArray CreateStringArray(string name, nint dimension)
+    {
+        var dt = GdalNative.GDALExtendedDataTypeCreateString(0);
+        try
+        {
+            var h = GdalNative.GDALGroupCreateMDArray(_h, name, 1, &dimension, dt, 0);
+            if (h == 0) GdalLibrary.ThrowLast($"cannot create array {Child(name)}", _file, io: true);
+            return new GdalMDArray(h, _file, Child(name));
+        }
+        finally { GdalNative.GDALExtendedDataTypeRelease(dt); }
+    }
+
     public void SetAttribute(string name, string value)
     {
         var dt = GdalNative.GDALExtendedDataTypeCreateString(0);
@@ -206,6 +219,54 @@ public sealed unsafe class GdalMDArray : IDisposable
 
     public void Write<T>(ulong[] start, ulong[] count, ReadOnlySpan<T> buffer) where T : unmanaged =>
         Transfer(true, start, count, System.Runtime.InteropServices.MemoryMarshal.CreateSpan(ref System.Runtime.CompilerServices.Unsafe.AsRef(in buffer[0]), buffer.Length));
+
+    /// <summary>Every value of a 1-D array of strings (null where the file holds none).</summary>
+    public string?[] ReadStrings()
+    {
+        var shape = Shape;
+        if (shape.Length != 1) throw new ArgumentException($"{Name} has {shape.Length} dimensions; strings are read from 1-D arrays");
+        var n = (int)shape[0];
+        var pointers = new nint[n];
+        var dt = GdalNative.GDALExtendedDataTypeCreateString(0);
+        try
+        {
+            GdalNative.CPLErrorReset();
+            ulong start = 0;
+            var count = (nuint)n;
+            nint stride = 1;
+            int ok;
+            fixed (nint* b = pointers) ok = GdalNative.GDALMDArrayRead(_h, &start, &count, null, &stride, dt, b, b, (nuint)(n * sizeof(nint)));
+            if (ok == 0) GdalLibrary.ThrowLast($"cannot read {Name} (truncated file?)", _file, io: true);
+            return pointers.Select(GdalNative.Str).ToArray();
+        }
+        finally
+        {
+            // GDAL allocated each string; the caller frees them.
+            foreach (var q in pointers) if (q != 0) GdalNative.VSIFree(q);
+            GdalNative.GDALExtendedDataTypeRelease(dt);
+        }
+    }
+
+    /// <summary>Writes every value of a 1-D array of strings.</summary>
+    public void WriteStrings(IReadOnlyList<string> values)
+    {
+        var pointers = values.Select(System.Runtime.InteropServices.Marshal.StringToCoTaskMemUTF8).ToArray();
+        var dt = GdalNative.GDALExtendedDataTypeCreateString(0);
+        try
+        {
+            ulong start = 0;
+            var count = (nuint)values.Count;
+            nint stride = 1;
+            int ok;
+            fixed (nint* b = pointers) ok = GdalNative.GDALMDArrayWrite(_h, &start, &count, null, &stride, dt, b, b, (nuint)(pointers.Length * sizeof(nint)));
+            if (ok == 0) GdalLibrary.ThrowLast($"cannot write {Name}", _file, io: true);
+        }
+        finally
+        {
+            foreach (var q in pointers) System.Runtime.InteropServices.Marshal.FreeCoTaskMem(q);
+            GdalNative.GDALExtendedDataTypeRelease(dt);
+        }
+    }
 
     private void Transfer<T>(bool write, ulong[] start, ulong[] count, Span<T> buffer) where T : unmanaged
     {

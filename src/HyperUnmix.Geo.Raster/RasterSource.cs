@@ -111,7 +111,7 @@ public sealed class RasterSource : IDisposable
         // A sensor product (a folder, a metadata file, a product's image) names the file GDAL reads and the metadata.
         var product = SceneProducts.Resolve(path);
         if (product is null && options.Masks is { Count: > 0 } m && !(m.Count == 1 && m[0].Equals("none", StringComparison.OrdinalIgnoreCase)))
-            throw new ArgumentException($"--masks: {path} is not a sensor product with masks (EnMAP); use --masks only with products");
+            throw new ArgumentException($"--masks: {path} is not a sensor product with masks (EnMAP, EMIT with its L2A MASK file, DESIS with its QL_QUALITY-2); use --masks only with products");
         GdalDataset ds;
         try { ds = GdalDataset.Open(product?.DatasetPath ?? path); }
         catch

@@ -171,6 +171,65 @@ public static class ProductFixtures
         return fixture;
     }
 
+    /// <summary>The sensor pixels (row, col) each flag band of an EMIT MASK fixture sets.</summary>
+    public sealed record EmitMask(string Path, IReadOnlyDictionary<string, (int Row, int Col)[]> Flagged);
+
+    /// <summary>
+    /// The EMIT L2A MASK file beside <paramref name="e"/> (<c>EMIT_L2A_RFL_</c> becomes <c>EMIT_L2A_MASK_</c>) as the
+    /// producer (emit-sds-l2a output_conversion.py) writes it: <c>mask(downtrack, crosstrack, bands=8)</c> float32,
+    /// _FillValue -9999 (set at the reflectance's fill pixel), <c>sensor_band_parameters/mask_bands</c> with V001's
+    /// names in V001's order and capitals, the data bands AOD550 and H2O positive everywhere (they are not flags), the
+    /// aggregate flag the OR of the others (water included), and the swath's <c>location/glt_x, glt_y</c>.
+    /// <paramref name="downtrack"/> other than the reflectance's makes a mask of the wrong shape.
+    /// </summary>
+    public static EmitMask WriteEmitMask(Emit e, int? downtrack = null)
+    {
+        var name = System.IO.Path.GetFileName(e.Path);
+        var path = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(e.Path)!, name.Replace("_L2A_RFL_", "_L2A_MASK_", StringComparison.Ordinal));
+        int down = downtrack ?? e.Down, cross = e.Cross;
+        string[] bands = ["Cloud flag", "Cirrus flag", "Water flag", "Spacecraft Flag", "Dilated Cloud Flag", "AOD550", "H2O (g cm-2)", "Aggregate Flag"];
+        var flagged = new Dictionary<string, (int Row, int Col)[]>
+        {
+            ["CLOUD"] = [(2, 3)],
+            ["CIRRUS"] = [(5, 5)],
+            ["WATER"] = [(10, 1), (10, 2), (11, 1)],
+            ["SPACECRAFT"] = [(20, 15)],
+            ["DILATED_CLOUD"] = [(2, 4), (3, 3)],
+        };
+        flagged["AGGREGATE"] = flagged.Values.SelectMany(v => v).Distinct().ToArray();
+        var mask = new float[down * cross * bands.Length];
+        for (var r = 0; r < down; r++)
+            for (var c = 0; c < cross; c++)
+            {
+                var at = (r * cross + c) * bands.Length;
+                mask[at + 5] = 0.08f; // AOD550
+                mask[at + 6] = 1.7f;  // H2O
+                if ((r, c) == e.FillPixel) for (var b = 0; b < bands.Length; b++) mask[at + b] = -9999;
+            }
+        foreach (var (flag, pixels) in flagged)
+        {
+            var b = flag switch { "CLOUD" => 0, "CIRRUS" => 1, "WATER" => 2, "SPACECRAFT" => 3, "DILATED_CLOUD" => 4, _ => 7 };
+            foreach (var (r, c) in pixels) mask[(r * cross + c) * bands.Length + b] = 1;
+        }
+        using var file = GdalMultiDimFile.Create("netCDF", path);
+        var root = file.Root;
+        nint dDown = root.CreateDimension("downtrack", (ulong)down), dCross = root.CreateDimension("crosstrack", (ulong)cross), dBands = root.CreateDimension("bands", (ulong)bands.Length);
+        using (var a = root.CreateArray("mask", GdalDataType.Float32, dDown, dCross, dBands))
+        {
+            a.NoData = -9999;
+            a.Write([0, 0, 0], [(ulong)down, (ulong)cross, (ulong)bands.Length], (ReadOnlySpan<float>)mask);
+        }
+        using (var g = root.CreateGroup("sensor_band_parameters"))
+        {
+            var d = g.CreateDimension("bands", (ulong)bands.Length);
+            using (var a = g.CreateStringArray("mask_bands", d)) a.WriteStrings(bands);
+            GdalGroup.ReleaseDimension(d);
+        }
+        root.SetAttribute("geotransform", e.GeoTransform);
+        foreach (var d in new[] { dDown, dCross, dBands }) GdalGroup.ReleaseDimension(d);
+        return new EmitMask(path, flagged);
+    }
+
     public sealed record Prisma(string Path, int Rows, int Cols, double[] Wavelengths, double[] Fwhm, double[] Scale, double[] Offset,
         Func<int, int, int, double> Reflectance, (int Row, int Col) ErrorPixel, double[] GeoTransform);
 
@@ -180,9 +239,10 @@ public static class ProductFixtures
     /// SWIR_Cube}</c> rows x bands x columns (32 x 5 x 22 and 32 x 4 x 22), UInt16 DN; root attributes
     /// <c>List_Cw_Vnir</c> in descending order as PRISMA stores it, one VNIR band unused (wavelength 0, flag 0) and
     /// one SWIR band flagged 0; VNIR and SWIR with different L2 scales; an error matrix flagging one sample; UTM 32N
-    /// corners.
+    /// corners, as the centres of the corner pixels (EnMAP-Box's and prismaread's reading) or, with
+    /// <paramref name="cornersAsEdges"/>, as the image's outer edges.
     /// </summary>
-    public static Prisma WritePrisma(string path)
+    public static Prisma WritePrisma(string path, bool cornersAsEdges = false)
     {
         const int rows = 32, cols = 22;
         double[] cwV = [905.1, 801.7, 0, 602.4, 498.9], fwV = [11.2, 10.6, 0, 9.1, 8.4], flV = [1, 1, 0, 1, 1];
@@ -228,17 +288,25 @@ public static class ProductFixtures
                 a.Write([0, 0, 0], [rows, (ulong)n, cols], (ReadOnlySpan<byte>)e);
         }
         foreach (var d in new[] { dRows, dCols, dV, dS }) GdalGroup.ReleaseDimension(d);
-        foreach (var (name, v) in new[]
+        foreach (var (name, v) in new (string, double[])[]
                  {
                      ("List_Cw_Vnir", cwV), ("List_Fwhm_Vnir", fwV), ("List_Cw_Vnir_Flags", flV),
                      ("List_Cw_Swir", cwS), ("List_Fwhm_Swir", fwS), ("List_Cw_Swir_Flags", flS),
                      ("L2ScaleVnirMin", [vMin]), ("L2ScaleVnirMax", [vMax]), ("L2ScaleSwirMin", [sMin]), ("L2ScaleSwirMax", [sMax]),
                      ("Epsg_Code", [32632]), ("Product_ULcorner_easting", [ulE]), ("Product_ULcorner_northing", [ulN]),
                      ("Product_LRcorner_easting", [ulE + cols * 30]), ("Product_LRcorner_northing", [ulN - rows * 30]),
-                 })
+                 }.Select(a => cornersAsEdges || !a.Item1.StartsWith("Product_", StringComparison.Ordinal) ? a
+                     // Centres of the corner pixels: half a pixel inside each edge.
+                     : (a.Item1, new[] { a.Item2[0] + (a.Item1.Contains("UL") == a.Item1.EndsWith("easting", StringComparison.Ordinal) ? 15 : -15) })))
             root.SetAttribute(name, v);
         return fixture;
     }
+
+    /// <summary>The QL_QUALITY-2 band (1-based) and pixel (row, col) each DESIS quality flag of the fixture sets.</summary>
+    public static readonly (int Band, (int Row, int Col) Pixel)[] DesisQuality =
+        [(1, (1, 1)), (3, (2, 2)), (4, (3, 3)), (5, (4, 4)), (6, (5, 5)), (7, (6, 6)), (7, (6, 7))];
+    /// <summary>The fixture's one water pixel (QL band 8, land 0): a class, not a defect.</summary>
+    public static readonly (int Row, int Col) DesisWaterPixel = (8, 8);
 
     public sealed record Desis(string Folder, string Image, string Header, int Width, int Height, double[] Wavelengths, double[] Fwhm,
         double[] Gains, double[] Offsets, Func<int, int, int, double> Reflectance, (int Row, int Col) FillPixel);
@@ -246,9 +314,10 @@ public static class ProductFixtures
     /// <summary>
     /// A DESIS L2A product: <c>*-SPECTRAL_IMAGE.tif</c> pixel-interleaved, DEFLATE-compressed Int16 DN (20 x 30 pixels,
     /// 8 bands, nodata -9999 at one pixel), its ENVI-style <c>*-SPECTRAL_IMAGE.hdr</c> with lists over several lines
-    /// and per-band gains and offsets, and a METADATA.xml.
+    /// and per-band gains and offsets, and a METADATA.xml; with <paramref name="quality"/>, the L2A quality layers
+    /// <c>*-QL_QUALITY-2.tif</c> (<see cref="DesisQuality"/>).
     /// </summary>
-    public static unsafe Desis WriteDesis(string folder)
+    public static unsafe Desis WriteDesis(string folder, bool quality = false)
     {
         Directory.CreateDirectory(folder);
         const string prefix = "DESIS-HSI-L2A-DT0483021900_003-20200808T100507-V0215";
@@ -277,6 +346,21 @@ public static class ProductFixtures
         File.WriteAllText(header, $"ENVI\ndescription = {{DESIS L2A}}\nsamples = {w}\nlines = {h}\nbands = {n}\ndata type = 2\ninterleave = bip\n" +
             $"wavelength units = Nanometers\nwavelength = {L(wl)}\nfwhm = {L(fwhm)}\ndata gain values = {L(gains)}\ndata offset values = {L(offsets)}\n");
         File.WriteAllText(System.IO.Path.Combine(folder, prefix + "-METADATA.xml"), "<hsi_doc/>\n");
+        if (quality)
+        {
+            // QL_QUALITY-2: ten 0/1 bands (1 shadow, 2 land, 3 snow, 4/5 haze over land/water, 6/7 cloud over
+            // land/water, 8 water, 9 AOT, 10 water vapour); land everywhere but the water pixel.
+            var ql = new byte[10 * w * h];
+            for (var k = 0; k < w * h; k++) { ql[1 * w * h + k] = 1; ql[8 * w * h + k] = 12; ql[9 * w * h + k] = 40; }
+            foreach (var (band, (r, c)) in DesisQuality) ql[(band - 1) * w * h + r * w + c] = 1;
+            var (wr, wc) = DesisWaterPixel;
+            ql[1 * w * h + wr * w + wc] = 0;
+            var qlFile = System.IO.Path.Combine(folder, prefix + "-QL_QUALITY-2.tif");
+            using var ds = GdalDataset.Create("GTiff", qlFile, w, h, 10, GdalDataType.Byte, ["COMPRESS=DEFLATE"]);
+            ds.SetGeoTransform([399000, 30, 0, 5700000, 0, -30]);
+            fixed (byte* p = ql) ds.RasterIO(true, 0, 0, w, h, p, GdalDataType.Byte, Enumerable.Range(1, 10).ToArray(), 1, w, (long)w * h);
+            ds.Close();
+        }
         return new Desis(folder, image, header, w, h, wl, fwhm, gains, offsets, (b, r, c) => Dn(b, r, c) * gains[b] + offsets[b], fill);
     }
 }

@@ -202,10 +202,16 @@ public sealed class ProductTests : IDisposable
         Assert.Contains("truncated", x.Problem);
     }
 
-    [Fact]
-    public void Prisma_CubesMergedInWavelengthOrder_ScaledToReflectance_ErrorsNodata_Georeferenced()
+    /// <summary>
+    /// Whether the corner attributes name the corner pixels' centres (EnMAP-Box's and prismaread's reading) or the
+    /// image's outer edges (HyperCoast's), the map grid comes out the same: the reader tells them apart by the span.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Prisma_CubesMergedInWavelengthOrder_ScaledToReflectance_ErrorsNodata_Georeferenced(bool cornersAsEdges)
     {
-        var e = ProductFixtures.WritePrisma(_t.Path("PRS_L2D_STD_20230101103000_20230101103004_0001.he5"));
+        var e = ProductFixtures.WritePrisma(_t.Path("PRS_L2D_STD_20230101103000_20230101103004_0001.he5"), cornersAsEdges);
         // Laid out as the product: the cube rows x bands x columns under the HDF-EOS swath's group path.
         var md = System.Text.Json.JsonDocument.Parse(TestRasters.Tool("gdalmdiminfo", e.Path)).RootElement;
         var vnir = md.GetProperty("groups").GetProperty("HDFEOS").GetProperty("groups").GetProperty("SWATHS").GetProperty("groups")
@@ -287,5 +293,81 @@ public sealed class ProductTests : IDisposable
         var x = Assert.Throws<RasterDataException>(() => RasterSource.Open(d.Image));
         Assert.Equal(d.Header, x.Path);
         Assert.Contains("missing", x.Problem);
+    }
+
+    /// <summary>Validity of every map cell of an EMIT fixture read with the given masks.</summary>
+    private static byte[] EmitValid(ProductFixtures.Emit e, RasterOpenOptions? options, out RasterInfo info)
+    {
+        using var src = RasterSource.Open(e.Path, options);
+        info = src.Info;
+        var area = e.MapWidth * e.MapHeight;
+        var valid = new byte[area];
+        src.Read(src.Extent, src.AllBands, new float[e.Bands * area], valid);
+        return valid;
+    }
+
+    [Fact]
+    public void Emit_MaskFileBeside_FlagsOrthorectifiedOntoTheMapGrid_CloudCirrusSpacecraftDilatedByDefault()
+    {
+        var e = ProductFixtures.WriteEmit(_t.Path("EMIT_L2A_RFL_001_20230101T000000_2300100_001.nc"));
+        var m = ProductFixtures.WriteEmitMask(e);
+        // Laid out as the producer writes it: GDAL's own view.
+        var md = System.Text.Json.JsonDocument.Parse(TestRasters.Tool("gdalmdiminfo", m.Path)).RootElement;
+        Assert.Equal("/downtrack,/crosstrack,/bands", string.Join(",", md.GetProperty("arrays").GetProperty("mask").GetProperty("dimensions").EnumerateArray().Select(d => d.GetString())));
+        Assert.Equal("String", md.GetProperty("groups").GetProperty("sensor_band_parameters").GetProperty("arrays").GetProperty("mask_bands").GetProperty("datatype").GetString());
+
+        // The map cell the GLT puts each sensor pixel on.
+        var cellOf = new Dictionary<(int, int), int>();
+        for (var r = 0; r < e.MapHeight; r++)
+            for (var c = 0; c < e.MapWidth; c++)
+                if (e.SourceOf(r, c) is { } s) cellOf[s] = r * e.MapWidth + c;
+        int[] Cells(params string[] flags) => flags.SelectMany(f => m.Flagged[f]).Select(p => cellOf[p]).Distinct().Order().ToArray();
+        int[] Invalid(byte[] valid, byte[] without) => Enumerable.Range(0, valid.Length).Where(i => valid[i] == 0 && without[i] == 1).ToArray();
+
+        var unmasked = EmitValid(e, new RasterOpenOptions { Masks = ["none"] }, out var plain);
+        Assert.Empty(plain.Product!.AppliedMasks);
+        Assert.Equal(["CLOUD", "CIRRUS", "WATER", "SPACECRAFT", "DILATED_CLOUD", "AGGREGATE"], plain.Product.AvailableMasks.Select(x => x.Name));
+        Assert.Equal(e.Down * e.Cross - 1, unmasked.Sum(v => v));
+
+        var byDefault = EmitValid(e, null, out var info);
+        Assert.Equal([("CLOUD", 1L), ("CIRRUS", 1L), ("SPACECRAFT", 1L), ("DILATED_CLOUD", 2L)], info.Product!.AppliedMasks);
+        Assert.Equal(Cells("CLOUD", "CIRRUS", "SPACECRAFT", "DILATED_CLOUD"), Invalid(byDefault, unmasked));
+        Assert.Equal(5, info.Product.MaskedPixels);
+
+        // Water is a material: only when asked for, and the aggregate flag includes it.
+        Assert.Equal(Cells("WATER"), Invalid(EmitValid(e, new RasterOpenOptions { Masks = ["water"] }, out _), unmasked));
+        Assert.Equal(Cells("AGGREGATE"), Invalid(EmitValid(e, new RasterOpenOptions { Masks = ["AGGREGATE"] }, out _), unmasked));
+        using (var src = RasterSource.Open(e.Path)) Assert.Contains(System.IO.Path.GetFullPath(m.Path), src.Files);
+        var x = Assert.Throws<ArgumentException>(() => RasterSource.Open(e.Path, new RasterOpenOptions { Masks = ["AOD550"] }));
+        Assert.Contains("has no mask 'AOD550'; it has: CLOUD,CIRRUS,WATER,SPACECRAFT,DILATED_CLOUD,AGGREGATE", x.Message);
+    }
+
+    [Fact]
+    public void Emit_MaskOfAnotherSwath_IsAnErrorNamingTheMaskFile()
+    {
+        var e = ProductFixtures.WriteEmit(_t.Path("EMIT_L2A_RFL_001_20230101T000000_2300100_002.nc"));
+        var m = ProductFixtures.WriteEmitMask(e, downtrack: e.Down + 2);
+        var x = Assert.Throws<RasterDataException>(() => RasterSource.Open(e.Path));
+        Assert.Equal(m.Path, x.Path);
+        Assert.Contains($"mask is {e.Down + 2} x {e.Cross} x 8 but the reflectance's swath is {e.Down} x {e.Cross}", x.Problem);
+    }
+
+    [Fact]
+    public void Desis_QualityLayers_ShadowSnowHazeCloudAreNodata_WaterIsNot()
+    {
+        var d = ProductFixtures.WriteDesis(_t.Path("desis"), quality: true);
+        using var src = RasterSource.Open(d.Folder);
+        var p = src.Info.Product!;
+        Assert.Equal(["SHADOW", "SNOW", "HAZE_LAND", "HAZE_WATER", "CLOUD_LAND", "CLOUD_WATER"], p.AppliedMasks.Select(a => a.Name));
+        Assert.Equal([1L, 1, 1, 1, 1, 2], p.AppliedMasks.Select(a => a.Pixels));
+        int area = d.Width * d.Height;
+        var valid = new byte[area];
+        Assert.Equal(area - 1 - 7, src.Read(src.Extent, src.AllBands, new float[8 * area], valid));
+        foreach (var (_, (r, c)) in ProductFixtures.DesisQuality) Assert.Equal(0, valid[r * d.Width + c]);
+        var (wr, wc) = ProductFixtures.DesisWaterPixel;
+        Assert.Equal(1, valid[wr * d.Width + wc]);
+        using var some = RasterSource.Open(d.Folder, new RasterOpenOptions { Masks = ["cloud_water"] });
+        Assert.Equal(area - 1 - 2, some.Read(some.Extent, some.AllBands, new float[8 * area], new byte[area]));
+        Assert.Contains(Directory.GetFiles(d.Folder, "*-QL_QUALITY-2.tif").Single(), some.Files);
     }
 }

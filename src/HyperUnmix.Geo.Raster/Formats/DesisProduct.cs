@@ -8,11 +8,22 @@ namespace HyperUnmix.Geo.Raster;
 /// meaning is in the ENVI-style text header beside it, <c>*-SPECTRAL_IMAGE.hdr</c> (GDAL does not read it for a
 /// GeoTIFF): <c>wavelength</c>, <c>fwhm</c> (nm), <c>data gain values</c> and <c>data offset values</c> (value = DN x
 /// gain + offset). Named by its folder, its METADATA.xml, its image or its header.
+/// <para>
+/// L2A's quality layers are in <c>*-QL_QUALITY-2.tif</c>: ten 0/1 bands, 1 shadow, 2 land, 3 snow, 4 haze over land,
+/// 5 haze over water, 6 cloud over land, 7 cloud over water, 8 water, 9 AOT, 10 water vapour (the order three
+/// independent readers use: EnMAP-Box-era scripts, krttdkit, RemoteSensingToolbox.jl; DLR's specification
+/// PAV-DLR-ICD-003 was not readable to us). Shadow, snow, haze and cloud are masks and apply by default, as EnMAP's do;
+/// land and water are classes, not defects.
+/// </para>
 /// </summary>
 internal sealed partial class DesisProduct : ISceneProduct
 {
     public string Name => "DESIS";
     private const string ImageTag = "-SPECTRAL_IMAGE";
+    private const string QualityTag = "-QL_QUALITY-2";
+    private static readonly string[] TifExtensions = [".tif", ".TIF"];
+    private static readonly (string Name, int Band)[] QualityMasks =
+        [("SHADOW", 1), ("SNOW", 3), ("HAZE_LAND", 4), ("HAZE_WATER", 5), ("CLOUD_LAND", 6), ("CLOUD_WATER", 7)];
 
     public ProductScene? Resolve(string path)
     {
@@ -62,6 +73,10 @@ internal sealed partial class DesisProduct : ISceneProduct
         var name = System.IO.Path.GetFileName(prefix);
         var level = name.Contains("-L2A-", StringComparison.OrdinalIgnoreCase) ? "L2A" : name.Contains("-L1C-", StringComparison.OrdinalIgnoreCase) ? "L1C" : "L1B";
         var metadata = prefix + "-METADATA.xml";
+        var quality = TifExtensions.Select(e => prefix + QualityTag + e).FirstOrDefault(File.Exists);
+        var files = new List<string> { image, header };
+        if (File.Exists(metadata)) files.Add(metadata);
+        if (quality is not null) files.Add(quality);
         return new ProductScene
         {
             Sensor = Name,
@@ -74,7 +89,8 @@ internal sealed partial class DesisProduct : ISceneProduct
             Scale = gains,
             Offset = offsets,
             Reflectance = level == "L2A",
-            Files = File.Exists(metadata) ? [image, header, metadata] : [image, header],
+            Masks = quality is null ? [] : QualityMasks.Select(m => new ProductMaskFile(m.Name, quality, true) { Band = m.Band }).ToArray(),
+            Files = files,
         };
     }
 

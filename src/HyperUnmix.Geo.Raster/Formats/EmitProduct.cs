@@ -11,11 +11,20 @@ namespace HyperUnmix.Geo.Raster;
 /// The map grid is the root attributes <c>geotransform</c> and <c>spatial_ref</c>. GDAL 3.6 cannot orthorectify
 /// through a GLT, so the reader writes the orthorectified cube to a temporary GeoTIFF (float32, -9999 where no pixel
 /// lies or the product's fill value is) that the scene reads, and removes it when the scene is closed.
+/// <para>
+/// The L2A MASK product beside it (<c>EMIT_L2A_MASK_*</c>, same name otherwise) gives the masks: <c>mask(downtrack,
+/// crosstrack, bands)</c> with the band names in <c>sensor_band_parameters/mask_bands</c>, on the reflectance's swath;
+/// its flag bands ("Cloud flag", ..., "Aggregate Flag"; not the data bands AOD550 and H2O) are orthorectified through
+/// the same GLT. By default CLOUD, CIRRUS, SPACECRAFT and DILATED_CLOUD apply, the set LP DAAC's guide uses; WATER is a
+/// material, and AGGREGATE (the mission's mineralogy mask) includes it, so both are there to choose with --masks.
+/// </para>
 /// </summary>
 internal sealed class EmitProduct : ISceneProduct
 {
     public string Name => "EMIT";
     private const float Fill = -9999f;
+    /// <summary>The flags applied by default (LP DAAC's "How to use EMIT quality data": bands 1, 2, 4 and 5).</summary>
+    private static readonly string[] DefaultMasks = ["CLOUD", "CIRRUS", "SPACECRAFT", "DILATED_CLOUD"];
 
     public ProductScene? Resolve(string path)
     {
@@ -73,10 +82,13 @@ internal sealed class EmitProduct : ISceneProduct
                 File.Delete(temp);
                 throw;
             }
+            var maskFile = MaskBeside(path);
+            IReadOnlyList<ProductMaskFile> masks = maskFile is null ? [] : ReadMaskBands(maskFile, index, down, cross);
             return new ProductScene
             {
                 Sensor = Name,
                 Level = "L2A RFL",
+                Masks = masks,
                 DatasetPath = temp,
                 TemporaryFile = temp,
                 MetadataFile = path,
@@ -85,9 +97,80 @@ internal sealed class EmitProduct : ISceneProduct
                 Fwhm = fwhm,
                 BadBands = good is null ? [] : Enumerable.Range(0, n).Where(b => good[b] == 0).ToArray(),
                 Reflectance = true,
-                Files = [path],
+                Files = maskFile is null ? [path] : [path, maskFile],
             };
         }
+    }
+
+    /// <summary>The L2A MASK file of the reflectance file <paramref name="path"/> names, when it is beside it.</summary>
+    private static string? MaskBeside(string path)
+    {
+        var name = System.IO.Path.GetFileName(path);
+        var at = name.IndexOf("_L2A_RFL_", StringComparison.OrdinalIgnoreCase);
+        if (at < 0) return null;
+        var mask = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!, name[..at] + "_L2A_MASK_" + name[(at + 9)..]);
+        return File.Exists(mask) ? mask : null;
+    }
+
+    /// <summary>"Dilated Cloud Flag" -> DILATED_CLOUD; null for a band that is not a flag (AOD550, H2O).</summary>
+    internal static string? FlagName(string? band)
+    {
+        var t = band?.Trim() ?? "";
+        if (!t.EndsWith("flag", StringComparison.OrdinalIgnoreCase)) return null;
+        var name = string.Concat(t[..^4].Trim().Select(c => char.IsAsciiLetterOrDigit(c) ? char.ToUpperInvariant(c) : '_'));
+        while (name.Contains("__", StringComparison.Ordinal)) name = name.Replace("__", "_", StringComparison.Ordinal);
+        name = name.Trim('_');
+        return name.Length == 0 ? null : name;
+    }
+
+    /// <summary>
+    /// The flag bands of the MASK file, each read (when chosen) from the swath and put on the map grid through the
+    /// reflectance's GLT <paramref name="index"/>: 1 where the flag is set (a positive value; -9999 is EMIT's fill).
+    /// </summary>
+    private static List<ProductMaskFile> ReadMaskBands(string maskFile, int[] index, int down, int cross)
+    {
+        Hdf5Files.CheckComplete(maskFile);
+        string?[] names;
+        try
+        {
+            using var file = GdalMultiDimFile.Open(maskFile);
+            using var mask = file.Root.TryOpenArray("mask") ?? throw new RasterDataException(maskFile, "is not an EMIT L2A MASK product: mask is missing");
+            using var group = file.Root.TryOpenGroup("sensor_band_parameters") ?? throw new RasterDataException(maskFile, "sensor_band_parameters is missing");
+            using var bands = group.TryOpenArray("mask_bands") ?? throw new RasterDataException(maskFile, "sensor_band_parameters/mask_bands is missing");
+            var shape = mask.Shape;
+            if (shape.Length != 3 || (int)shape[0] != down || (int)shape[1] != cross)
+                throw new RasterDataException(maskFile, $"mask is {string.Join(" x ", shape)} but the reflectance's swath is {down} x {cross} (downtrack x crosstrack x bands expected)");
+            names = bands.ReadStrings();
+            if (names.Length != (int)shape[2])
+                throw new RasterDataException(maskFile, $"sensor_band_parameters/mask_bands names {names.Length} bands but mask has {shape[2]}");
+        }
+        catch (GdalException e) { throw new RasterDataException(maskFile, $"is not a readable EMIT MASK NetCDF file (truncated?): {e.Message}"); }
+        var masks = new List<ProductMaskFile>();
+        for (var j = 0; j < names.Length; j++)
+        {
+            if (FlagName(names[j]) is not { } name || masks.Any(m => m.Name == name)) continue;
+            var band = j;
+            masks.Add(new ProductMaskFile(name, maskFile, DefaultMasks.Contains(name))
+            {
+                Band = j + 1,
+                Read = () =>
+                {
+                    var swath = new float[down * cross];
+                    try
+                    {
+                        using var file = GdalMultiDimFile.Open(maskFile);
+                        using var mask = file.Root.TryOpenArray("mask")!;
+                        mask.Read([0, 0, (ulong)band], [(ulong)down, (ulong)cross, 1], swath.AsSpan());
+                    }
+                    catch (GdalException e) { throw new RasterDataException(maskFile, $"cannot read mask band '{names[band]}': {e.Message}"); }
+                    var map = new byte[index.Length];
+                    for (var i = 0; i < map.Length; i++)
+                        if (index[i] >= 0 && swath[index[i]] > 0) map[i] = 1;
+                    return map;
+                },
+            });
+        }
+        return masks;
     }
 
     /// <summary>For each map cell (row-major, <c>ox</c> x <c>oy</c>), the sensor pixel (row x cross + col) that lies there, or -1.</summary>

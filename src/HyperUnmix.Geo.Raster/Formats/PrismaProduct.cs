@@ -9,7 +9,7 @@ namespace HyperUnmix.Geo.Raster;
 /// <c>List_Cw_Vnir</c>, <c>List_Fwhm_Vnir</c> (and _Swir), bands flagged unused in <c>List_Cw_*_Flags</c> (0) or with
 /// a 0 wavelength left out; reflectance = <c>L2Scale*Min</c> + DN x (<c>L2Scale*Max</c> - <c>Min</c>) / 65535; the map
 /// grid from <c>Epsg_Code</c> and the corner attributes <c>Product_ULcorner_easting/northing</c> and
-/// <c>Product_LRcorner_easting/northing</c>, taken as the image's outer edges. A sample whose
+/// <c>Product_LRcorner_easting/northing</c> (<see cref="MapGrid"/>). A sample whose
 /// <c>{VNIR,SWIR}_PIXEL_L2_ERR_MATRIX</c> value is not 0 is nodata. The two cubes are merged in wavelength order into a
 /// temporary GeoTIFF (DN, with each band's scale and offset), removed when the scene is closed.
 /// </summary>
@@ -18,6 +18,30 @@ internal sealed class PrismaProduct : ISceneProduct
     public string Name => "PRISMA";
     private const string Fields = "Data Fields";
     private const int NoDataDn = -1;
+
+    /// <summary>PRISMA's hyperspectral cubes are on a 30 m grid.</summary>
+    private const double Pixel = 30;
+
+    /// <summary>
+    /// The geotransform from the corner attributes. ASI's specification does not say (in any text we could read)
+    /// whether they name the corner pixels' centres or the image's outer edges, and readers differ: EnMAP-Box's
+    /// importer and prismaread take centres (origin = UL - 15 m east, + 15 m north), HyperCoast takes edges, and
+    /// EnMAP-Box issue #1072 reports a 15 m shift against the panchromatic cube. The span tells them apart on a 30 m
+    /// grid: centres span (n - 1) x 30 m, edges n x 30 m. The nearer reading wins on each axis; the pixel size is
+    /// then the span over n - 1 or n.
+    /// </summary>
+    internal static double[] MapGrid(double ulE, double ulN, double lrE, double lrN, int cols, int rows)
+    {
+        static (double Origin, double Size) Axis(double from, double span, int n)
+        {
+            var centres = n > 1 && Math.Abs(span - (n - 1) * Pixel) < Math.Abs(span - n * Pixel);
+            var size = centres ? span / (n - 1) : span / n;
+            return (centres ? from - size / 2 : from, size);
+        }
+        var (x0, sx) = Axis(ulE, lrE - ulE, cols);
+        var (y0, sy) = Axis(-ulN, ulN - lrN, rows);
+        return [x0, sx, 0, -y0, 0, -sy];
+    }
 
     public ProductScene? Resolve(string path)
     {
@@ -85,7 +109,7 @@ internal sealed class PrismaProduct : ISceneProduct
                 if (!(lrE > ulE && ulN > lrN))
                     throw new RasterDataException(path, string.Create(CultureInfo.InvariantCulture,
                         $"the corner attributes do not bound an image: Product_ULcorner ({ulE}, {ulN}), Product_LRcorner ({lrE}, {lrN})"));
-                double[] gt = [ulE, (lrE - ulE) / cols, 0, ulN, 0, -(ulN - lrN) / rows];
+                var gt = MapGrid(ulE, ulN, lrE, lrN, cols, rows);
                 string wkt;
                 try
                 {

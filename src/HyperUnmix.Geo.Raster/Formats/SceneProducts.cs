@@ -22,8 +22,17 @@ internal interface ISceneProduct
     ProductScene? Resolve(string path);
 }
 
-/// <summary>A mask file of a product, and whether it applies by default.</summary>
-public sealed record ProductMaskFile(string Name, string File, bool Default);
+/// <summary>A mask of a product, the file it is in, and whether it applies by default.</summary>
+public sealed record ProductMaskFile(string Name, string File, bool Default)
+{
+    /// <summary>The band of <see cref="File"/> that holds the mask (1-based; several masks can share a file).</summary>
+    public int Band { get; init; } = 1;
+    /// <summary>
+    /// For a mask that is not a raster on the scene's grid (EMIT's, in sensor geometry): reads it onto the grid, one
+    /// byte per pixel, 1 = flagged. Null: <see cref="File"/>'s <see cref="Band"/> is read through GDAL.
+    /// </summary>
+    internal Func<byte[]>? Read { get; init; }
+}
 
 /// <summary>What a product reader found: the file GDAL reads, and the product's metadata that overrides the file's.</summary>
 internal sealed record ProductScene
@@ -109,15 +118,31 @@ internal static class SceneProducts
         var buffer = new float[width * height];
         foreach (var m in masks)
         {
+            long count = 0;
+            if (m.Read is not null)
+            {
+                var flags = m.Read();
+                if (flags.Length != masked.Length)
+                    throw new RasterDataException(m.File, $"mask {m.Name} covers {flags.Length} pixels but the spectral image has {masked.Length}");
+                for (var i = 0; i < flags.Length; i++)
+                {
+                    if (flags[i] == 0) continue;
+                    count++;
+                    masked[i] = 1;
+                }
+                counts.Add((m.Name, count));
+                continue;
+            }
             using var ds = GdalDataset.Open(m.File);
             if (ds.Width != width || ds.Height != height)
                 throw new RasterDataException(m.File, $"mask {m.Name} is {ds.Width}x{ds.Height} pixels but the spectral image is {width}x{height}");
-            var nd = ds.GetBand(1).NoData;
+            if (m.Band > ds.BandCount)
+                throw new RasterDataException(m.File, $"mask {m.Name} is band {m.Band} but the file has {ds.BandCount} bands");
+            var nd = ds.GetBand(m.Band).NoData;
             unsafe
             {
-                fixed (float* p = buffer) ds.RasterIO(false, 0, 0, width, height, p, GdalDataType.Float32, [1], 4, 4L * width, 4L * width * height);
+                fixed (float* p = buffer) ds.RasterIO(false, 0, 0, width, height, p, GdalDataType.Float32, [m.Band], 4, 4L * width, 4L * width * height);
             }
-            long count = 0;
             for (var i = 0; i < buffer.Length; i++)
             {
                 var v = buffer[i];
