@@ -230,6 +230,71 @@ public static class ProductFixtures
         return new EmitMask(path, flagged);
     }
 
+    public sealed record Aviris(string Cube, string Glt, int Lines, int Samples, int Bands, int MapWidth, int MapHeight, float[] Values,
+        double[] Wavelengths, double[] Fwhm, int[] BadBands, double[] GeoTransform, (int Line, int Sample) FillPixel)
+    {
+        /// <summary>
+        /// The cube pixel (line, sample) the GLT puts on map cell (row, col), or null: the swath turned a quarter and
+        /// flipped, and map row 0 filled from row 1 (negative entries, as AVIRIS-NG marks nearest-neighbour infill).
+        /// </summary>
+        public (int Line, int Sample)? SourceOf(int mapRow, int mapCol) =>
+            mapRow == 0 ? SourceOf(1, mapCol)
+            : mapRow >= 1 && mapRow <= Samples && mapCol >= 1 && mapCol <= Lines ? (Lines - mapCol, mapRow - 1) : null;
+    }
+
+    /// <summary>
+    /// An AVIRIS-NG flight line as JPL delivers it: the reflectance cube <c>ang..._rfl_v2z1_img</c> (ENVI, BIL, float32,
+    /// 30 lines x 20 samples x 6 bands, <c>data ignore value = -9999</c> at one pixel, wavelengths in micrometres,
+    /// <c>bbl</c> flagging band 3) and the GLT <c>ang..._rdn_v2z1_ort_glt</c> (ENVI, BIP, int32, 2 bands sample and
+    /// line, 1-based, 0 = none, negative = infill) on a 32 x 22 UTM grid given by its <c>map info</c>. With
+    /// <paramref name="orthocorrected"/> the cube is written on the GLT's grid instead (its size); with
+    /// <paramref name="gltOutside"/> one map cell names sample 21 of 20.
+    /// </summary>
+    public static Aviris WriteAviris(string folder, bool orthocorrected = false, bool gltOutside = false)
+    {
+        Directory.CreateDirectory(folder);
+        const string line = "ang20230101t101010";
+        const int ox = 32, oy = 22, n = 6;
+        int lines = orthocorrected ? oy : 30, samples = orthocorrected ? ox : 20;
+        double[] wl = [0.4521, 0.5517, 0.9401, 1.6529, 2.2014, 2.3988], fwhm = [0.0081, 0.0083, 0.0089, 0.0092, 0.0096, 0.0104];
+        var values = new float[lines * samples * n];
+        var fill = (Line: 4, Sample: 7);
+        for (var r = 0; r < lines; r++)
+            for (var c = 0; c < samples; c++)
+                for (var b = 0; b < n; b++)
+                    values[(r * samples + c) * n + b] = (r, c) == fill ? -9999f : 0.05f + 0.1f * b + 0.01f * r + 0.001f * c;
+        static string L<T>(IEnumerable<T> v) => "{" + string.Join(", ", v.Select(x => Convert.ToString(x, CultureInfo.InvariantCulture))) + "}";
+        // BIL: each line holds every band's samples in turn.
+        var cube = System.IO.Path.Combine(folder, line + "_rfl_v2z1_img");
+        using (var f = File.Create(cube))
+        using (var bw = new BinaryWriter(f))
+            for (var r = 0; r < lines; r++)
+                for (var b = 0; b < n; b++)
+                    for (var c = 0; c < samples; c++) bw.Write(values[(r * samples + c) * n + b]);
+        const string mapInfo = "map info = {UTM, 1.000, 1.000, 500000.000, 4000000.000, 5.0000000000e+00, 5.0000000000e+00, 11, North, WGS-84, units=Meters}\n";
+        File.WriteAllText(cube + ".hdr", $"ENVI\ndescription = {{AVIRIS-NG reflectance}}\nsamples = {samples}\nlines = {lines}\nbands = {n}\nheader offset = 0\n" +
+            $"file type = ENVI Standard\ndata type = 4\ninterleave = bil\nbyte order = 0\ndata ignore value = -9999\n" + (orthocorrected ? mapInfo : "") +
+            $"wavelength units = Micrometers\nwavelength = {L(wl)}\nfwhm = {L(fwhm)}\nbbl = {{1, 1, 0, 1, 1, 1}}\n");
+        var fixture = new Aviris(cube, System.IO.Path.Combine(folder, line + "_rdn_v2z1_ort_glt"), lines, samples, n, ox, oy, values,
+            wl.Select(v => v * 1000).ToArray(), fwhm, [2], [500000, 5, 0, 4000000, 0, -5], fill);
+        var glt = new int[oy * ox * 2];
+        for (var r = 0; r < oy; r++)
+            for (var c = 0; c < ox; c++)
+                if (fixture.SourceOf(r, c) is { } p)
+                {
+                    var sign = r == 0 ? -1 : 1;
+                    glt[(r * ox + c) * 2] = sign * (p.Sample + 1);
+                    glt[(r * ox + c) * 2 + 1] = sign * (p.Line + 1);
+                }
+        if (gltOutside) glt[(5 * ox + 6) * 2] = samples + 1;
+        using (var f = File.Create(fixture.Glt))
+        using (var bw = new BinaryWriter(f))
+            foreach (var v in glt) bw.Write(v);
+        File.WriteAllText(fixture.Glt + ".hdr", $"ENVI\ndescription = {{GLT}}\nsamples = {ox}\nlines = {oy}\nbands = 2\nheader offset = 0\nfile type = ENVI Standard\n" +
+            $"data type = 3\ninterleave = bip\nbyte order = 0\n{mapInfo}band names = {{GLT Sample Lookup, GLT Line Lookup}}\n");
+        return fixture;
+    }
+
     public sealed record Prisma(string Path, int Rows, int Cols, double[] Wavelengths, double[] Fwhm, double[] Scale, double[] Offset,
         Func<int, int, int, double> Reflectance, (int Row, int Col) ErrorPixel, double[] GeoTransform);
 

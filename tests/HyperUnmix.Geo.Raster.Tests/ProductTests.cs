@@ -370,4 +370,61 @@ public sealed class ProductTests : IDisposable
         Assert.Equal(area - 1 - 2, some.Read(some.Extent, some.AllBands, new float[8 * area], new byte[area]));
         Assert.Contains(Directory.GetFiles(d.Folder, "*-QL_QUALITY-2.tif").Single(), some.Files);
     }
+
+    [Fact]
+    public void Aviris_SensorGeometryCube_OrthorectifiedThroughItsGlt_InfillCellsTakeTheirPixel()
+    {
+        var a = ProductFixtures.WriteAviris(_t.Path("aviris"));
+        string temp;
+        using (var src = RasterSource.Open(a.Cube))
+        {
+            var i = src.Info;
+            Assert.Equal((a.MapWidth, a.MapHeight, a.Bands), (i.Width, i.Height, i.BandCount));
+            Assert.Equal(a.GeoTransform, i.GeoTransform);
+            Assert.Equal(32611, i.Epsg);
+            Assert.Equal(a.Wavelengths.Select(v => Math.Round(v, 6)), i.Wavelengths!.Select(v => Math.Round(v, 6))); // micrometres in the header
+            Assert.Equal(a.BadBands, i.BadBands);
+            Assert.Equal("AVIRIS-NG", i.Product!.Sensor);
+            Assert.Contains("orthorectified through ang20230101t101010_rdn_v2z1_ort_glt", i.Product.Level);
+            Assert.True(i.Product.Reflectance);
+            Assert.Contains(System.IO.Path.GetFullPath(a.Glt), src.Files);
+            temp = i.Product.ImageFile;
+            int area = a.MapWidth * a.MapHeight, n = a.Bands;
+            var dest = new float[n * area];
+            var valid = new byte[area];
+            src.Read(src.Extent, src.AllBands, dest, valid, BufferLayout.PixelInterleaved);
+            var landed = new HashSet<(int, int)>();
+            for (var r = 0; r < a.MapHeight; r++)
+                for (var c = 0; c < a.MapWidth; c++)
+                {
+                    var px = r * a.MapWidth + c;
+                    if (a.SourceOf(r, c) is not { } s || s == a.FillPixel) { Assert.Equal(0, valid[px]); continue; }
+                    Assert.Equal(1, valid[px]);
+                    landed.Add(s);
+                    for (var b = 0; b < n; b++) Assert.Equal(a.Values[(s.Line * a.Samples + s.Sample) * n + b], dest[px * n + b]);
+                }
+            Assert.Equal(a.Lines * a.Samples - 1, landed.Count); // every cube pixel but the nodata one
+        }
+        Assert.False(File.Exists(temp));
+    }
+
+    [Fact]
+    public void Aviris_CubeOnTheGltsGrid_IsReadAsItIs()
+    {
+        var a = ProductFixtures.WriteAviris(_t.Path("aviris"), orthocorrected: true);
+        using var src = RasterSource.Open(a.Cube + ".hdr");
+        Assert.Equal(a.Cube, src.Info.Product!.ImageFile);
+        Assert.Contains("orthocorrected", src.Info.Product.Level);
+        Assert.Equal((a.MapWidth, a.MapHeight), (src.Info.Width, src.Info.Height));
+        Assert.Equal(a.GeoTransform, src.Info.GeoTransform);
+    }
+
+    [Fact]
+    public void Aviris_GltOutsideTheCube_IsAnErrorNamingTheGlt()
+    {
+        var a = ProductFixtures.WriteAviris(_t.Path("aviris"), gltOutside: true);
+        var x = Assert.Throws<RasterDataException>(() => RasterSource.Open(a.Cube));
+        Assert.Equal(a.Glt, x.Path);
+        Assert.Contains("band 1 (sample) at map cell (col 6, row 5) is 21, outside the cube's 20 samples", x.Problem);
+    }
 }

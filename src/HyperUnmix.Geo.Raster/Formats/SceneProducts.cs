@@ -81,7 +81,7 @@ public sealed record ProductInfo
 /// <summary>The product readers; a path none of them claims is opened by GDAL as a plain file.</summary>
 internal static class SceneProducts
 {
-    public static IReadOnlyList<ISceneProduct> All { get; } = [new EnmapProduct(), new EmitProduct(), new PrismaProduct(), new DesisProduct()];
+    public static IReadOnlyList<ISceneProduct> All { get; } = [new EnmapProduct(), new EmitProduct(), new PrismaProduct(), new DesisProduct(), new AvirisProduct()];
 
     /// <summary>The product the path names, or null for a plain file.</summary>
     public static ProductScene? Resolve(string path)
