@@ -114,7 +114,11 @@ public static class ClusterSetup
             o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(2);
             o.NumMissedTableIAmAliveLimit = 2;
             o.DefunctSiloExpiration = TimeSpan.FromHours(1);
-            o.MaxJoinAttemptTime = TimeSpan.FromSeconds(10);
+            // A silo still joining after this long is evicted by the others (one killed while joining leaves an entry).
+            // 10 s was too short on a loaded machine: a worker started right after every worker was killed spends
+            // seconds starting .NET and validating connectivity with the dead silos, and was evicted (exit 134) while
+            // joining (1 of 8 runs of the kill-everything test, a busy loop on each of 2 cores).
+            o.MaxJoinAttemptTime = TimeSpan.FromSeconds(60);
             o.EvictWhenMaxJoinAttemptTimeExceeded = true;
         });
         silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = TimeSpan.FromSeconds(30));

@@ -114,16 +114,21 @@ public sealed class JobGrain(
             S.Cancelled = false;
             await state.WriteStateAsync();
         }
-        if (!Finished) await GrainFactory.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry).Add(name);
+        if (!Finished)
+        {
+            // The job's folder: the only folder made recursively (TileStore).
+            TileStore.CreateJob(StateDir);
+            await GrainFactory.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry).Add(name);
+        }
         return CurrentStatus();
     }
 
     private bool Finished => S.Spec is not null && (S.Cancelled || AllScenesFinished);
     private bool AllScenesFinished => S.Scenes.All(s => s.Finished);
 
-    public Task<WorkItem?> Lease(string worker, SiloAddress silo)
+    public async Task<WorkItem?> Lease(string worker, SiloAddress silo)
     {
-        if (S.Spec is null || Finished) return Task.FromResult<WorkItem?>(null);
+        if (S.Spec is null || Finished) return null;
         Expire();
         var now = DateTime.UtcNow;
         for (var i = 0; i < S.Scenes.Count; i++)
@@ -133,8 +138,10 @@ public sealed class JobGrain(
             if (s.PlanFile is null)
             {
                 // Tiles wait for their scene's plan; other workers move on to the next scene's.
-                if (!_leases.ContainsKey((WorkKind.Plan, i, -1))) return Give(WorkKind.Plan, i, -1, worker, silo, now + PlanLease);
-                continue;
+                if (_leases.ContainsKey((WorkKind.Plan, i, -1))) continue;
+                // The scene's folders are created here, in a turn that knows the scene is not finished (TileStore).
+                if (!await CreateSceneFolder(i)) continue;
+                return Give(WorkKind.Plan, i, -1, worker, silo, now + PlanLease);
             }
             if (s.DoneCount < s.Tiles)
             {
@@ -144,16 +151,30 @@ public sealed class JobGrain(
             }
             if (!_leases.ContainsKey((WorkKind.Assemble, i, -1))) return Give(WorkKind.Assemble, i, -1, worker, silo, now + AssembleLease);
         }
-        return Task.FromResult<WorkItem?>(null);
+        return null;
     }
 
-    private Task<WorkItem?> Give(WorkKind kind, int scene, int tile, string worker, SiloAddress silo, DateTime deadline)
+    /// <summary>
+    /// Creates a scene's folders before its plan is handed out; false when this activation must not: the scene's
+    /// tombstone says another (current) activation finished it, so this one's state is stale.
+    /// </summary>
+    private async Task<bool> CreateSceneFolder(int scene)
+    {
+        var stateDir = StateDir;
+        if (TileStore.CreateScene(stateDir, scene)) return true;
+        if (Directory.Exists(stateDir)) return false;
+        // The job's folder is gone while the job has work left (removed by hand): made again, once this activation
+        // has shown that its state is current (a stale one fails to write it).
+        await state.WriteStateAsync();
+        TileStore.CreateJob(stateDir);
+        return TileStore.CreateScene(stateDir, scene);
+    }
+
+    private WorkItem? Give(WorkKind kind, int scene, int tile, string worker, SiloAddress silo, DateTime deadline)
     {
         _leases[(kind, scene, tile)] = new Held(worker, silo, deadline);
         var spec = S.Spec!;
-        // The scene's folders are created here, in a turn that knows the scene is not finished (TileStore).
-        if (kind == WorkKind.Plan) TileStore.CreateScene(StateDir, scene);
-        return Task.FromResult<WorkItem?>(new WorkItem
+        return new WorkItem
         {
             Job = spec.Name,
             Kind = kind,
@@ -162,7 +183,7 @@ public sealed class JobGrain(
             PlanFile = S.Scenes[scene].PlanFile,
             StateDir = StateDir,
             OptionsJson = kind == WorkKind.Plan ? spec.SceneOptions[scene] : null,
-        });
+        };
     }
 
     /// <summary>Hands out again the items whose deadline passed or whose worker's silo was declared dead.</summary>

@@ -34,7 +34,7 @@ public sealed class Archive : IDisposable
     private static (int, string, string) Local(params string[] args) => LocalCluster.Command(null, args);
 
     /// <summary>Asserts that a job's outputs are byte for byte the single-machine run's (raster, endmembers, model, style, quick-looks).</summary>
-    public void AssertSameAsSingleMachine(string outDir, string method)
+    public void AssertSameAsSingleMachine(string outDir, string method, LocalCluster? cluster = null)
     {
         foreach (var s in Scenes)
         {
@@ -50,7 +50,12 @@ public sealed class Archive : IDisposable
             }
         }
         // The job's working files are gone once it is done, and no temporary is left.
-        Assert.False(Directory.Exists(Path.Combine(outDir, ".hyperunmix")), "the job's state folder was left behind");
+        var state = Path.Combine(outDir, ".hyperunmix");
+        Assert.False(Directory.Exists(state), Directory.Exists(state)
+            ? "the job's state folder was left behind, holding: " + string.Join(", ", Directory.EnumerateFileSystemEntries(state, "*", SearchOption.AllDirectories)
+                  .Select(f => Path.GetRelativePath(state, f) + " " + File.GetLastWriteTimeUtc(f).ToString("HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture))) +
+              (cluster is null ? "" : "\nworkers said:\n" + string.Join("\n", cluster.Workers.SelectMany(w => w.Output.Split('\n')).Where(l => l.Contains("scene", StringComparison.OrdinalIgnoreCase) || l.Contains("remove", StringComparison.OrdinalIgnoreCase))))
+            : "");
         Assert.Empty(Directory.EnumerateFiles(outDir, ".hu-*"));
     }
 
@@ -81,7 +86,7 @@ public sealed partial class ClusterTests(Archive archive) : IClassFixture<Archiv
             var outDir = Path.Combine(c.Dir, "out-" + method);
             var (code, output, err) = Submit(c, method, outDir, options, wait: true);
             Assert.True(code == 0, output + err);
-            archive.AssertSameAsSingleMachine(outDir, method);
+            archive.AssertSameAsSingleMachine(outDir, method, c);
             var s = c.Status(method);
             Assert.Equal("done", s.State);
             Assert.Equal(s.Tiles, s.TilesDone);
@@ -105,7 +110,7 @@ public sealed partial class ClusterTests(Archive archive) : IClassFixture<Archiv
     {
         var (code, output, err) = c.Run("cluster", "wait", "--job", job);
         Assert.True(code == 0, output + err);
-        archive.AssertSameAsSingleMachine(outDir, method);
+        archive.AssertSameAsSingleMachine(outDir, method, c);
         var end = c.Status(job);
         Assert.Equal(end.Tiles, end.TilesDone);
         return end;

@@ -23,10 +23,12 @@ public sealed class TileStoreTests : IDisposable
     }
 
     /// <summary>
-    /// Late duplicates (planners making attempt folders and writing into them, tile publishers) run flat out while
-    /// the coordinator removes the finished scene: afterwards nothing of the scene exists, whatever the interleaving,
-    /// and the duplicates keep creating nothing. With a plain recursive delete (no rename first) or a recursive
-    /// mkdir in the planner, this leaves folders behind within a few rounds.
+    /// Late duplicates (planners making attempt folders and writing into them, tile publishers, and a stale
+    /// coordinator handing out the scene's plan again, which creates its folder) run flat out while the coordinator
+    /// removes the finished scene: afterwards nothing of the scene exists, whatever the interleaving, and the
+    /// duplicates keep creating nothing. With a plain recursive delete (no rename first), a recursive mkdir in the
+    /// planner, or a scene creation that does not check the tombstone after its mkdir, this leaves folders behind
+    /// within a few rounds.
     /// </summary>
     [Fact]
     public async Task RemovedScene_LateDuplicates_CreateNothing()
@@ -34,11 +36,12 @@ public sealed class TileStoreTests : IDisposable
         var stateDir = TileStore.StateDir(_dir, "job");
         for (var round = 0; round < 40; round++)
         {
-            TileStore.CreateScene(stateDir, 0);
-            TileStore.CreateScene(stateDir, 1); // another scene of the job, still running: the job folder stays
+            TileStore.CreateJob(stateDir);
+            Assert.True(TileStore.CreateScene(stateDir, 0));
+            Assert.True(TileStore.CreateScene(stateDir, 1)); // another scene of the job, still running: the job folder stays
             using var stop = new CancellationTokenSource();
             var removed = new ManualResetEventSlim();
-            var duplicates = Enumerable.Range(0, 3).Select(w => Task.Run(() =>
+            var duplicates = Enumerable.Range(0, 4).Select(w => Task.Run(() =>
             {
                 var k = 0;
                 var after = 0;
@@ -52,6 +55,7 @@ public sealed class TileStoreTests : IDisposable
                             var attempt = Path.Combine(TileStore.SceneDir(stateDir, 0), $"plan-{k++}");
                             if (TileStore.TryCreateFolderIn(attempt)) File.WriteAllBytes(Path.Combine(attempt, "model.json"), [1, 2]);
                         }
+                        else if (w == 3) TileStore.CreateScene(stateDir, 0); // a stale coordinator
                         else TileStore.Publish(TileStore.TileFile(stateDir, 0, w * 100000 + k++), [1, 2, 3]);
                     }
                     catch (IOException) { /* the scene went away under it: as a worker's duplicate sees it */ }
@@ -62,13 +66,35 @@ public sealed class TileStoreTests : IDisposable
             removed.Set();
             await Task.WhenAll(duplicates);
             Assert.False(Directory.Exists(TileStore.SceneDir(stateDir, 0)), $"round {round}: the removed scene's folder came back");
-            Assert.Equal([TileStore.SceneDir(stateDir, 1)], Directory.EnumerateFileSystemEntries(stateDir));
+            Assert.Equal([TileStore.Tombstone(stateDir, 0), TileStore.SceneDir(stateDir, 1)], Directory.EnumerateFileSystemEntries(stateDir).Order(StringComparer.Ordinal));
+            Assert.False(TileStore.CreateScene(stateDir, 0));
             Assert.False(TileStore.RemoveScene(stateDir, 0));
             Assert.True(TileStore.RemoveScene(stateDir, 1));
             // The job's folder goes with its last scene, and the shared .hyperunmix when no other job is there.
             TileStore.RemoveJobFolder(stateDir);
             Assert.Empty(Directory.EnumerateFileSystemEntries(_dir));
+            // Once the job is gone, a stale coordinator can create nothing either.
+            Assert.False(TileStore.CreateScene(stateDir, 1));
+            Assert.Empty(Directory.EnumerateFileSystemEntries(_dir));
         }
+    }
+
+    /// <summary>
+    /// A coordinator killed while deleting a removed scene's renamed folder leaves it in the job's folder: the job's
+    /// folder still goes when the job finishes, with it and the tombstones.
+    /// </summary>
+    [Fact]
+    public void RemoveJobFolder_TakesWhatAKilledCoordinatorLeft()
+    {
+        var stateDir = TileStore.StateDir(_dir, "job");
+        TileStore.CreateJob(stateDir);
+        Assert.True(TileStore.CreateScene(stateDir, 0));
+        Assert.True(TileStore.RemoveScene(stateDir, 0));
+        var half = Path.Combine(stateDir, ".removed-scene-0002-0123", "tiles");
+        Directory.CreateDirectory(half);
+        File.WriteAllBytes(Path.Combine(half, "000001.tile"), [1]);
+        TileStore.RemoveJobFolder(stateDir);
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_dir));
     }
 
     [Fact]
