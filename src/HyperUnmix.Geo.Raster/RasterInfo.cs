@@ -40,6 +40,15 @@ public sealed partial record RasterInfo
     public ProductInfo? Product { get; init; }
 
     public bool HasGeoreference => GeoTransform is not null;
+
+    /// <summary>The wavelengths in nanometres (micrometres when the units say so or every value is below 100), or null.</summary>
+    public double[]? WavelengthsNm()
+    {
+        if (Wavelengths is not { } w) return null;
+        var units = WavelengthUnits?.ToLowerInvariant() ?? "";
+        var micro = units.StartsWith("micro", StringComparison.Ordinal) || units is "um" or "µm" || (units == "" && w.All(v => v < 100));
+        return micro ? w.Select(v => v * 1000).ToArray() : w;
+    }
     public double PixelWidth => GeoTransform?[1] ?? 1;
     public double PixelHeight => Math.Abs(GeoTransform?[5] ?? 1);
 

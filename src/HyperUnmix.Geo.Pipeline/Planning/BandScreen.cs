@@ -89,7 +89,7 @@ public static class BandScreen
         var absorbed = new List<int>();
         var empty = new List<int>();
         var constant = new List<int>();
-        var nm = WavelengthsNm(info);
+        var nm = info.WavelengthsNm();
         for (var q = 0; q < sample.Bands.Length; q++)
         {
             var band = sample.Bands[q];
@@ -117,15 +117,6 @@ public static class BandScreen
             Reflectance = reflectance,
             NonPhysicalPixels = reflectance ? sample.NonPhysicalPixels(kept, inputScale) : 0,
         };
-    }
-
-    /// <summary>The wavelengths in nanometres (micrometres when the units say so or every value is below 100), or null.</summary>
-    public static double[]? WavelengthsNm(RasterInfo info)
-    {
-        if (info.Wavelengths is not { } w) return null;
-        var units = info.WavelengthUnits?.ToLowerInvariant() ?? "";
-        var micro = units.StartsWith("micro", StringComparison.Ordinal) || units is "um" or "µm" || (units == "" && w.All(v => v < 100));
-        return micro ? w.Select(v => v * 1000).ToArray() : w;
     }
 
     /// <summary>"1-5,9" for 0-based bands 0..4 and 8 (1-based, as the command's --bands).</summary>
