@@ -425,6 +425,6 @@ public sealed class ProductTests : IDisposable
         var a = ProductFixtures.WriteAviris(_t.Path("aviris"), gltOutside: true);
         var x = Assert.Throws<RasterDataException>(() => RasterSource.Open(a.Cube));
         Assert.Equal(a.Glt, x.Path);
-        Assert.Contains("band 1 (sample) at map cell (col 6, row 5) is 21, outside the cube's 20 samples", x.Problem);
+        Assert.Contains("band 1 (sample) at map cell (col 6, row 5) is 21, outside the image's 20 samples", x.Problem);
     }
 }

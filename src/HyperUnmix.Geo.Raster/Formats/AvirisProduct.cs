@@ -18,7 +18,7 @@ namespace HyperUnmix.Geo.Raster;
 internal sealed partial class AvirisProduct : ISceneProduct
 {
     public string Name => "AVIRIS";
-    private const float Fill = -9999f;
+    private const float Fill = GltOrtho.Fill;
 
     public ProductScene? Resolve(string path)
     {
@@ -45,7 +45,7 @@ internal sealed partial class AvirisProduct : ISceneProduct
             DatasetPath = image,
             MetadataFile = files.Count > 1 ? files[1] : image,
             BandCount = info.BandCount,
-            Wavelengths = NanoMetres(info),
+            Wavelengths = info.WavelengthsNm(), // AVIRIS-classic headers give micrometres
             Fwhm = info.Fwhm,
             BadBands = info.BadBands,
             Reflectance = reflectance && info.Scale.All(s => s == 1),
@@ -92,15 +92,6 @@ internal sealed partial class AvirisProduct : ISceneProduct
         return candidates.Length == 0 ? null : candidates[0];
     }
 
-    /// <summary>The header's wavelengths in nanometres (AVIRIS-classic headers give micrometres).</summary>
-    private static double[]? NanoMetres(RasterInfo info)
-    {
-        if (info.Wavelengths is not { } w) return null;
-        var units = info.WavelengthUnits?.ToLowerInvariant() ?? "";
-        var micro = units.StartsWith("micro", StringComparison.Ordinal) || units is "um" or "µm" || (units == "" && w.All(v => v < 100));
-        return micro ? w.Select(v => v * 1000).ToArray() : w;
-    }
-
     /// <summary>For each map cell (row-major), the cube pixel (line x samples + sample) that lies there, or -1.</summary>
     private static unsafe int[] ReadGlt(string path, GdalDataset table, int samples, int lines)
     {
@@ -111,42 +102,20 @@ internal sealed partial class AvirisProduct : ISceneProduct
         var l = new int[w * h];
         fixed (int* p = s) table.RasterIO(false, 0, 0, w, h, p, GdalDataType.Int32, [1], 4, 4L * w, 4L * w * h);
         fixed (int* p = l) table.RasterIO(false, 0, 0, w, h, p, GdalDataType.Int32, [2], 4, 4L * w, 4L * w * h);
-        var index = new int[w * h];
-        for (var i = 0; i < index.Length; i++)
-        {
-            int x = Math.Abs(s[i]), y = Math.Abs(l[i]);
-            if (x == 0 || y == 0) { index[i] = -1; continue; }
-            if (x > samples)
-                throw new RasterDataException(path, string.Create(CultureInfo.InvariantCulture,
-                    $"band 1 (sample) at map cell (col {i % w}, row {i / w}) is {s[i]}, outside the cube's {samples} samples"));
-            if (y > lines)
-                throw new RasterDataException(path, string.Create(CultureInfo.InvariantCulture,
-                    $"band 2 (line) at map cell (col {i % w}, row {i / w}) is {l[i]}, outside the cube's {lines} lines"));
-            index[i] = (y - 1) * samples + (x - 1);
-        }
+        var index = GltOrtho.Index(path, s, l, w, samples, lines, "band 1 (sample)", "samples", "band 2 (line)", "lines");
         return index;
     }
 
     private static unsafe void WriteOrtho(string temp, GdalDataset cube, RasterInfo info, GdalDataset table, int[] index)
     {
-        int w = table.Width, h = table.Height, cw = cube.Width, ch = cube.Height;
-        using var ds = GdalDataset.Create("GTiff", temp, w, h, cube.BandCount, GdalDataType.Float32, ["INTERLEAVE=BAND"]);
-        if (table.GetGeoTransform() is { } gt) ds.SetGeoTransform(gt);
-        ds.SetProjection(table.ProjectionWkt);
+        int cw = cube.Width, ch = cube.Height;
+        using var ortho = new GltOrtho(temp, index, table.Width, table.Height, cube.BandCount, table.GetGeoTransform(), table.ProjectionWkt);
         var band = new float[cw * ch];
-        var map = new float[w * h];
         for (var b = 0; b < cube.BandCount; b++)
         {
             fixed (float* p = band) cube.RasterIO(false, 0, 0, cw, ch, p, GdalDataType.Float32, [b + 1], 4, 4L * cw, 4L * cw * ch);
-            var nd = info.NoData[b];
-            for (var i = 0; i < map.Length; i++)
-            {
-                var v = index[i] < 0 ? Fill : band[index[i]];
-                map[i] = float.IsNaN(v) || nd is { } n && v == (float)n ? Fill : v;
-            }
-            ds.GetBand(b + 1).SetNoData(Fill);
-            fixed (float* p = map) ds.RasterIO(true, 0, 0, w, h, p, GdalDataType.Float32, [b + 1], 4, 4L * w, 4L * w * h);
+            ortho.WriteBand(b, band, 1, 0, info.NoData[b] is { } nd ? (float)nd : null);
         }
-        ds.Close();
+        ortho.Complete();
     }
 }

@@ -22,7 +22,7 @@ namespace HyperUnmix.Geo.Raster;
 internal sealed class EmitProduct : ISceneProduct
 {
     public string Name => "EMIT";
-    private const float Fill = -9999f;
+    private const float Fill = GltOrtho.Fill;
     /// <summary>The flags applied by default (LP DAAC's "How to use EMIT quality data": bands 1, 2, 4 and 5).</summary>
     private static readonly string[] DefaultMasks = ["CLOUD", "CIRRUS", "SPACECRAFT", "DILATED_CLOUD"];
 
@@ -145,30 +145,31 @@ internal sealed class EmitProduct : ISceneProduct
                 throw new RasterDataException(maskFile, $"sensor_band_parameters/mask_bands names {names.Length} bands but mask has {shape[2]}");
         }
         catch (GdalException e) { throw new RasterDataException(maskFile, $"is not a readable EMIT MASK NetCDF file (truncated?): {e.Message}"); }
+        var bandCount = names.Length;
+        byte[][] ReadBands(IReadOnlyList<int> wanted)
+        {
+            // The whole array in one read: it is stored bands-last, so a band alone would decompress every chunk.
+            var swath = new float[down * cross * bandCount];
+            try
+            {
+                using var file = GdalMultiDimFile.Open(maskFile);
+                using var mask = file.Root.TryOpenArray("mask")!;
+                mask.Read([0, 0, 0], [(ulong)down, (ulong)cross, (ulong)bandCount], swath.AsSpan());
+            }
+            catch (GdalException e) { throw new RasterDataException(maskFile, $"cannot read mask: {e.Message}"); }
+            return wanted.Select(band =>
+            {
+                var map = new byte[index.Length];
+                for (var i = 0; i < map.Length; i++)
+                    if (index[i] >= 0 && swath[index[i] * bandCount + band - 1] > 0) map[i] = 1;
+                return map;
+            }).ToArray();
+        }
         var masks = new List<ProductMaskFile>();
         for (var j = 0; j < names.Length; j++)
         {
             if (FlagName(names[j]) is not { } name || masks.Any(m => m.Name == name)) continue;
-            var band = j;
-            masks.Add(new ProductMaskFile(name, maskFile, DefaultMasks.Contains(name))
-            {
-                Band = j + 1,
-                Read = () =>
-                {
-                    var swath = new float[down * cross];
-                    try
-                    {
-                        using var file = GdalMultiDimFile.Open(maskFile);
-                        using var mask = file.Root.TryOpenArray("mask")!;
-                        mask.Read([0, 0, (ulong)band], [(ulong)down, (ulong)cross, 1], swath.AsSpan());
-                    }
-                    catch (GdalException e) { throw new RasterDataException(maskFile, $"cannot read mask band '{names[band]}': {e.Message}"); }
-                    var map = new byte[index.Length];
-                    for (var i = 0; i < map.Length; i++)
-                        if (index[i] >= 0 && swath[index[i]] > 0) map[i] = 1;
-                    return map;
-                },
-            });
+            masks.Add(new ProductMaskFile(name, maskFile, DefaultMasks.Contains(name)) { Band = j + 1, ReadBands = ReadBands });
         }
         return masks;
     }
@@ -186,48 +187,24 @@ internal sealed class EmitProduct : ISceneProduct
         var ys = new int[ox * oy];
         gx.Read([0, 0], [(ulong)oy, (ulong)ox], xs.AsSpan());
         gy.Read([0, 0], [(ulong)oy, (ulong)ox], ys.AsSpan());
-        var index = new int[ox * oy];
-        for (var i = 0; i < index.Length; i++)
-        {
-            int x = Math.Abs(xs[i]), y = Math.Abs(ys[i]);
-            if (x == 0 || y == 0) { index[i] = -1; continue; }
-            if (x > cross)
-                throw new RasterDataException(path, string.Create(CultureInfo.InvariantCulture,
-                    $"location/glt_x at map cell (col {i % ox}, row {i / ox}) is {xs[i]}, outside the image's {cross} crosstrack pixels"));
-            if (y > down)
-                throw new RasterDataException(path, string.Create(CultureInfo.InvariantCulture,
-                    $"location/glt_y at map cell (col {i % ox}, row {i / ox}) is {ys[i]}, outside the image's {down} downtrack lines"));
-            index[i] = (y - 1) * cross + (x - 1);
-        }
+        var index = GltOrtho.Index(path, xs, ys, ox, cross, down, "location/glt_x", "crosstrack pixels", "location/glt_y", "downtrack lines");
         return (index, ox, oy);
     }
 
-    private static unsafe void WriteOrtho(string temp, GdalMDArray refl, int[] index, int ox, int oy, int down, int cross, int n,
+    private static void WriteOrtho(string temp, GdalMDArray refl, int[] index, int ox, int oy, int down, int cross, int n,
         double[] gt, string srs, float fill)
     {
-        using var ds = GdalDataset.Create("GTiff", temp, ox, oy, n, GdalDataType.Float32, ["INTERLEAVE=BAND"]);
-        ds.SetGeoTransform(gt);
-        ds.SetProjection(srs);
+        using var ortho = new GltOrtho(temp, index, ox, oy, n, gt, srs);
         // The cube is stored bands-last (EMIT chunks hold every band of a patch): read it a block of bands at a time,
         // so that each chunk is decompressed n / BandBlock times rather than n times.
         const int BandBlock = 16;
         var swath = new float[down * cross * Math.Min(BandBlock, n)];
-        var map = new float[ox * oy];
         for (var b0 = 0; b0 < n; b0 += BandBlock)
         {
             var k = Math.Min(BandBlock, n - b0);
             refl.Read([0, 0, (ulong)b0], [(ulong)down, (ulong)cross, (ulong)k], swath.AsSpan(0, down * cross * k));
-            for (var q = 0; q < k; q++)
-            {
-                for (var i = 0; i < map.Length; i++)
-                {
-                    var v = index[i] < 0 ? Fill : swath[index[i] * k + q];
-                    map[i] = v == fill || float.IsNaN(v) ? Fill : v;
-                }
-                ds.GetBand(b0 + q + 1).SetNoData(Fill);
-                fixed (float* p = map) ds.RasterIO(true, 0, 0, ox, oy, p, GdalDataType.Float32, [b0 + q + 1], 4, 4L * ox, 4L * ox * oy);
-            }
+            for (var q = 0; q < k; q++) ortho.WriteBand(b0 + q, swath, k, q, fill);
         }
-        ds.Close();
+        ortho.Complete();
     }
 }

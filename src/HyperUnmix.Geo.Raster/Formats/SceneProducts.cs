@@ -28,10 +28,11 @@ public sealed record ProductMaskFile(string Name, string File, bool Default)
     /// <summary>The band of <see cref="File"/> that holds the mask (1-based; several masks can share a file).</summary>
     public int Band { get; init; } = 1;
     /// <summary>
-    /// For a mask that is not a raster on the scene's grid (EMIT's, in sensor geometry): reads it onto the grid, one
-    /// byte per pixel, 1 = flagged. Null: <see cref="File"/>'s <see cref="Band"/> is read through GDAL.
+    /// For masks that are not rasters on the scene's grid (EMIT's, in sensor geometry): reads the given bands of
+    /// <see cref="File"/> onto the grid in one pass, one byte per pixel, 1 = flagged. Shared by the masks of one file.
+    /// Null: <see cref="File"/>'s <see cref="Band"/> is read through GDAL.
     /// </summary>
-    internal Func<byte[]>? Read { get; init; }
+    internal Func<IReadOnlyList<int>, byte[][]>? ReadBands { get; init; }
 }
 
 /// <summary>What a product reader found: the file GDAL reads, and the product's metadata that overrides the file's.</summary>
@@ -116,12 +117,19 @@ internal static class SceneProducts
         var masked = new byte[width * height];
         var counts = new List<(string, long)>();
         var buffer = new float[width * height];
+        // Masks that come with their own reader are read a file at a time (EMIT: one pass over the MASK file).
+        var read = new Dictionary<ProductMaskFile, byte[]>();
+        foreach (var group in masks.Where(m => m.ReadBands is not null).GroupBy(m => m.File))
+        {
+            var list = group.ToList();
+            var maps = list[0].ReadBands!(list.Select(m => m.Band).ToArray());
+            for (var j = 0; j < list.Count; j++) read[list[j]] = maps[j];
+        }
         foreach (var m in masks)
         {
             long count = 0;
-            if (m.Read is not null)
+            if (read.TryGetValue(m, out var flags))
             {
-                var flags = m.Read();
                 if (flags.Length != masked.Length)
                     throw new RasterDataException(m.File, $"mask {m.Name} covers {flags.Length} pixels but the spectral image has {masked.Length}");
                 for (var i = 0; i < flags.Length; i++)
