@@ -137,13 +137,7 @@ public static partial class TileStore
     /// Creates <paramref name="path"/> only if its parent exists (non-recursive mkdir); false when the parent is gone
     /// (the scene was finished and removed).
     /// </summary>
-    public static bool TryCreateFolderIn(string path)
-    {
-        if (mkdir(path, 0x1ff) == 0) return true;
-        var errno = Marshal.GetLastPInvokeError();
-        if (errno == ENOENT) return false;
-        throw new IOException($"{path}: cannot create the folder (errno {errno})");
-    }
+    public static bool TryCreateFolderIn(string path) => TryCreateFolder(path, out var created) && created;
 
     /// <summary>
     /// Removes a finished scene's folder (coordinator only): its tombstone first, so that no stale coordinator creates

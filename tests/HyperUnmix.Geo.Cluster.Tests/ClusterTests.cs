@@ -51,12 +51,19 @@ public sealed class Archive : IDisposable
         }
         // The job's working files are gone once it is done, and no temporary is left.
         var state = Path.Combine(outDir, ".hyperunmix");
-        Assert.False(Directory.Exists(state), Directory.Exists(state)
-            ? "the job's state folder was left behind, holding: " + string.Join(", ", Directory.EnumerateFileSystemEntries(state, "*", SearchOption.AllDirectories)
-                  .Select(f => Path.GetRelativePath(state, f) + " " + File.GetLastWriteTimeUtc(f).ToString("HH:mm:ss.fff", System.Globalization.CultureInfo.InvariantCulture))) +
-              (cluster is null ? "" : "\nworkers said:\n" + string.Join("\n", cluster.Workers.SelectMany(w => w.Output.Split('\n')).Where(l => l.Contains("scene", StringComparison.OrdinalIgnoreCase) || l.Contains("remove", StringComparison.OrdinalIgnoreCase))))
-            : "");
+        if (Directory.Exists(state)) Assert.Fail(LeftBehind(state, cluster));
         Assert.Empty(Directory.EnumerateFiles(outDir, ".hu-*"));
+    }
+
+    /// <summary>What a job left in its state folder (name and time of each entry), and what the workers said of scenes.</summary>
+    private static string LeftBehind(string state, LocalCluster? cluster)
+    {
+        var entries = Directory.EnumerateFileSystemEntries(state, "*", SearchOption.AllDirectories)
+            .Select(f => $"{Path.GetRelativePath(state, f)} {File.GetLastWriteTimeUtc(f):HH:mm:ss.fff}");
+        var said = cluster?.Workers.SelectMany(w => w.Output.Split('\n'))
+            .Where(l => l.Contains("scene", StringComparison.OrdinalIgnoreCase) || l.Contains("remove", StringComparison.OrdinalIgnoreCase));
+        return "the job's state folder was left behind, holding: " + string.Join(", ", entries) +
+               (said is null ? "" : "\nworkers said:\n" + string.Join("\n", said));
     }
 
     public void Dispose() => Directory.Delete(Dir, true);
