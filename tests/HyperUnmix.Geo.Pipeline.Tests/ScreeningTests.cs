@@ -93,6 +93,7 @@ public sealed class PixelScreenTests
     [InlineData(BufferLayout.PixelInterleaved, 37, 224)]
     [InlineData(BufferLayout.BandSequential, 37, 224)]
     [InlineData(BufferLayout.BandSequential, 1003, 7)]
+    [InlineData(BufferLayout.BandSequential, 5003, 9)] // a whole tile: the pooled buffer
     [InlineData(BufferLayout.PixelInterleaved, 5, 3)]
     public void VectorisedRules_DropExactlyThePixelsTheScalarRuleDrops(BufferLayout layout, int m, int bands)
     {

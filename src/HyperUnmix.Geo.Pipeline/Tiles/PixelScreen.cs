@@ -53,7 +53,9 @@ internal static class PixelScreen
             }
             return dropped;
         }
-        var outside = m <= 4096 ? stackalloc int[m] : new int[m];
+        // A strip fits on the stack; a whole tile (read through GDAL) takes a pooled buffer.
+        int[]? pooled = m <= 4096 ? null : System.Buffers.ArrayPool<int>.Shared.Rent(m);
+        var outside = pooled is null ? stackalloc int[m] : pooled.AsSpan(0, m);
         outside.Clear();
         var lo = new Vector<float>(BandScreen.ReflectanceMin);
         var hi = new Vector<float>(BandScreen.ReflectanceMax);
@@ -82,6 +84,7 @@ internal static class PixelScreen
             valid[k] = 0;
             dropped++;
         }
+        if (pooled is not null) System.Buffers.ArrayPool<int>.Shared.Return(pooled);
         return dropped;
     }
 
