@@ -234,14 +234,8 @@ internal static class DeepBenchmark
         var ws = model.CreateWorkspace();
         var fcls = new AbundanceSolver(model.Endmembers, LinearMethod.Fcls);
         var scratch = new TileScratch();
-        double Best(Action run)
-        {
-            var best = double.MaxValue;
-            for (var i = 0; i < repeat; i++) { var sw = Stopwatch.StartNew(); run(); best = Math.Min(best, sw.Elapsed.TotalSeconds); }
-            return best;
-        }
-        var tFcls = Best(() => fcls.SolveTile(y, n, valid, abundances, residual, -1, scratch));
-        var tApply = Best(() => model.Apply(y, n, valid, abundances, residual, -1, ws));
+        var tFcls = Common.BestSeconds(repeat, () => fcls.SolveTile(y, n, valid, abundances, residual, -1, scratch));
+        var tApply = Common.BestSeconds(repeat, () => model.Apply(y, n, valid, abundances, residual, -1, ws));
         return new ApplyTiming(tFcls, tApply, model.ApplyFlopsPerPixel() * n / tApply / 1e9, peak);
     }
 

@@ -164,10 +164,9 @@ internal static class UnmixBenchmark
         var bands = Enumerable.Range(0, info.BandCount).ToArray();
         var area = new Window(0, 0, info.Width, info.Height);
         var o = new UnmixOptions { Input = scene, Output = "-", Method = "fcls", EndmembersFile = endmembers };
-        double Best(Action run) => Enumerable.Range(0, 3).Min(_ => { var sw = System.Diagnostics.Stopwatch.StartNew(); run(); return sw.Elapsed.TotalSeconds; });
-        var spread = Best(() => ScenePlanner.Screen(o, src, bands, null, area));
+        var spread = Common.BestSeconds(3, () => ScenePlanner.Screen(o, src, bands, null, area));
         var raw = Sampling.ReadRaw(src, area, null, bands, sampleSize, 1);
-        var decision = Best(() => BandScreen.Run(raw, info, dropAbsorption: true));
+        var decision = Common.BestSeconds(3, () => BandScreen.Run(raw, info, dropAbsorption: true));
         // The tile loop's order: 256 x 256 tiles (the default), each read a strip at a time and screened while the strip
         // is in cache.
         var layout = src.NativeLayout;
