@@ -8,7 +8,7 @@ using HyperUnmix.Geo.Benchmarks;
 //   deep      [--datasets ../shared/datasets] [--seeds 5] [--out docs/accuracy-deep.md]   the deep method's evaluation
 //   deep-speed [--apply-pixels 1000000]      fit time and GFLOP/s vs the sgemm peak; apply pixels/s
 //   apply-kernel [--pixels 32768] [--p 5]    the deep apply kernel alone, one thread, vs FCLS and the sgemm peak
-//   cluster   [--scenes 20] [--size 256] [--workers 3]   the cluster mode on loopback: N workers vs 1 vs the local runner
+//   cluster   [--scenes 20] [--size 256] [--workers 3] [--method fcls,mtl] [--pin true]   the cluster mode on loopback: N workers vs 1 vs the local runner
 //   mesma     [--size 1000] [--bands 200] [--per-class 20] [--brute-pixels 400]   Gram MESMA vs brute-force least squares; time per pixel vs models
 var command = args.FirstOrDefault() ?? "help";
 var options = Args.Parse(args.Skip(1));
@@ -23,6 +23,7 @@ switch (command)
     case "apply-kernel": DeepBenchmark.ApplyKernel(options); break;
     case "apply-shapes": DeepBenchmark.Shapes(options); break;
     case "cluster": ClusterBenchmark.Run(options); break;
+    case "local-runner": ClusterBenchmark.LocalRunner(options); break; // the pinned child of "cluster --pin true"
     case "mesma": MesmaBenchmark.Run(options); break;
     default:
         Console.WriteLine("usage: dotnet run -c Release --project bench/HyperUnmix.Geo.Benchmarks -- read|unmix|accuracy|stages|deep|deep-speed|cluster|mesma [--size N] [--bands L] [--data DIR]");
