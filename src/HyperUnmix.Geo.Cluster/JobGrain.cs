@@ -142,33 +142,57 @@ public sealed class JobGrain(
     private bool Finished => S.Spec is not null && (S.Cancelled || AllScenesFinished);
     private bool AllScenesFinished => S.Scenes.All(s => s.Finished);
 
+    /// <summary>
+    /// The next item for <paramref name="worker"/>, in this order: the tiles (then the assembly) of the scenes its
+    /// process planned, whose file it still has open with the blocks the planning decompressed (measured: a tile read
+    /// through another handle decompressed them again, 84 ms instead of 15 ms per 128 x 128 x 200 DEFLATE tile);
+    /// then the next scene's plan, so that workers plan different scenes at once; then any tile or assembly left
+    /// (another worker's scene, e.g. at the end of the job or when its planner died). Which worker does an item
+    /// never changes its bytes.
+    /// </summary>
     public async Task<WorkItem?> Lease(string worker, SiloAddress silo)
     {
         if (S.Spec is null || Finished) return null;
         Expire();
         var now = DateTime.UtcNow;
+        var process = ProcessOf(worker);
+        // 1. The scenes this worker's process planned.
+        for (var i = 0; i < S.Scenes.Count; i++)
+            if (_planner.TryGetValue(i, out var p) && p == process && Next(i, worker, silo, now) is { } own) return own;
+        // 2. A new scene's plan.
         for (var i = 0; i < S.Scenes.Count; i++)
         {
             var s = S.Scenes[i];
-            if (s.Finished) continue;
-            if (s.PlanFile is null)
-            {
-                // Tiles wait for their scene's plan; other workers move on to the next scene's.
-                if (_leases.ContainsKey((WorkKind.Plan, i, -1))) continue;
-                // The scene's folders are created here, in a turn that knows the scene is not finished (TileStore).
-                if (!await CreateSceneFolder(i)) continue;
-                return Give(WorkKind.Plan, i, -1, worker, silo, now + PlanLease);
-            }
-            if (s.DoneCount < s.Tiles)
-            {
-                for (var t = 0; t < s.Tiles; t++)
-                    if (!s.IsDone(t) && !_leases.ContainsKey((WorkKind.Tile, i, t))) return Give(WorkKind.Tile, i, t, worker, silo, now + TileLease);
-                continue;
-            }
-            if (!_leases.ContainsKey((WorkKind.Assemble, i, -1))) return Give(WorkKind.Assemble, i, -1, worker, silo, now + AssembleLease);
+            if (s.Finished || s.PlanFile is not null || _leases.ContainsKey((WorkKind.Plan, i, -1))) continue;
+            // The scene's folders are created here, in a turn that knows the scene is not finished (TileStore).
+            if (!await CreateSceneFolder(i)) continue;
+            return Give(WorkKind.Plan, i, -1, worker, silo, now + PlanLease);
         }
+        // 3. Whatever is left.
+        for (var i = 0; i < S.Scenes.Count; i++)
+            if (Next(i, worker, silo, now) is { } any) return any;
         return null;
     }
+
+    /// <summary>A planned scene's next tile, or its assembly once every tile is done; null when neither is free.</summary>
+    private WorkItem? Next(int i, string worker, SiloAddress silo, DateTime now)
+    {
+        var s = S.Scenes[i];
+        if (s.Finished || s.PlanFile is null) return null;
+        if (s.DoneCount < s.Tiles)
+        {
+            for (var t = 0; t < s.Tiles; t++)
+                if (!s.IsDone(t) && !_leases.ContainsKey((WorkKind.Tile, i, t))) return Give(WorkKind.Tile, i, t, worker, silo, now + TileLease);
+            return null;
+        }
+        return _leases.ContainsKey((WorkKind.Assemble, i, -1)) ? null : Give(WorkKind.Assemble, i, -1, worker, silo, now + AssembleLease);
+    }
+
+    /// <summary>Which worker process planned each scene (this activation's memory: after a move, any worker takes any tile).</summary>
+    private readonly Dictionary<int, string> _planner = [];
+
+    /// <summary>A work loop's worker name is machine/pid/loop: the process is what shares open files.</summary>
+    private static string ProcessOf(string worker) => worker[..Math.Max(0, worker.LastIndexOf('/'))];
 
     /// <summary>
     /// Creates a scene's folders before its plan is handed out; false when this activation must not: the scene's
@@ -244,6 +268,7 @@ public sealed class JobGrain(
             {
                 case WorkKind.Plan when s.PlanFile is null && result.PlanFile is not null:
                     s.PlanFile = result.PlanFile;
+                    _planner[item.Scene] = ProcessOf(result.Worker);
                     s.Tiles = result.Tiles;
                     s.Done = new byte[(result.Tiles + 7) / 8];
                     break;

@@ -90,6 +90,14 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
 {
     /// <summary>Open scenes by plan file, shared by the loops.</summary>
     private readonly Dictionary<string, SharedProcessor> _processors = [];
+    /// <summary>
+    /// Scenes this worker planned, still open, by plan file: its tiles then read through the same open file, whose
+    /// blocks the planning already decompressed (GDAL's block cache belongs to the open dataset). The coordinator
+    /// hands a scene's tiles to the worker that planned it first (<see cref="JobGrain"/>). The oldest beyond
+    /// <see cref="KeptPlans"/> are closed.
+    /// </summary>
+    private readonly List<(string PlanFile, RasterSource Source)> _planned = [];
+    private int KeptPlans => Math.Max(2, options.Threads + 1);
     private readonly Lock _gate = new();
     private int _processed;
     public int Processed => _processed;
@@ -107,6 +115,8 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         {
             foreach (var p in _processors.Values) p.Processor.Dispose();
             _processors.Clear();
+            foreach (var (_, source) in _planned) source.Dispose();
+            _planned.Clear();
         }
     }
 
@@ -185,12 +195,12 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
     /// </summary>
     private static readonly Lock PlanGate = new();
 
-    private static WorkResult Plan(WorkItem item, string worker)
+    private WorkResult Plan(WorkItem item, string worker)
     {
         lock (PlanGate) return PlanLocked(item, worker);
     }
 
-    private static WorkResult PlanLocked(WorkItem item, string worker)
+    private WorkResult PlanLocked(WorkItem item, string worker)
     {
         var o = JsonSerializer.Deserialize<UnmixOptions>(item.OptionsJson!, UnmixPlan.JsonOptions)!;
         var sceneDir = TileStore.SceneDir(item.StateDir, item.Scene);
@@ -202,8 +212,13 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
             var attempt = Path.Combine(sceneDir, $"plan-{Guid.NewGuid():N}");
             // Only inside the scene's folder as the coordinator made it: a late duplicate creates nothing (TileStore).
             if (!TileStore.TryCreateFolderIn(attempt)) return new WorkResult { Worker = worker, Duplicate = true };
-            var plan = UnmixJob.PlanScene(o, attempt);
-            if (!TileStore.Publish(planFile, plan.ToJson())) TryDelete(attempt);
+            var (plan, source) = UnmixJob.PlanSceneKeepingSource(o, attempt);
+            if (TileStore.Publish(planFile, plan.ToJson())) KeepPlanned(planFile, source);
+            else
+            {
+                source.Dispose();
+                TryDelete(attempt);
+            }
         }
         var published = UnmixPlan.Load(planFile);
         return new WorkResult { Worker = worker, PlanFile = planFile, Tiles = published.Grid.Count };
@@ -257,11 +272,38 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
                 // A new scene: close the ones finished elsewhere (their folder is gone) that no loop is using.
                 foreach (var key in _processors.Keys.ToList())
                     if (!File.Exists(key)) Retire(key);
-                shared = new SharedProcessor(TileProcessor.Open(UnmixPlan.Load(planFile)));
+                var planned = _planned.FindIndex(p => p.PlanFile == planFile);
+                if (planned >= 0)
+                {
+                    var source = _planned[planned].Source;
+                    _planned.RemoveAt(planned);
+                    shared = new SharedProcessor(TileProcessor.Open(UnmixPlan.Load(planFile), source));
+                }
+                else shared = new SharedProcessor(TileProcessor.Open(UnmixPlan.Load(planFile)));
                 _processors[planFile] = shared;
             }
             shared.Users++;
             return shared;
+        }
+    }
+
+    /// <summary>Keeps a scene this worker planned open for its tiles; closes the oldest kept and those finished elsewhere.</summary>
+    private void KeepPlanned(string planFile, RasterSource source)
+    {
+        lock (_gate)
+        {
+            if (_processors.ContainsKey(planFile)) { source.Dispose(); return; }
+            _planned.Add((planFile, source));
+            foreach (var gone in _planned.Where(p => !File.Exists(p.PlanFile)).ToList())
+            {
+                gone.Source.Dispose();
+                _planned.Remove(gone);
+            }
+            while (_planned.Count > KeptPlans)
+            {
+                _planned[0].Source.Dispose();
+                _planned.RemoveAt(0);
+            }
         }
     }
 

@@ -59,15 +59,34 @@ public static class UnmixJob
     /// </summary>
     public static UnmixPlan PlanScene(UnmixOptions o, string stateDir, ProgressHandler? progress = null, CancellationToken cancel = default)
     {
+        var (plan, source) = PlanSceneKeepingSource(o, stateDir, progress, cancel);
+        source.Dispose();
+        return plan;
+    }
+
+    /// <summary>
+    /// As <see cref="PlanScene"/>, and the scene stays open for the caller (who disposes it): a runner that goes on
+    /// with the scene's tiles hands it to <see cref="TileProcessor.Open(UnmixPlan, RasterSource, CancellationToken)"/>,
+    /// so the blocks the planning decompressed (GDAL's block cache belongs to the open file) are not decompressed again.
+    /// </summary>
+    public static (UnmixPlan Plan, RasterSource Source) PlanSceneKeepingSource(UnmixOptions o, string stateDir, ProgressHandler? progress = null, CancellationToken cancel = default)
+    {
         ScenePlanner.Validate(o);
         var clock = new StageClock();
-        var (opened, bands, roi, area) = ScenePlanner.OpenScene(o, cancel);
-        using var source = opened;
-        clock.Lap("open");
-        var prepared = ScenePlanner.Prepare(o, source, bands, roi, area, progress, clock, cancel);
-        // The folder is not created here: the caller owns it (a cluster's late duplicate must not create one).
-        if (!Directory.Exists(stateDir)) throw new DirectoryNotFoundException($"{stateDir}: the plan's folder does not exist");
-        return prepared.Artifacts.Save(prepared.Plan, stateDir, writesModel: prepared.Fit is not null);
+        var (source, bands, roi, area) = ScenePlanner.OpenScene(o, cancel);
+        try
+        {
+            clock.Lap("open");
+            var prepared = ScenePlanner.Prepare(o, source, bands, roi, area, progress, clock, cancel);
+            // The folder is not created here: the caller owns it (a cluster's late duplicate must not create one).
+            if (!Directory.Exists(stateDir)) throw new DirectoryNotFoundException($"{stateDir}: the plan's folder does not exist");
+            return (prepared.Artifacts.Save(prepared.Plan, stateDir, writesModel: prepared.Fit is not null), source);
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

@@ -62,10 +62,15 @@ public sealed class TileProcessor : IDisposable
     /// Opens what the plan's tiles need: the scene, the ROI, and the endmembers or the model (refused unless its
     /// SHA-256 is the plan's: a tile must never be computed with other parameters than its neighbours).
     /// </summary>
-    public static TileProcessor Open(UnmixPlan plan, CancellationToken cancel = default)
+    public static TileProcessor Open(UnmixPlan plan, CancellationToken cancel = default) => Open(plan, ScenePlanner.OpenInput(plan.Options), cancel);
+
+    /// <summary>
+    /// As <see cref="Open(UnmixPlan, CancellationToken)"/> with the scene already open (the one the plan was made
+    /// from: its decompressed blocks are still in GDAL's cache). The processor owns it from here, also on failure.
+    /// </summary>
+    public static TileProcessor Open(UnmixPlan plan, RasterSource source, CancellationToken cancel = default)
     {
         var o = plan.Options;
-        var source = ScenePlanner.OpenInput(o);
         try
         {
             var info = source.Info;
