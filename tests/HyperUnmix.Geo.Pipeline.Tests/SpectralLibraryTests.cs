@@ -107,6 +107,62 @@ public sealed class SpectralLibraryTests : IDisposable
         Assert.Contains("c.spectrum.txt", e.Message);
     }
 
+    /// <summary>A splib07 ASCII file as the USGS release writes it: the title line, then one value per line.</summary>
+    private static void Splib07(string path, string title, IEnumerable<double> values)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, title + "\n" + string.Concat(values.Select(v => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{v,14:E5}\n"))));
+    }
+
+    [Fact]
+    public void UsgsSplib07Folder_MatchesEachSpectrumToItsWavelengthFile_DropsDeletedChannels_ChapterClasses()
+    {
+        // The release's layout: wavelength and bandpass files at the top, spectra in ChapterX_Name folders.
+        var root = Path.Combine(_dir, "ASCIIdata_splib07a");
+        double Beck(int i) => 0.30 + 0.01 * i;   // 200 channels, 0.30-2.29 µm
+        double Asd(int i) => 0.35 + 0.01 * i;    // 216 channels, 0.35-2.50 µm
+        Splib07(Path.Combine(root, "splib07a_Wavelengths_BECK_Beckman_0.2-3.0_microns.txt"), "splib07a Record=6: Wavelengths BECK Beckman 0.2-3.0 microns", Enumerable.Range(0, 200).Select(Beck));
+        Splib07(Path.Combine(root, "splib07a_Bandpass_(FWHM)_BECK_Beckman_um.txt"), "splib07a Record=7: Bandpass (FWHM) BECK Beckman um", Enumerable.Range(0, 200).Select(i => 0.005 + 0.0001 * i));
+        Splib07(Path.Combine(root, "splib07a_Wavelengths_ASD_0.35-2.5_microns_2151_ch.txt"), "splib07a Record=1: Wavelengths ASD 0.35-2.5 microns 2151 ch", Enumerable.Range(0, 216).Select(Asd));
+        // Kaolinite: a line in wavelength, channel 60 deleted (-1.23e34) as the release marks it.
+        var kaolinite = Path.Combine(root, "ChapterM_Minerals", "splib07a_Kaolinite_CM9_BECKb_AREF.txt");
+        Splib07(kaolinite, "splib07a Record=4742: Kaolinite CM9                BECKb AREF", Enumerable.Range(0, 200).Select(i => i == 60 ? -1.23e34 : 0.2 + 0.1 * Beck(i)));
+        Splib07(Path.Combine(root, "ChapterV_Vegetation", "splib07a_Grass_Golden_Dry_GDS480_ASDFRa_AREF.txt"), "splib07a Record=10923: Grass_Golden_Dry GDS480 ASDFRa AREF",
+            Enumerable.Range(0, 216).Select(i => 0.5 - 0.1 * Asd(i)));
+        var lib = SpectralLibraries.Read(root);
+        Assert.Equal(["Kaolinite CM9 BECKb AREF", "Grass_Golden_Dry GDS480 ASDFRa AREF"], lib.Names);
+        Assert.Equal(["Minerals", "Vegetation"], lib.Classes["chapter"]);
+        // Kaolinite's channels inside the shared 0.35-2.29 µm, less the deleted one, in nm; the grass interpolated onto them.
+        Assert.Equal(195 - 1, lib.Bands);
+        Assert.Equal(350, lib.Wavelengths![0], 1e-6);
+        Assert.Equal(2290, lib.Wavelengths[^1], 1e-6);
+        Assert.DoesNotContain(lib.Wavelengths, w => Math.Abs(w - 900) < 1e-6);
+        for (var b = 0; b < lib.Bands; b++)
+        {
+            Assert.Equal(0.2 + 0.1 * lib.Wavelengths[b] / 1000, lib.Spectra[0][b], 1e-6);
+            Assert.Equal(0.5 - 0.1 * lib.Wavelengths[b] / 1000, lib.Spectra[1][b], 1e-6);
+        }
+        Assert.Null(lib.Fwhm); // an interpolated spectrum has no bandpass of its own
+        Assert.Contains("micrometres (from the file)", lib.Units);
+        Assert.Contains("1 of 2 spectra linearly interpolated", lib.Units);
+        Assert.Contains("1 deleted channels", lib.Units);
+
+        // One file alone: its wavelengths and bandpasses come from the folder above; nothing interpolated, so FWHM is kept.
+        var one = SpectralLibraries.Read(kaolinite);
+        Assert.Equal(199, one.Bands);
+        Assert.Equal(300, one.Wavelengths![0], 1e-6);
+        Assert.Equal(5.0, one.Fwhm![0], 1e-9);        // 0.005 µm in nm
+        Assert.Equal(5 + 0.1 * 61, one.Fwhm[60], 1e-9); // channel 61: channel 60 was deleted
+
+        // A spectrum with no wavelengths file of its length is named, with what was found.
+        var odd = Path.Combine(root, "ChapterS_SoilsAndMixtures", "splib07a_Odd_X1_NIC4aa_RREF.txt");
+        Splib07(odd, "splib07a Record=99: Odd X1 NIC4aa RREF", Enumerable.Range(0, 300).Select(_ => 0.3));
+        var e = Assert.Throws<EndmemberFileException>(() => SpectralLibraries.Read(root));
+        Assert.Contains("splib07a_Odd_X1_NIC4aa_RREF.txt", e.Message);
+        Assert.Contains("no splib07 wavelengths file with 300 values", e.Message);
+        Assert.Contains("216, 200", e.Message);
+    }
+
     [Fact]
     public void SliSidecar_WithoutARowForASpectrum_IsNamed()
     {

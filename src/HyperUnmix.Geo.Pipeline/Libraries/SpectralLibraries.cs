@@ -27,16 +27,18 @@ public sealed record LibraryUnits(string? Wavelength = null, double? Reflectance
 /// Units are stated (<see cref="LibraryUnits"/>), read from the file, or detected from the values; the result says
 /// which in <see cref="SpectralLibrary.Units"/>. Errors name the file.
 /// </summary>
-public static class SpectralLibraries
+public static partial class SpectralLibraries
 {
     public static SpectralLibrary Read(string path, LibraryUnits? units = null)
     {
         units ??= new LibraryUnits();
-        if (Directory.Exists(path)) return ReadEcostress(path, Directory.GetFiles(path, "*.txt").Order(StringComparer.Ordinal).ToArray(), units);
+        if (Directory.Exists(path))
+            return IsSplib07(path) ? ReadSplib07(path, units) : ReadEcostress(path, Directory.GetFiles(path, "*.txt").Order(StringComparer.Ordinal).ToArray(), units);
         if (!File.Exists(path)) throw new EndmemberFileException(path, "file not found");
         var ext = Path.GetExtension(path).ToLowerInvariant();
         return ext switch
         {
+            ".txt" when IsSplib07(path) => ReadSplib07(path, units),
             ".txt" => ReadEcostress(path, [path], units),
             ".sli" or ".hdr" => ReadEnvi(path, units),
             ".gpkg" or ".geojson" or ".json" => ReadVector(path, units),
@@ -292,14 +294,16 @@ public static class SpectralLibraries
         };
         var normalised = Normalise(lib, units, xUnit, null, where);
         var resampled = spectra.Count(sp => !sp.X.SequenceEqual(spectra[0].X));
-        return normalised with { Units = normalised.Units + (resampled > 0 ? $"; {resampled} of {spectra.Count} spectra linearly interpolated to the first one's wavelengths" : "") + "; Y Units percent divided by 100" };
+        return normalised with { Units = normalised.Units + (resampled > 0 ? $"; {resampled} of {spectra.Count} spectra linearly interpolated to the first one's wavelengths" : "")
+            + (spectra.Any(sp => Scale(sp.Meta["Y Units"]) != 1) ? "; Y Units percent divided by 100" : "") };
     }
 
     /// <summary>
     /// Converts to nanometres and reflectance 0-1, from what the user stated, else what the file says, else what the
     /// values show (reported in <see cref="SpectralLibrary.Units"/>); refuses values no unit explains.
     /// </summary>
-    private static SpectralLibrary Normalise(SpectralLibrary lib, LibraryUnits units, string? fileUnit, double? fileScale, string where)
+    private static SpectralLibrary Normalise(SpectralLibrary lib, LibraryUnits units, string? fileUnit, double? fileScale, string where,
+        string fileScaleSource = "the header's reflectance scale factor")
     {
         var wl = lib.Wavelengths!;
         if (wl.Length != lib.Bands) throw new EndmemberFileException(where, $"{wl.Length} wavelengths for {lib.Bands} bands");
@@ -325,7 +329,7 @@ public static class SpectralLibraries
         var largest = all.Length == 0 ? 0 : all.Max();
         double scale;
         if (units.ReflectanceScale is { } stated) { scale = stated; scaleSource = "stated"; }
-        else if (fileScale is { } fs) { scale = fs; scaleSource = "the header's reflectance scale factor"; }
+        else if (fileScale is { } fs) { scale = fs; scaleSource = fileScaleSource; }
         else
         {
             scale = largest <= 1.5 ? 1 : largest <= 150 ? 100 : largest <= 15000 ? 10000 : throw new EndmemberFileException(where,
