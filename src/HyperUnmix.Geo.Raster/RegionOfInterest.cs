@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using HyperUnmix.Geo.Gdal;
 using NetTopologySuite.Geometries;
@@ -81,6 +82,22 @@ public sealed class RegionOfInterest
             throw new RasterDataException(path, selection.Where is null && selection.FeatureIds.Count == 0
                 ? "contains no polygon features" : "no polygon feature matches the selection");
         CheckValid(path, polygons, cancel);
+        var (gt, ct) = SceneGrid(path, layer, scene, selection);
+        List<Ring> rings;
+        using (ct) rings = PixelRings(path, scene, polygons.Select(p => p.Geometry), gt, ct, cancel);
+
+        var window = BoundingWindow(rings, scene);
+        if (window.IsEmpty) throw new RasterDataException(path, $"the region of interest does not overlap the scene {scene.Path}");
+        var (rowStart, spans) = Rasterise(rings, window, cancel);
+        return new RegionOfInterest(path, window, polygons.Count, rowStart, spans);
+    }
+
+    /// <summary>
+    /// The scene's geotransform and, when the layer's CRS differs from the scene's, the transformation to it; refuses
+    /// what cannot be placed (no georeferencing, a rotated grid, one CRS missing) unless <see cref="RoiSelection.AssumeSceneCrs"/>.
+    /// </summary>
+    private static (double[] Gt, CoordinateTransformation? Ct) SceneGrid(string path, OgrLayer layer, RasterInfo scene, RoiSelection selection)
+    {
         if (scene.GeoTransform is not { } gt)
         {
             if (!selection.AssumeSceneCrs)
@@ -110,13 +127,58 @@ public sealed class RegionOfInterest
                 }
             }
         }
-        List<Ring> rings;
-        using (ct) rings = PixelRings(path, scene, polygons.Select(p => p.Geometry), gt, ct, cancel);
+        return (gt, ct);
+    }
 
-        var window = BoundingWindow(rings, scene);
-        if (window.IsEmpty) throw new RasterDataException(path, $"the region of interest does not overlap the scene {scene.Path}");
-        var (rowStart, spans) = Rasterise(rings, window, cancel);
-        return new RegionOfInterest(path, window, polygons.Count, rowStart, spans);
+    /// <summary>
+    /// The point features of a vector file (Point, MultiPoint) as the scene pixels they fall in, for collecting
+    /// spectra at field points. Returns null when the selected features are all polygons (use <see cref="Load"/>);
+    /// refuses other geometries, a mix, empty geometries and points outside the scene, naming the feature.
+    /// </summary>
+    public static List<(long Fid, int Col, int Row)>? LoadPoints(string path, RasterInfo scene, RoiSelection? selection = null, CancellationToken cancel = default)
+    {
+        selection ??= new RoiSelection();
+        using var ds = GdalDataset.OpenVector(path);
+        if (ds.LayerCount == 0) throw new RasterDataException(path, "has no vector layers");
+        if (!selection.AssumeSceneCrs && ds.DriverName == "GeoJSON") CheckGeoJsonCrs(path);
+        var layer = selection.Layer is null ? ds.GetLayer(0) : ds.GetLayer(selection.Layer);
+        if (selection.Where is not null) layer.SetAttributeFilter(selection.Where);
+        var reader = new WKBReader();
+        var points = new List<(long Fid, double X, double Y)>();
+        var polygons = 0;
+        foreach (var (fid, wkb) in layer.ReadGeometries(cancel))
+        {
+            if (selection.FeatureIds.Count > 0 && !selection.FeatureIds.Contains(fid)) continue;
+            var g = reader.Read(wkb);
+            if (g.IsEmpty) throw new RasterDataException(path, $"feature {fid} has an empty geometry");
+            if (g is Polygon or MultiPolygon) { polygons++; continue; }
+            if (g is not (Point or MultiPoint)) throw new RasterDataException(path, $"feature {fid} is a {g.GeometryType}: spectra are collected in polygons or at points");
+            foreach (var c in g.Coordinates) points.Add((fid, c.X, c.Y));
+        }
+        if (points.Count == 0) return null;
+        if (polygons > 0) throw new RasterDataException(path, $"mixes points ({points.Select(p => p.Fid).Distinct().Count()} features) and polygons ({polygons}): give one kind per layer");
+        var (gt, ct) = SceneGrid(path, layer, scene, selection);
+        var x = points.Select(p => p.X).ToArray();
+        var y = points.Select(p => p.Y).ToArray();
+        using (ct)
+        {
+            if (ct is not null)
+            {
+                try { ct.Transform(x, y); }
+                catch (GdalException e) { throw new RasterDataException(path, $"its coordinates cannot be transformed to the CRS of {scene.Path} ({e.Message})"); }
+            }
+        }
+        var result = new List<(long, int, int)>(points.Count);
+        for (var i = 0; i < points.Count; i++)
+        {
+            var col = Math.Floor((x[i] - gt[0]) / gt[1]);
+            var row = Math.Floor((y[i] - gt[3]) / gt[5]);
+            if (!(col >= 0 && col < scene.Width && row >= 0 && row < scene.Height))
+                throw new RasterDataException(path, string.Create(CultureInfo.InvariantCulture,
+                    $"feature {points[i].Fid}: the point {points[i].X:G10}, {points[i].Y:G10} lies outside the scene {scene.Path} (pixel {col}, {row} of {scene.Width} x {scene.Height})"));
+            result.Add((points[i].Fid, (int)col, (int)row));
+        }
+        return result;
     }
 
     /// <summary>Marks with 0 the pixels of <paramref name="window"/> (scene coordinates) whose centre is outside the region.</summary>

@@ -62,6 +62,72 @@ public sealed class LibraryCommandTests : IDisposable
         Assert.Contains("resampling: none (the library has every scene band", mesma.Out);
     }
 
+    /// <summary>Features of the given GeoJSON geometry type, coordinates at pixel centres (col + 0.5, row + 0.5) in the tile's UTM CRS.</summary>
+    private string Features(string name, params (string Type, (double C, double R)[] At, string Cls)[] features)
+    {
+        using var src = RasterSource.Open(Tile);
+        var gt = src.Info.GeoTransform!;
+        string P((double C, double R) p) => string.Create(CultureInfo.InvariantCulture, $"[{gt[0] + (p.C + 0.5) * gt[1]},{gt[3] + (p.R + 0.5) * gt[5]}]");
+        string Geometry(string type, (double, double)[] at) => type == "Point" ? P(at[0]) : "[" + string.Join(",", at.Select(P)) + "]";
+        var json = features.Select(f => $"{{\"type\":\"Feature\",\"properties\":{{\"cover\":\"{f.Cls}\"}},\"geometry\":{{\"type\":\"{f.Type}\",\"coordinates\":{Geometry(f.Type, f.At)}}}}}");
+        var path = _cli.Path(name);
+        File.WriteAllText(path, "{\"type\":\"FeatureCollection\",\"crs\":{\"type\":\"name\",\"properties\":{\"name\":\"urn:ogc:def:crs:EPSG::32633\"}},\"features\":[" + string.Join(",", json) + "]}");
+        return path;
+    }
+
+    [Fact]
+    public void Points_MeanOfTheWindowAroundEachPoint_MultiPointsPooled_OutsideAndLinesRefused()
+    {
+        var roi = Features("points.geojson", ("Point", [(5, 5)], "park"), ("MultiPoint", [(20, 20), (30, 22)], "built"));
+        var (code, stdout, err) = _cli.Run("library", "from-roi", Tile, "--roi", roi, "--class-field", "cover", "--point-window", "3", "-o", _cli.Path("pts.csv"));
+        Assert.True(code == 0, err);
+        Assert.Contains("2 spectra", stdout);
+        var lib = SpectralLibraries.Read(_cli.Path("pts.csv"));
+        Assert.Equal(["park", "built"], lib.Classes["cover"]);
+        // Independently: the 3 x 3 windows centred on the points' pixels, read with the file's band scale.
+        using (var src = RasterSource.Open(Tile))
+        {
+            double[] Mean(params (int C, int R)[] centres)
+            {
+                var sum = new double[src.Info.BandCount];
+                foreach (var (c, r) in centres)
+                {
+                    var y = new float[src.Info.BandCount * 9];
+                    src.ReadSamples(new Window(c - 1, r - 1, 3, 3), src.AllBands, y, new byte[y.Length]);
+                    for (var b = 0; b < sum.Length; b++) sum[b] += Enumerable.Range(0, 9).Sum(k => (double)y[b * 9 + k]);
+                }
+                return sum.Select(v => v / (9 * centres.Length)).ToArray();
+            }
+            var park = Mean((5, 5));
+            var built = Mean((20, 20), (30, 22));
+            for (var b = 0; b < src.Info.BandCount; b += 13)
+            {
+                var j = Array.IndexOf(lib.Wavelengths!, src.Info.Wavelengths![b]);
+                if (j < 0) continue; // a band that is nodata in this product
+                Assert.Equal(park[b], lib.Spectra[0][j], 1e-6);
+                Assert.Equal(built[b], lib.Spectra[1][j], 1e-6);
+            }
+        }
+        // --every-pixel: one spectrum per pixel of the windows (9 + 18).
+        var every = _cli.Run("library", "from-roi", Tile, "--roi", roi, "--class-field", "cover", "--point-window", "3", "--every-pixel", "-o", _cli.Path("px.csv"));
+        Assert.True(every.Code == 0, every.Err);
+        Assert.Equal(27, SpectralLibraries.Read(_cli.Path("px.csv")).Count);
+
+        var outside = Features("outside.geojson", ("Point", [(5, 5)], "park"), ("Point", [(5, 5000)], "park"));
+        var o = _cli.Run("library", "from-roi", Tile, "--roi", outside, "--class-field", "cover", "-o", _cli.Path("o.csv"));
+        Assert.Equal(3, o.Code);
+        Assert.Contains("feature 1: the point", o.Err);
+        Assert.Contains("lies outside the scene", o.Err);
+        var line = Features("line.geojson", ("LineString", [(5, 5), (9, 9)], "road"));
+        var l = _cli.Run("library", "from-roi", Tile, "--roi", line, "--class-field", "cover", "-o", _cli.Path("l.csv"));
+        Assert.Equal(3, l.Code);
+        Assert.Contains("feature 0 is a LineString: spectra are collected in polygons or at points", l.Err);
+        var even = _cli.Run("library", "from-roi", Tile, "--roi", roi, "--class-field", "cover", "--point-window", "2", "-o", _cli.Path("e.csv"));
+        Assert.Equal(2, even.Code);
+        Assert.Contains("--point-window must be an odd number", even.Err);
+        Assert.False(File.Exists(_cli.Path("o.csv")) || File.Exists(_cli.Path("l.csv")) || File.Exists(_cli.Path("e.csv")));
+    }
+
     [Fact]
     public void Prune_KeepsTheBestPerClass_AndMesmaRunsOnThePrunedLibrary()
     {

@@ -6,13 +6,15 @@ using HyperUnmix.Geo.Unmixing.Endmembers;
 namespace HyperUnmix.Geo.Pipeline;
 
 /// <summary>What <see cref="LibraryFromRoi.Build"/> collects.</summary>
-/// <param name="EveryPixel">One spectrum per valid pixel inside each polygon (else the polygon's mean).</param>
+/// <param name="EveryPixel">One spectrum per valid pixel inside each polygon or point window (else the feature's mean).</param>
+/// <param name="PointWindow">For point features: the side of the pixel window centred on each point (odd; 1: the pixel the point falls in).</param>
 public sealed record LibraryFromRoiOptions(string Scene, string Roi, string ClassField, string Output, bool EveryPixel = false,
-    double Scale = 1, string? Layer = null, bool Overwrite = false);
+    double Scale = 1, string? Layer = null, bool Overwrite = false, int PointWindow = 1);
 
 /// <summary>
-/// A classed spectral library from polygons over a scene: for each feature, the mean of its valid pixels (or every
-/// valid pixel) in reflectance (the file's band scale and the given scale applied), named after the feature id and
+/// A classed spectral library from polygons or points over a scene: for each feature, the mean of its valid pixels
+/// (inside the polygon, or in the <see cref="LibraryFromRoiOptions.PointWindow"/> around each of its points), or every
+/// valid pixel, in reflectance (the file's band scale and the given scale applied), named after the feature id and
 /// classed by the feature's <c>ClassField</c>; wavelengths and FWHM in nm from the scene. Written as our CSV (class
 /// rows after the header), which <c>hyperunmix mesma --library</c> reads.
 /// </summary>
@@ -44,39 +46,62 @@ public static class LibraryFromRoi
         // Every used pixel's spectrum with its samples' validity: a band is kept when it is valid in every used pixel
         // (real products have bands that are nodata everywhere, e.g. EnMAP's 1331 nm).
         var pixels = new List<(long Fid, string Cls, int Col, int Row, float[] Y, byte[] Ok)>();
+        if (o.PointWindow < 1 || o.PointWindow % 2 == 0) throw new ArgumentOutOfRangeException(nameof(o), $"the point window must be an odd number of pixels (1, 3, 5, ...), not {o.PointWindow}");
+        // Points (field samples) or polygons: each feature is a list of windows with the pixels inside marked.
+        var points = RegionOfInterest.LoadPoints(o.Roi, info, new RoiSelection { Layer = o.Layer }, cancel);
+        IEnumerable<(Window W, byte[] Inside)> Regions(long fid)
+        {
+            if (points is not null)
+            {
+                var half = o.PointWindow / 2;
+                foreach (var (_, col, row) in points.Where(p => p.Fid == fid))
+                {
+                    var w = new Window(col - half, row - half, o.PointWindow, o.PointWindow).Intersect(new Window(0, 0, info.Width, info.Height));
+                    var all = new byte[w.Area];
+                    Array.Fill(all, (byte)1);
+                    yield return (w, all);
+                }
+                yield break;
+            }
+            var roi = RegionOfInterest.Load(o.Roi, info, new RoiSelection { Layer = o.Layer, FeatureIds = [fid] }, cancel);
+            var inside = new byte[roi.Window.Area];
+            Array.Fill(inside, (byte)1);
+            if (roi.Mask(roi.Window, inside) > 0) yield return (roi.Window, inside);
+        }
         foreach (var (fid, fields) in features)
         {
             cancel.ThrowIfCancellationRequested();
             var cls = fields[key];
             if (string.IsNullOrWhiteSpace(cls)) throw new RasterDataException(o.Roi, $"feature {fid} has no value in '{key}'");
-            var roi = RegionOfInterest.Load(o.Roi, info, new RoiSelection { Layer = o.Layer, FeatureIds = [fid] }, cancel);
-            var w = roi.Window;
-            var n = (int)w.Area;
-            var inside = new byte[n];
-            Array.Fill(inside, (byte)1);
-            if (roi.Mask(w, inside) == 0) continue;
-            var y = new float[bands.Length * n];
-            var ok = new byte[bands.Length * n];
-            source.ReadSamples(w, bands, y, ok);
-            for (var k = 0; k < n; k++)
+            var seen = new HashSet<(int, int)>();
+            foreach (var (w, inside) in Regions(fid))
             {
-                if (inside[k] == 0) continue;
-                var any = false;
-                var nonzero = false;
-                for (var b = 0; b < bands.Length; b++)
+                var n = (int)w.Area;
+                var y = new float[bands.Length * n];
+                var ok = new byte[bands.Length * n];
+                source.ReadSamples(w, bands, y, ok);
+                for (var k = 0; k < n; k++)
                 {
-                    if (ok[b * n + k] == 0) continue;
-                    any = true;
-                    nonzero |= y[b * n + k] != 0;
+                    if (inside[k] == 0) continue;
+                    var any = false;
+                    var nonzero = false;
+                    for (var b = 0; b < bands.Length; b++)
+                    {
+                        if (ok[b * n + k] == 0) continue;
+                        any = true;
+                        nonzero |= y[b * n + k] != 0;
+                    }
+                    // Nodata pixels and fill pixels (0 in every band) are not spectra; a pixel two points of a
+                    // feature share counts once.
+                    var (col, row) = (w.ColOff + k % w.Width, w.RowOff + k / w.Width);
+                    if (!any || !nonzero || !seen.Add((col, row))) continue;
+                    pixels.Add((fid, cls, col, row,
+                        Enumerable.Range(0, bands.Length).Select(b => y[b * n + k]).ToArray(), Enumerable.Range(0, bands.Length).Select(b => ok[b * n + k]).ToArray()));
                 }
-                // Nodata pixels and fill pixels (0 in every band) are not spectra.
-                if (!any || !nonzero) continue;
-                pixels.Add((fid, cls, w.ColOff + k % w.Width, w.RowOff + k / w.Width,
-                    Enumerable.Range(0, bands.Length).Select(b => y[b * n + k]).ToArray(), Enumerable.Range(0, bands.Length).Select(b => ok[b * n + k]).ToArray()));
             }
         }
         var kept = Enumerable.Range(0, bands.Length).Where(b => pixels.All(p => p.Ok[b] != 0)).ToArray();
-        if (pixels.Count > 0 && kept.Length == 0) throw new RasterDataException(o.Scene, "no band is valid in every pixel of the polygons");
+        if (pixels.Count > 0 && kept.Length == 0) throw new RasterDataException(o.Scene, $"no band is valid in every pixel of the {(points is null ? "polygons" : "points")}");
         var spectra = new List<double[]>();
         var names = new List<string>();
         var classes = new List<string>();
