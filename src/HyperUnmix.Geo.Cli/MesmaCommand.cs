@@ -9,7 +9,7 @@ public static partial class Commands
         var scene = SceneArgument();
         var common = InputOptions.Create();
         var output = new Option<string>("-o", "--output") { Description = "Class-fraction raster to write (OUT's stem + .models.csv and .qml next to it).", Required = true };
-        var library = new Option<string>("--library", "-l") { Description = "Spectral library: ENVI .sli (+ EnMAP-Box .csv/.json sidecars), CSV (one row per band), EnMAP-Box .gpkg/.geojson, or an ECOSTRESS folder/file (.txt).", Required = true };
+        var library = new Option<string>("--library", "-l") { Description = "Spectral library: ENVI .sli (+ EnMAP-Box .csv/.json sidecars), CSV (one row per band), EnMAP-Box .gpkg/.geojson, a USGS splib07 ASCII folder/file or an ECOSTRESS folder/file (.txt).", Required = true };
         var classField = new Option<string?>("--class-field") { Description = "The library's class column (default: its first, e.g. level_1; without class columns every spectrum is its own class)." };
         var classes = new Option<string?>("--classes") { Description = "Comma-separated classes to use (default: all)." };
         var levels = new Option<string>("--levels") { Description = "Library spectra per model, comma-separated, 1-4 (shade comes on top).", DefaultValueFactory = _ => "2,3" };
@@ -22,6 +22,8 @@ public static partial class Commands
         var maxModels = new Option<long>("--max-models") { Description = "Refuse more models than this.", DefaultValueFactory = _ => 200_000L };
         var normalised = new Option<bool>("--shade-normalised") { Description = "Also write the class fractions divided by their sum (shade removed)." };
         var uncertainty = new Option<double?>("--uncertainty") { Description = "Also write each class fraction's standard deviation over the valid models of the chosen level whose RMSE is within this of the best (e.g. 0.001), and their count (near_models)." };
+        var monteCarlo = new Option<int>("--monte-carlo") { Description = "Also write each class fraction's standard deviation over this many MESMA runs, each with a random subset of the library (CLASS_mc_sd), and how many runs modelled the pixel (mc_runs), as EMIT's fractional cover reports.", DefaultValueFactory = _ => 0 };
+        var mcFraction = new Option<double>("--monte-carlo-fraction") { Description = "The share of each class's spectra in a Monte Carlo run (at least one).", DefaultValueFactory = _ => 0.5 };
         var wlUnit = new Option<string?>("--library-wavelength-unit") { Description = "nm | um: state the library's wavelength unit (default: from the file, else detected)." };
         wlUnit.AcceptOnlyFromAmong("nm", "um");
         var libScale = new Option<double?>("--library-scale") { Description = "The library value that means reflectance 1: 1, 100 or 10000 (default: from the file, else detected)." };
@@ -40,11 +42,13 @@ public static partial class Commands
             are refused, and the best model is kept (a higher level only when it lowers the RMSE by --min-rmse-gain).
 
             Outputs: OUT with one fraction band per class, then shade, rmse, model (index into OUT's stem +
-            .models.csv; -1 where no model fits) and, with --shade-normalised, the fractions divided by their sum.
+            .models.csv; -1 where no model fits), with --shade-normalised the fractions divided by their sum, with
+            --uncertainty the spread over the near-best models, with --monte-carlo N the spread over N runs on random
+            library subsets.
 
             Example:
               hyperunmix mesma enmap.tif --library library_berlin.sli --class-field level_1 --drop-uncovered-bands -o fractions.tif
-            """) { scene, output, library, classField, classes, levels, gain, ftest, minF, maxF, maxShade, maxRmse, maxModels, normalised, uncertainty, wlUnit, libScale, dropUncovered, tile, threads, memory, format, outNoData, overwrite };
+            """) { scene, output, library, classField, classes, levels, gain, ftest, minF, maxF, maxShade, maxRmse, maxModels, normalised, uncertainty, monteCarlo, mcFraction, wlUnit, libScale, dropUncovered, tile, threads, memory, format, outNoData, overwrite };
         foreach (var opt in common.All) cmd.Options.Add(opt);
         cmd.SetAction(parse => Guard(parse, () =>
         {
@@ -64,8 +68,13 @@ public static partial class Commands
                     : throw new UsageException($"--levels: '{s}' is not a number of library spectra 1-{MesmaModels.MaxLevel}")).ToArray();
             if (parse.GetValue(ftest) is { } a && a is not (> 0 and < 1)) throw new UsageException($"--f-test: the significance must be between 0 and 1, got {a}");
             if (parse.GetValue(gain) < 0) throw new UsageException("--min-rmse-gain must not be negative");
+            if (parse.GetValue(monteCarlo) is var runs && runs is < 0 or > 1000) throw new UsageException($"--monte-carlo: the number of runs must be 0-1000, not {runs}");
+            if (parse.GetValue(mcFraction) is var fraction && fraction is not (> 0 and <= 1)) throw new UsageException($"--monte-carlo-fraction must be in (0, 1], not {fraction}");
             var settings = new MesmaSettings
             {
+                MonteCarloRuns = runs,
+                MonteCarloFraction = fraction,
+                MonteCarloSeed = unchecked((int)o.Seed),
                 Levels = lv,
                 MinRmseGain = parse.GetValue(gain),
                 FTestAlpha = parse.GetValue(ftest),

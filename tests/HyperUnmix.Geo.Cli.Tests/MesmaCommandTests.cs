@@ -114,6 +114,69 @@ public sealed class MesmaCommandTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Monte Carlo uncertainty checked against separate runs: each run's library subset (drawn as the settings draw
+    /// it) written as a library of its own and unmixed by a separate mesma run; the standard deviation of those runs'
+    /// class fractions must be the _mc_sd band, their count mc_runs.
+    /// </summary>
+    [Fact]
+    public void MonteCarloSpread_IsTheSpreadOfSeparateRunsOnTheSubsetLibraries()
+    {
+        const int runs = 3;
+        var (code, stdout, err) = _cli.Run("mesma", Tile, "--library", Library(), "--class-field", "level_1", "--levels", "1,2", "--drop-uncovered-bands",
+            "--monte-carlo", $"{runs}", "--monte-carlo-fraction", "0.5", "--seed", "7", "-o", _cli.Path("mc.tif"));
+        Assert.True(code == 0, err);
+        Assert.Contains("monte carlo: 3 runs of 50% of each class's spectra", stdout);
+        var data = ReadAll(_cli.Path("mc.tif"), out var info, out var valid);
+        Assert.Equal(["impervious", "vegetation", "soil", "water", "shade", "rmse", "model",
+            "impervious_mc_sd", "vegetation_mc_sd", "soil_mc_sd", "water_mc_sd", "mc_runs"], info.BandNames);
+
+        var lib = SpectralLibraries.Read(Library());
+        var labels = lib.Classes["level_1"];
+        var classes = labels.Distinct().ToArray();
+        var subsets = new Unmixing.Mesma.MesmaSettings { MonteCarloRuns = runs, MonteCarloFraction = 0.5, MonteCarloSeed = 7 }
+            .MonteCarloSubsets(labels.Select(l => Array.IndexOf(classes, l)).ToArray(), classes.Length);
+        var n = info.Width * info.Height;
+        var fractions = new List<float[]>();
+        for (var r = 0; r < runs; r++)
+        {
+            var sub = lib with
+            {
+                Spectra = subsets[r].Select(i => lib.Spectra[i]).ToArray(),
+                Names = subsets[r].Select(i => lib.Names[i]).ToArray(),
+                Classes = new Dictionary<string, string[]> { ["level_1"] = subsets[r].Select(i => labels[i]).ToArray() },
+            };
+            Assert.All(classes, c => Assert.Contains(c, sub.Classes["level_1"]));
+            Assert.Equal(classes.Sum(c => (int)Math.Ceiling(0.5 * labels.Count(l => l == c))), sub.Count);
+            SpectralLibraries.WriteCsv(_cli.Path($"sub{r}.csv"), sub);
+            var one = _cli.Run("mesma", Tile, "--library", _cli.Path($"sub{r}.csv"), "--class-field", "level_1", "--levels", "1,2", "--drop-uncovered-bands", "-o", _cli.Path($"sub{r}.tif"));
+            Assert.True(one.Code == 0, one.Err);
+            fractions.Add(ReadAll(_cli.Path($"sub{r}.tif"), out _, out _));
+        }
+        var checkedPixels = 0;
+        for (var k = 0; k < n; k++)
+        {
+            if (valid[k] == 0) continue;
+            var modelled = fractions.Where(f => f[6 * n + k] >= 0).ToList();
+            Assert.Equal(modelled.Count, data[11 * n + k]);
+            if (modelled.Count == 0) continue;
+            checkedPixels++;
+            for (var c = 0; c < 4; c++)
+            {
+                var xs = modelled.Select(f => (double)f[c * n + k]).ToArray();
+                var mean = xs.Average();
+                var sd = Math.Sqrt(xs.Average(x => (x - mean) * (x - mean)));
+                Assert.Equal(sd, data[(7 + c) * n + k], 1e-5);
+            }
+        }
+        Assert.True(checkedPixels > n / 2, $"{checkedPixels} of {n} pixels modelled by a run");
+        // The same seed gives the same bytes; another seed other subsets.
+        var again = _cli.Run("mesma", Tile, "--library", Library(), "--class-field", "level_1", "--levels", "1,2", "--drop-uncovered-bands",
+            "--monte-carlo", $"{runs}", "--monte-carlo-fraction", "0.5", "--seed", "7", "--tile", "16", "--threads", "1", "-o", _cli.Path("mc2.tif"));
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Equal(CliRunner.PixelHash(_cli.Path("mc.tif")), CliRunner.PixelHash(_cli.Path("mc2.tif")));
+    }
+
     [Theory]
     [InlineData(3, "have no library samples near them", new string[0])]
     [InlineData(2, "class 'forest' has no spectra", new[] { "--drop-uncovered-bands", "--classes", "vegetation,forest" })]

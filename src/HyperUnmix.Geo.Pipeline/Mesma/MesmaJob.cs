@@ -109,9 +109,17 @@ public static class MesmaJob
         var models = new MesmaModels(spectra, keep.Select(i => classOf[i]).ToArray(), classNames, keep.Select(i => lib.Names[i]).ToArray(), mo.Settings);
         log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"models: {models.Count:N0} (levels {string.Join(",", models.Levels)}; {models.Singular} left out as linearly dependent) over {classNames.Length} classes of '{classField}'"));
         var solver = new MesmaSolver(models);
+        // Monte Carlo: the same search over random library subsets (MesmaSettings.MonteCarloRuns).
+        var kept = keep.Select(i => classOf[i]).ToArray();
+        var monteCarlo = mo.Settings.MonteCarloSubsets(kept, classNames.Length).Select(sub => new MesmaSolver(new MesmaModels(
+            sub.Select(i => spectra[i]).ToArray(), sub.Select(i => kept[i]).ToArray(), classNames, sub.Select(i => lib.Names[keep[i]]).ToArray(), mo.Settings))).ToArray();
+        if (monteCarlo.Length > 0)
+            log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"monte carlo: {monteCarlo.Length} runs of {mo.Settings.MonteCarloFraction:P0} of each class's spectra ({monteCarlo.Sum(m => (long)m.Models.Count):N0} models in all), seed {mo.Settings.MonteCarloSeed}"));
 
+        var colours = ClassColours(lib, classField, classNames);
         var bandNames = classNames.Concat(["shade", "rmse", "model"]).Concat(mo.Settings.ShadeNormalised ? classNames.Select(c => c + "_normalised") : [])
-            .Concat(mo.Settings.UncertaintyRmse is null ? [] : classNames.Select(c => c + "_sd").Append("near_models")).ToArray();
+            .Concat(mo.Settings.UncertaintyRmse is null ? [] : classNames.Select(c => c + "_sd").Append("near_models"))
+            .Concat(monteCarlo.Length == 0 ? [] : classNames.Select(c => c + "_mc_sd").Append("mc_runs")).ToArray();
         var nOut = bandNames.Length;
         var (tile, workers) = ScenePlanner.PlanMemory(o, bands.Length, nOut);
         var grid = new TilePlan(area, tile, tile);
@@ -125,10 +133,14 @@ public static class MesmaJob
                 ["HYPERUNMIX_INPUT"] = Path.GetFullPath(info.Path),
                 ["HYPERUNMIX_LIBRARY"] = Path.GetFullPath(mo.Library),
                 ["HYPERUNMIX_CLASS_FIELD"] = classField,
+                ["HYPERUNMIX_CLASS_COLOURS"] = ColoursJson(classNames, colours),
                 ["HYPERUNMIX_MESMA"] = Parameters(mo.Settings, models),
                 ["HYPERUNMIX_RESAMPLING"] = report.ToString(),
                 ["HYPERUNMIX_UNCERTAINTY"] = mo.Settings.UncertaintyRmse is { } u
                     ? string.Create(CultureInfo.InvariantCulture, $"CLASS_sd: standard deviation of the class fraction over the valid models of the chosen level within {u} RMSE of the best; near_models: their count")
+                    : "none",
+                ["HYPERUNMIX_MONTE_CARLO"] = monteCarlo.Length > 0
+                    ? string.Create(CultureInfo.InvariantCulture, $"runs={monteCarlo.Length} fraction={mo.Settings.MonteCarloFraction} seed={mo.Settings.MonteCarloSeed}; CLASS_mc_sd: standard deviation of the class fraction over the runs that modelled the pixel (each with a random subset of each class's spectra); mc_runs: their count")
                     : "none",
             },
         };
@@ -141,7 +153,7 @@ public static class MesmaJob
             try
             {
                 Parallel.For(0, grid.Count, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel },
-                    () => pool.TryTake(out var w) ? w : new Worker(bands.Length, tile * tile, nOut, classNames.Length),
+                    () => pool.TryTake(out var w) ? w : new Worker(bands.Length, tile * tile, nOut, classNames.Length, monteCarlo),
                     (index, _, w) =>
                     {
                         var window = grid[index].Window;
@@ -166,7 +178,7 @@ public static class MesmaJob
             sink.Dispose();
         }
         EndmemberFiles.WriteAtomically(outputs.Temp(table), Encoding.UTF8.GetBytes(models.TableCsv()));
-        StyleFile.Write(outputs.Temp(style), classNames, o.OutputNoData);
+        StyleFile.Write(outputs.Temp(style), classNames, o.OutputNoData, ColoursJson(classNames, colours));
         cancel.ThrowIfCancellationRequested();
         outputs.Commit();
         return new MesmaResult
@@ -192,6 +204,22 @@ public static class MesmaJob
             Workers = workers,
         };
     }
+
+    /// <summary>
+    /// Each class's colour: the library's own (EnMAP-Box's class file) when it gives one for every class of the field,
+    /// else a fixed qualitative palette in class order (Tableau 10), so that a class keeps its colour from run to run.
+    /// </summary>
+    public static string[] ClassColours(SpectralLibrary lib, string field, string[] classNames)
+    {
+        if (lib.ClassColours.FirstOrDefault(kv => kv.Key.Equals(field, StringComparison.OrdinalIgnoreCase)).Value is { } map && classNames.All(map.ContainsKey))
+            return classNames.Select(c => map[c] is var (r, g, b) ? $"#{r:x2}{g:x2}{b:x2}" : "").ToArray();
+        string[] palette = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
+        return classNames.Select((_, i) => palette[i % palette.Length]).ToArray();
+    }
+
+    /// <summary>{"class": "#rrggbb", ...} in class order: the raster's HYPERUNMIX_CLASS_COLOURS, read by the QGIS plugin.</summary>
+    private static string ColoursJson(string[] classNames, string[] colours) =>
+        System.Text.Json.JsonSerializer.Serialize(classNames.Zip(colours).ToDictionary(t => t.First, t => t.Second));
 
     private static string Parameters(MesmaSettings s, MesmaModels m)
     {
@@ -260,8 +288,10 @@ public static class MesmaJob
         source.Files.Append(mo.Scene.Input).Concat(SceneWriter.WithSidecars([mo.Library, mo.Scene.Roi]));
 
     /// <summary>One worker's buffers, reused from tile to tile.</summary>
-    private sealed class Worker(int bands, int pixels, int outBands, int classes)
+    private sealed class Worker(int bands, int pixels, int outBands, int classes, MesmaSolver[] monteCarlo)
     {
+        private readonly double[] _mcSum = new double[monteCarlo.Length > 0 ? 2 * classes * pixels : 0];
+        private readonly int[] _mcRuns = new int[monteCarlo.Length > 0 ? pixels : 0];
         private readonly double[] _spread = new double[(classes + 1) * pixels];
         private readonly float[] _y = new float[bands * pixels];
         private readonly byte[] _valid = new byte[pixels];
@@ -335,7 +365,51 @@ public static class MesmaJob
                     for (var cl = 0; cl <= c; cl++) output[(first + cl) * n + k] = (float)spread[cl * n + k];
                 Interlocked.Increment(ref perLevel[models.Level[m]]);
             }
+            if (monteCarlo.Length > 0) MonteCarlo(y, n, valid, output, c, first + (uncertainty ? c + 1 : 0), o.OutputNoData);
             return (nValid, unmodelled);
+        }
+
+        /// <summary>
+        /// Each Monte Carlo run's search on the tile; per valid pixel, each class fraction's standard deviation over
+        /// the runs that modelled it (a class not in a run's model counts 0; nodata where no run did) at bands <paramref name="at"/>.., their count after.
+        /// </summary>
+        private void MonteCarlo(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> output, int c, int at, float noData)
+        {
+            var sum = _mcSum.AsSpan(0, c * n);
+            var sq = _mcSum.AsSpan(c * n, c * n);
+            var runs = _mcRuns.AsSpan(0, n);
+            sum.Clear(); sq.Clear(); runs.Clear();
+            var model = _model.AsSpan(0, n);
+            var sse = _sse.AsSpan(0, n);
+            foreach (var run in monteCarlo)
+            {
+                run.Solve(y, n, valid, model, sse, _scratch);
+                for (var k = 0; k < n; k++)
+                {
+                    if (valid[k] == 0 || model[k] < 0) continue;
+                    runs[k]++;
+                    var x = run.Fractions(model[k], y, n, k);
+                    var a = 0;
+                    foreach (var i in run.Models.Spectrum(model[k]))
+                    {
+                        var cl = run.Models.ClassOf[i];
+                        sum[cl * n + k] += x[a];
+                        sq[cl * n + k] += x[a] * x[a];
+                        a++;
+                    }
+                }
+            }
+            for (var k = 0; k < n; k++)
+            {
+                if (valid[k] == 0) continue;
+                var r = runs[k];
+                for (var cl = 0; cl < c; cl++)
+                {
+                    var mean = r > 0 ? sum[cl * n + k] / r : 0;
+                    output[(at + cl) * n + k] = r > 0 ? (float)Math.Sqrt(Math.Max(0, sq[cl * n + k] / r - mean * mean)) : noData;
+                }
+                output[(at + c) * n + k] = r;
+            }
         }
     }
 }

@@ -10,7 +10,8 @@ namespace HyperUnmix.Geo.Pipeline;
 /// </summary>
 public static class StyleFile
 {
-    public static void Write(string path, IReadOnlyList<string> endmemberNames, float noData)
+    /// <param name="classColours">For class fractions (MESMA): {"class": "#rrggbb", ...}, kept as a property the QGIS plugin reads.</param>
+    public static void Write(string path, IReadOnlyList<string> endmemberNames, float noData, string? classColours = null)
     {
         var sb = new StringBuilder();
         sb.Append("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n");
@@ -28,6 +29,7 @@ public static class StyleFile
         sb.Append("  <customproperties>\n");
         sb.Append(CultureInfo.InvariantCulture, $"    <property key=\"hyperunmix/endmembers\" value=\"{SecurityElement.Escape(string.Join(",", endmemberNames))}\"/>\n");
         sb.Append(CultureInfo.InvariantCulture, $"    <property key=\"hyperunmix/nodata\" value=\"{noData.ToString(CultureInfo.InvariantCulture)}\"/>\n");
+        if (classColours is not null) sb.Append(CultureInfo.InvariantCulture, $"    <property key=\"hyperunmix/class_colours\" value=\"{SecurityElement.Escape(classColours)}\"/>\n");
         sb.Append("  </customproperties>\n</qgis>\n");
         Unmixing.Endmembers.EndmemberFiles.WriteAtomically(path, Encoding.UTF8.GetBytes(sb.ToString()));
     }

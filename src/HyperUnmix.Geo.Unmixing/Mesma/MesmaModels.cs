@@ -31,6 +31,45 @@ public sealed record MesmaSettings
     public double? UncertaintyRmse { get; init; }
     /// <summary>Also write the fractions divided by their sum (shade-normalised).</summary>
     public bool ShadeNormalised { get; init; }
+    /// <summary>
+    /// Monte Carlo uncertainty (0: off): MESMA is run again this many times, each with a random subset of the library
+    /// (<see cref="MonteCarloFraction"/> of each class's spectra), and each class fraction's standard deviation over
+    /// the runs that modelled the pixel is written, as EMIT's fractional cover product reports it.
+    /// </summary>
+    public int MonteCarloRuns { get; init; }
+    /// <summary>The share of each class's spectra in a Monte Carlo run (at least one spectrum per class).</summary>
+    public double MonteCarloFraction { get; init; } = 0.5;
+    /// <summary>The seed of the Monte Carlo draws: the same seed gives the same subsets, so the same bytes.</summary>
+    public int MonteCarloSeed { get; init; } = 42;
+
+    /// <summary>
+    /// The library subsets of the Monte Carlo runs: for each run, the indices (ascending) of ⌈fraction · n_c⌉ spectra
+    /// (at least one) of each class c, drawn without replacement; one generator seeded by <see cref="MonteCarloSeed"/>.
+    /// </summary>
+    public int[][] MonteCarloSubsets(IReadOnlyList<int> classOf, int classes)
+    {
+        var random = new Random(MonteCarloSeed);
+        var members = Enumerable.Range(0, classes).Select(c => Enumerable.Range(0, classOf.Count).Where(i => classOf[i] == c).ToArray()).ToArray();
+        var runs = new int[MonteCarloRuns][];
+        for (var r = 0; r < runs.Length; r++)
+        {
+            var chosen = new List<int>();
+            foreach (var m in members)
+            {
+                var pool = (int[])m.Clone();
+                var take = Math.Max(1, (int)Math.Ceiling(MonteCarloFraction * pool.Length - 1e-9));
+                for (var k = 0; k < take; k++)
+                {
+                    var j = k + random.Next(pool.Length - k);
+                    (pool[k], pool[j]) = (pool[j], pool[k]);
+                    chosen.Add(pool[k]);
+                }
+            }
+            chosen.Sort();
+            runs[r] = chosen.ToArray();
+        }
+        return runs;
+    }
 }
 
 /// <summary>
