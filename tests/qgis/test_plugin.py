@@ -136,6 +136,17 @@ class QgisProcessTests(unittest.TestCase):
             lines = f.read().splitlines()
         self.assertTrue(lines[0].startswith("channel,wavelength_nm,fwhm_nm,feature"), lines[0])
         self.assertEqual(lines[1].split(",")[3:], ["park", "built"])
+        # Points (field samples) at pixel centres, a 3 x 3 window each.
+        points = os.path.join(self.dir, "points.geojson")
+        with open(points, "w", encoding="utf-8") as f:
+            json.dump({"type": "FeatureCollection", "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32633"}},
+                       "features": [{"type": "Feature", "properties": {"cover": c}, "geometry": {"type": "Point", "coordinates": [gt[0] + (col + 0.5) * gt[1], gt[3] + (row + 0.5) * gt[5]]}}
+                                    for c, (col, row) in (("park", (5, 5)), ("built", (14, 24)), ("built", (30, 30)))]}, f)
+        plib = os.path.join(self.dir, "plib.csv")
+        self.ok("library_from_polygons", INPUT=tile, POLYGONS=points, CLASS_FIELD="cover", POINT_WINDOW=3, OUTPUT=plib)
+        with open(plib, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        self.assertEqual(lines[1].split(",")[3:], ["park", "built", "built"])
 
     def test_unmix_writes_named_bands_crs_and_nodata(self):
         out = os.path.join(self.dir, "a.tif")
@@ -320,6 +331,68 @@ class PyQgisTests(unittest.TestCase):
         # <raster>.qml is picked up as the layer's default style: first three endmembers as RGB.
         self.assertEqual(raster.renderer().type(), "multibandcolor")
         self.assertEqual(raster.renderer().redBand(), 1)
+
+
+    def test_mesma_class_styles_in_the_librarys_colours(self):
+        import processing
+        from qgis.core import QgsRasterLayer
+        from hyperunmix import style
+        data = os.path.abspath(os.path.join(ROOT, "..", "shared", "datasets"))
+        tile = os.path.join(data, "enmap_potsdam", "enmap_potsdam_tile_64_0.tif")
+        library = os.path.join(data, "spectral_libraries", "enmapbox_berlin", "library_berlin.sli")
+        out = os.path.join(self.dir, "classes.tif")
+        processing.run("hyperunmix:mesma", {"INPUT": tile, "LIBRARY": library, "CLASS_FIELD": "level_1", "LEVELS": "1,2", "OUTPUT": out})
+        # The colours are the library's own (EnMAP-Box's library_berlin.json), in class order.
+        with open(os.path.join(os.path.dirname(library), "library_berlin.json"), encoding="utf-8") as f:
+            expected = {name: "#%02x%02x%02x" % tuple(rgb) for _, name, rgb in json.load(f)["level_1"]["categories"] if name in
+                        ("impervious", "vegetation", "soil", "water")}
+        colours = style.class_colours(out)
+        self.assertEqual(list(colours), ["impervious", "vegetation", "soil", "water"])
+        self.assertEqual(colours, expected)
+        layer = QgsRasterLayer(out, "classes")
+        names = style.apply_classes(layer, colours)
+        self.assertEqual(names, ["impervious", "vegetation", "soil", "water", "shade", "rmse", "model"])
+        manager = layer.styleManager()
+        self.assertEqual(manager.currentStyle(), "RGB: impervious, vegetation, soil")
+        self.assertTrue(set(names) <= set(manager.styles()), manager.styles())
+        for band, name in enumerate(["impervious", "vegetation", "soil", "water"], start=1):
+            manager.setCurrentStyle(name)
+            renderer = layer.renderer()
+            self.assertEqual(renderer.type(), "singlebandpseudocolor")
+            self.assertEqual(renderer.band(), band)
+            items = renderer.shader().rasterShaderFunction().colorRampItemList()
+            self.assertEqual(items[0].color.name(), "#ffffff")
+            self.assertEqual(items[-1].color.name(), colours[name])
+            self.assertEqual((items[0].value, items[-1].value), (0.0, 1.0))
+        manager.setCurrentStyle("rmse")
+        self.assertEqual(layer.renderer().band(), 6)
+
+    def test_mesma_library_as_a_layer_with_selected_spectra(self):
+        import processing
+        from qgis.core import QgsProcessingFeatureSourceDefinition, QgsProject, QgsVectorLayer
+        data = os.path.abspath(os.path.join(ROOT, "..", "shared", "datasets"))
+        tile = os.path.join(data, "enmap_potsdam", "enmap_potsdam_tile_64_0.tif")
+        library = QgsVectorLayer(os.path.join(data, "spectral_libraries", "enmapbox_berlin", "library_berlin.gpkg"), "berlin", "ogr")
+        self.assertTrue(library.isValid())
+        QgsProject.instance().addMapLayer(library)
+        # Two spectra per level_1 class selected: the run's model table lists those spectra only.
+        chosen = {}
+        for feature in library.getFeatures():
+            chosen.setdefault(feature["level_1"], [])
+            if len(chosen[feature["level_1"]]) < 2:
+                chosen[feature["level_1"]].append(feature)
+        library.selectByIds([f.id() for fs in chosen.values() for f in fs])
+        out = os.path.join(self.dir, "layer.tif")
+        processing.run("hyperunmix:mesma", {"INPUT": tile, "LIBRARY_LAYER": QgsProcessingFeatureSourceDefinition(library.id(), selectedFeaturesOnly=True),
+                                            "CLASS_FIELD": "level_1", "LEVELS": "1,2", "OUTPUT": out})
+        ds = gdal.Open(out)
+        self.assertEqual([ds.GetRasterBand(i + 1).GetDescription() for i in range(4)], ["impervious", "vegetation", "soil", "water"])
+        import csv
+        with open(os.path.join(self.dir, "layer.models.csv"), encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+        used = {row[k] for row in rows for k in row if k.startswith("spectrum_") and row[k]}
+        self.assertEqual(used, {f["name"] for fs in chosen.values() for f in fs})
+        QgsProject.instance().removeMapLayer(library.id())
 
 
 def unmix_algorithm():

@@ -572,7 +572,7 @@ class EvaluateAlgorithm(_Base):
         return results
 
 
-LIBRARY_FILTER = "Spectral libraries (*.sli *.hdr *.csv *.gpkg *.geojson);;All files (*)"
+LIBRARY_FILTER = "Spectral libraries (*.sli *.hdr *.csv *.gpkg *.geojson *.txt);;All files (*)"
 
 
 class MesmaAlgorithm(_Base):
@@ -595,9 +595,14 @@ class MesmaAlgorithm(_Base):
     def initAlgorithm(self, config=None):  # noqa: N802
         add = self.addParameter
         add(_help(QgsProcessingParameterRasterLayer("INPUT", "Hyperspectral raster"), INPUT_HELP))
-        add(_help(QgsProcessingParameterFile("LIBRARY", "Spectral library with classes", behavior=QgsProcessingParameterFile.File,
-                                             fileFilter=LIBRARY_FILTER),
-                  "The library (--library): .sli with EnMAP-Box sidecars, our CSV, or an EnMAP-Box GeoPackage/GeoJSON."))
+        add(_help(QgsProcessingParameterFile("LIBRARY", "Spectral library with classes (file)", behavior=QgsProcessingParameterFile.File,
+                                             fileFilter=LIBRARY_FILTER, optional=True),
+                  "The library (--library): .sli with EnMAP-Box sidecars, our CSV, an EnMAP-Box GeoPackage/GeoJSON, or a USGS "
+                  "splib07 / ECOSTRESS spectrum file. Or give it as a layer below."))
+        add(_help(QgsProcessingParameterFeatureSource("LIBRARY_LAYER", "... or a spectral library layer (EnMAP-Box GeoPackage/GeoJSON)",
+                                                      [QgsProcessing.TypeVector], optional=True),
+                  "A library loaded in the project (one feature per spectrum, a 'profiles' field); 'selected features only' "
+                  "unmixes with the selected spectra alone."))
         add(_help(QgsProcessingParameterString("CLASS_FIELD", "Class field (empty: the library's first, e.g. level_1)", optional=True),
                   "The library's class column whose classes get a fraction band each (--class-field)."))
         add(_help(QgsProcessingParameterString("LEVELS", "Library spectra per model (comma separated, 1-4)", defaultValue="2,3"),
@@ -615,7 +620,12 @@ class MesmaAlgorithm(_Base):
 
     def processAlgorithm(self, parameters, context, feedback):  # noqa: N802
         output = self.parameterAsOutputLayer(parameters, "OUTPUT", context)
-        arguments = ["mesma", _raster_path(self, parameters, "INPUT", context), "--library", self.parameterAsFile(parameters, "LIBRARY", context),
+        library = self.parameterAsFile(parameters, "LIBRARY", context)
+        if not library:
+            if parameters.get("LIBRARY_LAYER") is None:
+                raise QgsProcessingException("Give a spectral library: a file (LIBRARY) or a layer (LIBRARY_LAYER)")
+            library = self.parameterAsCompatibleSourceLayerPath(parameters, "LIBRARY_LAYER", context, ["gpkg", "geojson"], "gpkg", feedback)
+        arguments = ["mesma", _raster_path(self, parameters, "INPUT", context), "--library", library,
                      "--levels", self.parameterAsString(parameters, "LEVELS", context),
                      "--min-rmse-gain", repr(self.parameterAsDouble(parameters, "MIN_RMSE_GAIN", context)),
                      "-o", output, "--overwrite"]
@@ -629,7 +639,22 @@ class MesmaAlgorithm(_Base):
             arguments += ["--scale", repr(scale)]
         arguments += _roi_arguments(self, parameters, context, feedback)
         command.run(arguments, feedback)
+        style.set_undefined_colour_interpretation(output)
+        self._output = output
         return {"OUTPUT": output}
+
+    def postProcessAlgorithm(self, context, feedback):  # noqa: N802
+        # A named style per band, each class in its colour (the library's, else a fixed palette; see style.apply_classes).
+        output = getattr(self, "_output", None)
+        if output:
+            layer = QgsProcessingUtils.mapLayerFromString(output, context)
+            colours = style.class_colours(output)
+            if layer is not None and colours:
+                style.apply_classes(layer, colours)
+                feedback.pushInfo("Each class has a style in its colour (white = 0, the class colour = 1): right-click the layer > Styles. "
+                                  "Colours: " + ", ".join(f"{name} {colour}" for name, colour in colours.items()))
+                layer.triggerRepaint()
+        return {}
 
 
 class LibraryFromPolygonsAlgorithm(_Base):
@@ -639,22 +664,26 @@ class LibraryFromPolygonsAlgorithm(_Base):
         return "library_from_polygons"
 
     def displayName(self):  # noqa: N802
-        return "Spectral library from polygons"
+        return "Spectral library from polygons or points"
 
     def _help_text(self):
-        return ("Builds a classed spectral library from polygons over a scene: one spectrum per polygon (the mean of its valid "
-                "pixels) or per pixel, classed by a field, at the scene's wavelengths. The CSV feeds 'Class fractions (MESMA)'.")
+        return ("Builds a classed spectral library from polygons or points over a scene: one spectrum per feature (the mean of "
+                "its valid pixels: inside the polygon, or in the window around each point) or per pixel, classed by a field, at the "
+                "scene's wavelengths. The CSV feeds 'Class fractions (MESMA)'.")
 
     def initAlgorithm(self, config=None):  # noqa: N802
         from qgis.core import QgsProcessingParameterField
         add = self.addParameter
         add(_help(QgsProcessingParameterRasterLayer("INPUT", "Hyperspectral raster"), INPUT_HELP))
-        add(_help(QgsProcessingParameterFeatureSource("POLYGONS", "Polygons", [QgsProcessing.TypeVectorPolygon]),
-                  "One spectrum source per feature (--roi); 'selected features only' works."))
+        add(_help(QgsProcessingParameterFeatureSource("POLYGONS", "Polygons or points", [QgsProcessing.TypeVectorPolygon, QgsProcessing.TypeVectorPoint]),
+                  "One spectrum source per feature (--roi): polygons, or points such as field samples; 'selected features only' works."))
         add(_help(QgsProcessingParameterField("CLASS_FIELD", "Class field", parentLayerParameterName="POLYGONS"),
                   "The polygons' field naming each one's class (--class-field)."))
         add(_help(QgsProcessingParameterBoolean("EVERY_PIXEL", "One spectrum per pixel (instead of the polygon's mean)", defaultValue=False),
-                  "Every valid pixel inside a polygon becomes a spectrum (--every-pixel)."))
+                  "Every valid pixel inside a polygon or point window becomes a spectrum (--every-pixel)."))
+        add(_help(QgsProcessingParameterNumber("POINT_WINDOW", "Window around each point (pixels, odd)", QgsProcessingParameterNumber.Integer, 1,
+                                               minValue=1, maxValue=101),
+                  "For points: the side of the pixel window centred on each point; 1 takes the pixel the point falls in (--point-window)."))
         add(_help(QgsProcessingParameterNumber("SCALE", "Scale factor", QgsProcessingParameterNumber.Double, 1.0, minValue=0),
                   "Multiply values by this after the file's own scale (--scale), e.g. 0.0001 for reflectance x 10000."))
         add(_help(QgsProcessingParameterFileDestination("OUTPUT", "Spectral library (CSV)", "CSV files (*.csv)"),
@@ -670,6 +699,9 @@ class LibraryFromPolygonsAlgorithm(_Base):
                      "--class-field", fields[0], "-o", output, "--overwrite"]
         if self.parameterAsBool(parameters, "EVERY_PIXEL", context):
             arguments += ["--every-pixel"]
+        window = self.parameterAsInt(parameters, "POINT_WINDOW", context)
+        if window != 1:
+            arguments += ["--point-window", str(window)]
         scale = self.parameterAsDouble(parameters, "SCALE", context)
         if scale != 1.0:
             arguments += ["--scale", repr(scale)]

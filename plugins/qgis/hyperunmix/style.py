@@ -7,6 +7,8 @@ run's log says so when an endmember is not in the composite. Chosen over one lay
 layer per run (batch runs and models stay tidy) and over a renderer that mixes more than three bands, which QGIS
 does not have.
 """
+import json
+
 from osgeo import gdal
 from qgis.core import (
     QgsColorRampShader,
@@ -105,6 +107,63 @@ def apply(layer):
     manager.setCurrentStyle(default_name)
     layer.setCustomProperty("hyperunmix/endmembers", ",".join(names[:endmembers]))
     return names[3:endmembers] if endmembers > 3 else []
+
+
+def _min_max(layer, band):
+    stats = layer.dataProvider().bandStatistics(band, QgsRasterBandStats.Min | QgsRasterBandStats.Max)
+    high = stats.maximumValue if stats.maximumValue > stats.minimumValue else stats.minimumValue + 1.0
+    return stats.minimumValue, high
+
+
+def class_colours(path):
+    """The class colours a MESMA run wrote (HYPERUNMIX_CLASS_COLOURS: {"class": "#rrggbb"}), in class order; {} if none."""
+    dataset = gdal.OpenEx(path, gdal.OF_RASTER | gdal.OF_READONLY)
+    text = dataset.GetMetadataItem("HYPERUNMIX_CLASS_COLOURS") if dataset is not None else None
+    dataset = None
+    return json.loads(text) if text else {}
+
+
+def apply_classes(layer, colours):
+    """Styles a class-fraction raster (MESMA): one named style per band, each class in its own colour.
+
+    A class fraction (and its shade-normalised twin) runs from white at 0 to the class's colour at 1; shade from
+    white to black over 0-1; rmse, model, the uncertainty bands over their min-max. The current style is the RGB
+    composite of classes 1-3, as OUT.qml has it. Returns the style names, in band order.
+    """
+    names = band_names(layer)
+    classes = [n for n in names if n in colours]
+    manager = layer.styleManager()
+    styles = []
+    for band, name in enumerate(names, start=1):
+        base = name[:-len("_normalised")] if name.endswith("_normalised") else name
+        if base in colours:
+            renderer = pseudocolor(layer, band, 0.0, 1.0, ["#ffffff", colours[base]])
+        elif name == "shade":
+            renderer = pseudocolor(layer, band, 0.0, 1.0, ["#ffffff", "#000000"])
+        else:
+            low, high = _min_max(layer, band)
+            renderer = pseudocolor(layer, band, low, high, ABUNDANCE_RAMP if name == "model" else RESIDUAL_RAMP)
+        styles.append((name, renderer))
+    for name, renderer in styles:
+        layer.setRenderer(renderer)
+        style = QgsMapLayerStyle()
+        style.readFromLayer(layer)
+        if name in manager.styles():
+            manager.removeStyle(name)
+        manager.addStyle(name, style)
+    shown = list(range(1, min(len(classes), 3) + 1))
+    default_name = RGB_STYLE_PREFIX + ", ".join(names[b - 1] for b in shown)
+    layer.setRenderer(composite(layer, shown))
+    current = manager.currentStyle()
+    if current not in (n for n, _ in styles) and current != default_name:
+        manager.renameStyle(current, default_name)
+    elif default_name not in manager.styles():
+        style = QgsMapLayerStyle()
+        style.readFromLayer(layer)
+        manager.addStyle(default_name, style)
+    manager.setCurrentStyle(default_name)
+    layer.setCustomProperty("hyperunmix/class_colours", json.dumps(colours))
+    return [n for n, _ in styles]
 
 
 def set_undefined_colour_interpretation(path):
