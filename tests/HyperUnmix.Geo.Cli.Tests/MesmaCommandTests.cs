@@ -137,7 +137,7 @@ public sealed class MesmaCommandTests : IDisposable
         var subsets = new Unmixing.Mesma.MesmaSettings { MonteCarloRuns = runs, MonteCarloFraction = 0.5, MonteCarloSeed = 7 }
             .MonteCarloSubsets(labels.Select(l => Array.IndexOf(classes, l)).ToArray(), classes.Length);
         var n = info.Width * info.Height;
-        var fractions = new List<float[]>();
+        var fractions = new List<(float[] Data, byte[] Modelled)>();
         for (var r = 0; r < runs; r++)
         {
             var sub = lib with
@@ -151,13 +151,15 @@ public sealed class MesmaCommandTests : IDisposable
             SpectralLibraries.WriteCsv(_cli.Path($"sub{r}.csv"), sub);
             var one = _cli.Run("mesma", Tile, "--library", _cli.Path($"sub{r}.csv"), "--class-field", "level_1", "--levels", "1,2", "--drop-uncovered-bands", "-o", _cli.Path($"sub{r}.tif"));
             Assert.True(one.Code == 0, one.Err);
-            fractions.Add(ReadAll(_cli.Path($"sub{r}.tif"), out _, out _));
+            // An unmodelled pixel has nodata fractions: the reader marks it invalid.
+            fractions.Add((ReadAll(_cli.Path($"sub{r}.tif"), out var runInfo, out var modelledHere), modelledHere));
+            Assert.Equal(info.BandNames!.Take(7), runInfo.BandNames!);
         }
         var checkedPixels = 0;
         for (var k = 0; k < n; k++)
         {
             if (valid[k] == 0) continue;
-            var modelled = fractions.Where(f => f[6 * n + k] >= 0).ToList();
+            var modelled = fractions.Where(f => f.Modelled[k] != 0).Select(f => f.Data).ToList();
             Assert.Equal(modelled.Count, data[11 * n + k]);
             if (modelled.Count == 0) continue;
             checkedPixels++;
@@ -170,7 +172,7 @@ public sealed class MesmaCommandTests : IDisposable
             }
         }
         Assert.True(checkedPixels > n / 2, $"{checkedPixels} of {n} pixels modelled by a run");
-        // The same seed gives the same bytes; another seed other subsets.
+        // The same seed gives the same bytes, whatever the tiles and threads.
         var again = _cli.Run("mesma", Tile, "--library", Library(), "--class-field", "level_1", "--levels", "1,2", "--drop-uncovered-bands",
             "--monte-carlo", $"{runs}", "--monte-carlo-fraction", "0.5", "--seed", "7", "--tile", "16", "--threads", "1", "-o", _cli.Path("mc2.tif"));
         Assert.True(again.Code == 0, again.Err);

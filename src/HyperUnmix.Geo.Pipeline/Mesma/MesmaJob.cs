@@ -114,7 +114,7 @@ public static class MesmaJob
         var monteCarlo = mo.Settings.MonteCarloSubsets(kept, classNames.Length).Select(sub => new MesmaSolver(new MesmaModels(
             sub.Select(i => spectra[i]).ToArray(), sub.Select(i => kept[i]).ToArray(), classNames, sub.Select(i => lib.Names[keep[i]]).ToArray(), mo.Settings))).ToArray();
         if (monteCarlo.Length > 0)
-            log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"monte carlo: {monteCarlo.Length} runs of {mo.Settings.MonteCarloFraction:P0} of each class's spectra ({monteCarlo.Sum(m => (long)m.Models.Count):N0} models in all), seed {mo.Settings.MonteCarloSeed}"));
+            log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"monte carlo: {monteCarlo.Length} runs of {mo.Settings.MonteCarloFraction * 100:G3}% of each class's spectra ({monteCarlo.Sum(m => (long)m.Models.Count):N0} models in all), seed {mo.Settings.MonteCarloSeed}"));
 
         var colours = ClassColours(lib, classField, classNames);
         var bandNames = classNames.Concat(["shade", "rmse", "model"]).Concat(mo.Settings.ShadeNormalised ? classNames.Select(c => c + "_normalised") : [])
