@@ -70,19 +70,9 @@ def band_names(layer):
     return [provider.generateBandName(b).split(": ", 1)[-1] for b in range(1, layer.bandCount() + 1)]
 
 
-def apply(layer):
-    """Styles an abundance raster (P endmember bands + residual_rmse); returns the endmembers left out of the composite."""
-    count = layer.bandCount()
-    endmembers = max(count - 1, 1)
-    names = band_names(layer)
+def _register(layer, styles, default_name, default_renderer):
+    """Saves each (name, renderer) as a named style of the layer, then makes default_name (default_renderer) current."""
     manager = layer.styleManager()
-    styles = []
-    for band in range(1, endmembers + 1):
-        styles.append((names[band - 1], pseudocolor(layer, band, 0.0, 1.0, ABUNDANCE_RAMP)))
-    if count > 1:
-        stats = layer.dataProvider().bandStatistics(count, QgsRasterBandStats.Min | QgsRasterBandStats.Max)
-        high = stats.maximumValue if stats.maximumValue > stats.minimumValue else stats.minimumValue + 1.0
-        styles.append((names[count - 1], pseudocolor(layer, count, stats.minimumValue, high, RESIDUAL_RAMP)))
     for name, renderer in styles:
         layer.setRenderer(renderer)  # the layer owns it from here (and deletes it when the next one comes)
         style = QgsMapLayerStyle()
@@ -90,13 +80,7 @@ def apply(layer):
         if name in manager.styles():
             manager.removeStyle(name)
         manager.addStyle(name, style)
-    shown = list(range(1, min(endmembers, 3) + 1))
-    if endmembers == 1:
-        default_name, renderer = "Abundance: " + names[0], pseudocolor(layer, 1, 0.0, 1.0, ABUNDANCE_RAMP)
-    else:
-        default_name = RGB_STYLE_PREFIX + ", ".join(names[b - 1] for b in shown)
-        renderer = composite(layer, shown)
-    layer.setRenderer(renderer)
+    layer.setRenderer(default_renderer)
     current = manager.currentStyle()
     if current not in (n for n, _ in styles) and current != default_name:
         manager.renameStyle(current, default_name)
@@ -105,6 +89,27 @@ def apply(layer):
         style.readFromLayer(layer)
         manager.addStyle(default_name, style)
     manager.setCurrentStyle(default_name)
+
+
+def apply(layer):
+    """Styles an abundance raster (P endmember bands + residual_rmse); returns the endmembers left out of the composite."""
+    count = layer.bandCount()
+    endmembers = max(count - 1, 1)
+    names = band_names(layer)
+    styles = []
+    for band in range(1, endmembers + 1):
+        styles.append((names[band - 1], pseudocolor(layer, band, 0.0, 1.0, ABUNDANCE_RAMP)))
+    if count > 1:
+        stats = layer.dataProvider().bandStatistics(count, QgsRasterBandStats.Min | QgsRasterBandStats.Max)
+        high = stats.maximumValue if stats.maximumValue > stats.minimumValue else stats.minimumValue + 1.0
+        styles.append((names[count - 1], pseudocolor(layer, count, stats.minimumValue, high, RESIDUAL_RAMP)))
+    shown = list(range(1, min(endmembers, 3) + 1))
+    if endmembers == 1:
+        default_name, renderer = "Abundance: " + names[0], pseudocolor(layer, 1, 0.0, 1.0, ABUNDANCE_RAMP)
+    else:
+        default_name = RGB_STYLE_PREFIX + ", ".join(names[b - 1] for b in shown)
+        renderer = composite(layer, shown)
+    _register(layer, styles, default_name, renderer)
     layer.setCustomProperty("hyperunmix/endmembers", ",".join(names[:endmembers]))
     return names[3:endmembers] if endmembers > 3 else []
 
@@ -132,7 +137,6 @@ def apply_classes(layer, colours):
     """
     names = band_names(layer)
     classes = [n for n in names if n in colours]
-    manager = layer.styleManager()
     styles = []
     for band, name in enumerate(names, start=1):
         base = name[:-len("_normalised")] if name.endswith("_normalised") else name
@@ -144,24 +148,8 @@ def apply_classes(layer, colours):
             low, high = _min_max(layer, band)
             renderer = pseudocolor(layer, band, low, high, ABUNDANCE_RAMP if name == "model" else RESIDUAL_RAMP)
         styles.append((name, renderer))
-    for name, renderer in styles:
-        layer.setRenderer(renderer)
-        style = QgsMapLayerStyle()
-        style.readFromLayer(layer)
-        if name in manager.styles():
-            manager.removeStyle(name)
-        manager.addStyle(name, style)
     shown = list(range(1, min(len(classes), 3) + 1))
-    default_name = RGB_STYLE_PREFIX + ", ".join(names[b - 1] for b in shown)
-    layer.setRenderer(composite(layer, shown))
-    current = manager.currentStyle()
-    if current not in (n for n, _ in styles) and current != default_name:
-        manager.renameStyle(current, default_name)
-    elif default_name not in manager.styles():
-        style = QgsMapLayerStyle()
-        style.readFromLayer(layer)
-        manager.addStyle(default_name, style)
-    manager.setCurrentStyle(default_name)
+    _register(layer, styles, RGB_STYLE_PREFIX + ", ".join(names[b - 1] for b in shown), composite(layer, shown))
     layer.setCustomProperty("hyperunmix/class_colours", json.dumps(colours))
     return [n for n, _ in styles]
 
