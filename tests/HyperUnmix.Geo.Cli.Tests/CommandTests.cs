@@ -224,16 +224,7 @@ public sealed class CommandTests : IDisposable
         Assert.Equal(1.0, elsewhere.Take(3).Sum(), 1e-5);
     }
 
-    private static double[] LocationValues(string path, int col, int row)
-    {
-        var psi = new System.Diagnostics.ProcessStartInfo("gdallocationinfo") { RedirectStandardOutput = true };
-        foreach (var a in new[] { "-valonly", path, col.ToString(System.Globalization.CultureInfo.InvariantCulture), row.ToString(System.Globalization.CultureInfo.InvariantCulture) })
-            psi.ArgumentList.Add(a);
-        using var p = System.Diagnostics.Process.Start(psi)!;
-        var text = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-    }
+    private static double[] LocationValues(string path, int col, int row) => GdalTools.LocationValues(path, col, row);
 
     public static TheoryData<string, int, string> OneLineErrors => new()
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
 
@@ -79,15 +78,7 @@ public sealed class OutputSafetyTests : IDisposable
             Assert.True(code == 0, $"mounting a {size} tmpfs needs root (CI runs as root): {err}");
         }
 
-        private static (int, string) Run(params string[] args)
-        {
-            var psi = new ProcessStartInfo(args[0]) { RedirectStandardError = true };
-            foreach (var a in args.Skip(1)) psi.ArgumentList.Add(a);
-            using var p = Process.Start(psi)!;
-            var err = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            return (p.ExitCode, err);
-        }
+        private static (int, string) Run(params string[] args) => Processes.Run(args[0], args.Skip(1)) is var r ? (r.Code, r.Err) : default;
 
         public void Dispose()
         {

@@ -14,16 +14,7 @@ public sealed class ReliabilityRound2Tests : IDisposable
 
     public void Dispose() => _cli.Dispose();
 
-    private static void Tool(string tool, params string[] args)
-    {
-        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{tool} {string.Join(' ', args)}: {err.Result}");
-    }
+    private static void Tool(string tool, params string[] args) => Processes.Tool(tool, args);
 
     /// <summary>A noise-free 16-band scene and its endmembers (CSV with a wavelength column).</summary>
     private string NoiseFree(string name = "s.tif")

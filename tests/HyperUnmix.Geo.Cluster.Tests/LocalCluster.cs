@@ -131,18 +131,10 @@ public sealed partial class LocalCluster : IDisposable
     /// <summary>Runs the real command with exactly these arguments and these environment variables.</summary>
     public static (int Code, string Out, string Err) Command(string? workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? "" };
-        // The developer's own settings must not leak into a test cluster.
-        psi.Environment.Remove(ClusterSecret.EnvironmentVariable);
-        psi.Environment.Remove(ClusterAddress.PasswordVariable);
-        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        psi.ArgumentList.Add(Hyperunmix);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(4))) { p.Kill(true); throw new TimeoutException($"hyperunmix {string.Join(' ', args)} did not finish"); }
-        return (p.ExitCode, o.Result, e.Result);
+        // The developer's own settings must not leak into a test cluster (null removes a variable).
+        var env = new Dictionary<string, string?> { [ClusterSecret.EnvironmentVariable] = null, [ClusterAddress.PasswordVariable] = null };
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) env[k] = v;
+        return Processes.Run("dotnet", [Hyperunmix, .. args], env, workingDirectory, TimeSpan.FromMinutes(4));
     }
 
     /// <summary>Job status fields parsed from `cluster status` (tiles done/total, duplicates, requeued, activations).</summary>

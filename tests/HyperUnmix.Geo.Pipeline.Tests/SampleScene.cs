@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace HyperUnmix.Geo.Pipeline.Tests;
@@ -28,19 +27,9 @@ public sealed class SampleScene : IDisposable
 
     public void Dispose() => Directory.Delete(Dir, true);
 
-    public static string Tool(string tool, params string[] args)
-    {
-        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEnd();
-        var e = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{tool} {string.Join(' ', args)}: {e}");
-        return o;
-    }
+    public static string Tool(string tool, params string[] args) => Processes.Tool(tool, args);
 
-    public static JsonElement GdalInfo(string path) => JsonDocument.Parse(Tool("gdalinfo", "-json", path)).RootElement;
+    public static JsonElement GdalInfo(string path) => GdalTools.Info(path);
 }
 
 [CollectionDefinition("sample")]

@@ -14,9 +14,7 @@ public sealed class SpectralLibraryTests : IDisposable
 
     private static string Berlin(string ext)
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "HyperUnmix.Geo.sln"))) root = root.Parent;
-        var path = Path.GetFullPath(Path.Combine(root!.FullName, "..", "shared", "datasets", "spectral_libraries", "enmapbox_berlin", "library_berlin" + ext));
+        var path = Repo.Dataset("spectral_libraries/enmapbox_berlin/library_berlin" + ext);
         Assert.True(File.Exists(path), $"{path} is missing (../shared beside the clone)");
         return path;
     }

@@ -11,18 +11,10 @@ namespace HyperUnmix.Geo.Raster.Tests;
 /// </summary>
 public static class ProductFixtures
 {
-    public static string RepoRoot
-    {
-        get
-        {
-            var d = new DirectoryInfo(AppContext.BaseDirectory);
-            while (d is not null && !File.Exists(System.IO.Path.Combine(d.FullName, "HyperUnmix.Geo.sln"))) d = d.Parent;
-            return d!.FullName;
-        }
-    }
+    public static string RepoRoot => Repo.Root;
 
     /// <summary>The real EnMAP L2A tile the fixtures are made of (32 x 32 pixels, 224 bands, reflectance x 10,000 with a 0.0001 scale).</summary>
-    public static string EnmapTile => System.IO.Path.GetFullPath(System.IO.Path.Combine(RepoRoot, "..", "shared", "datasets", "enmap_potsdam", "enmap_potsdam_tile_64_0.tif"));
+    public static string EnmapTile => Repo.Dataset("enmap_potsdam/enmap_potsdam_tile_64_0.tif");
 
     /// <summary>Band b's gain and offset in the fixture's METADATA.XML: three gains and two offsets in turn.</summary>
     public static (double Gain, double Offset) Scaling(int b) => (0.0001 * (1 + b % 3), (b % 2) * 0.005);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using HyperUnmix.Geo.Gdal;
 
@@ -40,17 +39,7 @@ public sealed class TestRasters : IDisposable
     }
 
     /// <summary>Runs a GDAL command-line tool and returns its stdout (fails the test on a non-zero exit).</summary>
-    public static string Tool(string tool, params string[] args)
-    {
-        var psi = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEnd();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"{tool} failed: {stderr}");
-        return stdout;
-    }
+    public static string Tool(string tool, params string[] args) => Processes.Tool(tool, args);
 
-    public static JsonElement GdalInfo(string path) => JsonDocument.Parse(Tool("gdalinfo", "-json", "-mdd", "all", path)).RootElement;
+    public static JsonElement GdalInfo(string path) => GdalTools.Info(path, allDomains: true);
 }

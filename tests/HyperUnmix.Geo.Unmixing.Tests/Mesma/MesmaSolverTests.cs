@@ -12,9 +12,7 @@ public sealed class MesmaSolverTests
 {
     private static readonly Lazy<double[][]> Usgs = new(() =>
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "HyperUnmix.Geo.sln"))) root = root.Parent;
-        var path = Path.GetFullPath(Path.Combine(root!.FullName, "..", "shared", "datasets", "usgs_library", "usgs_1995_library_aviris224.csv"));
+        var path = Repo.Dataset("usgs_library/usgs_1995_library_aviris224.csv");
         Assert.True(File.Exists(path), $"{path} is missing (../shared beside the clone)");
         var lib = EndmemberFiles.ReadCsv(path);
         // Leave out the water-vapour windows, where the library's spectra are noise.
