@@ -19,16 +19,16 @@ public static class ExitCodes
 
     /// <summary>Maps an exception to an exit code and a one-line message a user understands.</summary>
     /// <remarks>Every failure of an output is a <see cref="RasterOutputException"/> (the sink wraps GDAL's); other GDAL errors concern inputs.</remarks>
+    /// <remarks>
+    /// The library's own errors (<see cref="HyperUnmixException"/>) carry their kind, whose number is the exit code.
+    /// An <see cref="ArgumentException"/> from elsewhere is still read as a usage error (System.CommandLine and the
+    /// coordinator's refusals raise it); other I/O errors concern outputs.
+    /// </remarks>
     public static (int Code, string Message) Classify(Exception e) => e switch
     {
         OperationCanceledException => (Cancelled, "cancelled; no output was written"),
-        HyperUnmix.Geo.Cluster.ClusterException => (ClusterUnavailable, e.Message),
-        HyperUnmix.Geo.Cluster.ClusterJobFailedException => (BadInput, e.Message),
-        HyperUnmix.Geo.Cluster.ClusterSecretException => (Usage, e.Message),
-        UsageException or ArgumentException => (Usage, e.Message),
-        RasterOutputException => (OutputFailure, e.Message),
-        GdalNotInstalledException => (Internal, e.Message),
-        RasterDataException or EndmemberFileException or GdalException or HyperUnmix.Geo.Unmixing.Deep.MtlModelException => (BadInput, e.Message),
+        HyperUnmixException h => ((int)h.Kind, e.Message),
+        ArgumentException => (Usage, e.Message),
         IOException or UnauthorizedAccessException => (OutputFailure, e.Message),
         _ => (Internal, $"internal error: {e.GetType().Name}: {e.Message}"),
     };

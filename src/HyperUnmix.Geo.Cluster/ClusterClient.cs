@@ -137,4 +137,8 @@ public sealed class ClusterClient : IAsyncDisposable
 }
 
 /// <summary>Submitting again a job that already failed (exit 3: the data was bad when it ran).</summary>
-public sealed class ClusterJobFailedException(string message) : Exception(message);
+public sealed class ClusterJobFailedException(string message) : HyperUnmixException(message)
+{
+    /// <summary>A scene of the job failed: its inputs, as a local run would have said.</summary>
+    public override ErrorKind Kind => ErrorKind.BadInput;
+}

@@ -86,4 +86,7 @@ public sealed class ClusterSecret
 }
 
 /// <summary>A cluster secret that cannot be used (missing, not a PFX, no key): exit 2, the command line is wrong.</summary>
-public sealed class ClusterSecretException(string message) : Exception(message);
+public sealed class ClusterSecretException(string message) : HyperUnmixException(message)
+{
+    public override ErrorKind Kind => ErrorKind.Usage;
+}

@@ -267,4 +267,7 @@ public static class ClusterSetup
 }
 
 /// <summary>A cluster that cannot be reached or a job that cannot be run (exit code 5).</summary>
-public sealed class ClusterException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class ClusterException(string message, Exception? inner = null) : HyperUnmixException(message, inner)
+{
+    public override ErrorKind Kind => ErrorKind.ClusterUnavailable;
+}

@@ -1,7 +1,7 @@
 namespace HyperUnmix.Geo.Gdal;
 
 /// <summary>An error reported by GDAL, carrying GDAL's own message and the file it concerns.</summary>
-public class GdalException : Exception
+public class GdalException : HyperUnmixException
 {
     public GdalException(string message, string? path = null, int gdalErrorNumber = 0, Exception? inner = null)
         : base(path is null ? message : $"{path}: {message}", inner)
@@ -15,6 +15,9 @@ public class GdalException : Exception
 
     /// <summary>GDAL's CPLErrorNum (0 when the error was detected by this library).</summary>
     public int GdalErrorNumber { get; }
+
+    /// <summary>GDAL's errors concern inputs: every failure of an output is a RasterOutputException (the sink wraps GDAL's).</summary>
+    public override ErrorKind Kind => ErrorKind.BadInput;
 }
 
 /// <summary>The file does not exist or is not a raster/vector dataset GDAL can open.</summary>
@@ -27,4 +30,7 @@ public sealed class GdalIOException(string message, string? path, int gdalErrorN
 
 /// <summary>The native GDAL library could not be found or loaded.</summary>
 public sealed class GdalNotInstalledException(string message, Exception? inner = null)
-    : GdalException(message, null, 0, inner);
+    : GdalException(message, null, 0, inner)
+{
+    public override ErrorKind Kind => ErrorKind.Internal;
+}

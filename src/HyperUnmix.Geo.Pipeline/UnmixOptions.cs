@@ -85,7 +85,10 @@ public sealed record UnmixOptions
 }
 
 /// <summary>An option value that cannot work (exit code 2).</summary>
-public sealed class UsageException(string message) : Exception(message);
+public sealed class UsageException(string message) : HyperUnmixException(message)
+{
+    public override ErrorKind Kind => ErrorKind.Usage;
+}
 
 /// <summary>Progress of a run: a stage name and the fraction of all work done.</summary>
 public delegate void ProgressHandler(string stage, double fraction);

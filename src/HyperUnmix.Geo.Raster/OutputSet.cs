@@ -5,7 +5,11 @@ using System.Text.RegularExpressions;
 namespace HyperUnmix.Geo.Raster;
 
 /// <summary>An output that must not be written as asked (it is an input of the run, or its name is too long).</summary>
-public sealed class OutputConflictException(string path, string problem) : ArgumentException($"{path}: {problem}");
+public sealed class OutputConflictException(string path, string problem) : HyperUnmixException($"{path}: {problem}")
+{
+    /// <summary>Outputs that collide with each other or with an input: the options asked for it.</summary>
+    public override ErrorKind Kind => ErrorKind.Usage;
+}
 
 /// <summary>
 /// Every file one run writes (the raster, its sidecars, the side outputs), made to appear together or not at all.

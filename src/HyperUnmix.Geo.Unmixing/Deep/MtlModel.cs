@@ -7,7 +7,10 @@ using HyperUnmix.Geo.Unmixing.Solvers;
 namespace HyperUnmix.Geo.Unmixing.Deep;
 
 /// <summary>A model file that cannot be used (wrong format, wrong bands...). Names the file.</summary>
-public sealed class MtlModelException(string path, string problem) : Exception($"{path}: {problem}");
+public sealed class MtlModelException(string path, string problem) : HyperUnmixException($"{path}: {problem}")
+{
+    public override ErrorKind Kind => ErrorKind.BadInput;
+}
 
 /// <summary>
 /// The shared, immutable part of a fitted deep model: endmembers E, the column branch a → W_c a + g_c(a) (a learned

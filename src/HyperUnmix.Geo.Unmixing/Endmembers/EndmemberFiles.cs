@@ -5,9 +5,10 @@ using System.Text;
 namespace HyperUnmix.Geo.Unmixing.Endmembers;
 
 /// <summary>A problem in an endmember file: names the file and what is wrong.</summary>
-public sealed class EndmemberFileException(string path, string problem) : Exception($"{path}: {problem}")
+public sealed class EndmemberFileException(string path, string problem) : HyperUnmixException($"{path}: {problem}")
 {
     public string Path { get; } = path;
+    public override ErrorKind Kind => ErrorKind.BadInput;
 }
 
 /// <summary>Spectra as read from a file: any number of them (a library may hold more spectra than bands).</summary>

@@ -3,7 +3,10 @@ using System.Globalization;
 namespace HyperUnmix.Geo.Unmixing.Mesma;
 
 /// <summary>A problem with the MESMA set-up (classes, levels, model count): one line for the user.</summary>
-public sealed class MesmaException(string message) : ArgumentException(message);
+public sealed class MesmaException(string message) : HyperUnmixException(message)
+{
+    public override ErrorKind Kind => ErrorKind.Usage;
+}
 
 /// <summary>MESMA's constraints and level rule; the defaults are VIPER Tools' (Roberts et al. 1998) but the level rule.</summary>
 public sealed record MesmaSettings
