@@ -6,6 +6,7 @@ public static partial class Commands
     {
         var scene = SceneArgument();
         var roi = new Option<string>("--roi") { Description = "Polygons or points (GeoJSON, Shapefile, GeoPackage, ...) over the scene, one spectrum source per feature.", Required = true };
+        var assumeCrs = new Option<bool>("--roi-assume-scene-crs") { Description = "Read the features' coordinates in the scene's CRS (or as pixel coordinates when the scene has none), whatever the layer says." };
         var pointWindow = new Option<int>("--point-window") { Description = "For points: the side in pixels of the window centred on each point (odd; 1: the pixel the point falls in).", DefaultValueFactory = _ => 1 };
         var classField = new Option<string>("--class-field") { Description = "The features' field that names each one's class.", Required = true };
         var layer = new Option<string?>("--roi-layer") { Description = "Layer of --roi (default: the first)." };
@@ -21,13 +22,13 @@ public static partial class Commands
             Examples:
               hyperunmix library from-roi scene.tif --roi polygons.gpkg --class-field class -o library.csv
               hyperunmix library from-roi scene.tif --roi field_points.geojson --class-field cover --point-window 3 -o library.csv
-            """) { scene, roi, classField, layer, every, scale, pointWindow, output, overwrite };
+            """) { scene, roi, classField, layer, every, scale, pointWindow, assumeCrs, output, overwrite };
         fromRoi.SetAction(parse => Guard(parse, () =>
         {
             if (!(parse.GetValue(scale) is var s && double.IsFinite(s) && s > 0)) throw new UsageException("--scale must be a positive number");
             if (parse.GetValue(pointWindow) is var pw && (pw < 1 || pw % 2 == 0 || pw > 101)) throw new UsageException($"--point-window must be an odd number of pixels from 1 to 101, not {pw}");
             var lib = LibraryFromRoi.Build(new LibraryFromRoiOptions(parse.GetValue(scene)!, parse.GetValue(roi)!, parse.GetValue(classField)!,
-                parse.GetValue(output)!, parse.GetValue(every), parse.GetValue(scale), parse.GetValue(layer), parse.GetValue(overwrite), pw), cancel);
+                parse.GetValue(output)!, parse.GetValue(every), parse.GetValue(scale), parse.GetValue(layer), parse.GetValue(overwrite), pw, parse.GetValue(assumeCrs)), cancel);
             var counts = lib.Classes.First().Value.GroupBy(c => c).Select(g => $"{g.Key} {g.Count()}");
             Console.WriteLine($"{lib.Count} spectra of {lib.Bands} bands ({string.Join(", ", counts)})\n  {lib.Path}");
             return ExitCodes.Ok;

@@ -27,6 +27,7 @@ public static partial class Commands
         var wlUnit = new Option<string?>("--library-wavelength-unit") { Description = "nm | um: state the library's wavelength unit (default: from the file, else detected)." };
         wlUnit.AcceptOnlyFromAmong("nm", "um");
         var libScale = new Option<double?>("--library-scale") { Description = "The library value that means reflectance 1: 1, 100 or 10000 (default: from the file, else detected)." };
+        var assumeCrs = new Option<bool>("--roi-assume-scene-crs") { Description = "Read --roi's coordinates in the scene's CRS (or as pixel coordinates when the scene has none), whatever the layer says." };
         var dropUncovered = new Option<bool>("--drop-uncovered-bands") { Description = "Leave out scene bands the library has no samples near (refused by default)." };
         var tile = new Option<int>("--tile") { Description = "Tile side in pixels.", DefaultValueFactory = _ => 256 };
         var threads = new Option<int>("--threads") { Description = "Worker threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
@@ -48,7 +49,7 @@ public static partial class Commands
 
             Example:
               hyperunmix mesma enmap.tif --library library_berlin.sli --class-field level_1 --drop-uncovered-bands -o fractions.tif
-            """) { scene, output, library, classField, classes, levels, gain, ftest, minF, maxF, maxShade, maxRmse, maxModels, normalised, uncertainty, monteCarlo, mcFraction, wlUnit, libScale, dropUncovered, tile, threads, memory, format, outNoData, overwrite };
+            """) { scene, output, library, classField, classes, levels, gain, ftest, minF, maxF, maxShade, maxRmse, maxModels, normalised, uncertainty, monteCarlo, mcFraction, wlUnit, libScale, dropUncovered, assumeCrs, tile, threads, memory, format, outNoData, overwrite };
         foreach (var opt in common.All) cmd.Options.Add(opt);
         cmd.SetAction(parse => Guard(parse, () =>
         {
@@ -62,6 +63,7 @@ public static partial class Commands
                 Format = parse.GetValue(format) switch { "cog" => RasterFormat.Cog, "envi" => RasterFormat.Envi, _ => RasterFormat.GTiff },
                 OutputNoData = parse.GetValue(outNoData),
                 Overwrite = parse.GetValue(overwrite),
+                RoiSelection = new RoiSelection { AssumeSceneCrs = parse.GetValue(assumeCrs) },
             });
             var lv = parse.GetValue(levels)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 .Select(s => int.TryParse(s, CultureInfo.InvariantCulture, out var v) && v is >= 1 and <= MesmaModels.MaxLevel ? v

@@ -165,7 +165,7 @@ public sealed class RegionOfInterest
             if (ct is not null)
             {
                 try { ct.Transform(x, y); }
-                catch (GdalException e) { throw new RasterDataException(path, $"its coordinates cannot be transformed to the CRS of {scene.Path} ({e.Message})"); }
+                catch (GdalException e) { throw new RasterDataException(path, $"its coordinates cannot be transformed to the CRS of {scene.Path} ({e.Message}); if they are in the scene's CRS, pass --roi-assume-scene-crs"); }
             }
         }
         var result = new List<(long, int, int)>(points.Count);
@@ -291,7 +291,7 @@ public sealed class RegionOfInterest
                 if (ct is not null)
                 {
                     try { ct.Transform(x, y); }
-                    catch (GdalException e) { throw new RasterDataException(path, $"its coordinates cannot be transformed to the CRS of {scene.Path} ({e.Message})"); }
+                    catch (GdalException e) { throw new RasterDataException(path, $"its coordinates cannot be transformed to the CRS of {scene.Path} ({e.Message}); if they are in the scene's CRS, pass --roi-assume-scene-crs"); }
                 }
                 var area = 0.0;
                 for (var i = 0; i < x.Length; i++)

@@ -128,6 +128,40 @@ public sealed class LibraryCommandTests : IDisposable
         Assert.False(File.Exists(_cli.Path("o.csv")) || File.Exists(_cli.Path("l.csv")) || File.Exists(_cli.Path("e.csv")));
     }
 
+    /// <summary>
+    /// Points in the scene's UTM coordinates in a GeoJSON without a "crs" member (GeoJSON then means WGS 84): refused with
+    /// the way out named, and read as the scene's coordinates with --roi-assume-scene-crs, as mesma's --roi is.
+    /// </summary>
+    [Fact]
+    public void PointsWithoutACrs_AreRefusedNamingTheOption_AndReadInTheScenesCrsWithIt()
+    {
+        var withCrs = Features("crs.geojson", ("Point", [(5, 5)], "park"), ("Point", [(14, 24)], "built"));
+        var noCrs = _cli.Path("nocrs.geojson");
+        var json = File.ReadAllText(withCrs);
+        var crs = json.IndexOf("\"crs\":", StringComparison.Ordinal);
+        var features = json.IndexOf("\"features\":", StringComparison.Ordinal);
+        File.WriteAllText(noCrs, json[..crs] + json[features..]);
+        Assert.DoesNotContain("crs", File.ReadAllText(noCrs));
+        var refused = _cli.Run("library", "from-roi", Tile, "--roi", noCrs, "--class-field", "cover", "-o", _cli.Path("n.csv"));
+        Assert.Equal(3, refused.Code);
+        Assert.Contains("pass --roi-assume-scene-crs", refused.Err);
+        Assert.False(File.Exists(_cli.Path("n.csv")));
+        var assumed = _cli.Run("library", "from-roi", Tile, "--roi", noCrs, "--class-field", "cover", "--roi-assume-scene-crs", "-o", _cli.Path("n.csv"));
+        Assert.True(assumed.Code == 0, assumed.Err);
+        Assert.Equal(0, _cli.Run("library", "from-roi", Tile, "--roi", withCrs, "--class-field", "cover", "-o", _cli.Path("c.csv")).Code);
+        Assert.Equal(SpectralLibraries.Read(_cli.Path("c.csv")).Spectra, SpectralLibraries.Read(_cli.Path("n.csv")).Spectra);
+        // mesma takes the option too.
+        var polygons = Polygons((2, 2, 8, 8, "park"));
+        var text = File.ReadAllText(polygons);
+        var c0 = text.IndexOf("\"crs\":", StringComparison.Ordinal);
+        var f0 = text.IndexOf("\"features\":", StringComparison.Ordinal);
+        File.WriteAllText(polygons, text[..c0] + text[f0..]);
+        var m = _cli.Run("mesma", Tile, "--library", CliRunner.Dataset("spectral_libraries/enmapbox_berlin/library_berlin.sli"), "--drop-uncovered-bands",
+            "--levels", "1", "--roi", polygons, "--roi-assume-scene-crs", "-o", _cli.Path("m.tif"));
+        Assert.True(m.Code == 0, m.Err);
+        Assert.Contains("MESMA: 36 pixels", m.Out);
+    }
+
     [Fact]
     public void Prune_KeepsTheBestPerClass_AndMesmaRunsOnThePrunedLibrary()
     {

@@ -8,8 +8,9 @@ namespace HyperUnmix.Geo.Pipeline;
 /// <summary>What <see cref="LibraryFromRoi.Build"/> collects.</summary>
 /// <param name="EveryPixel">One spectrum per valid pixel inside each polygon or point window (else the feature's mean).</param>
 /// <param name="PointWindow">For point features: the side of the pixel window centred on each point (odd; 1: the pixel the point falls in).</param>
+/// <param name="AssumeSceneCrs">Read the features' coordinates in the scene's CRS even when CRSs are missing or differ.</param>
 public sealed record LibraryFromRoiOptions(string Scene, string Roi, string ClassField, string Output, bool EveryPixel = false,
-    double Scale = 1, string? Layer = null, bool Overwrite = false, int PointWindow = 1);
+    double Scale = 1, string? Layer = null, bool Overwrite = false, int PointWindow = 1, bool AssumeSceneCrs = false);
 
 /// <summary>
 /// A classed spectral library from polygons or points over a scene: for each feature, the mean of its valid pixels
@@ -48,7 +49,7 @@ public static class LibraryFromRoi
         var pixels = new List<(long Fid, string Cls, int Col, int Row, float[] Y, byte[] Ok)>();
         if (o.PointWindow < 1 || o.PointWindow % 2 == 0) throw new ArgumentOutOfRangeException(nameof(o), $"the point window must be an odd number of pixels (1, 3, 5, ...), not {o.PointWindow}");
         // Points (field samples) or polygons: each feature is a list of windows with the pixels inside marked.
-        var points = RegionOfInterest.LoadPoints(o.Roi, info, new RoiSelection { Layer = o.Layer }, cancel);
+        var points = RegionOfInterest.LoadPoints(o.Roi, info, new RoiSelection { Layer = o.Layer, AssumeSceneCrs = o.AssumeSceneCrs }, cancel);
         IEnumerable<(Window W, byte[] Inside)> Regions(long fid)
         {
             if (points is not null)
@@ -63,7 +64,7 @@ public static class LibraryFromRoi
                 }
                 yield break;
             }
-            var roi = RegionOfInterest.Load(o.Roi, info, new RoiSelection { Layer = o.Layer, FeatureIds = [fid] }, cancel);
+            var roi = RegionOfInterest.Load(o.Roi, info, new RoiSelection { Layer = o.Layer, FeatureIds = [fid], AssumeSceneCrs = o.AssumeSceneCrs }, cancel);
             var inside = new byte[roi.Window.Area];
             Array.Fill(inside, (byte)1);
             if (roi.Mask(roi.Window, inside) > 0) yield return (roi.Window, inside);
