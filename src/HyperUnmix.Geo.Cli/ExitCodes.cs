@@ -1,7 +1,4 @@
-using HyperUnmix.Geo.Gdal;
-using HyperUnmix.Geo.Pipeline;
 using HyperUnmix.Geo.Raster;
-using HyperUnmix.Geo.Unmixing.Endmembers;
 
 namespace HyperUnmix.Geo.Cli;
 

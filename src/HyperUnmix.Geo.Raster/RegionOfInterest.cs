@@ -62,11 +62,8 @@ public sealed class RegionOfInterest
     {
         selection ??= new RoiSelection();
         cancel.ThrowIfCancellationRequested();
-        using var ds = GdalDataset.OpenVector(path);
-        if (ds.LayerCount == 0) throw new RasterDataException(path, "has no vector layers");
-        if (!selection.AssumeSceneCrs && ds.DriverName == "GeoJSON") CheckGeoJsonCrs(path);
-        var layer = selection.Layer is null ? ds.GetLayer(0) : ds.GetLayer(selection.Layer);
-        if (selection.Where is not null) layer.SetAttributeFilter(selection.Where);
+        var (ds, layer) = OpenLayer(path, selection);
+        using var dataset = ds;
         var reader = new WKBReader();
         var polygons = new List<(long Fid, Geometry Geometry)>();
         foreach (var (fid, wkb) in layer.ReadGeometries(cancel))
@@ -90,6 +87,25 @@ public sealed class RegionOfInterest
         if (window.IsEmpty) throw new RasterDataException(path, $"the region of interest does not overlap the scene {scene.Path}");
         var (rowStart, spans) = Rasterise(rings, window, cancel);
         return new RegionOfInterest(path, window, polygons.Count, rowStart, spans);
+    }
+
+    /// <summary>The selected layer of a vector file, its attribute filter set (the caller disposes the dataset).</summary>
+    private static (GdalDataset Dataset, OgrLayer Layer) OpenLayer(string path, RoiSelection selection)
+    {
+        var ds = GdalDataset.OpenVector(path);
+        try
+        {
+            if (ds.LayerCount == 0) throw new RasterDataException(path, "has no vector layers");
+            if (!selection.AssumeSceneCrs && ds.DriverName == "GeoJSON") CheckGeoJsonCrs(path);
+            var layer = selection.Layer is null ? ds.GetLayer(0) : ds.GetLayer(selection.Layer);
+            if (selection.Where is not null) layer.SetAttributeFilter(selection.Where);
+            return (ds, layer);
+        }
+        catch
+        {
+            ds.Dispose();
+            throw;
+        }
     }
 
     /// <summary>
@@ -138,11 +154,8 @@ public sealed class RegionOfInterest
     public static List<(long Fid, int Col, int Row)>? LoadPoints(string path, RasterInfo scene, RoiSelection? selection = null, CancellationToken cancel = default)
     {
         selection ??= new RoiSelection();
-        using var ds = GdalDataset.OpenVector(path);
-        if (ds.LayerCount == 0) throw new RasterDataException(path, "has no vector layers");
-        if (!selection.AssumeSceneCrs && ds.DriverName == "GeoJSON") CheckGeoJsonCrs(path);
-        var layer = selection.Layer is null ? ds.GetLayer(0) : ds.GetLayer(selection.Layer);
-        if (selection.Where is not null) layer.SetAttributeFilter(selection.Where);
+        var (ds, layer) = OpenLayer(path, selection);
+        using var dataset = ds;
         var reader = new WKBReader();
         var points = new List<(long Fid, double X, double Y)>();
         var polygons = 0;

@@ -49,13 +49,13 @@ public static class LibraryFromRoi
         var pixels = new List<(long Fid, string Cls, int Col, int Row, float[] Y, byte[] Ok)>();
         if (o.PointWindow < 1 || o.PointWindow % 2 == 0) throw new ArgumentOutOfRangeException(nameof(o), $"the point window must be an odd number of pixels (1, 3, 5, ...), not {o.PointWindow}");
         // Points (field samples) or polygons: each feature is a list of windows with the pixels inside marked.
-        var points = RegionOfInterest.LoadPoints(o.Roi, info, new RoiSelection { Layer = o.Layer, AssumeSceneCrs = o.AssumeSceneCrs }, cancel);
+        var points = RegionOfInterest.LoadPoints(o.Roi, info, new RoiSelection { Layer = o.Layer, AssumeSceneCrs = o.AssumeSceneCrs }, cancel)?.ToLookup(p => p.Fid);
         IEnumerable<(Window W, byte[] Inside)> Regions(long fid)
         {
             if (points is not null)
             {
                 var half = o.PointWindow / 2;
-                foreach (var (_, col, row) in points.Where(p => p.Fid == fid))
+                foreach (var (_, col, row) in points[fid])
                 {
                     var w = new Window(col - half, row - half, o.PointWindow, o.PointWindow).Intersect(new Window(0, 0, info.Width, info.Height));
                     var all = new byte[w.Area];

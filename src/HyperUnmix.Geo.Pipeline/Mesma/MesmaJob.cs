@@ -335,6 +335,7 @@ public static class MesmaJob
             var spread = _spread.AsSpan(0, uncertainty ? (c + 1) * n : 0);
             solver.Solve(y, n, valid, model, sse, _scratch, spread);
             var first = c + 3 + (normalised ? c : 0);
+            Span<double> x = stackalloc double[MesmaModels.MaxLevel];
             long nValid = 0, unmodelled = 0;
             for (var k = 0; k < n; k++)
             {
@@ -347,7 +348,7 @@ public static class MesmaJob
                     output[(c + 2) * n + k] = -1;
                     continue;
                 }
-                var x = solver.Fractions(m, y, n, k);
+                solver.Fractions(m, y, n, k, x);
                 double sum = 0;
                 for (var cl = 0; cl < c; cl++) output[cl * n + k] = 0;
                 var a = 0;
@@ -381,6 +382,7 @@ public static class MesmaJob
             sum.Clear(); sq.Clear(); runs.Clear();
             var model = _model.AsSpan(0, n);
             var sse = _sse.AsSpan(0, n);
+            Span<double> x = stackalloc double[MesmaModels.MaxLevel];
             foreach (var run in monteCarlo)
             {
                 run.Solve(y, n, valid, model, sse, _scratch);
@@ -388,7 +390,7 @@ public static class MesmaJob
                 {
                     if (valid[k] == 0 || model[k] < 0) continue;
                     runs[k]++;
-                    var x = run.Fractions(model[k], y, n, k);
+                    run.Fractions(model[k], y, n, k, x);
                     var a = 0;
                     foreach (var i in run.Models.Spectrum(model[k]))
                     {

@@ -280,6 +280,14 @@ public sealed class MesmaSolver
     /// </summary>
     public double[] Fractions(int model, ReadOnlySpan<float> y, int stride, int at)
     {
+        var x = new double[_m.Level[model]];
+        Fractions(model, y, stride, at, x);
+        return x;
+    }
+
+    /// <summary>As <see cref="Fractions(int, ReadOnlySpan{float}, int, int)"/>, into <paramref name="x"/> (at least the model's level long): no allocation per pixel.</summary>
+    public void Fractions(int model, ReadOnlySpan<float> y, int stride, int at, Span<double> x)
+    {
         var k = _m.Level[model];
         var idx = _m.Indices.AsSpan(4 * model, k);
         Span<double> c = stackalloc double[4];
@@ -292,8 +300,6 @@ public sealed class MesmaSolver
             c[a] = s;
         }
         var inv = _m.Inverses.AsSpan(16 * model, k * k);
-        var x = new double[k];
         for (var a = 0; a < k; a++) x[a] = RowScalar(inv, a, k, c[0], k > 1 ? c[1] : 0, k > 2 ? c[2] : 0, k > 3 ? c[3] : 0);
-        return x;
     }
 }
