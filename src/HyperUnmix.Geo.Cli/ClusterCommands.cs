@@ -101,7 +101,8 @@ internal static class ClusterCommands
         return cmd;
     }
 
-    public static Command Cluster(Func<(List<Option> Options, Func<ParseResult, string, string, UnmixOptions> Build)> unmixOptions, CancellationToken cancel)
+    public static Command Cluster(Func<(List<Option> Options, Func<ParseResult, string, string, UnmixOptions> Build)> unmixOptions,
+        Func<(List<Option> Options, Func<ParseResult, string, string, MesmaOptions> Build)> mesmaOptions, CancellationToken cancel)
     {
         var cmd = new Command("cluster", """
             Submit scenes to a cluster of workers and follow the job. One plan per scene (endmembers and the deep model
@@ -109,16 +110,36 @@ internal static class ClusterCommands
 
             Example:
               hyperunmix cluster submit archive/*.tif -o out/ --job july --redis redis:6379 --method fcls --wait
+              hyperunmix cluster mesma archive/*.tif -o fractions/ --job july-classes --redis redis:6379 --library berlin.sli --class-field level_1 --wait
               hyperunmix cluster status --job july --redis redis:6379
             """);
-        cmd.Subcommands.Add(Submit(unmixOptions(), cancel));
+        var (unmix, buildUnmix) = unmixOptions();
+        cmd.Subcommands.Add(Submit("submit", """
+            Submit scenes as one job. Running the same command again re-attaches to the job and resumes it (after a
+            cancel, or after every worker was stopped). Every unmix option applies to every scene.
+            Scenes may be listed in a text file (@archive.txt: one path per line, relative to the file's folder, '#'
+            comments) or given as folders with --glob.
+            """, unmix, buildUnmix, o => o.Format, "_abundances", (client, job, dir, list) => client.Submit(job, dir, list, cancel), cancel));
+        var (mesma, buildMesma) = mesmaOptions();
+        cmd.Subcommands.Add(Submit("mesma", """
+            Submit scenes as one MESMA job (class fractions with a spectral library, as `hyperunmix mesma`): one plan
+            per scene (the library read and matched to the scene's bands), tiles as work items, outputs
+            SCENE_fractions.tif with .models.csv and .qml, identical to `hyperunmix mesma` on one machine. Running
+            the same command again re-attaches to the job. Every mesma option applies to every scene; scenes as for
+            `cluster submit` (files, folders with --glob, @LIST).
+            """, mesma, buildMesma, o => o.Scene.Format, "_fractions", (client, job, dir, list) => client.SubmitMesma(job, dir, list, cancel), cancel));
         cmd.Subcommands.Add(Secret());
         foreach (var (name, text) in new[] { ("status", "Print a job's progress."), ("wait", "Wait until a job finishes; exit 0 when every scene succeeded."), ("cancel", "Stop handing out a job's work (submit it again to resume).") })
             cmd.Subcommands.Add(Follow(name, text, cancel));
         return cmd;
     }
 
-    private static Command Submit((List<Option> Options, Func<ParseResult, string, string, UnmixOptions> Build) unmix, CancellationToken cancel)
+    /// <summary>
+    /// A command that submits scenes as one job, each scene's options read by <paramref name="build"/> (one run's
+    /// options: unmix's or mesma's) and its output named SCENE + <paramref name="suffix"/> in the output folder.
+    /// </summary>
+    private static Command Submit<T>(string name, string description, List<Option> options, Func<ParseResult, string, string, T> build,
+        Func<T, RasterFormat> format, string suffix, Func<ClusterClient, string, string, IReadOnlyList<T>, Task<JobStatus>> submit, CancellationToken cancel)
     {
         var scenes = new Argument<string[]>("scenes")
         {
@@ -126,28 +147,25 @@ internal static class ClusterCommands
             Arity = ArgumentArity.OneOrMore,
         };
         var glob = new Option<string>("--glob") { Description = "For a folder among the scenes: the file names to take (e.g. '*.tif', 'ENMAP*.TIF'); '**/' in front searches subfolders too.", DefaultValueFactory = _ => "*.tif" };
-        var outDir = new Option<string>("-o", "--output-dir") { Description = "Folder for the outputs: SCENE_abundances.tif (and side outputs) for each scene.", Required = true };
+        var outDir = new Option<string>("-o", "--output-dir") { Description = $"Folder for the outputs: SCENE{suffix}.tif (and side outputs) for each scene.", Required = true };
         var redis = RedisOption();
         var cluster = ClusterOption();
         var job = JobOption();
         var wait = new Option<bool>("--wait") { Description = "Wait until the job finishes (like `cluster wait`)." };
         var secret = SecretOption();
         var insecure = InsecureOption();
-        var cmd = new Command("submit", """
-            Submit scenes as one job. Running the same command again re-attaches to the job and resumes it (after a
-            cancel, or after every worker was stopped). Every unmix option applies to every scene.
-            Scenes may be listed in a text file (@archive.txt: one path per line, relative to the file's folder, '#'
-            comments) or given as folders with --glob.
-            """) { scenes, outDir, redis, cluster, job, wait, glob, secret, insecure };
-        foreach (var o in unmix.Options) cmd.Options.Add(o);
+        var cmd = new Command(name, description) { scenes, outDir, redis, cluster, job, wait, glob, secret, insecure };
+        foreach (var o in options) cmd.Options.Add(o);
         cmd.SetAction(parse => Commands.Guard(parse, () =>
         {
             var dir = Path.GetFullPath(parse.GetValue(outDir)!);
-            var name = parse.GetValue(job)!;
-            var address = Address(parse, redis, cluster, secret, insecure, "cluster submit");
-            CheckJobName(name);
+            var jobName = parse.GetValue(job)!;
+            var address = Address(parse, redis, cluster, secret, insecure, "cluster " + name);
+            CheckJobName(jobName);
             var inputs = ExpandScenes(parse.GetValue(scenes)!, parse.GetValue(glob)!);
-            var list = new List<UnmixOptions>();
+            // One format for every scene of the job.
+            var extension = format(build(parse, inputs[0], "")) == RasterFormat.Envi ? ".img" : ".tif";
+            var list = new List<T>();
             var outputs = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var input in inputs)
             {
@@ -156,20 +174,19 @@ internal static class ClusterCommands
                 // a worker runs.
                 if (!full.StartsWith("/vsi", StringComparison.Ordinal) && !File.Exists(full) && !Directory.Exists(full))
                     throw new RasterDataException(full, "file not found");
-                var o = unmix.Build(parse, full, "");
                 var stem = Path.GetFileNameWithoutExtension(full.TrimEnd('/'));
-                var output = Path.Combine(dir, stem + "_abundances" + (o.Format == RasterFormat.Envi ? ".img" : ".tif"));
+                var output = Path.Combine(dir, stem + suffix + extension);
                 if (outputs.TryGetValue(output, out var other))
                     throw new UsageException($"{full} and {other} would both write {output}: scenes of one job need different file names");
                 outputs[output] = full;
-                list.Add(o with { Output = output });
+                list.Add(build(parse, full, output));
             }
             Directory.CreateDirectory(dir);
             return Client(address, parse, async client =>
             {
-                var status = await client.Submit(name, dir, list, cancel);
+                var status = await submit(client, jobName, dir, list);
                 Console.WriteLine(ClusterClient.Summary(status));
-                return parse.GetValue(wait) ? await WaitFor(client, name, cancel) : ExitCodes.Ok;
+                return parse.GetValue(wait) ? await WaitFor(client, jobName, cancel) : ExitCodes.Ok;
             });
         }));
         return cmd;

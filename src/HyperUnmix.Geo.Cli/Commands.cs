@@ -31,7 +31,7 @@ public static partial class Commands
         root.Subcommands.Add(Synth());
         root.Subcommands.Add(SampleData());
         root.Subcommands.Add(ClusterCommands.Worker(cancel));
-        root.Subcommands.Add(ClusterCommands.Cluster(UnmixOptionSet, cancel));
+        root.Subcommands.Add(ClusterCommands.Cluster(UnmixOptionSet, MesmaOptionSet, cancel));
         return root;
     }
 

@@ -4,11 +4,10 @@ namespace HyperUnmix.Geo.Cli;
 
 public static partial class Commands
 {
-    private static Command Mesma(CancellationToken cancel)
+    /// <summary>The options of a MESMA run (shared by mesma and cluster mesma) and how to read them, for a scene and its output.</summary>
+    internal static (List<Option> Options, Func<ParseResult, string, string, MesmaOptions> Build) MesmaOptionSet()
     {
-        var scene = SceneArgument();
         var common = InputOptions.Create();
-        var output = new Option<string>("-o", "--output") { Description = "Class-fraction raster to write (OUT's stem + .models.csv and .qml next to it).", Required = true };
         var library = new Option<string>("--library", "-l") { Description = "Spectral library: ENVI .sli (+ EnMAP-Box .csv/.json sidecars), CSV (one row per band), EnMAP-Box .gpkg/.geojson, a USGS splib07 ASCII folder/file or an ECOSTRESS folder/file (.txt).", Required = true };
         var classField = new Option<string?>("--class-field") { Description = "The library's class column (default: its first, e.g. level_1; without class columns every spectrum is its own class)." };
         var classes = new Option<string?>("--classes") { Description = "Comma-separated classes to use (default: all)." };
@@ -36,27 +35,13 @@ public static partial class Commands
         format.AcceptOnlyFromAmong("gtiff", "cog", "envi");
         var outNoData = new Option<float>("--output-nodata") { Description = "Nodata value written to the output.", DefaultValueFactory = _ => -9999f };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing outputs." };
-        var cmd = new Command("mesma", """
-            Class fractions with a spectral library: MESMA (Multiple Endmember Spectral Mixture Analysis, Roberts et
-            al. 1998). Each pixel tries every model of --levels library spectra (at most one per class) plus
-            photometric shade, fitted by least squares; models whose fractions, shade or RMSE break the constraints
-            are refused, and the best model is kept (a higher level only when it lowers the RMSE by --min-rmse-gain).
-
-            Outputs: OUT with one fraction band per class, then shade, rmse, model (index into OUT's stem +
-            .models.csv; -1 where no model fits), with --shade-normalised the fractions divided by their sum, with
-            --uncertainty the spread over the near-best models, with --monte-carlo N the spread over N runs on random
-            library subsets.
-
-            Example:
-              hyperunmix mesma enmap.tif --library library_berlin.sli --class-field level_1 --drop-uncovered-bands -o fractions.tif
-            """) { scene, output, library, classField, classes, levels, gain, ftest, minF, maxF, maxShade, maxRmse, maxModels, normalised, uncertainty, monteCarlo, mcFraction, wlUnit, libScale, dropUncovered, assumeCrs, tile, threads, memory, format, outNoData, overwrite };
-        foreach (var opt in common.All) cmd.Options.Add(opt);
-        cmd.SetAction(parse => Guard(parse, () =>
+        List<Option> options = [library, classField, classes, levels, gain, ftest, minF, maxF, maxShade, maxRmse, maxModels, normalised, uncertainty, monteCarlo, mcFraction, wlUnit, libScale, dropUncovered, assumeCrs, tile, threads, memory, format, outNoData, overwrite, .. common.All];
+        return (options, (parse, input, output) =>
         {
             var o = common.Apply(parse, new UnmixOptions
             {
-                Input = parse.GetValue(scene)!,
-                Output = parse.GetValue(output)!,
+                Input = input,
+                Output = output,
                 TileSize = parse.GetValue(tile),
                 Threads = parse.GetValue(threads),
                 MemoryBytes = (long)parse.GetValue(memory) << 20,
@@ -88,7 +73,7 @@ public static partial class Commands
                 ShadeNormalised = parse.GetValue(normalised),
                 UncertaintyRmse = parse.GetValue(uncertainty) is { } u && u >= 0 ? u : parse.GetValue(uncertainty) is null ? null : throw new UsageException("--uncertainty must not be negative"),
             };
-            var mo = new MesmaOptions
+            return new MesmaOptions
             {
                 Scene = o,
                 Library = parse.GetValue(library)!,
@@ -98,6 +83,32 @@ public static partial class Commands
                 Settings = settings,
                 DropUncoveredBands = parse.GetValue(dropUncovered),
             };
+        });
+    }
+
+    private static Command Mesma(CancellationToken cancel)
+    {
+        var scene = SceneArgument();
+        var output = new Option<string>("-o", "--output") { Description = "Class-fraction raster to write (OUT's stem + .models.csv and .qml next to it).", Required = true };
+        var (options, build) = MesmaOptionSet();
+        var cmd = new Command("mesma", """
+            Class fractions with a spectral library: MESMA (Multiple Endmember Spectral Mixture Analysis, Roberts et
+            al. 1998). Each pixel tries every model of --levels library spectra (at most one per class) plus
+            photometric shade, fitted by least squares; models whose fractions, shade or RMSE break the constraints
+            are refused, and the best model is kept (a higher level only when it lowers the RMSE by --min-rmse-gain).
+
+            Outputs: OUT with one fraction band per class, then shade, rmse, model (index into OUT's stem +
+            .models.csv; -1 where no model fits), with --shade-normalised the fractions divided by their sum, with
+            --uncertainty the spread over the near-best models, with --monte-carlo N the spread over N runs on random
+            library subsets.
+
+            Example:
+              hyperunmix mesma enmap.tif --library library_berlin.sli --class-field level_1 --drop-uncovered-bands -o fractions.tif
+            """) { scene, output };
+        foreach (var opt in options) cmd.Options.Add(opt);
+        cmd.SetAction(parse => Guard(parse, () =>
+        {
+            var mo = build(parse, parse.GetValue(scene)!, parse.GetValue(output)!);
             var r = MesmaJob.Run(mo, line => Console.WriteLine($"  {line}"), cancel);
             var levelsText = string.Join(", ", r.PixelsPerLevel.Select((c, k) => (c, k)).Where(t => t.c > 0).Select(t => $"{t.c} with {t.k} spectra"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

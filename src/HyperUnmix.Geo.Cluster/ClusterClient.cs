@@ -1,4 +1,3 @@
-using System.Text.Json;
 using HyperUnmix.Geo.Pipeline;
 using HyperUnmix.Geo.Raster;
 using Microsoft.Extensions.DependencyInjection;
@@ -54,13 +53,21 @@ public sealed class ClusterClient : IAsyncDisposable
     /// Submits a job, or re-attaches to it when it exists with the same scenes and options (it then resumes).
     /// Inputs and outputs are checked here first, so a bad scene or an existing output is refused before any work.
     /// </summary>
-    public async Task<JobStatus> Submit(string job, string outDir, IReadOnlyList<UnmixOptions> scenes, CancellationToken cancel)
+    public Task<JobStatus> Submit(string job, string outDir, IReadOnlyList<UnmixOptions> scenes, CancellationToken cancel) =>
+        Submit(job, outDir, scenes.Select(o => (SceneOrders.Unmix(o), (Action)(() => UnmixJob.CheckOutputs(o)))).ToList(), cancel);
+
+    /// <summary>As <see cref="Submit(string, string, IReadOnlyList{UnmixOptions}, CancellationToken)"/>, for MESMA runs: one plan (the library matched to the scene) per scene.</summary>
+    public Task<JobStatus> SubmitMesma(string job, string outDir, IReadOnlyList<MesmaOptions> scenes, CancellationToken cancel) =>
+        Submit(job, outDir, scenes.Select(o => (SceneOrders.Mesma(o), (Action)(() => MesmaJob.CheckOutputs(o)))).ToList(), cancel);
+
+    /// <summary>Each scene's order (<see cref="SceneOrders"/>) and the check of its input and outputs.</summary>
+    private async Task<JobStatus> Submit(string job, string outDir, IReadOnlyList<(string Json, Action Check)> scenes, CancellationToken cancel)
     {
         var grain = _client.GetGrain<IJobGrain>(job);
         var existing = await grain.Status().WaitAsync(cancel);
         if (existing.State == "unknown")
         {
-            foreach (var o in scenes) UnmixJob.CheckOutputs(o);
+            foreach (var (_, check) in scenes) check();
         }
         else if (existing.State == "done" && existing.Scenes.FirstOrDefault(x => !File.Exists(x.Output)) is { } gone)
         {
@@ -81,7 +88,7 @@ public sealed class ClusterClient : IAsyncDisposable
         {
             Name = job,
             OutDir = Path.GetFullPath(outDir),
-            SceneOptions = scenes.Select(o => JsonSerializer.Serialize(o, UnmixPlan.JsonOptions)).ToArray(),
+            SceneOptions = scenes.Select(x => x.Json).ToArray(),
         };
         try
         {

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Orleans.GrainDirectory;
 using Orleans.Runtime;
@@ -115,8 +114,8 @@ public sealed class JobGrain(
             S.Activations = 1;
             S.Scenes = spec.SceneOptions.Select(json =>
             {
-                using var doc = JsonDocument.Parse(json);
-                return new SceneState { Input = doc.RootElement.GetProperty("Input").GetString()!, Output = doc.RootElement.GetProperty("Output").GetString()! };
+                var (input, output) = SceneOrders.Files(json);
+                return new SceneState { Input = input, Output = output };
             }).ToList();
             await state.WriteStateAsync();
         }

@@ -113,7 +113,7 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         await Task.WhenAll(loops);
         lock (_gate)
         {
-            foreach (var p in _processors.Values) p.Processor.Dispose();
+            foreach (var p in _processors.Values) p.Dispose();
             _processors.Clear();
             foreach (var (_, source) in _planned) source.Dispose();
             _planned.Clear();
@@ -202,9 +202,21 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
 
     private WorkResult PlanLocked(WorkItem item, string worker)
     {
-        var o = JsonSerializer.Deserialize<UnmixOptions>(item.OptionsJson!, UnmixPlan.JsonOptions)!;
-        var sceneDir = TileStore.SceneDir(item.StateDir, item.Scene);
         var planFile = TileStore.PlanFile(item.StateDir, item.Scene);
+        if (SceneOrders.AsMesma(item.OptionsJson!) is { } mesma)
+        {
+            if (!File.Exists(planFile))
+            {
+                // A MESMA plan is one file (no model beside it): published first-writer-wins into the scene's folder
+                // as the coordinator made it; a late duplicate's publish finds no folder and creates nothing.
+                var (plan, source) = MesmaJob.PlanSceneKeepingSource(mesma);
+                if (TileStore.Publish(planFile, plan.ToJson())) KeepPlanned(planFile, source);
+                else source.Dispose();
+            }
+            return new WorkResult { Worker = worker, PlanFile = planFile, Tiles = MesmaPlan.Load(planFile).Grid.Count };
+        }
+        var o = SceneOrders.AsUnmix(item.OptionsJson!);
+        var sceneDir = TileStore.SceneDir(item.StateDir, item.Scene);
         if (!File.Exists(planFile))
         {
             // Each planner writes its model into its own folder: a second planner never touches the files a
@@ -229,12 +241,9 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         var shared = Acquire(item.PlanFile!);
         try
         {
-            // Workspaces (a tile's input and output buffers) are reused from tile to tile.
-            if (!shared.Workspaces.TryTake(out var ws)) ws = shared.Processor.CreateWorkspace();
-            var valid = shared.Processor.Process(item.Tile, ws);
+            var encoded = shared.Process(item.Tile);
             if (TileDelayMs > 0) Thread.Sleep(TileDelayMs);
-            var published = TileStore.Publish(TileStore.TileFile(item.StateDir, item.Scene, item.Tile), TileStore.EncodeTile(valid, shared.Processor.OutputBands, ws.Output));
-            shared.Workspaces.Add(ws);
+            var published = TileStore.Publish(TileStore.TileFile(item.StateDir, item.Scene, item.Tile), encoded);
             return new WorkResult { Worker = worker, Duplicate = !published };
         }
         finally
@@ -245,22 +254,74 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
 
     private WorkResult Assemble(WorkItem item, string worker)
     {
+        string TileFile(int k) => TileStore.TileFile(item.StateDir, item.Scene, k);
+        if (MesmaPlan.IsMesmaPlan(item.PlanFile!))
+        {
+            var mesma = MesmaPlan.Load(item.PlanFile!);
+            var mesmaGrid = mesma.Grid;
+            MesmaJob.Assemble(mesma, k => TileStore.ReadTile(TileFile(k), mesma.BandNames.Length, (int)mesmaGrid[k].Window.Area));
+            output.WriteLine($"assembled {mesma.Options.Scene.Output}");
+            output.Flush();
+            return new WorkResult { Worker = worker };
+        }
         var plan = UnmixPlan.Load(item.PlanFile!);
         var grid = plan.Grid;
         var bands = plan.Endmembers.Count + 1;
-        UnmixJob.Assemble(plan, k => TileStore.ReadTile(TileStore.TileFile(item.StateDir, item.Scene, k), bands, (int)grid[k].Window.Area));
+        UnmixJob.Assemble(plan, k => TileStore.ReadTile(TileFile(k), bands, (int)grid[k].Window.Area));
         output.WriteLine($"assembled {plan.Options.Output}");
         output.Flush();
         return new WorkResult { Worker = worker };
     }
 
-    /// <summary>A scene's processor and workspaces, shared by the loops; closed once retired and unused.</summary>
-    private sealed class SharedProcessor(TileProcessor processor)
+    /// <summary>
+    /// A scene's tile processor (unmixing or MESMA) and its workspaces, shared by the loops; closed once retired and
+    /// unused. <see cref="Process"/> gives a tile's output file.
+    /// </summary>
+    private abstract class SharedProcessor : IDisposable
     {
-        public TileProcessor Processor { get; } = processor;
-        public System.Collections.Concurrent.ConcurrentBag<TileProcessor.Workspace> Workspaces { get; } = [];
         public int Users { get; set; }
         public bool Retired { get; set; }
+        public abstract byte[] Process(int tile);
+        public abstract void Dispose();
+
+        /// <summary>The processor of a plan file, reading through <paramref name="source"/> when given (the planner's open scene).</summary>
+        public static SharedProcessor Open(string planFile, RasterSource? source) =>
+            MesmaPlan.IsMesmaPlan(planFile)
+                ? new Mesma(source is null ? MesmaTiles.Open(MesmaPlan.Load(planFile)) : MesmaTiles.Open(MesmaPlan.Load(planFile), source))
+                : new Unmix(source is null ? TileProcessor.Open(UnmixPlan.Load(planFile)) : TileProcessor.Open(UnmixPlan.Load(planFile), source));
+    }
+
+    private sealed class Unmix(TileProcessor processor) : SharedProcessor
+    {
+        // Workspaces (a tile's input and output buffers) are reused from tile to tile.
+        private readonly System.Collections.Concurrent.ConcurrentBag<TileProcessor.Workspace> _workspaces = [];
+
+        public override byte[] Process(int tile)
+        {
+            if (!_workspaces.TryTake(out var ws)) ws = processor.CreateWorkspace();
+            var valid = processor.Process(tile, ws);
+            var bytes = TileStore.EncodeTile(valid, processor.OutputBands, ws.Output);
+            _workspaces.Add(ws);
+            return bytes;
+        }
+
+        public override void Dispose() => processor.Dispose();
+    }
+
+    private sealed class Mesma(MesmaTiles tiles) : SharedProcessor
+    {
+        private readonly System.Collections.Concurrent.ConcurrentBag<MesmaTiles.Workspace> _workspaces = [];
+
+        public override byte[] Process(int tile)
+        {
+            if (!_workspaces.TryTake(out var ws)) ws = tiles.CreateWorkspace();
+            var (valid, _) = tiles.Process(tile, ws);
+            var bytes = TileStore.EncodeTile(valid, tiles.OutputBands, ws.Output.AsSpan(0, tiles.OutputBands * (int)tiles.Grid[tile].Window.Area));
+            _workspaces.Add(ws);
+            return bytes;
+        }
+
+        public override void Dispose() => tiles.Dispose();
     }
 
     private SharedProcessor Acquire(string planFile)
@@ -273,13 +334,13 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
                 foreach (var key in _processors.Keys.ToList())
                     if (!File.Exists(key)) Retire(key);
                 var planned = _planned.FindIndex(p => p.PlanFile == planFile);
+                RasterSource? source = null;
                 if (planned >= 0)
                 {
-                    var source = _planned[planned].Source;
+                    source = _planned[planned].Source;
                     _planned.RemoveAt(planned);
-                    shared = new SharedProcessor(TileProcessor.Open(UnmixPlan.Load(planFile), source));
                 }
-                else shared = new SharedProcessor(TileProcessor.Open(UnmixPlan.Load(planFile)));
+                shared = SharedProcessor.Open(planFile, source);
                 _processors[planFile] = shared;
             }
             shared.Users++;
@@ -312,7 +373,7 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         lock (_gate)
         {
             shared.Users--;
-            if (shared.Retired && shared.Users == 0) shared.Processor.Dispose();
+            if (shared.Retired && shared.Users == 0) shared.Dispose();
         }
     }
 
@@ -323,7 +384,7 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         {
             if (!_processors.Remove(planFile, out var shared)) return;
             shared.Retired = true;
-            if (shared.Users == 0) shared.Processor.Dispose();
+            if (shared.Users == 0) shared.Dispose();
         }
     }
 

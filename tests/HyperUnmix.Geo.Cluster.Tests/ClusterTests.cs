@@ -103,6 +103,48 @@ public sealed partial class ClusterTests(Archive archive) : IClassFixture<Archiv
         Assert.Matches("items completed by 3 worker processes", c.Status("fcls").Text);
     }
 
+    /// <summary>
+    /// MESMA through the cluster (`cluster mesma`): three real EnMAP L2A tiles with the Berlin library, as a user
+    /// runs `hyperunmix mesma` on each, with the spread of the near-best models and a Monte Carlo run on top.
+    /// </summary>
+    [Fact]
+    public void Mesma_OnTwoWorkers_IsByteIdenticalToTheSingleMachineRun()
+    {
+        string[] scenes = ["64_0", "96_32", "96_128"];
+        scenes = scenes.Select(t => Repo.Dataset($"enmap_potsdam/enmap_potsdam_tile_{t}.tif")).ToArray();
+        string[] library = ["--library", Repo.Dataset("spectral_libraries/enmapbox_berlin/library_berlin.sli")];
+        string[] options = [.. library, "--class-field", "level_1", "--drop-uncovered-bands", "--tile", "16", "--uncertainty", "0.002", "--monte-carlo", "2"];
+        using var c = new LocalCluster();
+        var reference = Directory.CreateDirectory(Path.Combine(c.Dir, "reference")).FullName;
+        foreach (var s in scenes)
+        {
+            var (code, _, err) = LocalCluster.Command(null, ["mesma", s, "-o", Path.Combine(reference, Path.GetFileNameWithoutExtension(s) + "_fractions.tif"), .. options]);
+            Assert.True(code == 0, err);
+        }
+        c.StartWorkers(2);
+        var outDir = Path.Combine(c.Dir, "out");
+        // A library without the class field asked for is refused at submit, naming the library, and no job is made.
+        var (badCode, _, badErr) = c.Run(["cluster", "mesma", .. scenes, "-o", outDir, "--job", "bad", .. library, "--class-field", "nope", "--drop-uncovered-bands"]);
+        Assert.Equal(3, badCode);
+        Assert.Contains("library_berlin.sli: has no class field 'nope'", badErr);
+        Assert.Equal(2, c.Run("cluster", "status", "--job", "bad").Code);
+        var (submitCode, output, submitErr) = c.Run(["cluster", "mesma", .. scenes, "-o", outDir, "--job", "classes", .. options, "--wait"]);
+        Assert.True(submitCode == 0, output + submitErr);
+        foreach (var s in scenes)
+            foreach (var suffix in new[] { ".tif", ".models.csv", ".qml" })
+            {
+                var name = Path.GetFileNameWithoutExtension(s) + "_fractions" + suffix;
+                var mine = Path.Combine(outDir, name);
+                Assert.True(File.Exists(mine), $"{mine} is missing");
+                Assert.True(File.ReadAllBytes(Path.Combine(reference, name)).AsSpan().SequenceEqual(File.ReadAllBytes(mine)), $"{mine} differs from the single-machine run's");
+            }
+        var status = c.Status("classes");
+        Assert.Equal("done", status.State);
+        Assert.Equal(12, status.Tiles);
+        Assert.Equal(12, status.TilesDone);
+        Assert.False(Directory.Exists(Path.Combine(outDir, ".hyperunmix")), "the job's state folder was left behind");
+    }
+
     /// <summary>Three slow workers, a job submitted without waiting, and its status once a few tiles are done.</summary>
     private JobCounts StartMidRun(LocalCluster c, string job, string outDir, string[] options, int tiles = 4)
     {

@@ -68,21 +68,177 @@ public static class MesmaJob
         return Path.Combine(Path.GetDirectoryName(full)!, Path.GetFileNameWithoutExtension(full));
     }
 
+    /// <summary>The scene options of a MESMA run, as a run with given endmembers and a linear solver: no sample is needed for endmembers.</summary>
+    internal static UnmixOptions SceneOptions(MesmaOptions mo) =>
+        mo.Scene with { Method = UnmixMethod.Fcls, EndmembersFile = mo.Library, Normalize = Unmixing.Solvers.PixelScale.None };
+
+    /// <summary>Runs MESMA over a scene on this machine: <see cref="Prepare"/>, then the tiles in parallel into the raster.</summary>
     public static MesmaResult Run(MesmaOptions mo, Action<string>? log = null, CancellationToken cancel = default)
     {
         var clock = Stopwatch.StartNew();
-        // The scene options as a run with given endmembers and a linear solver: no sample is needed for endmembers.
-        var o = mo.Scene with { Method = UnmixMethod.Fcls, EndmembersFile = mo.Library, Normalize = Unmixing.Solvers.PixelScale.None };
+        var o = SceneOptions(mo);
         ScenePlanner.Validate(o);
         var (opened, bands, roi, area) = ScenePlanner.OpenScene(o, cancel);
         using var source = opened;
-        var info = source.Info;
-        var table = ModelTablePath(o.Output);
-        var style = StylePath(o.Output);
-        using var outputs = OutputSet.Begin(RasterSink.FinalFiles(Path.GetFullPath(o.Output), o.Format).Append(table).Append(style),
-            InputFiles(source, mo), o.Overwrite, [Path.GetFullPath(o.Output) + ".aux.xml"]);
+        using var outputs = Reserve(mo, source, o.Overwrite);
+        var (plan, models) = Prepare(mo, source, bands, roi, area, log, cancel);
+        using var tiles = new MesmaTiles(plan, source, roi, models, ownsSource: false);
+        var grid = plan.Grid;
+        var sink = RasterSink.Create(outputs, o.Output, plan.Profile(source.Info), o.Format);
+        long valid = 0, unmodelled = 0;
+        var perLevel = new long[MesmaModels.MaxLevel + 1];
+        try
+        {
+            var pool = new ConcurrentBag<MesmaTiles.Workspace>();
+            try
+            {
+                Parallel.For(0, grid.Count, new ParallelOptions { MaxDegreeOfParallelism = plan.Workers, CancellationToken = cancel },
+                    () => pool.TryTake(out var w) ? w : tiles.CreateWorkspace(),
+                    (index, _, w) =>
+                    {
+                        var window = grid[index].Window;
+                        var (v, u) = tiles.Process(index, w, perLevel);
+                        sink.WriteTile(window.RelativeTo(area), w.Output.AsSpan(0, (int)(tiles.OutputBands * window.Area)));
+                        Interlocked.Add(ref valid, v);
+                        Interlocked.Add(ref unmodelled, u);
+                        return w;
+                    },
+                    pool.Add);
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
+            {
+                throw e.InnerExceptions[0];
+            }
+            cancel.ThrowIfCancellationRequested();
+            if (valid == 0) throw ScenePlanner.NoValidPixel(o, roi is not null);
+            sink.Commit();
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+        WriteSideOutputs(plan, models, outputs);
+        cancel.ThrowIfCancellationRequested();
+        outputs.Commit();
+        return new MesmaResult
+        {
+            Output = Path.GetFullPath(o.Output),
+            ModelTable = ModelTablePath(o.Output),
+            Style = StylePath(o.Output),
+            BandNames = plan.BandNames,
+            ClassField = plan.ClassField,
+            ClassNames = plan.ClassNames,
+            Spectra = plan.Spectra.Length,
+            Models = models.Count,
+            SingularModels = models.Singular,
+            BandsUsed = plan.Bands.Length,
+            LibraryUnits = plan.LibraryUnits,
+            Resampling = plan.Resampling,
+            ValidPixels = valid,
+            Unmodelled = unmodelled,
+            PixelsPerLevel = perLevel,
+            Seconds = clock.Elapsed.TotalSeconds,
+            Tiles = grid.Count,
+            TileSize = plan.TileSize,
+            Workers = plan.Workers,
+        };
+    }
 
-        // The library, its classes, and its bands matched to the scene's.
+    /// <summary>
+    /// Plans a MESMA scene for tiles processed elsewhere (the cluster runner): the library read, matched to the
+    /// scene's bands and enumerated into models exactly as <see cref="Run"/> does, with every check it makes (a bad
+    /// library or scene fails here, before any tile). The scene stays open for the caller (who disposes it), so a
+    /// runner that goes on with its tiles reads through the blocks the screening decompressed.
+    /// </summary>
+    public static (MesmaPlan Plan, RasterSource Source) PlanSceneKeepingSource(MesmaOptions mo, Action<string>? log = null, CancellationToken cancel = default)
+    {
+        var o = SceneOptions(mo);
+        ScenePlanner.Validate(o);
+        var (source, bands, roi, area) = ScenePlanner.OpenScene(o, cancel);
+        try
+        {
+            return (Prepare(mo, source, bands, roi, area, log, cancel).Plan, source);
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// What a cluster job checks up front for a MESMA run of <paramref name="mo"/>: the scene opens, the library reads
+    /// and has the class field and classes asked for, and the outputs can be reserved (then released).
+    /// </summary>
+    public static void CheckOutputs(MesmaOptions mo)
+    {
+        var o = SceneOptions(mo);
+        ScenePlanner.Validate(o);
+        using var source = ScenePlanner.OpenInput(o);
+        using var set = Reserve(mo, source, o.Overwrite);
+        Classes(SpectralLibraries.Read(mo.Library, mo.Units), mo);
+    }
+
+    /// <summary>
+    /// Writes a planned scene's outputs from its tiles' outputs (<paramref name="tile"/>: tile k's valid-pixel count
+    /// and band-sequential output), with the same sink, profile and side outputs as <see cref="Run"/>: the bytes of a
+    /// single-machine run. The job owns its outputs, so they are replaced.
+    /// </summary>
+    public static void Assemble(MesmaPlan plan, Func<int, (int Valid, float[] Output)> tile, CancellationToken cancel = default)
+    {
+        var o = SceneOptions(plan.Options);
+        using var source = ScenePlanner.OpenInput(o);
+        using var outputs = Reserve(plan.Options, source, overwrite: true);
+        var grid = plan.Grid;
+        var sink = RasterSink.Create(outputs, o.Output, plan.Profile(source.Info), o.Format);
+        try
+        {
+            long valid = 0;
+            for (var k = 0; k < grid.Count; k++)
+            {
+                cancel.ThrowIfCancellationRequested();
+                var (n, output) = tile(k);
+                sink.WriteTile(grid[k].Window.RelativeTo(plan.Area), output);
+                valid += n;
+            }
+            if (valid == 0) throw ScenePlanner.NoValidPixel(o, o.Roi is not null);
+            sink.Commit();
+        }
+        finally
+        {
+            sink.Dispose();
+        }
+        WriteSideOutputs(plan, plan.Models(), outputs);
+        cancel.ThrowIfCancellationRequested();
+        outputs.Commit();
+    }
+
+    /// <summary>Every file a MESMA run writes (the raster's, the model table, the style), reserved against the inputs before any work.</summary>
+    private static OutputSet Reserve(MesmaOptions mo, RasterSource source, bool overwrite)
+    {
+        var output = Path.GetFullPath(mo.Scene.Output);
+        return OutputSet.Begin(RasterSink.FinalFiles(output, mo.Scene.Format).Append(ModelTablePath(output)).Append(StylePath(output)),
+            InputFiles(source, mo), overwrite, [output + ".aux.xml"]);
+    }
+
+    private static void WriteSideOutputs(MesmaPlan plan, MesmaModels models, OutputSet outputs)
+    {
+        var output = plan.Options.Scene.Output;
+        EndmemberFiles.WriteAtomically(outputs.Temp(ModelTablePath(output)), Encoding.UTF8.GetBytes(models.TableCsv()));
+        StyleFile.Write(outputs.Temp(StylePath(output)), plan.ClassNames, plan.Options.Scene.OutputNoData, ColoursJson(plan.ClassNames, plan.Colours));
+    }
+
+    /// <summary>
+    /// Everything a MESMA tile needs, from the scene as opened: the library read, its classes, the scene's bands
+    /// screened and matched to the library's (resampled with each band's response), the models enumerated (every
+    /// refusal of a bad library happens here), the tile size from the memory budget, and the output's band names and
+    /// metadata.
+    /// </summary>
+    private static (MesmaPlan Plan, MesmaModels Models) Prepare(MesmaOptions mo, RasterSource source, int[] bands, RegionOfInterest? roi, Window area,
+        Action<string>? log, CancellationToken cancel)
+    {
+        var o = SceneOptions(mo);
+        var info = source.Info;
         var lib = SpectralLibraries.Read(mo.Library, mo.Units);
         log?.Invoke($"library: {lib.Count} spectra, {lib.Bands} bands, {lib.Units}");
         var (classField, classOf, classNames, keep) = Classes(lib, mo);
@@ -106,13 +262,11 @@ public static class MesmaJob
         CheckSceneUnits(sample(), report.Covered, mo);
 
         var spectra = keep.Select(i => resampled[i]).ToArray();
-        var models = new MesmaModels(spectra, keep.Select(i => classOf[i]).ToArray(), classNames, keep.Select(i => lib.Names[i]).ToArray(), mo.Settings);
+        var spectrumClass = keep.Select(i => classOf[i]).ToArray();
+        var spectrumNames = keep.Select(i => lib.Names[i]).ToArray();
+        var models = new MesmaModels(spectra, spectrumClass, classNames, spectrumNames, mo.Settings);
         log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"models: {models.Count:N0} (levels {string.Join(",", models.Levels)}; {models.Singular} left out as linearly dependent) over {classNames.Length} classes of '{classField}'"));
-        var solver = new MesmaSolver(models);
-        // Monte Carlo: the same search over random library subsets (MesmaSettings.MonteCarloRuns).
-        var kept = keep.Select(i => classOf[i]).ToArray();
-        var monteCarlo = mo.Settings.MonteCarloSubsets(kept, classNames.Length).Select(sub => new MesmaSolver(new MesmaModels(
-            sub.Select(i => spectra[i]).ToArray(), sub.Select(i => kept[i]).ToArray(), classNames, sub.Select(i => lib.Names[keep[i]]).ToArray(), mo.Settings))).ToArray();
+        var monteCarlo = MesmaTiles.MonteCarloSolvers(mo.Settings, spectra, spectrumClass, classNames, spectrumNames);
         if (monteCarlo.Length > 0)
             log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"monte carlo: {monteCarlo.Length} runs of {mo.Settings.MonteCarloFraction * 100:G3}% of each class's spectra ({monteCarlo.Sum(m => (long)m.Models.Count):N0} models in all), seed {mo.Settings.MonteCarloSeed}"));
 
@@ -120,89 +274,43 @@ public static class MesmaJob
         var bandNames = classNames.Concat(["shade", "rmse", "model"]).Concat(mo.Settings.ShadeNormalised ? classNames.Select(c => c + "_normalised") : [])
             .Concat(mo.Settings.UncertaintyRmse is null ? [] : classNames.Select(c => c + "_sd").Append("near_models"))
             .Concat(monteCarlo.Length == 0 ? [] : classNames.Select(c => c + "_mc_sd").Append("mc_runs")).ToArray();
-        var nOut = bandNames.Length;
-        var (tile, workers) = ScenePlanner.PlanMemory(o, bands.Length, nOut);
-        var grid = new TilePlan(area, tile, tile);
-        var profile = RasterProfile.FromSource(info, area, bandNames) with
+        var (tile, workers) = ScenePlanner.PlanMemory(o, bands.Length, bandNames.Length);
+        var metadata = new Dictionary<string, string>
         {
-            NoData = o.OutputNoData,
-            Metadata = new Dictionary<string, string>
-            {
-                ["HYPERUNMIX_VERSION"] = UnmixJob.Version,
-                ["HYPERUNMIX_METHOD"] = "MESMA",
-                ["HYPERUNMIX_INPUT"] = Path.GetFullPath(info.Path),
-                ["HYPERUNMIX_LIBRARY"] = Path.GetFullPath(mo.Library),
-                ["HYPERUNMIX_CLASS_FIELD"] = classField,
-                ["HYPERUNMIX_CLASS_COLOURS"] = ColoursJson(classNames, colours),
-                ["HYPERUNMIX_MESMA"] = Parameters(mo.Settings, models),
-                ["HYPERUNMIX_RESAMPLING"] = report.ToString(),
-                ["HYPERUNMIX_UNCERTAINTY"] = mo.Settings.UncertaintyRmse is { } u
-                    ? string.Create(CultureInfo.InvariantCulture, $"CLASS_sd: standard deviation of the class fraction over the valid models of the chosen level within {u} RMSE of the best; near_models: their count")
-                    : "none",
-                ["HYPERUNMIX_MONTE_CARLO"] = monteCarlo.Length > 0
-                    ? string.Create(CultureInfo.InvariantCulture, $"runs={monteCarlo.Length} fraction={mo.Settings.MonteCarloFraction} seed={mo.Settings.MonteCarloSeed}; CLASS_mc_sd: standard deviation of the class fraction over the runs that modelled the pixel (each with a random subset of each class's spectra); mc_runs: their count")
-                    : "none",
-            },
+            ["HYPERUNMIX_VERSION"] = UnmixJob.Version,
+            ["HYPERUNMIX_METHOD"] = "MESMA",
+            ["HYPERUNMIX_INPUT"] = Path.GetFullPath(info.Path),
+            ["HYPERUNMIX_LIBRARY"] = Path.GetFullPath(mo.Library),
+            ["HYPERUNMIX_CLASS_FIELD"] = classField,
+            ["HYPERUNMIX_CLASS_COLOURS"] = ColoursJson(classNames, colours),
+            ["HYPERUNMIX_MESMA"] = Parameters(mo.Settings, models),
+            ["HYPERUNMIX_RESAMPLING"] = report.ToString(),
+            ["HYPERUNMIX_UNCERTAINTY"] = mo.Settings.UncertaintyRmse is { } u
+                ? string.Create(CultureInfo.InvariantCulture, $"CLASS_sd: standard deviation of the class fraction over the valid models of the chosen level within {u} RMSE of the best; near_models: their count")
+                : "none",
+            ["HYPERUNMIX_MONTE_CARLO"] = monteCarlo.Length > 0
+                ? string.Create(CultureInfo.InvariantCulture, $"runs={monteCarlo.Length} fraction={mo.Settings.MonteCarloFraction} seed={mo.Settings.MonteCarloSeed}; CLASS_mc_sd: standard deviation of the class fraction over the runs that modelled the pixel (each with a random subset of each class's spectra); mc_runs: their count")
+                : "none",
         };
-        var sink = RasterSink.Create(outputs, o.Output, profile, o.Format);
-        long valid = 0, unmodelled = 0;
-        var perLevel = new long[MesmaModels.MaxLevel + 1];
-        try
+        var plan = new MesmaPlan
         {
-            var pool = new ConcurrentBag<Worker>();
-            try
-            {
-                Parallel.For(0, grid.Count, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel },
-                    () => pool.TryTake(out var w) ? w : new Worker(bands.Length, tile * tile, nOut, classNames.Length, monteCarlo),
-                    (index, _, w) =>
-                    {
-                        var window = grid[index].Window;
-                        var (v, u) = w.Process(window, source, bands, roi, o, solver, models, mo.Settings.ShadeNormalised, perLevel);
-                        sink.WriteTile(window.RelativeTo(area), w.Output.AsSpan(0, (int)(nOut * window.Area)));
-                        Interlocked.Add(ref valid, v);
-                        Interlocked.Add(ref unmodelled, u);
-                        return w;
-                    },
-                    pool.Add);
-            }
-            catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
-            {
-                throw e.InnerExceptions[0];
-            }
-            cancel.ThrowIfCancellationRequested();
-            if (valid == 0) throw ScenePlanner.NoValidPixel(o, roi is not null);
-            sink.Commit();
-        }
-        finally
-        {
-            sink.Dispose();
-        }
-        EndmemberFiles.WriteAtomically(outputs.Temp(table), Encoding.UTF8.GetBytes(models.TableCsv()));
-        StyleFile.Write(outputs.Temp(style), classNames, o.OutputNoData, ColoursJson(classNames, colours));
-        cancel.ThrowIfCancellationRequested();
-        outputs.Commit();
-        return new MesmaResult
-        {
-            Output = Path.GetFullPath(o.Output),
-            ModelTable = table,
-            Style = style,
-            BandNames = bandNames,
-            ClassField = classField,
-            ClassNames = classNames,
-            Spectra = spectra.Length,
-            Models = models.Count,
-            SingularModels = models.Singular,
-            BandsUsed = bands.Length,
-            LibraryUnits = lib.Units,
-            Resampling = report,
-            ValidPixels = valid,
-            Unmodelled = unmodelled,
-            PixelsPerLevel = perLevel,
-            Seconds = clock.Elapsed.TotalSeconds,
-            Tiles = grid.Count,
+            Options = mo,
+            Bands = bands,
+            Area = area,
             TileSize = tile,
             Workers = workers,
+            Spectra = spectra,
+            SpectrumClass = spectrumClass,
+            SpectrumNames = spectrumNames,
+            ClassNames = classNames,
+            ClassField = classField,
+            Colours = colours,
+            LibraryUnits = lib.Units,
+            Resampling = report,
+            BandNames = bandNames,
+            Metadata = metadata,
         };
+        return (plan, models);
     }
 
     /// <summary>
@@ -218,7 +326,7 @@ public static class MesmaJob
     }
 
     /// <summary>{"class": "#rrggbb", ...} in class order: the raster's HYPERUNMIX_CLASS_COLOURS, read by the QGIS plugin.</summary>
-    private static string ColoursJson(string[] classNames, string[] colours) =>
+    internal static string ColoursJson(string[] classNames, string[] colours) =>
         System.Text.Json.JsonSerializer.Serialize(classNames.Zip(colours).ToDictionary(t => t.First, t => t.Second));
 
     private static string Parameters(MesmaSettings s, MesmaModels m)
@@ -286,132 +394,4 @@ public static class MesmaJob
 
     private static IEnumerable<string> InputFiles(RasterSource source, MesmaOptions mo) =>
         source.Files.Append(mo.Scene.Input).Concat(SceneWriter.WithSidecars([mo.Library, mo.Scene.Roi]));
-
-    /// <summary>One worker's buffers, reused from tile to tile.</summary>
-    private sealed class Worker(int bands, int pixels, int outBands, int classes, MesmaSolver[] monteCarlo)
-    {
-        private readonly double[] _mcSum = new double[monteCarlo.Length > 0 ? 2 * classes * pixels : 0];
-        private readonly int[] _mcRuns = new int[monteCarlo.Length > 0 ? pixels : 0];
-        private readonly double[] _spread = new double[(classes + 1) * pixels];
-        private readonly float[] _y = new float[bands * pixels];
-        private readonly byte[] _valid = new byte[pixels];
-        private readonly byte[] _inside = new byte[pixels];
-        private readonly int[] _model = new int[pixels];
-        private readonly double[] _sse = new double[pixels];
-        private readonly MesmaSolver.Scratch _scratch = new();
-        public float[] Output { get; } = new float[outBands * pixels];
-
-        public (long Valid, long Unmodelled) Process(Window w, RasterSource source, int[] bands, RegionOfInterest? roi, UnmixOptions o,
-            MesmaSolver solver, MesmaModels models, bool normalised, long[] perLevel)
-        {
-            var n = (int)w.Area;
-            int c = models.ClassNames.Length, L = bands.Length;
-            var output = Output.AsSpan(0, outBands * n);
-            output.Fill(o.OutputNoData);
-            var valid = _valid.AsSpan(0, n);
-            var any = true;
-            if (roi is not null)
-            {
-                _inside.AsSpan(0, n).Fill(1);
-                any = roi.Mask(w, _inside.AsSpan(0, n)) > 0;
-            }
-            if (!any) return (0, 0);
-            var y = _y.AsSpan(0, L * n);
-            var count = source.Read(w, bands, y, valid, BufferLayout.BandSequential);
-            for (var k = 0; k < n; k++)
-            {
-                if (roi is not null) valid[k] &= _inside[k];
-                if (valid[k] == 0) continue;
-                // Fill pixels (0 in every band) are nodata, as in every run.
-                var zero = true;
-                for (var b = 0; b < L && zero; b++) zero = y[b * n + k] == 0;
-                if (zero) valid[k] = 0;
-            }
-            if (o.InputScale != 1)
-                foreach (ref var v in y) v = (float)(v * o.InputScale);
-            var model = _model.AsSpan(0, n);
-            var sse = _sse.AsSpan(0, n);
-            var uncertainty = models.Settings.UncertaintyRmse is not null;
-            var spread = _spread.AsSpan(0, uncertainty ? (c + 1) * n : 0);
-            solver.Solve(y, n, valid, model, sse, _scratch, spread);
-            var first = c + 3 + (normalised ? c : 0);
-            Span<double> x = stackalloc double[MesmaModels.MaxLevel];
-            long nValid = 0, unmodelled = 0;
-            for (var k = 0; k < n; k++)
-            {
-                if (valid[k] == 0) continue;
-                nValid++;
-                var m = model[k];
-                if (m < 0)
-                {
-                    unmodelled++;
-                    output[(c + 2) * n + k] = -1;
-                    continue;
-                }
-                solver.Fractions(m, y, n, k, x);
-                double sum = 0;
-                for (var cl = 0; cl < c; cl++) output[cl * n + k] = 0;
-                var a = 0;
-                foreach (var i in models.Spectrum(m))
-                {
-                    output[models.ClassOf[i] * n + k] = (float)x[a];
-                    sum += x[a++];
-                }
-                output[c * n + k] = (float)(1 - sum);
-                output[(c + 1) * n + k] = (float)MesmaSolver.Rmse(sse[k], L);
-                output[(c + 2) * n + k] = m;
-                if (normalised)
-                    for (var cl = 0; cl < c; cl++) output[(c + 3 + cl) * n + k] = (float)(output[cl * n + k] / sum);
-                if (uncertainty)
-                    for (var cl = 0; cl <= c; cl++) output[(first + cl) * n + k] = (float)spread[cl * n + k];
-                Interlocked.Increment(ref perLevel[models.Level[m]]);
-            }
-            if (monteCarlo.Length > 0) MonteCarlo(y, n, valid, output, c, first + (uncertainty ? c + 1 : 0), o.OutputNoData);
-            return (nValid, unmodelled);
-        }
-
-        /// <summary>
-        /// Each Monte Carlo run's search on the tile; per valid pixel, each class fraction's standard deviation over
-        /// the runs that modelled it (a class not in a run's model counts 0; nodata where no run did) at bands <paramref name="at"/>.., their count after.
-        /// </summary>
-        private void MonteCarlo(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<float> output, int c, int at, float noData)
-        {
-            var sum = _mcSum.AsSpan(0, c * n);
-            var sq = _mcSum.AsSpan(c * n, c * n);
-            var runs = _mcRuns.AsSpan(0, n);
-            sum.Clear(); sq.Clear(); runs.Clear();
-            var model = _model.AsSpan(0, n);
-            var sse = _sse.AsSpan(0, n);
-            Span<double> x = stackalloc double[MesmaModels.MaxLevel];
-            foreach (var run in monteCarlo)
-            {
-                run.Solve(y, n, valid, model, sse, _scratch);
-                for (var k = 0; k < n; k++)
-                {
-                    if (valid[k] == 0 || model[k] < 0) continue;
-                    runs[k]++;
-                    run.Fractions(model[k], y, n, k, x);
-                    var a = 0;
-                    foreach (var i in run.Models.Spectrum(model[k]))
-                    {
-                        var cl = run.Models.ClassOf[i];
-                        sum[cl * n + k] += x[a];
-                        sq[cl * n + k] += x[a] * x[a];
-                        a++;
-                    }
-                }
-            }
-            for (var k = 0; k < n; k++)
-            {
-                if (valid[k] == 0) continue;
-                var r = runs[k];
-                for (var cl = 0; cl < c; cl++)
-                {
-                    var mean = r > 0 ? sum[cl * n + k] / r : 0;
-                    output[(at + cl) * n + k] = r > 0 ? (float)Math.Sqrt(Math.Max(0, sq[cl * n + k] / r - mean * mean)) : noData;
-                }
-                output[(at + c) * n + k] = r;
-            }
-        }
-    }
 }
