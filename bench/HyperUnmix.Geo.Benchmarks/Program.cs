@@ -9,6 +9,7 @@ using HyperUnmix.Geo.Benchmarks;
 //   deep-speed [--apply-pixels 1000000]      fit time and GFLOP/s vs the sgemm peak; apply pixels/s
 //   apply-kernel [--pixels 32768] [--p 5]    the deep apply kernel alone, one thread, vs FCLS and the sgemm peak
 //   cluster   [--scenes 20] [--size 256] [--workers 3] [--method fcls,mtl] [--pin true]   the cluster mode on loopback: N workers vs 1 vs the local runner
+//   coordinator [--scenes 10000] [--tiles 16] [--loops 400] [--seconds 30]   one job's coordinator at archive scale: completions/s, Redis per completion
 //   mesma     [--size 1000] [--bands 200] [--per-class 20] [--brute-pixels 400]   Gram MESMA vs brute-force least squares; time per pixel vs models
 var command = args.FirstOrDefault() ?? "help";
 var options = Args.Parse(args.Skip(1));
@@ -25,6 +26,7 @@ switch (command)
     case "cluster": ClusterBenchmark.Run(options); break;
     case "local-runner": ClusterBenchmark.LocalRunner(options); break; // the pinned child of "cluster --pin true"
     case "mesma": MesmaBenchmark.Run(options); break;
+    case "coordinator": CoordinatorBenchmark.Run(options); break;
     default:
         Console.WriteLine("usage: dotnet run -c Release --project bench/HyperUnmix.Geo.Benchmarks -- read|unmix|accuracy|stages|deep|deep-speed|cluster|mesma [--size N] [--bands L] [--data DIR]");
         break;

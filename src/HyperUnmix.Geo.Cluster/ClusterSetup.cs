@@ -100,6 +100,8 @@ public static class ClusterSetup
         silo.UseRedisClustering(o => o.ConfigurationOptions = cluster.RedisOptions());
         silo.AddRedisGrainStorage(Storage, o => o.ConfigurationOptions = cluster.RedisOptions());
         silo.AddRedisGrainDirectory(Directory, o => o.ConfigurationOptions = cluster.RedisOptions());
+        // Jobs' progress, a field per scene (JobGrain).
+        silo.Services.AddSingleton(_ => new ProgressStore(cluster));
         silo.ConfigureEndpoints(advertise, siloPort == 0 ? FreePort() : siloPort, gatewayPort == 0 ? FreePort() : gatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(advertise));
         silo.Configure<ClusterMembershipOptions>(o =>
         {

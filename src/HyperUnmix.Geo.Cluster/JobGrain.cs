@@ -1,29 +1,36 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
 using Orleans.GrainDirectory;
 using Orleans.Runtime;
 
 namespace HyperUnmix.Geo.Cluster;
 
-[GenerateSerializer]
+/// <summary>A scene's progress: its plan, one bit per published tile, its assembly or error (<see cref="ProgressStore"/>).</summary>
 public sealed class SceneState
 {
-    [Id(0)] public string Input { get; set; } = "";
-    [Id(1)] public string Output { get; set; } = "";
-    [Id(2)] public string? PlanFile { get; set; }
-    [Id(3)] public int Tiles { get; set; }
+    public string? PlanFile { get; set; }
+    public int Tiles { get; set; }
     /// <summary>One bit per tile: its output is published.</summary>
-    [Id(4)] public byte[] Done { get; set; } = [];
-    [Id(6)] public bool Assembled { get; set; }
-    [Id(7)] public string? Error { get; set; }
+    public byte[] Done { get; set; } = [];
+    public bool Assembled { get; set; }
+    public string? Error { get; set; }
 
     public bool IsDone(int tile) => (Done[tile >> 3] & (1 << (tile & 7))) != 0;
     public int DoneCount => Done.Sum(b => System.Numerics.BitOperations.PopCount(b));
     public bool Finished => Assembled || Error is not null;
 }
 
+/// <summary>A scene's input and output (fixed when the job is submitted).</summary>
+[GenerateSerializer]
+public sealed class SceneFiles
+{
+    [Id(0)] public string Input { get; set; } = "";
+    [Id(1)] public string Output { get; set; } = "";
+}
+
 /// <summary>
 /// Each scene's options (JSON), persisted once when the job is submitted, apart from <see cref="JobState"/>: they
-/// were 2.5 KB of the 2.7 KB each scene added to the state the coordinator writes on every completion (measured in
+/// were 2.5 KB of the 2.7 KB each scene added to the state the coordinator wrote on every completion (measured in
 /// the test cluster's Redis), so at 10,000 scenes every tile's acknowledgement rewrote 25 MB (docs/cluster.md, "Cost
 /// at 50 machines").
 /// </summary>
@@ -33,20 +40,17 @@ public sealed class JobOptionsState
     [Id(0)] public string[] SceneOptions { get; set; } = [];
 }
 
+/// <summary>
+/// What a job is (written when it is submitted, cancelled or its coordinator activated, checked by ETag so that a
+/// stale activation cannot write it); its progress is in <see cref="ProgressStore"/>, a field per scene.
+/// </summary>
 [GenerateSerializer]
 public sealed class JobState
 {
     [Id(0)] public JobSpec? Spec { get; set; }
-    [Id(1)] public List<SceneState> Scenes { get; set; } = [];
+    [Id(1)] public List<SceneFiles> Scenes { get; set; } = [];
     [Id(2)] public bool Cancelled { get; set; }
-    [Id(3)] public long DuplicatesDropped { get; set; }
-    [Id(4)] public long Requeued { get; set; }
     [Id(5)] public int Activations { get; set; }
-    [Id(6)] public double WorkerSeconds { get; set; }
-    [Id(7)] public long Items { get; set; }
-    [Id(8)] public double CallSeconds { get; set; }
-    /// <summary>The worker processes (machine/pid) that completed items.</summary>
-    [Id(9)] public HashSet<string> Workers { get; set; } = [];
 }
 
 /// <summary>
@@ -55,11 +59,16 @@ public sealed class JobState
 /// declared dead by Orleans' membership. What is done (one bit per tile) is written to Redis before a completion is
 /// acknowledged, so the coordinator can die and be reactivated on another silo without losing a tile: the leases in
 /// flight are then simply handed out again, and duplicates are dropped by the tiles' first-writer-wins files.
+/// Completions are recorded by group commit: each writes only its scene's field (<see cref="ProgressStore"/>), and
+/// those that arrive while a write is in flight share the next one, so the coordinator is reentrant (its turns
+/// interleave at awaits; each turn's changes to memory are synchronous).
 /// </summary>
 [GrainDirectory(GrainDirectoryName = ClusterSetup.Directory)]
+[Reentrant]
 public sealed class JobGrain(
     [PersistentState("job", ClusterSetup.Storage)] IPersistentState<JobState> state,
     [PersistentState("options", ClusterSetup.Storage)] IPersistentState<JobOptionsState> options,
+    ProgressStore progress,
     IClusterMembershipService membership,
     ILocalSiloDetails silo,
     ILogger<JobGrain> log) : Grain, IJobGrain
@@ -73,17 +82,28 @@ public sealed class JobGrain(
     private sealed record Held(string Worker, SiloAddress Silo, DateTime Deadline);
     private readonly Dictionary<(WorkKind Kind, int Scene, int Tile), Held> _leases = [];
     private JobState S => state.State;
+    private string Name => this.GetPrimaryKeyString();
+    /// <summary>Each scene's progress and the job's counters, as recorded (or about to be: <see cref="_dirty"/>).</summary>
+    private SceneState[] _scenes = [];
+    private JobCounters _counters = new();
+    private int _finished;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (S.Spec is not null)
         {
             S.Activations++;
+            // Proves this activation current (a stale one's ETag fails), then fences the progress with its number.
             await state.WriteStateAsync(cancellationToken);
-            log.LogInformation("job {Job} coordinator activated ({N}th time)", this.GetPrimaryKeyString(), S.Activations);
+            await progress.Fence(Name, S.Activations);
+            var (scenes, counters) = await progress.Load(Name);
+            _scenes = Enumerable.Range(0, S.Scenes.Count).Select(i => scenes.GetValueOrDefault(i) ?? new SceneState()).ToArray();
+            _counters = counters;
+            _finished = _scenes.Count(x => x.Finished);
+            log.LogInformation("job {Job} coordinator activated ({N}th time)", Name, S.Activations);
             // A scene is marked finished, then its folder removed: a coordinator that died in between removes it now.
-            for (var i = 0; i < S.Scenes.Count; i++)
-                if (S.Scenes[i].Finished) await RemoveSceneFolder(i);
+            for (var i = 0; i < _scenes.Length; i++)
+                if (_scenes[i].Finished) await RemoveSceneFolder(i);
             if (AllScenesFinished) TileStore.RemoveJobFolder(StateDir);
         }
     }
@@ -101,23 +121,43 @@ public sealed class JobGrain(
         }
     }
 
+    /// <summary>Job state writes one at a time (turns interleave; Orleans' state must not be written twice at once).</summary>
+    private Task _jobWrite = Task.CompletedTask;
+
+    private Task WriteJobState()
+    {
+        _jobWrite = After(_jobWrite);
+        return _jobWrite;
+
+        async Task After(Task previous)
+        {
+            try { await previous; } catch (Exception) { /* its caller saw it */ }
+            await state.WriteStateAsync();
+        }
+    }
+
     public async Task<JobStatus> Submit(JobSpec spec)
     {
-        var name = this.GetPrimaryKeyString();
+        var name = Name;
         if (spec.Name != name) throw new ArgumentException($"job name {spec.Name} does not match the coordinator's {name}");
         if (S.Spec is null)
         {
-            // The options first: a state without them is never written.
+            // The options first: a state without them is never written; then the progress, fenced by activation 1.
             options.State.SceneOptions = spec.SceneOptions;
             await options.WriteStateAsync();
-            S.Spec = spec with { SceneOptions = [] };
-            S.Activations = 1;
-            S.Scenes = spec.SceneOptions.Select(json =>
+            await progress.Create(name, 1);
+            var files = spec.SceneOptions.Select(json =>
             {
                 var (input, output) = SceneOrders.Files(json);
-                return new SceneState { Input = input, Output = output };
+                return new SceneFiles { Input = input, Output = output };
             }).ToList();
-            await state.WriteStateAsync();
+            _scenes = files.Select(_ => new SceneState()).ToArray();
+            _counters = new JobCounters();
+            _finished = 0;
+            S.Spec = spec with { SceneOptions = [] };
+            S.Activations = 1;
+            S.Scenes = files;
+            await WriteJobState();
         }
         else if (S.Spec.OutDir != spec.OutDir || !options.State.SceneOptions.SequenceEqual(spec.SceneOptions))
         {
@@ -127,7 +167,7 @@ public sealed class JobGrain(
         {
             // Submitting a cancelled job again resumes it where it stopped.
             S.Cancelled = false;
-            await state.WriteStateAsync();
+            await WriteJobState();
         }
         if (!Finished)
         {
@@ -139,7 +179,7 @@ public sealed class JobGrain(
     }
 
     private bool Finished => S.Spec is not null && (S.Cancelled || AllScenesFinished);
-    private bool AllScenesFinished => S.Scenes.All(s => s.Finished);
+    private bool AllScenesFinished => _finished == _scenes.Length;
 
     /// <summary>
     /// The next item for <paramref name="worker"/>, in this order: the tiles (then the assembly) of the scenes its
@@ -152,31 +192,44 @@ public sealed class JobGrain(
     public async Task<WorkItem?> Lease(string worker, SiloAddress silo)
     {
         if (S.Spec is null || Finished) return null;
-        Expire();
         var now = DateTime.UtcNow;
+        Expire(now);
         var process = ProcessOf(worker);
-        // 1. The scenes this worker's process planned.
-        for (var i = 0; i < S.Scenes.Count; i++)
-            if (_planner.TryGetValue(i, out var p) && p == process && Next(i, worker, silo, now) is { } own) return own;
-        // 2. A new scene's plan.
-        for (var i = 0; i < S.Scenes.Count; i++)
+        // 1. The scenes this worker's process planned (those finished since are dropped from its list).
+        if (_plannedBy.TryGetValue(process, out var mine))
         {
-            var s = S.Scenes[i];
-            if (s.Finished || s.PlanFile is not null || _leases.ContainsKey((WorkKind.Plan, i, -1))) continue;
+            mine.RemoveAll(i => _scenes[i].Finished);
+            foreach (var i in mine)
+                if (Next(i, worker, silo, now) is { } own) return own;
+        }
+        // 2. A new scene's plan: from the first scene without one (scenes before it all have a plan or are finished,
+        // which never changes back), so a lease does not walk the whole archive.
+        while (_planCursor < _scenes.Length && (_scenes[_planCursor].PlanFile is not null || _scenes[_planCursor].Finished)) _planCursor++;
+        for (var i = _planCursor; i < _scenes.Length; i++)
+        {
+            if (!PlanFree(i)) continue;
             // The scene's folders are created here, in a turn that knows the scene is not finished (TileStore).
             if (!await CreateSceneFolder(i)) continue;
+            // Checked again: another turn may have run while this one awaited.
+            if (!PlanFree(i) || Finished) continue;
             return Give(WorkKind.Plan, i, -1, worker, silo, now + PlanLease);
         }
-        // 3. Whatever is left.
-        for (var i = 0; i < S.Scenes.Count; i++)
+        // 3. Whatever is left, from the first scene not finished.
+        while (_openCursor < _scenes.Length && _scenes[_openCursor].Finished) _openCursor++;
+        for (var i = _openCursor; i < _scenes.Length; i++)
             if (Next(i, worker, silo, now) is { } any) return any;
         return null;
     }
 
+    /// <summary>The first scene that may lack a plan, and the first that may not be finished (both only move forward).</summary>
+    private int _planCursor, _openCursor;
+
+    private bool PlanFree(int i) => _scenes[i] is { Finished: false, PlanFile: null } && !_leases.ContainsKey((WorkKind.Plan, i, -1));
+
     /// <summary>A planned scene's next tile, or its assembly once every tile is done; null when neither is free.</summary>
     private WorkItem? Next(int i, string worker, SiloAddress silo, DateTime now)
     {
-        var s = S.Scenes[i];
+        var s = _scenes[i];
         if (s.Finished || s.PlanFile is null) return null;
         if (s.DoneCount < s.Tiles)
         {
@@ -187,8 +240,8 @@ public sealed class JobGrain(
         return _leases.ContainsKey((WorkKind.Assemble, i, -1)) ? null : Give(WorkKind.Assemble, i, -1, worker, silo, now + AssembleLease);
     }
 
-    /// <summary>Which worker process planned each scene (this activation's memory: after a move, any worker takes any tile).</summary>
-    private readonly Dictionary<int, string> _planner = [];
+    /// <summary>The unfinished scenes each worker process planned (this activation's memory: after a move, any worker takes any tile).</summary>
+    private readonly Dictionary<string, List<int>> _plannedBy = [];
 
     /// <summary>A work loop's worker name is machine/pid/loop: the process is what shares open files.</summary>
     private static string ProcessOf(string worker) => worker[..Math.Max(0, worker.LastIndexOf('/'))];
@@ -204,7 +257,7 @@ public sealed class JobGrain(
         if (Directory.Exists(stateDir)) return false;
         // The job's folder is gone while the job has work left (removed by hand): made again, once this activation
         // has shown that its state is current (a stale one fails to write it).
-        await state.WriteStateAsync();
+        await WriteJobState();
         TileStore.CreateJob(stateDir);
         return TileStore.CreateScene(stateDir, scene);
     }
@@ -219,22 +272,27 @@ public sealed class JobGrain(
             Kind = kind,
             Scene = scene,
             Tile = tile,
-            PlanFile = S.Scenes[scene].PlanFile,
+            PlanFile = _scenes[scene].PlanFile,
             StateDir = StateDir,
             OptionsJson = kind == WorkKind.Plan ? options.State.SceneOptions[scene] : null,
         };
     }
 
+    /// <summary>When leases were last checked for expiry: at most every <see cref="ExpiryInterval"/> (it walks every lease in flight).</summary>
+    private DateTime _expired;
+    private static readonly TimeSpan ExpiryInterval = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Hands out again the items whose deadline passed or whose worker's silo was declared dead.</summary>
-    private void Expire()
+    private void Expire(DateTime now)
     {
-        var now = DateTime.UtcNow;
+        if (now - _expired < ExpiryInterval) return;
+        _expired = now;
         var snapshot = membership.CurrentSnapshot;
         foreach (var (key, lease) in _leases.ToList())
         {
             if (lease.Deadline > now && snapshot.GetSiloStatus(lease.Silo) != SiloStatus.Dead) continue;
             _leases.Remove(key);
-            S.Requeued++;
+            _counters.Requeued++;
             log.LogWarning("job {Job}: {Kind} of scene {Scene} tile {Tile} handed out again ({Worker} {Why})", S.Spec!.Name, key.Kind, key.Scene + 1, key.Tile,
                 lease.Worker, lease.Deadline <= now ? "missed its deadline" : "is on a dead silo");
         }
@@ -242,18 +300,22 @@ public sealed class JobGrain(
 
     public async Task Complete(WorkItem item, WorkResult result)
     {
-        if (S.Spec is null || item.Scene < 0 || item.Scene >= S.Scenes.Count) return;
+        if (S.Spec is null || item.Scene < 0 || item.Scene >= _scenes.Length) return;
+        // Everything up to the commit runs in this turn, without awaiting: no other turn sees half of it.
         _leases.Remove((item.Kind, item.Scene, item.Tile));
-        S.WorkerSeconds += result.Seconds;
-        S.Items++;
-        S.CallSeconds += result.CallSeconds;
-        S.Workers.Add(result.Worker[..Math.Max(0, result.Worker.LastIndexOf('/'))]);
-        var s = S.Scenes[item.Scene];
+        _counters.WorkerSeconds += result.Seconds;
+        _counters.Items++;
+        _counters.CallSeconds += result.CallSeconds;
+        _counters.Workers.Add(ProcessOf(result.Worker));
+        var s = _scenes[item.Scene];
         if (s.Finished)
         {
             // A late duplicate of a finished scene's item: its result (an error included: its folder is gone) is dropped.
-            S.DuplicatesDropped++;
-            await state.WriteStateAsync();
+            _counters.DuplicatesDropped++;
+            await Commit();
+            // The completion that finished the scene may have failed to commit after recording it here (its worker
+            // retries it, and the retry lands here): the folder is removed by whichever gets here.
+            if (Directory.Exists(TileStore.SceneDir(StateDir, item.Scene))) await SceneFinished(item.Scene);
             return;
         }
         if (result.Error is not null)
@@ -267,12 +329,14 @@ public sealed class JobGrain(
             {
                 case WorkKind.Plan when s.PlanFile is null && result.PlanFile is not null:
                     s.PlanFile = result.PlanFile;
-                    _planner[item.Scene] = ProcessOf(result.Worker);
+                    var planner = ProcessOf(result.Worker);
+                    if (!_plannedBy.TryGetValue(planner, out var planned)) _plannedBy[planner] = planned = [];
+                    planned.Add(item.Scene);
                     s.Tiles = result.Tiles;
                     s.Done = new byte[(result.Tiles + 7) / 8];
                     break;
                 case WorkKind.Tile when s.PlanFile is not null && item.Tile >= 0 && item.Tile < s.Tiles:
-                    if (result.Duplicate) S.DuplicatesDropped++;
+                    if (result.Duplicate) _counters.DuplicatesDropped++;
                     s.Done[item.Tile >> 3] |= (byte)(1 << (item.Tile & 7));
                     break;
                 case WorkKind.Assemble when s.DoneCount == s.Tiles:
@@ -280,15 +344,76 @@ public sealed class JobGrain(
                     break;
             }
         }
+        if (s.Finished) _finished++;
+        _dirty.Add(item.Scene);
         // Persisted before the worker hears back: a completion acknowledged is never lost.
-        await state.WriteStateAsync();
-        if (s.Finished)
+        await Commit();
+        if (s.Finished) await SceneFinished(item.Scene);
+        else if (Finished) await GrainFactory.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry).Remove(S.Spec.Name);
+    }
+
+    /// <summary>
+    /// A finished scene (recorded in Redis) has its folder removed, and the job's with its last scene, before the
+    /// worker (and any status) hears of it. Idempotent: turns interleave, and two may get here for one scene.
+    /// </summary>
+    private async Task SceneFinished(int scene)
+    {
+        await RemoveSceneFolder(scene);
+        if (AllScenesFinished) TileStore.RemoveJobFolder(StateDir);
+        if (Finished) await GrainFactory.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry).Remove(S.Spec!.Name);
+    }
+
+    /// <summary>Scenes changed since the last write began.</summary>
+    private readonly HashSet<int> _dirty = [];
+    /// <summary>The completions waiting for the next write (null: none yet).</summary>
+    private TaskCompletionSource? _group;
+    private bool _writing;
+
+    /// <summary>
+    /// Group commit: the returned task completes once the changes made so far are in Redis. Only one write is in flight
+    /// at a time; completions that arrive meanwhile join one group and share the next write, which takes the changed
+    /// scenes' fields and the counters as they are when it starts.
+    /// </summary>
+    private Task Commit()
+    {
+        _group ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var done = _group.Task;
+        if (!_writing) _ = WriteGroups();
+        return done;
+    }
+
+    private async Task WriteGroups()
+    {
+        _writing = true;
+        try
         {
-            // Removed before the worker (and any status) hears that the scene is finished.
-            await RemoveSceneFolder(item.Scene);
-            if (AllScenesFinished) TileStore.RemoveJobFolder(StateDir);
+            while (_group is { } group)
+            {
+                _group = null;
+                var scenes = _dirty.Order().Select(i => (i, _scenes[i])).ToList();
+                _dirty.Clear();
+                try
+                {
+                    await progress.Write(Name, S.Activations, scenes, _counters);
+                    group.SetResult();
+                }
+                catch (Exception e)
+                {
+                    // Written again with the next group; this group's completions are retried by their workers.
+                    foreach (var (i, _) in scenes) _dirty.Add(i);
+                    group.SetException(e);
+                    if (e is StaleCoordinatorException)
+                    {
+                        log.LogWarning("job {Job}: {Message}; this activation steps down", Name, e.Message);
+                        DeactivateOnIdle();
+                    }
+                }
+            }
         }
-        if (Finished) await GrainFactory.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry).Remove(S.Spec.Name);
+        finally
+        {
+            _writing = false;
+        }
     }
 
     public Task<JobStatus> Status() => Task.FromResult(CurrentStatus());
@@ -298,19 +423,19 @@ public sealed class JobGrain(
         if (S.Spec is null) return CurrentStatus();
         S.Cancelled = true;
         _leases.Clear();
-        await state.WriteStateAsync();
+        await WriteJobState();
         await GrainFactory.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry).Remove(S.Spec.Name);
         return CurrentStatus();
     }
 
     private JobStatus CurrentStatus()
     {
-        var name = this.GetPrimaryKeyString();
+        var name = Name;
         if (S.Spec is null) return new JobStatus { Name = name, State = "unknown", Scenes = [] };
-        var scenes = S.Scenes.Select((s, i) => new SceneStatus
+        var scenes = _scenes.Select((s, i) => new SceneStatus
         {
-            Input = s.Input,
-            Output = s.Output,
+            Input = S.Scenes[i].Input,
+            Output = S.Scenes[i].Output,
             Phase = s.Error is not null ? "failed" : s.Assembled ? "done" : s.PlanFile is null ? "planning" : s.DoneCount < s.Tiles ? "tiles" : "assembling",
             Tiles = s.Tiles,
             TilesDone = s.DoneCount,
@@ -322,13 +447,13 @@ public sealed class JobGrain(
             Name = name,
             State = st,
             Scenes = scenes,
-            DuplicatesDropped = S.DuplicatesDropped,
-            Requeued = S.Requeued,
+            DuplicatesDropped = _counters.DuplicatesDropped,
+            Requeued = _counters.Requeued,
             Activations = S.Activations,
-            WorkerSeconds = S.WorkerSeconds,
-            Items = S.Items,
-            CallSeconds = S.CallSeconds,
-            Workers = S.Workers.Count,
+            WorkerSeconds = _counters.WorkerSeconds,
+            Items = _counters.Items,
+            CallSeconds = _counters.CallSeconds,
+            Workers = _counters.Workers.Count,
             Coordinator = silo.SiloAddress.ToString(),
         };
     }
