@@ -352,6 +352,12 @@ public sealed class JobGrain(
         else if (Finished) await GrainFactory.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry).Remove(S.Spec.Name);
     }
 
+    public async Task<WorkItem?> CompleteAndLease(WorkItem item, WorkResult result, string worker, SiloAddress silo)
+    {
+        await Complete(item, result);
+        return await Lease(worker, silo);
+    }
+
     /// <summary>
     /// A finished scene (recorded in Redis) has its folder removed, and the job's with its last scene, before the
     /// worker (and any status) hears of it. Idempotent: turns interleave, and two may get here for one scene.

@@ -125,18 +125,23 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         var worker = $"{Environment.MachineName}/{Environment.ProcessId}/{index}";
         var registry = grains.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry);
         var idle = 0;
-        var reportSeconds = 0.0;
-        while (!stopping.IsCancellationRequested)
+        var callSeconds = 0.0;
+        // The next item, handed out with the report of the previous one (same job), when there was one.
+        WorkItem? next = null;
+        // An item in hand is processed even when the worker is asked to stop: that is the drain.
+        while (next is not null || !stopping.IsCancellationRequested)
         {
-            WorkItem? item = null;
+            var item = next;
+            next = null;
             var call = Stopwatch.StartNew();
             try
             {
-                foreach (var job in await registry.Active())
-                {
-                    item = await grains.GetGrain<IJobGrain>(job).Lease(worker, silo.SiloAddress);
-                    if (item is not null) break;
-                }
+                if (item is null)
+                    foreach (var job in await registry.Active())
+                    {
+                        item = await grains.GetGrain<IJobGrain>(job).Lease(worker, silo.SiloAddress);
+                        if (item is not null) break;
+                    }
             }
             catch (Exception e) when (e is not OperationCanceledException || !stopping.IsCancellationRequested)
             {
@@ -150,12 +155,12 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
                 continue;
             }
             idle = 0;
-            var leaseSeconds = call.Elapsed.TotalSeconds;
+            callSeconds += call.Elapsed.TotalSeconds;
             // The item runs to its end even when the worker is asked to stop: that is the drain.
-            var result = Process(item, worker) with { CallSeconds = leaseSeconds + reportSeconds };
+            var result = Process(item, worker) with { CallSeconds = callSeconds };
             call.Restart();
-            await Report(item, result);
-            reportSeconds = call.Elapsed.TotalSeconds;
+            next = await Report(item, result, stopping.IsCancellationRequested ? null : worker);
+            callSeconds = call.Elapsed.TotalSeconds;
             Interlocked.Increment(ref _processed);
         }
     }
@@ -388,15 +393,20 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         }
     }
 
-    /// <summary>Reports to the coordinator until it hears (it may be moving to another silo).</summary>
-    private async Task Report(WorkItem item, WorkResult result)
+    /// <summary>
+    /// Reports to the coordinator until it hears (it may be moving to another silo), and returns the next item of the
+    /// same job for <paramref name="worker"/> when one is given (null: none now, or a draining worker).
+    /// </summary>
+    private async Task<WorkItem?> Report(WorkItem item, WorkResult result, string? worker)
     {
         var job = grains.GetGrain<IJobGrain>(item.Job);
+        WorkItem? next = null;
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                await job.Complete(item, result);
+                if (worker is not null && attempt == 0) next = await job.CompleteAndLease(item, result, worker, silo.SiloAddress);
+                else await job.Complete(item, result);
                 break;
             }
             catch (Exception e) when (attempt < 600)
@@ -407,6 +417,7 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         }
         // The coordinator has removed the scene's folder: its processor is closed once no loop uses it.
         if (item.Kind == WorkKind.Assemble && result.Error is null) Retire(item.PlanFile!);
+        return next;
     }
 
     private static void TryDelete(string dir)
