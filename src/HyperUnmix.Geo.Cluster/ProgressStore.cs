@@ -102,5 +102,11 @@ public sealed class JobCounters
     public HashSet<string> Workers { get; set; } = [];
 }
 
-/// <summary>A coordinator activation whose epoch is not the job's any more: another activation took over.</summary>
-public sealed class StaleCoordinatorException(string message) : Exception(message);
+/// <summary>
+/// A coordinator activation whose epoch is not the job's any more: another activation took over. Its callers (the
+/// workers' reports) retry and reach the current one.
+/// </summary>
+public sealed class StaleCoordinatorException(string message) : HyperUnmixException(message)
+{
+    public override ErrorKind Kind => ErrorKind.ClusterUnavailable;
+}
