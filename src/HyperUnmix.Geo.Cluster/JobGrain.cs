@@ -5,54 +5,6 @@ using Orleans.Runtime;
 
 namespace HyperUnmix.Geo.Cluster;
 
-/// <summary>A scene's progress: its plan, one bit per published tile, its assembly or error (<see cref="ProgressStore"/>).</summary>
-public sealed class SceneState
-{
-    public string? PlanFile { get; set; }
-    public int Tiles { get; set; }
-    /// <summary>One bit per tile: its output is published.</summary>
-    public byte[] Done { get; set; } = [];
-    public bool Assembled { get; set; }
-    public string? Error { get; set; }
-
-    public bool IsDone(int tile) => (Done[tile >> 3] & (1 << (tile & 7))) != 0;
-    public int DoneCount => Done.Sum(b => System.Numerics.BitOperations.PopCount(b));
-    public bool Finished => Assembled || Error is not null;
-}
-
-/// <summary>A scene's input and output (fixed when the job is submitted).</summary>
-[GenerateSerializer]
-public sealed class SceneFiles
-{
-    [Id(0)] public string Input { get; set; } = "";
-    [Id(1)] public string Output { get; set; } = "";
-}
-
-/// <summary>
-/// Each scene's options (JSON), persisted once when the job is submitted, apart from <see cref="JobState"/>: they
-/// were 2.5 KB of the 2.7 KB each scene added to the state the coordinator wrote on every completion (measured in
-/// the test cluster's Redis), so at 10,000 scenes every tile's acknowledgement rewrote 25 MB (docs/cluster.md, "Cost
-/// at 50 machines").
-/// </summary>
-[GenerateSerializer]
-public sealed class JobOptionsState
-{
-    [Id(0)] public string[] SceneOptions { get; set; } = [];
-}
-
-/// <summary>
-/// What a job is (written when it is submitted, cancelled or its coordinator activated, checked by ETag so that a
-/// stale activation cannot write it); its progress is in <see cref="ProgressStore"/>, a field per scene.
-/// </summary>
-[GenerateSerializer]
-public sealed class JobState
-{
-    [Id(0)] public JobSpec? Spec { get; set; }
-    [Id(1)] public List<SceneFiles> Scenes { get; set; } = [];
-    [Id(2)] public bool Cancelled { get; set; }
-    [Id(5)] public int Activations { get; set; }
-}
-
 /// <summary>
 /// The coordinator of one job. Workers pull items from it (plan a scene, unmix a tile, assemble a scene) under
 /// leases with deadlines; a lease is handed out again when its deadline passes or when the silo of its worker is
@@ -233,7 +185,7 @@ public sealed class JobGrain(
         if (s.Finished || s.PlanFile is null) return null;
         if (s.DoneCount < s.Tiles)
         {
-            for (var t = 0; t < s.Tiles; t++)
+            for (var t = s.FirstNotDone; t < s.Tiles; t++)
                 if (!s.IsDone(t) && !_leases.ContainsKey((WorkKind.Tile, i, t))) return Give(WorkKind.Tile, i, t, worker, silo, now + TileLease);
             return null;
         }
@@ -463,29 +415,4 @@ public sealed class JobGrain(
             Coordinator = silo.SiloAddress.ToString(),
         };
     }
-}
-
-[GenerateSerializer]
-public sealed class RegistryState
-{
-    [Id(0)] public List<string> Jobs { get; set; } = [];
-}
-
-/// <summary>The jobs with work left, persisted so that workers started after a full restart find them.</summary>
-[GrainDirectory(GrainDirectoryName = ClusterSetup.Directory)]
-public sealed class JobRegistryGrain([PersistentState("registry", ClusterSetup.Storage)] IPersistentState<RegistryState> state) : Grain, IJobRegistryGrain
-{
-    public async Task Add(string job)
-    {
-        if (state.State.Jobs.Contains(job)) return;
-        state.State.Jobs.Add(job);
-        await state.WriteStateAsync();
-    }
-
-    public async Task Remove(string job)
-    {
-        if (state.State.Jobs.Remove(job)) await state.WriteStateAsync();
-    }
-
-    public Task<string[]> Active() => Task.FromResult(state.State.Jobs.ToArray());
 }
