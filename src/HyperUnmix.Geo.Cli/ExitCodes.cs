@@ -1,5 +1,3 @@
-using HyperUnmix.Geo.Raster;
-
 namespace HyperUnmix.Geo.Cli;
 
 /// <summary>The command's exit codes (documented in the README).</summary>
@@ -15,7 +13,6 @@ public static class ExitCodes
     public const int Cancelled = 130;
 
     /// <summary>Maps an exception to an exit code and a one-line message a user understands.</summary>
-    /// <remarks>Every failure of an output is a <see cref="RasterOutputException"/> (the sink wraps GDAL's); other GDAL errors concern inputs.</remarks>
     /// <remarks>
     /// The library's own errors (<see cref="HyperUnmixException"/>) carry their kind, whose number is the exit code.
     /// An <see cref="ArgumentException"/> from elsewhere is still read as a usage error (System.CommandLine and the

@@ -73,22 +73,41 @@ public sealed class JobGrain(
         }
     }
 
-    /// <summary>Job state writes one at a time (turns interleave; Orleans' state must not be written twice at once).</summary>
-    private Task _jobWrite = Task.CompletedTask;
-
-    private Task WriteJobState()
+    /// <summary>
+    /// Runs <paramref name="next"/> once the task in <paramref name="last"/> has ended (whatever its outcome, which its
+    /// own caller saw), and leaves it there: what is chained this way runs one at a time although turns interleave.
+    /// </summary>
+    private static Task OneAtATime(ref Task last, Func<Task> next)
     {
-        _jobWrite = After(_jobWrite);
-        return _jobWrite;
+        var run = After(last);
+        last = run;
+        return run;
 
         async Task After(Task previous)
         {
             try { await previous; } catch (Exception) { /* its caller saw it */ }
-            await state.WriteStateAsync();
+            await next();
         }
     }
 
+    /// <summary>Job state writes one at a time (Orleans' state must not be written twice at once).</summary>
+    private Task _jobWrite = Task.CompletedTask;
+
+    private Task WriteJobState() => OneAtATime(ref _jobWrite, () => state.WriteStateAsync());
+
+    /// <summary>
+    /// Submit and Cancel one at a time: the grain is reentrant for the workers' calls, and two submits of a new job
+    /// (two clients at once) must not both create it.
+    /// </summary>
+    private Task _control = Task.CompletedTask;
+
     public async Task<JobStatus> Submit(JobSpec spec)
+    {
+        await OneAtATime(ref _control, () => SubmitNow(spec));
+        return CurrentStatus();
+    }
+
+    private async Task SubmitNow(JobSpec spec)
     {
         var name = Name;
         if (spec.Name != name) throw new ArgumentException($"job name {spec.Name} does not match the coordinator's {name}");
@@ -127,7 +146,6 @@ public sealed class JobGrain(
             TileStore.CreateJob(StateDir);
             await GrainFactory.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry).Add(name);
         }
-        return CurrentStatus();
     }
 
     private bool Finished => S.Spec is not null && (S.Cancelled || AllScenesFinished);
@@ -183,7 +201,7 @@ public sealed class JobGrain(
     {
         var s = _scenes[i];
         if (s.Finished || s.PlanFile is null) return null;
-        if (s.DoneCount < s.Tiles)
+        if (!s.AllTilesDone)
         {
             for (var t = s.FirstNotDone; t < s.Tiles; t++)
                 if (!s.IsDone(t) && !_leases.ContainsKey((WorkKind.Tile, i, t))) return Give(WorkKind.Tile, i, t, worker, silo, now + TileLease);
@@ -291,7 +309,7 @@ public sealed class JobGrain(
                     if (result.Duplicate) _counters.DuplicatesDropped++;
                     s.Done[item.Tile >> 3] |= (byte)(1 << (item.Tile & 7));
                     break;
-                case WorkKind.Assemble when s.DoneCount == s.Tiles:
+                case WorkKind.Assemble when s.AllTilesDone:
                     s.Assembled = true;
                     break;
             }
@@ -378,12 +396,17 @@ public sealed class JobGrain(
 
     public async Task<JobStatus> Cancel()
     {
-        if (S.Spec is null) return CurrentStatus();
+        await OneAtATime(ref _control, CancelNow);
+        return CurrentStatus();
+    }
+
+    private async Task CancelNow()
+    {
+        if (S.Spec is null) return;
         S.Cancelled = true;
         _leases.Clear();
         await WriteJobState();
         await GrainFactory.GetGrain<IJobRegistryGrain>(ClusterSetup.Registry).Remove(S.Spec.Name);
-        return CurrentStatus();
     }
 
     private JobStatus CurrentStatus()
@@ -394,7 +417,7 @@ public sealed class JobGrain(
         {
             Input = S.Scenes[i].Input,
             Output = S.Scenes[i].Output,
-            Phase = s.Error is not null ? "failed" : s.Assembled ? "done" : s.PlanFile is null ? "planning" : s.DoneCount < s.Tiles ? "tiles" : "assembling",
+            Phase = s.Error is not null ? "failed" : s.Assembled ? "done" : s.PlanFile is null ? "planning" : !s.AllTilesDone ? "tiles" : "assembling",
             Tiles = s.Tiles,
             TilesDone = s.DoneCount,
             Error = s.Error,

@@ -14,6 +14,8 @@ public sealed class SceneState
 
     public bool IsDone(int tile) => (Done[tile >> 3] & (1 << (tile & 7))) != 0;
     [JsonIgnore] public int DoneCount => Done.Sum(b => System.Numerics.BitOperations.PopCount(b));
+    /// <summary>Every tile of the planned scene is done (no count kept: the first tile not done is past the last).</summary>
+    [JsonIgnore] public bool AllTilesDone => FirstNotDone == Tiles;
     [JsonIgnore] public bool Finished => Assembled || Error is not null;
 
     /// <summary>

@@ -18,7 +18,7 @@ public sealed class ProgressStore(ClusterAddress cluster) : IDisposable
     private const string Epoch = "epoch", Counters = "counters";
 
     /// <summary>The field of scene <paramref name="scene"/> (0-based).</summary>
-    public static string SceneField(int scene) => "s" + scene.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    private static string SceneField(int scene) => "s" + scene.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private RedisKey Key(string job) => $"hyperunmix:{cluster.Name}:progress:{job}";
 
@@ -73,15 +73,6 @@ public sealed class ProgressStore(ClusterAddress cluster) : IDisposable
         }
         var written = (int)await (await Db()).ScriptEvaluateAsync(Fenced, [Key(job)], [.. args]);
         if (written != 1) throw new StaleCoordinatorException($"job {job}: this coordinator (activation {epoch}) is no longer the current one");
-    }
-
-    /// <summary>The size of the job's hash in bytes (for measurements).</summary>
-    public async Task<long> Bytes(string job)
-    {
-        var db = await Db();
-        long total = 0;
-        foreach (var e in await db.HashGetAllAsync(Key(job))) total += ((byte[])e.Value!).Length + ((string)e.Name!).Length;
-        return total;
     }
 
     public void Dispose()

@@ -17,13 +17,7 @@ public static class SceneOrders
     public static string Mesma(MesmaOptions mo) => JsonSerializer.Serialize(new MesmaOrder(mo), UnmixPlan.JsonOptions);
 
     /// <summary>The scene's MESMA options, or null for an unmixing run.</summary>
-    public static MesmaOptions? AsMesma(string json)
-    {
-        using var doc = JsonDocument.Parse(json);
-        return doc.RootElement.TryGetProperty(nameof(MesmaOrder.Mesma), out _)
-            ? JsonSerializer.Deserialize<MesmaOrder>(json, UnmixPlan.JsonOptions)!.Mesma
-            : null;
-    }
+    public static MesmaOptions? AsMesma(string json) => JsonSerializer.Deserialize<MesmaOrder>(json, UnmixPlan.JsonOptions)?.Mesma;
 
     public static UnmixOptions AsUnmix(string json) => JsonSerializer.Deserialize<UnmixOptions>(json, UnmixPlan.JsonOptions)!;
 

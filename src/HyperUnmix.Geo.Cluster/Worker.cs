@@ -162,7 +162,6 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
             }
             idle = 0;
             callSeconds += call.Elapsed.TotalSeconds;
-            // The item runs to its end even when the worker is asked to stop: that is the drain.
             var result = Process(item, worker) with { CallSeconds = callSeconds };
             call.Restart();
             next = await Report(item, result, stopping.IsCancellationRequested ? null : worker);
@@ -221,8 +220,12 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
                 // A MESMA plan is one file (no model beside it): published first-writer-wins into the scene's folder
                 // as the coordinator made it; a late duplicate's publish finds no folder and creates nothing.
                 var (plan, source) = MesmaJob.PlanSceneKeepingSource(mesma);
-                if (TileStore.Publish(planFile, plan.ToJson())) KeepPlanned(planFile, source);
-                else source.Dispose();
+                if (TileStore.Publish(planFile, plan.ToJson()))
+                {
+                    KeepPlanned(planFile, source);
+                    return new WorkResult { Worker = worker, PlanFile = planFile, Tiles = plan.Grid.Count };
+                }
+                source.Dispose();
             }
             return new WorkResult { Worker = worker, PlanFile = planFile, Tiles = MesmaPlan.Load(planFile).Grid.Count };
         }
@@ -266,16 +269,17 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
     private WorkResult Assemble(WorkItem item, string worker)
     {
         string TileFile(int k) => TileStore.TileFile(item.StateDir, item.Scene, k);
-        if (MesmaPlan.IsMesmaPlan(item.PlanFile!))
+        var json = File.ReadAllBytes(item.PlanFile!);
+        if (MesmaPlan.IsMesmaPlan(json))
         {
-            var mesma = MesmaPlan.Load(item.PlanFile!);
+            var mesma = MesmaPlan.Load(json, item.PlanFile!);
             var mesmaGrid = mesma.Grid;
             MesmaJob.Assemble(mesma, k => TileStore.ReadTile(TileFile(k), mesma.BandNames.Length, (int)mesmaGrid[k].Window.Area));
             output.WriteLine($"assembled {mesma.Options.Scene.Output}");
             output.Flush();
             return new WorkResult { Worker = worker };
         }
-        var plan = UnmixPlan.Load(item.PlanFile!);
+        var plan = UnmixPlan.Load(json, item.PlanFile!);
         var grid = plan.Grid;
         var bands = plan.Endmembers.Count + 1;
         UnmixJob.Assemble(plan, k => TileStore.ReadTile(TileFile(k), bands, (int)grid[k].Window.Area));
@@ -296,10 +300,17 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         public abstract void Dispose();
 
         /// <summary>The processor of a plan file, reading through <paramref name="source"/> when given (the planner's open scene).</summary>
-        public static SharedProcessor Open(string planFile, RasterSource? source) =>
-            MesmaPlan.IsMesmaPlan(planFile)
-                ? new Mesma(source is null ? MesmaTiles.Open(MesmaPlan.Load(planFile)) : MesmaTiles.Open(MesmaPlan.Load(planFile), source))
-                : new Unmix(source is null ? TileProcessor.Open(UnmixPlan.Load(planFile)) : TileProcessor.Open(UnmixPlan.Load(planFile), source));
+        public static SharedProcessor Open(string planFile, RasterSource? source)
+        {
+            var json = File.ReadAllBytes(planFile);
+            if (MesmaPlan.IsMesmaPlan(json))
+            {
+                var mesma = MesmaPlan.Load(json, planFile);
+                return new Mesma(source is null ? MesmaTiles.Open(mesma) : MesmaTiles.Open(mesma, source));
+            }
+            var plan = UnmixPlan.Load(json, planFile);
+            return new Unmix(source is null ? TileProcessor.Open(plan) : TileProcessor.Open(plan, source));
+        }
     }
 
     private sealed class Unmix(TileProcessor processor) : SharedProcessor

@@ -135,13 +135,16 @@ public sealed class LibraryCommandTests : IDisposable
     [Fact]
     public void PointsWithoutACrs_AreRefusedNamingTheOption_AndReadInTheScenesCrsWithIt()
     {
+        // The same GeoJSON without its "crs" member (it sits right before "features").
+        static void StripCrs(string from, string to)
+        {
+            var json = File.ReadAllText(from);
+            File.WriteAllText(to, json[..json.IndexOf("\"crs\":", StringComparison.Ordinal)] + json[json.IndexOf("\"features\":", StringComparison.Ordinal)..]);
+            Assert.DoesNotContain("crs", File.ReadAllText(to));
+        }
         var withCrs = Features("crs.geojson", ("Point", [(5, 5)], "park"), ("Point", [(14, 24)], "built"));
         var noCrs = _cli.Path("nocrs.geojson");
-        var json = File.ReadAllText(withCrs);
-        var crs = json.IndexOf("\"crs\":", StringComparison.Ordinal);
-        var features = json.IndexOf("\"features\":", StringComparison.Ordinal);
-        File.WriteAllText(noCrs, json[..crs] + json[features..]);
-        Assert.DoesNotContain("crs", File.ReadAllText(noCrs));
+        StripCrs(withCrs, noCrs);
         var refused = _cli.Run("library", "from-roi", Tile, "--roi", noCrs, "--class-field", "cover", "-o", _cli.Path("n.csv"));
         Assert.Equal(3, refused.Code);
         Assert.Contains("pass --roi-assume-scene-crs", refused.Err);
@@ -152,10 +155,7 @@ public sealed class LibraryCommandTests : IDisposable
         Assert.Equal(SpectralLibraries.Read(_cli.Path("c.csv")).Spectra, SpectralLibraries.Read(_cli.Path("n.csv")).Spectra);
         // mesma takes the option too.
         var polygons = Polygons((2, 2, 8, 8, "park"));
-        var text = File.ReadAllText(polygons);
-        var c0 = text.IndexOf("\"crs\":", StringComparison.Ordinal);
-        var f0 = text.IndexOf("\"features\":", StringComparison.Ordinal);
-        File.WriteAllText(polygons, text[..c0] + text[f0..]);
+        StripCrs(polygons, polygons);
         var m = _cli.Run("mesma", Tile, "--library", CliRunner.Dataset("spectral_libraries/enmapbox_berlin/library_berlin.sli"), "--drop-uncovered-bands",
             "--levels", "1", "--roi", polygons, "--roi-assume-scene-crs", "-o", _cli.Path("m.tif"));
         Assert.True(m.Code == 0, m.Err);

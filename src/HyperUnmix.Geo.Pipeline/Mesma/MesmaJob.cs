@@ -83,6 +83,8 @@ public static class MesmaJob
         using var outputs = Reserve(mo, source, o.Overwrite);
         var (plan, models) = Prepare(mo, source, bands, roi, area, log, cancel);
         using var tiles = new MesmaTiles(plan, source, roi, models, ownsSource: false);
+        if (tiles.MonteCarloModels is { Length: > 0 } runs)
+            log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"monte carlo: {runs.Length} runs of {mo.Settings.MonteCarloFraction * 100:G3}% of each class's spectra ({runs.Sum(m => (long)m.Count):N0} models in all), seed {mo.Settings.MonteCarloSeed}"));
         var grid = plan.Grid;
         var sink = RasterSink.Create(outputs, o.Output, plan.Profile(source.Info), o.Format);
         long valid = 0, unmodelled = 0;
@@ -266,14 +268,13 @@ public static class MesmaJob
         var spectrumNames = keep.Select(i => lib.Names[i]).ToArray();
         var models = new MesmaModels(spectra, spectrumClass, classNames, spectrumNames, mo.Settings);
         log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"models: {models.Count:N0} (levels {string.Join(",", models.Levels)}; {models.Singular} left out as linearly dependent) over {classNames.Length} classes of '{classField}'"));
-        var monteCarlo = MesmaTiles.MonteCarloSolvers(mo.Settings, spectra, spectrumClass, classNames, spectrumNames);
-        if (monteCarlo.Length > 0)
-            log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"monte carlo: {monteCarlo.Length} runs of {mo.Settings.MonteCarloFraction * 100:G3}% of each class's spectra ({monteCarlo.Sum(m => (long)m.Models.Count):N0} models in all), seed {mo.Settings.MonteCarloSeed}"));
+        // The Monte Carlo runs' models are enumerated where tiles are solved (MesmaTiles); here only their number counts.
+        var monteCarlo = mo.Settings.MonteCarloRuns;
 
         var colours = ClassColours(lib, classField, classNames);
         var bandNames = classNames.Concat(["shade", "rmse", "model"]).Concat(mo.Settings.ShadeNormalised ? classNames.Select(c => c + "_normalised") : [])
             .Concat(mo.Settings.UncertaintyRmse is null ? [] : classNames.Select(c => c + "_sd").Append("near_models"))
-            .Concat(monteCarlo.Length == 0 ? [] : classNames.Select(c => c + "_mc_sd").Append("mc_runs")).ToArray();
+            .Concat(monteCarlo == 0 ? [] : classNames.Select(c => c + "_mc_sd").Append("mc_runs")).ToArray();
         var (tile, workers) = ScenePlanner.PlanMemory(o, bands.Length, bandNames.Length);
         var metadata = new Dictionary<string, string>
         {
@@ -288,8 +289,8 @@ public static class MesmaJob
             ["HYPERUNMIX_UNCERTAINTY"] = mo.Settings.UncertaintyRmse is { } u
                 ? string.Create(CultureInfo.InvariantCulture, $"CLASS_sd: standard deviation of the class fraction over the valid models of the chosen level within {u} RMSE of the best; near_models: their count")
                 : "none",
-            ["HYPERUNMIX_MONTE_CARLO"] = monteCarlo.Length > 0
-                ? string.Create(CultureInfo.InvariantCulture, $"runs={monteCarlo.Length} fraction={mo.Settings.MonteCarloFraction} seed={mo.Settings.MonteCarloSeed}; CLASS_mc_sd: standard deviation of the class fraction over the runs that modelled the pixel (each with a random subset of each class's spectra); mc_runs: their count")
+            ["HYPERUNMIX_MONTE_CARLO"] = monteCarlo > 0
+                ? string.Create(CultureInfo.InvariantCulture, $"runs={monteCarlo} fraction={mo.Settings.MonteCarloFraction} seed={mo.Settings.MonteCarloSeed}; CLASS_mc_sd: standard deviation of the class fraction over the runs that modelled the pixel (each with a random subset of each class's spectra); mc_runs: their count")
                 : "none",
         };
         var plan = new MesmaPlan

@@ -49,11 +49,14 @@ public sealed record MesmaPlan
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, UnmixPlan.JsonOptions);
 
     /// <summary>Reads a MESMA plan file, or says which file is not one.</summary>
-    public static MesmaPlan Load(string path)
+    public static MesmaPlan Load(string path) => Load(File.ReadAllBytes(path), path);
+
+    /// <summary>A MESMA plan from a plan file's bytes (<paramref name="path"/> names it in errors).</summary>
+    public static MesmaPlan Load(byte[] json, string path)
     {
         try
         {
-            var plan = JsonSerializer.Deserialize<MesmaPlan>(File.ReadAllBytes(path), UnmixPlan.JsonOptions) ?? throw new JsonException("empty");
+            var plan = JsonSerializer.Deserialize<MesmaPlan>(json, UnmixPlan.JsonOptions) ?? throw new JsonException("empty");
             if (plan.Kind != KindName) throw new JsonException($"its kind is '{plan.Kind}'");
             if (plan.Version != CurrentVersion) throw new RasterDataException(path, $"MESMA plan version {plan.Version} is not supported (this version reads {CurrentVersion})");
             return plan;
@@ -64,10 +67,10 @@ public sealed record MesmaPlan
         }
     }
 
-    /// <summary>Whether a plan file is a MESMA plan (its "Kind"); an unmixing plan has none.</summary>
-    public static bool IsMesmaPlan(string path)
+    /// <summary>Whether a plan file's bytes are a MESMA plan (its "Kind"); an unmixing plan has none.</summary>
+    public static bool IsMesmaPlan(byte[] json)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+        using var doc = JsonDocument.Parse(json);
         return doc.RootElement.TryGetProperty(nameof(Kind), out var k) && k.ValueKind == JsonValueKind.String && k.GetString() == KindName;
     }
 }
@@ -127,9 +130,12 @@ public sealed class MesmaTiles : IDisposable
         Open(plan, ScenePlanner.OpenInput(MesmaJob.SceneOptions(plan.Options)), cancel);
 
     /// <summary>The Monte Carlo runs' solvers: the same search over random subsets of each class's spectra (<see cref="MesmaSettings.MonteCarloSubsets"/>).</summary>
-    internal static MesmaSolver[] MonteCarloSolvers(MesmaSettings settings, double[][] spectra, int[] spectrumClass, string[] classNames, string[] spectrumNames) =>
+    private static MesmaSolver[] MonteCarloSolvers(MesmaSettings settings, double[][] spectra, int[] spectrumClass, string[] classNames, string[] spectrumNames) =>
         settings.MonteCarloSubsets(spectrumClass, classNames.Length).Select(sub => new MesmaSolver(new MesmaModels(
             sub.Select(i => spectra[i]).ToArray(), sub.Select(i => spectrumClass[i]).ToArray(), classNames, sub.Select(i => spectrumNames[i]).ToArray(), settings))).ToArray();
+
+    /// <summary>The models of each Monte Carlo run (empty without <see cref="MesmaSettings.MonteCarloRuns"/>).</summary>
+    public MesmaModels[] MonteCarloModels => _monteCarlo.Select(m => m.Models).ToArray();
 
     public MesmaPlan Plan { get; }
     public TilePlan Grid { get; }

@@ -71,11 +71,14 @@ public sealed record UnmixPlan
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, JsonOptions);
 
     /// <summary>Reads a plan file, or says which file is not one.</summary>
-    public static UnmixPlan Load(string path)
+    public static UnmixPlan Load(string path) => Load(File.ReadAllBytes(path), path);
+
+    /// <summary>A plan from a plan file's bytes (<paramref name="path"/> names it in errors).</summary>
+    public static UnmixPlan Load(byte[] json, string path)
     {
         try
         {
-            var plan = JsonSerializer.Deserialize<UnmixPlan>(File.ReadAllBytes(path), JsonOptions) ?? throw new JsonException("empty");
+            var plan = JsonSerializer.Deserialize<UnmixPlan>(json, JsonOptions) ?? throw new JsonException("empty");
             if (plan.Version != CurrentVersion) throw new RasterDataException(path, $"plan version {plan.Version} is not supported (this version reads {CurrentVersion})");
             return plan;
         }
