@@ -62,14 +62,14 @@ internal static class StageStudy
                 var runs = new (double[] E, LinearMethod Method, PixelScale Scale)[]
                 {
                     (vca.Endmembers, LinearMethod.Fcls, PixelScale.None), (nf.Endmembers, LinearMethod.Fcls, PixelScale.None),
-                    (aa.Endmembers, LinearMethod.Fcls, PixelScale.None), (aa.Endmembers, LinearMethod.Fcls, PixelScale.Length),
-                    (aa.Endmembers, LinearMethod.Fcls, PixelScale.Sum), (e.E, LinearMethod.Fcls, PixelScale.None),
-                    (e.E, LinearMethod.Fcls, PixelScale.Length), (e.E, LinearMethod.Fcls, PixelScale.Sum),
+                    (aa.Endmembers, LinearMethod.Fcls, PixelScale.None), (aa.Endmembers, LinearMethod.Fcls, PixelScale.L2),
+                    (aa.Endmembers, LinearMethod.Fcls, PixelScale.Scale), (e.E, LinearMethod.Fcls, PixelScale.None),
+                    (e.E, LinearMethod.Fcls, PixelScale.L2), (e.E, LinearMethod.Fcls, PixelScale.Scale),
                 };
                 for (var k = 0; k < runs.Length; k++)
                 {
                     var set = new EndmemberSet(runs[k].E, l, 4);
-                    if (runs[k].Scale == PixelScale.Length) set = set.UnitLength();
+                    if (runs[k].Scale == PixelScale.L2) set = set.UnitLength();
                     var ab = new float[4 * n];
                     new AbundanceSolver(set, runs[k].Method, scale: runs[k].Scale).SolveTile(s.Cube, n, Enumerable.Repeat((byte)1, n).ToArray(), ab, new float[n], 0, new TileScratch());
                     var score = UnmixingMetrics.Score(Enumerable.Range(0, 4).Select(set.Spectrum).ToList(), Enumerable.Range(0, 4).Select(e.Spectrum).ToList(),

@@ -37,7 +37,7 @@ public static partial class Commands
         var extractor = ExtractorOption();
         var noRefine = new Option<bool>("--no-refine") { Description = "Keep the extracted pixels as endmembers (no archetypal refinement)." };
         var normalize = new Option<string>("--normalize") { Description = "Pixel brightness: scale (y = s E a, per-pixel scale; default for mtl) | l2 (unit-length pixels) | none (default for the classic solvers).", DefaultValueFactory = _ => "auto" };
-        normalize.AcceptOnlyFromAmong("auto", "scale", "l2", "none");
+        normalize.AcceptOnlyFromAmong(["auto", .. PixelScales.Names]);
         var tile = new Option<int>("--tile") { Description = "Tile side in pixels.", DefaultValueFactory = _ => 256 };
         var threads = new Option<int>("--threads") { Description = "Worker threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var memory = new Option<int>("--memory") { Description = "Memory budget for tiles in flight, MB.", DefaultValueFactory = _ => 1024 };
@@ -93,7 +93,7 @@ public static partial class Commands
                 Extractor = parse.GetValue(extractor)!,
                 RefineEndmembers = !parse.GetValue(noRefine),
                 SignalFractions = parse.GetValue(fractions) == "signal",
-                Normalize = parse.GetValue(normalize) switch { "scale" => PixelScale.Sum, "l2" => PixelScale.Length, "none" => PixelScale.None, _ => null },
+                Normalize = PixelScales.Parse(parse.GetValue(normalize)),
                 TileSize = parse.GetValue(tile),
                 Threads = parse.GetValue(threads),
                 MemoryBytes = (long)parse.GetValue(memory) << 20,

@@ -139,7 +139,4 @@ public static class UnmixJob
     /// </summary>
     public static (ScreenResult Screen, Func<PixelSample> Sample) Screen(UnmixOptions o, RasterSource source, int[] bands, RegionOfInterest? roi, Window area) =>
         ScenePlanner.Screen(o, source, bands, roi, area);
-
-    /// <summary>The command line's name of a pixel scale (--normalize).</summary>
-    public static string NormalizeName(PixelScale s) => s switch { PixelScale.Sum => "scale", PixelScale.Length => "l2", _ => "none" };
 }

@@ -58,7 +58,7 @@ public sealed class BrightnessTestTests
     {
         var (sample, e) = Scene(minIllumination: 0.3, seed);
         var d = BrightnessTest.Decide(sample, e);
-        Assert.Equal(PixelScale.Sum, d.Scale);
+        Assert.Equal(PixelScale.Scale, d.Scale);
         Assert.True(d.ResidualRatio > BrightnessTest.Threshold, $"ratio {d.ResidualRatio}");
         Assert.Contains("shading", d.Reason);
     }

@@ -15,7 +15,7 @@ internal sealed class DeepMethod : IUnmixMethod
     public string Name => UnmixMethod.Mtl;
     public string Description => "the deep multi-task model (Mehrdad & Janani), fitted on a sample and applied to every tile";
     /// <summary>The scaled mixing model, chosen by measurement (docs/accuracy-linear.md).</summary>
-    public PixelScale DefaultScale => PixelScale.Sum;
+    public PixelScale DefaultScale => PixelScale.Scale;
     public bool FitsModel => true;
 
     public string? Parameters(UnmixOptions o) => string.Create(CultureInfo.InvariantCulture,
@@ -29,7 +29,7 @@ internal sealed class DeepMethod : IUnmixMethod
         var sample = planning.Sample();
         if (sample.Count == 0) throw new RasterDataException(o.Input, "has no valid pixel");
         var fitSet = sample.Subset(o.FitPixels);
-        var endmembers = o.EffectiveNormalize == PixelScale.Length ? planning.Endmembers.UnitLength() : planning.Endmembers;
+        var endmembers = o.EffectiveNormalize == PixelScale.L2 ? planning.Endmembers.UnitLength() : planning.Endmembers;
         // With a pixel scale the model is fitted on pixels divided by it (y / s ≈ E a, a on the simplex), and
         // applied the same way; the linear start is then the scaled model's solution.
         var fitY = o.EffectiveNormalize == PixelScale.None ? fitSet.Y : DivideByScale(fitSet, endmembers, o.EffectiveNormalize);

@@ -15,7 +15,7 @@ internal sealed class LinearUnmixMethod(string name, LinearMethod solver, string
     public MethodPlan Plan(MethodPlanning planning)
     {
         var o = planning.Options;
-        var endmembers = o.EffectiveNormalize == PixelScale.Length ? planning.Endmembers.UnitLength() : planning.Endmembers;
+        var endmembers = o.EffectiveNormalize == PixelScale.L2 ? planning.Endmembers.UnitLength() : planning.Endmembers;
         return new MethodPlan(endmembers, PlanArtifacts.None, null);
     }
 

@@ -54,7 +54,7 @@ public static class RunReport
             },
             ["brightness"] = r.Brightness is { } br ? new
             {
-                model = br.Scale == Unmixing.Solvers.PixelScale.Sum ? "scaled" : "linear",
+                model = br.Scale == Unmixing.Solvers.PixelScale.Scale ? "scaled" : "linear",
                 residual_ratio = double.IsFinite(br.ResidualRatio) ? br.ResidualRatio : (double?)null,
                 threshold = BrightnessTest.Threshold,
                 pixels = br.Pixels,

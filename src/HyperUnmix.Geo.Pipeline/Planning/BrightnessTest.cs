@@ -44,7 +44,7 @@ public static class BrightnessTest
         var s = sample.Subset(MaxPixels);
         int l = s.Bands, n = s.Count, p = endmembers.Count;
         if (n == 0 || p < 2)
-            return new BrightnessDecision(PixelScale.Sum, double.NaN, n, "scaled model (too few pixels or endmembers to test)");
+            return new BrightnessDecision(PixelScale.Scale, double.NaN, n, "scaled model (too few pixels or endmembers to test)");
         var y = new float[l * n];
         for (var i = 0; i < y.Length; i++) y[i] = (float)s.Y[i];
         var valid = Enumerable.Repeat((byte)1, n).ToArray();
@@ -65,6 +65,6 @@ public static class BrightnessTest
         var side = (shaded ? "above" : "at most") + (close ? ", a close call: compare with --normalize scale|none" : "");
         var reason = string.Create(CultureInfo.InvariantCulture,
             $"{what} (sum-to-one residual {ratio:F2}x the scaled model's on {n} pixels; {side} {Threshold:F1}x)");
-        return new BrightnessDecision(shaded ? PixelScale.Sum : PixelScale.None, ratio, n, reason);
+        return new BrightnessDecision(shaded ? PixelScale.Scale : PixelScale.None, ratio, n, reason);
     }
 }

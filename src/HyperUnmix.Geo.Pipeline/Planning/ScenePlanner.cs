@@ -202,7 +202,7 @@ internal static class ScenePlanner
         // Brightness: shading or composition? Decided on the sample when the method's default is the scaled model and
         // the user did not choose (BrightnessTest); the choice travels in the plan's options to every tile.
         BrightnessDecision? brightness = null;
-        if (o.Normalize is null && model is null && !o.IoOnly && UnmixMethods.Get(o.Method).DefaultScale == PixelScale.Sum)
+        if (o.Normalize is null && model is null && !o.IoOnly && UnmixMethods.Get(o.Method).DefaultScale == PixelScale.Scale)
         {
             brightness = BrightnessTest.Decide(Sample(), endmembers);
             o = o with { Normalize = brightness.Scale };
@@ -261,7 +261,7 @@ internal static class ScenePlanner
         ["HYPERUNMIX_ENDMEMBER_SOURCE"] = source,
         ["HYPERUNMIX_P"] = e.Count.ToString(CultureInfo.InvariantCulture),
         ["HYPERUNMIX_SEED"] = o.Seed.ToString(CultureInfo.InvariantCulture),
-        ["HYPERUNMIX_PARAMETERS"] = $"bands={e.Bands} scale={o.InputScale.ToString(CultureInfo.InvariantCulture)} roi={(o.Roi is null ? "none" : Path.GetFileName(o.Roi))} normalize={UnmixJob.NormalizeName(o.EffectiveNormalize)} fractions={(o.SignalFractions ? "signal" : "physical")}",
+        ["HYPERUNMIX_PARAMETERS"] = $"bands={e.Bands} scale={o.InputScale.ToString(CultureInfo.InvariantCulture)} roi={(o.Roi is null ? "none" : Path.GetFileName(o.Roi))} normalize={PixelScales.Name(o.EffectiveNormalize)} fractions={(o.SignalFractions ? "signal" : "physical")}",
         ["HYPERUNMIX_GDAL"] = GdalLibrary.Version,
     };
 }

@@ -493,7 +493,7 @@ public sealed class MtlModel
             ["scale"] = Scale,
             ["alpha"] = Alpha,
             ["apply_iterations"] = ApplyIterations,
-            ["pixel_scale"] = PixelScale.ToString().ToLowerInvariant(),
+            ["pixel_scale"] = PixelScales.Name(PixelScale),
             ["column_layers"] = new JsonArray(ColumnLayout.Sizes.Select(s => (JsonNode)s).ToArray()),
             ["E"] = B64(ENormalised),
             ["column_linear"] = B64(Wc),
@@ -561,12 +561,13 @@ public sealed class MtlModel
             var theta = FromB64(root["column_theta"]!.GetValue<string>(), offset, path, "column_theta", MaxWeight);
             var names = root["names"]!.AsArray().Select(n => n!.GetValue<string>()).ToArray();
             var wl = root["wavelengths"]?.AsArray().Select(n => n!.GetValue<double>()).ToArray();
+            // Files written before the vocabulary was unified say sum and length for scale and l2.
             var pixelScale = root["pixel_scale"]?.GetValue<string>() switch
             {
-                null or "none" => PixelScale.None,
-                "sum" => PixelScale.Sum,
-                "length" => PixelScale.Length,
-                var other => throw new MtlModelException(path, $"pixel_scale is '{other}', expected none, sum or length"),
+                null => PixelScale.None,
+                "sum" => PixelScale.Scale,
+                "length" => PixelScale.L2,
+                var given => PixelScales.Parse(given) ?? throw new MtlModelException(path, $"pixel_scale is '{given}', expected one of {string.Join(", ", PixelScales.Names)}"),
             };
             var model = new MtlModel(bands, p, e, wc, new MlpLayout(widths, w, b), theta, scale, alpha, names, wl, iterations);
             return pixelScale == PixelScale.None ? model : model.WithPixelScale(pixelScale);

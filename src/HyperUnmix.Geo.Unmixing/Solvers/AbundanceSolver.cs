@@ -5,7 +5,11 @@ using HyperUnmix.Geo.Unmixing.Endmembers;
 
 namespace HyperUnmix.Geo.Unmixing.Solvers;
 
-/// <summary>How each pixel's overall brightness (illumination, shading, slope) is separated from its composition.</summary>
+/// <summary>
+/// How each pixel's overall brightness (illumination, shading, slope) is separated from its composition. One
+/// vocabulary everywhere: the member names, lower-cased, are the command line's <c>--normalize</c> values and the
+/// model file's <c>pixel_scale</c> (<see cref="PixelScales"/>).
+/// </summary>
 public enum PixelScale
 {
     /// <summary>None: the linear mixing model as it is, y ≈ E a.</summary>
@@ -15,9 +19,23 @@ public enum PixelScale
     /// simplex and s ≥ 0 of ‖y − s E a‖, which is NNLS (b = s a ≥ 0) followed by a = b / Σb. The endmembers keep
     /// their scale, so abundances stay fractions of the endmembers as given (dark materials are not inflated).
     /// </summary>
-    Sum,
+    Scale,
     /// <summary>Unit-length pixels: solve for y / ‖y‖ (give unit-length endmembers); the residual is scaled back by ‖y‖.</summary>
-    Length,
+    L2,
+}
+
+/// <summary>The one name of each <see cref="PixelScale"/>: scale, l2, none.</summary>
+public static class PixelScales
+{
+    /// <summary>Every value's name, in declaration order.</summary>
+    public static IReadOnlyList<string> Names { get; } = [.. Enum.GetValues<PixelScale>().Select(Name)];
+
+    /// <summary>The value's name: its member name in lower case.</summary>
+    public static string Name(PixelScale s) => s.ToString().ToLowerInvariant();
+
+    /// <summary>The value named <paramref name="name"/> (any case), or null when there is none.</summary>
+    public static PixelScale? Parse(string? name) =>
+        Enum.GetValues<PixelScale>().Cast<PixelScale?>().FirstOrDefault(v => string.Equals(Name(v!.Value), name, StringComparison.OrdinalIgnoreCase));
 }
 
 /// <summary>Abundance estimators for a fixed endmember set.</summary>
@@ -85,7 +103,7 @@ public sealed class AbundanceSolver
     /// <see cref="SolvePixels"/>: the results are those of the pixel-interleaved path, bit for bit.
     /// </summary>
     /// <returns>The total number of active-set iterations (a cost indicator).</returns>
-    /// <param name="pixelScale">Optional: each pixel's scale s (Σb for <see cref="PixelScale.Sum"/>, ‖y‖ for <see cref="PixelScale.Length"/>, 1 otherwise).</param>
+    /// <param name="pixelScale">Optional: each pixel's scale s (Σb for <see cref="PixelScale.Scale"/>, ‖y‖ for <see cref="PixelScale.L2"/>, 1 otherwise).</param>
     /// <param name="abundanceStride">Distance between endmembers in <paramref name="abundances"/> (0: the pixel count).</param>
     public long SolveTile(ReadOnlySpan<float> y, int pixels, ReadOnlySpan<byte> valid, Span<float> abundances, Span<float> residual,
         float noData, TileScratch scratch, Span<float> pixelScale = default, int abundanceStride = 0)
@@ -135,7 +153,7 @@ public sealed class AbundanceSolver
         ys.AsSpan(l).Clear();
         var gram = Endmembers.Gram;
         // FCLS on the scaled model: the NNLS solution b = s a, normalised by its sum s.
-        var scaled = Scale == PixelScale.Sum && Method == LinearMethod.Fcls;
+        var scaled = Scale == PixelScale.Scale && Method == LinearMethod.Fcls;
         long iterations = 0;
         for (var k = 0; k < pixels; k++)
         {
@@ -155,7 +173,7 @@ public sealed class AbundanceSolver
                 b[j] = sum;
             }
             var length = 1.0;
-            if (Scale == PixelScale.Length)
+            if (Scale == PixelScale.L2)
             {
                 // Unit-length pixel: its b is b / ‖y‖.
                 length = Math.Sqrt(yy);
@@ -170,7 +188,7 @@ public sealed class AbundanceSolver
                     SolveScls(b, x);
                     break;
                 case LinearMethod.Nnls:
-                case LinearMethod.Fcls when Scale == PixelScale.Sum:
+                case LinearMethod.Fcls when Scale == PixelScale.Scale:
                     // The scaled model: NNLS gives b = s a; its sum is the pixel's scale.
                     if (!TryInterior(b, false, x)) iterations += ActiveSet.Solve(gram, b, false, x, work);
                     break;
@@ -179,7 +197,7 @@ public sealed class AbundanceSolver
                     break;
             }
             // The fit in data units: x for the pixel as it is, ‖y‖ x for a unit-length pixel.
-            var fit = Scale == PixelScale.Length ? length : 1.0;
+            var fit = Scale == PixelScale.L2 ? length : 1.0;
             double inside = 0;
             for (var i = 0; i < p; i++)
             {
@@ -208,7 +226,7 @@ public sealed class AbundanceSolver
                 for (var j = 0; j < p; j++) abundances[j * abundanceStride + k] = ToFloat(x[j] / sumX);
             residual[k] = ToFloat(rms);
             // The pixel's scale: Σb for the scaled model, ‖y‖ for unit-length pixels, 1 otherwise.
-            if (!pixelScale.IsEmpty) pixelScale[k] = ToFloat(Scale == PixelScale.Length ? length : sumX);
+            if (!pixelScale.IsEmpty) pixelScale[k] = ToFloat(Scale == PixelScale.L2 ? length : sumX);
         }
         return iterations;
     }

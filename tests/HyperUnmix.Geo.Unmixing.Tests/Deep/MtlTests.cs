@@ -121,18 +121,27 @@ public sealed class MtlTests : IDisposable
     [Fact]
     public void Apply_WithPixelScale_StartsFromTheScaledModelsSolution_AndSavesTheScale()
     {
-        // With no iterations the answer is the start: for PixelScale.Sum that is NNLS then a = b / Σb, exactly.
+        // With no iterations the answer is the start: for PixelScale.Scale that is NNLS then a = b / Σb, exactly.
         var s = Scene(MixingModel.Fan, side: 20);
-        var m = MtlTrainer.Fit(s.CubeAsDouble(), s.Bands, s.Pixels, s.Endmembers, Small with { MaxEpochs = 5 }).Model.WithPixelScale(PixelScale.Sum);
+        var m = MtlTrainer.Fit(s.CubeAsDouble(), s.Bands, s.Pixels, s.Endmembers, Small with { MaxEpochs = 5 }).Model.WithPixelScale(PixelScale.Scale);
         var valid = Enumerable.Repeat((byte)1, s.Pixels).ToArray();
         var a = new float[m.Count * s.Pixels];
         m.Apply(s.Cube, s.Pixels, valid, a, new float[s.Pixels], -1, m.CreateWorkspace(), iterations: 0);
         var expected = new float[m.Count * s.Pixels];
-        new AbundanceSolver(m.Endmembers, LinearMethod.Fcls, scale: PixelScale.Sum).SolveTile(s.Cube, s.Pixels, valid, expected, new float[s.Pixels], -1, new TileScratch());
+        new AbundanceSolver(m.Endmembers, LinearMethod.Fcls, scale: PixelScale.Scale).SolveTile(s.Cube, s.Pixels, valid, expected, new float[s.Pixels], -1, new TileScratch());
         Assert.Equal(expected, a);
         var path = Path.Combine(_dir, "scaled.model.json");
         m.Save(path);
-        Assert.Equal(PixelScale.Sum, MtlModel.Load(path).PixelScale);
+        Assert.Equal(PixelScale.Scale, MtlModel.Load(path).PixelScale);
+        // One vocabulary: the file says what --normalize says; a file from before the change ("sum") still loads.
+        var text = File.ReadAllText(path);
+        const string Written = "\"pixel_scale\":\\s*\"scale\"";
+        Assert.Matches(Written, text);
+        File.WriteAllText(path, System.Text.RegularExpressions.Regex.Replace(text, Written, "\"pixel_scale\": \"sum\""));
+        Assert.Equal(PixelScale.Scale, MtlModel.Load(path).PixelScale);
+        File.WriteAllText(path, System.Text.RegularExpressions.Regex.Replace(text, Written, "\"pixel_scale\": \"bright\""));
+        Assert.Contains("expected one of none, scale, l2", Assert.Throws<MtlModelException>(() => MtlModel.Load(path)).Message);
+        Assert.Equal(["none", "scale", "l2"], PixelScales.Names);
     }
 
     [Fact]

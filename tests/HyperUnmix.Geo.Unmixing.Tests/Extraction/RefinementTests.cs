@@ -102,7 +102,7 @@ public class RefinementTests
             return a;
         }
         double Rmse(float[] a) => Math.Sqrt(a.Select((v, i) => (v - s.Abundances[i]) * (v - s.Abundances[i])).Average());
-        var scaled = Solve(PixelScale.Sum, out var r, out var sc);
+        var scaled = Solve(PixelScale.Scale, out var r, out var sc);
         var plain = Solve(PixelScale.None, out _, out _);
         Assert.True(Rmse(scaled) < 1e-4, $"scaled model RMSE {Rmse(scaled)}");
         Assert.True(Rmse(plain) > 0.05, $"plain FCLS RMSE {Rmse(plain)}");
@@ -132,7 +132,7 @@ public class RefinementTests
         var a = new float[3 * s.Pixels];
         var r = new float[s.Pixels];
         var sc = new float[s.Pixels];
-        new AbundanceSolver(unit, LinearMethod.Fcls, scale: PixelScale.Length).SolveTile(s.Cube, s.Pixels, valid, a, r, -1, new TileScratch(), sc);
+        new AbundanceSolver(unit, LinearMethod.Fcls, scale: PixelScale.L2).SolveTile(s.Cube, s.Pixels, valid, a, r, -1, new TileScratch(), sc);
         for (var i = 0; i < s.Pixels; i++)
         {
             var length = Math.Sqrt(Enumerable.Range(0, s.Bands).Sum(b => (double)s.Cube[b * s.Pixels + i] * s.Cube[b * s.Pixels + i]));

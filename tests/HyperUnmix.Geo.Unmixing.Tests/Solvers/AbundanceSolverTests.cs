@@ -90,12 +90,12 @@ public class AbundanceSolverTests
     [InlineData(LinearMethod.Scls, PixelScale.None)]
     [InlineData(LinearMethod.Nnls, PixelScale.None)]
     [InlineData(LinearMethod.Fcls, PixelScale.None)]
-    [InlineData(LinearMethod.Fcls, PixelScale.Sum)]
-    [InlineData(LinearMethod.Fcls, PixelScale.Length)]
+    [InlineData(LinearMethod.Fcls, PixelScale.Scale)]
+    [InlineData(LinearMethod.Fcls, PixelScale.L2)]
     public void Residual_IsTheRmsOfTheDirectReconstructionError(LinearMethod method, PixelScale scale)
     {
         var e = Materials(5, 97);
-        if (scale == PixelScale.Length) e = e.UnitLength();
+        if (scale == PixelScale.L2) e = e.UnitLength();
         var scene = SceneGenerator.Generate(e, new SceneOptions { Width = 20, Height = 10, SnrDb = 15, Seed = 11, IlluminationMin = 0.4 });
         int n = scene.Pixels, l = e.Bands, p = e.Count;
         var a = new float[p * n];
