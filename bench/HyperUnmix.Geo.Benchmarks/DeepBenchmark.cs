@@ -144,7 +144,7 @@ internal static class DeepBenchmark
     private static (double, double) ScoreLinear(SyntheticScene s, EndmemberSet vca)
     {
         var a = new float[4 * s.Pixels];
-        new AbundanceSolver(vca, LinearMethod.Fcls).SolveTile(s.Cube, s.Pixels, Enumerable.Repeat((byte)1, s.Pixels).ToArray(), a, new float[s.Pixels], 0, new TileScratch());
+        new AbundanceSolver(vca, LinearMethod.Fcls).SolveTile(new TileBuffers { Y = s.Cube, Pixels = s.Pixels, Valid = Enumerable.Repeat((byte)1, s.Pixels).ToArray(), Abundances = a, Residual = new float[s.Pixels] }, new TileScratch());
         return Score(s, vca, a);
     }
 
@@ -186,7 +186,7 @@ internal static class DeepBenchmark
         Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, () => (model.CreateWorkspace(), new float[p * tile], new float[tile]), (t, _, st) =>
         {
             var n = Math.Min(tile, pixels - t * tile);
-            model.Apply(cube, tile, Enumerable.Repeat((byte)1, tile).ToArray(), st.Item2, st.Item3, -1, st.Item1);
+            model.Apply(new TileBuffers { Y = cube, Pixels = tile, Valid = Enumerable.Repeat((byte)1, tile).ToArray(), Abundances = st.Item2, Residual = st.Item3, NoData = -1 }, st.Item1);
             return st;
         }, _ => { });
         var secs = sw.Elapsed.TotalSeconds;
@@ -234,8 +234,8 @@ internal static class DeepBenchmark
         var ws = model.CreateWorkspace();
         var fcls = new AbundanceSolver(model.Endmembers, LinearMethod.Fcls);
         var scratch = new TileScratch();
-        var tFcls = Common.BestSeconds(repeat, () => fcls.SolveTile(y, n, valid, abundances, residual, -1, scratch));
-        var tApply = Common.BestSeconds(repeat, () => model.Apply(y, n, valid, abundances, residual, -1, ws));
+        var tFcls = Common.BestSeconds(repeat, () => fcls.SolveTile(new TileBuffers { Y = y, Pixels = n, Valid = valid, Abundances = abundances, Residual = residual, NoData = -1 }, scratch));
+        var tApply = Common.BestSeconds(repeat, () => model.Apply(new TileBuffers { Y = y, Pixels = n, Valid = valid, Abundances = abundances, Residual = residual, NoData = -1 }, ws));
         return new ApplyTiming(tFcls, tApply, model.ApplyFlopsPerPixel() * n / tApply / 1e9, peak);
     }
 

@@ -53,7 +53,7 @@ internal static class MesmaBenchmark
             var sse = new double[n];
             var valid = Enumerable.Repeat((byte)1, n).ToArray();
             sw.Restart();
-            solver.Solve(scene.Y, n, valid, model, sse, scratch);
+            solver.Solve(new MesmaSolver.Buffers { Y = scene.Y, Pixels = n, Valid = valid, Model = model, Sse = sse }, scratch);
             for (var p = 0; p < n; p++) if (model[p] >= 0) solver.Fractions(model[p], scene.Y, n, p);
             gramSeconds += sw.Elapsed.TotalSeconds;
             for (var p = 0; p < n; p++) if (model[p] >= 0 && models.Spectrum(model[p]).SequenceEqual(scene.TrueSpectra[p])) right++;
@@ -65,7 +65,7 @@ internal static class MesmaBenchmark
         var sub = MesmaScenes.Generate(spectra, classOf, [2, 3], brutePixels, 40, 999);
         var subModel = new int[brutePixels];
         var subSse = new double[brutePixels];
-        solver.Solve(sub.Y, brutePixels, Enumerable.Repeat((byte)1, brutePixels).ToArray(), subModel, subSse, scratch);
+        solver.Solve(new MesmaSolver.Buffers { Y = sub.Y, Pixels = brutePixels, Valid = Enumerable.Repeat((byte)1, brutePixels).ToArray(), Model = subModel, Sse = subSse }, scratch);
         sw.Restart();
         var brute = new (int Model, double[] Fractions, double Sse)[brutePixels];
         for (var p = 0; p < brutePixels; p++)
@@ -94,7 +94,7 @@ internal static class MesmaBenchmark
         var gm = new int[pinvPixels];
         var gs = new double[pinvPixels];
         sw.Restart();
-        solver.Solve(sub2.Y, pinvPixels, Enumerable.Repeat((byte)1, pinvPixels).ToArray(), gm, gs, scratch);
+        solver.Solve(new MesmaSolver.Buffers { Y = sub2.Y, Pixels = pinvPixels, Valid = Enumerable.Repeat((byte)1, pinvPixels).ToArray(), Model = gm, Sse = gs }, scratch);
         var gramSub = sw.Elapsed.TotalSeconds;
         sw.Restart();
         var (pm, _) = MesmaReference.SolvePseudoInverse(models, solver, sub2.Y, pinvPixels);
@@ -118,7 +118,7 @@ internal static class MesmaBenchmark
             var model = new int[n];
             var sse = new double[n];
             sw.Restart();
-            s.Solve(scene.Y, n, Enumerable.Repeat((byte)1, n).ToArray(), model, sse, new MesmaSolver.Scratch());
+            s.Solve(new MesmaSolver.Buffers { Y = scene.Y, Pixels = n, Valid = Enumerable.Repeat((byte)1, n).ToArray(), Model = model, Sse = sse }, new MesmaSolver.Scratch());
             var sec = sw.Elapsed.TotalSeconds;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{m.Count,6:N0} | {k,2} | {string.Join(",", levels),5} | {sec / n * 1e6,8:F2} | {sec / n / m.Count * 1e9,6:F2}"));

@@ -71,7 +71,7 @@ internal static class StageStudy
                     var set = new EndmemberSet(runs[k].E, l, 4);
                     if (runs[k].Scale == PixelScale.L2) set = set.UnitLength();
                     var ab = new float[4 * n];
-                    new AbundanceSolver(set, runs[k].Method, scale: runs[k].Scale).SolveTile(s.Cube, n, Enumerable.Repeat((byte)1, n).ToArray(), ab, new float[n], 0, new TileScratch());
+                    new AbundanceSolver(set, runs[k].Method, scale: runs[k].Scale).SolveTile(new TileBuffers { Y = s.Cube, Pixels = n, Valid = Enumerable.Repeat((byte)1, n).ToArray(), Abundances = ab, Residual = new float[n] }, new TileScratch());
                     var score = UnmixingMetrics.Score(Enumerable.Range(0, 4).Select(set.Spectrum).ToList(), Enumerable.Range(0, 4).Select(e.Spectrum).ToList(),
                         Enumerable.Range(0, 4).Select(j => Enumerable.Range(0, n).Select(i => (double)ab[j * n + i]).ToArray()).ToList(),
                         Enumerable.Range(0, 4).Select(s.AbundanceMap).ToList(), MatchBy.Abundance);

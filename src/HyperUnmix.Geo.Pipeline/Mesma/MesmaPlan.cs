@@ -209,7 +209,7 @@ public sealed class MesmaTiles : IDisposable
         var uncertainty = models.Settings.UncertaintyRmse is not null;
         var normalised = models.Settings.ShadeNormalised;
         var spread = ws.Spread.AsSpan(0, uncertainty ? (c + 1) * n : 0);
-        _solver.Solve(y, n, valid, model, sse, ws.Scratch, spread);
+        _solver.Solve(new MesmaSolver.Buffers { Y = y, Pixels = n, Valid = valid, Model = model, Sse = sse, Spread = spread }, ws.Scratch);
         var first = c + 3 + (normalised ? c : 0);
         Span<double> x = stackalloc double[MesmaModels.MaxLevel];
         int nValid = 0, unmodelled = 0;
@@ -261,7 +261,7 @@ public sealed class MesmaTiles : IDisposable
         Span<double> x = stackalloc double[MesmaModels.MaxLevel];
         foreach (var run in _monteCarlo)
         {
-            run.Solve(y, n, valid, model, sse, ws.Scratch);
+            run.Solve(new MesmaSolver.Buffers { Y = y, Pixels = n, Valid = valid, Model = model, Sse = sse }, ws.Scratch);
             for (var k = 0; k < n; k++)
             {
                 if (valid[k] == 0 || model[k] < 0) continue;

@@ -55,8 +55,7 @@ internal sealed class DeepMethod : IUnmixMethod
         int l = s.Bands, n = s.Count;
         var yf = Array.ConvertAll(s.Y, v => (float)v);
         var scales = new float[n];
-        new AbundanceSolver(e, LinearMethod.Fcls, scale: scale)
-            .SolveTile(yf, n, Enumerable.Repeat((byte)1, n).ToArray(), new float[e.Count * n], new float[n], 0f, new TileScratch(), scales);
+        new AbundanceSolver(e, LinearMethod.Fcls, scale: scale).SolveTile(TileBuffers.AllValid(yf, n, e.Count) with { Scales = scales }, new TileScratch());
         var y = new double[l * n];
         for (var b = 0; b < l; b++)
             for (var i = 0; i < n; i++) y[b * n + i] = scales[i] > 0 ? s.Y[b * n + i] / scales[i] : 0;

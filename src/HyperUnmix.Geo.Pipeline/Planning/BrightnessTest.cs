@@ -50,9 +50,11 @@ public static class BrightnessTest
         var valid = Enumerable.Repeat((byte)1, n).ToArray();
         double Residual2(LinearMethod method)
         {
-            var r = new float[n];
-            new AbundanceSolver(endmembers, method).SolveTile(y, n, valid, new float[p * n], r, 0f, new TileScratch());
-            return r.Sum(v => (double)v * v);
+            var t = new TileBuffers { Y = y, Pixels = n, Valid = valid, Abundances = new float[p * n], Residual = new float[n] };
+            new AbundanceSolver(endmembers, method).SolveTile(t, new TileScratch());
+            var sum = 0.0;
+            foreach (var v in t.Residual) sum += (double)v * v;
+            return sum;
         }
         var fcls = Residual2(LinearMethod.Fcls);
         var scaled = Residual2(LinearMethod.Nnls);

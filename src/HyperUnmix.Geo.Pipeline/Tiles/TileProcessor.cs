@@ -1,3 +1,4 @@
+using HyperUnmix.Geo.Unmixing.Solvers;
 using HyperUnmix.Geo.Raster;
 
 namespace HyperUnmix.Geo.Pipeline;
@@ -116,7 +117,7 @@ public sealed class TileProcessor : IDisposable
         var tilePixels = Grid.TileWidth * Grid.TileHeight;
         // Strips hold whole rows: at least one row of the widest tile.
         var input = Strips ? Math.Max(StripPixels(Layout), Grid.TileWidth) : tilePixels;
-        return new(Plan.Bands.Length * input, Plan.Endmembers.Count, tilePixels, _unmixer?.CreateState());
+        return new(Plan.Bands.Length * input, Plan.Endmembers.Count, tilePixels, _unmixer?.CreateWorker());
     }
 
     /// <summary>
@@ -179,7 +180,8 @@ public sealed class TileProcessor : IDisposable
         }
         if (_unmixer is not null)
         {
-            _unmixer.Solve(y, layout, m, valid, output[offset..], n, output.Slice(p * n + offset, m), o.OutputNoData, part, ws.State!);
+            var t = new TileBuffers { Y = y, Pixels = m, Valid = valid, Abundances = output[offset..], Stride = n, Residual = output.Slice(p * n + offset, m), NoData = o.OutputNoData };
+            ws.Worker!.Solve(t, layout, part);
             if (_signalWeights is not null) ToSignalFractions(output[offset..], n, m, valid, _signalWeights);
         }
         else
@@ -202,13 +204,13 @@ public sealed class TileProcessor : IDisposable
     /// <summary>One thread's buffers, reused from tile to tile.</summary>
     public sealed class Workspace
     {
-        internal Workspace(int inputSamples, int p, int maxPixels, object? state)
+        internal Workspace(int inputSamples, int p, int maxPixels, ITileWorker? worker)
         {
             Y = new float[inputSamples];
             Valid = new byte[maxPixels];
             Inside = new byte[maxPixels];
             Buffer = new float[(p + 1) * maxPixels];
-            State = state;
+            Worker = worker;
             Bands = p + 1;
         }
 
@@ -216,7 +218,7 @@ public sealed class TileProcessor : IDisposable
         internal byte[] Valid { get; }
         internal byte[] Inside { get; }
         internal float[] Buffer { get; }
-        internal object? State { get; }
+        internal ITileWorker? Worker { get; }
         private int Bands { get; }
         /// <summary>The last processed tile's window (scene coordinates).</summary>
         public Window Window { get; internal set; }

@@ -4,37 +4,58 @@ using HyperUnmix.Geo.Unmixing.Solvers;
 
 namespace HyperUnmix.Geo.Pipeline;
 
-/// <summary>Unmixes pixels with the shared, immutable model or endmember set.</summary>
+/// <summary>
+/// Unmixes pixels with the shared, immutable model or endmember set. A tile processor asks it once per thread for a
+/// <see cref="ITileWorker"/> that holds that thread's scratch.
+/// </summary>
 internal interface ITileUnmixer
 {
     /// <summary>
-    /// Whether <see cref="Solve"/> takes pixel-interleaved samples and any part of a tile (a few rows); otherwise it
-    /// takes whole band-sequential tiles.
+    /// Whether a worker takes pixel-interleaved samples and any part of a tile (a few rows); otherwise it takes whole
+    /// band-sequential tiles.
     /// </summary>
     bool TakesPixelInterleaved { get; }
 
-    /// <summary>Per-worker scratch state, created once per worker.</summary>
-    object CreateState();
+    /// <summary>A worker for one thread, with its own scratch state.</summary>
+    ITileWorker CreateWorker();
+}
 
-    /// <param name="y">n pixels in <paramref name="layout"/>.</param>
-    /// <param name="abundances">Endmember j's value of pixel k goes to [j * <paramref name="stride"/> + k].</param>
+/// <summary>One thread's unmixer: solves the pixels of <see cref="TileBuffers"/> read in a layout, at a window.</summary>
+internal interface ITileWorker
+{
+    /// <param name="t">The pixels (in <paramref name="layout"/>) and the outputs: endmember j of pixel k goes to [j * stride + k].</param>
     /// <param name="window">The pixels' window in scene coordinates.</param>
-    void Solve(ReadOnlySpan<float> y, BufferLayout layout, int n, ReadOnlySpan<byte> valid, Span<float> abundances, int stride, Span<float> residual, float noData, Window window, object state);
+    void Solve(in TileBuffers t, BufferLayout layout, Window window);
+}
+
+/// <summary>An unmixer whose per-thread scratch is a <typeparamref name="TState"/>: typed, so no call casts it.</summary>
+internal abstract class TileUnmixer<TState> : ITileUnmixer
+{
+    public abstract bool TakesPixelInterleaved { get; }
+
+    protected abstract TState CreateState();
+
+    protected abstract void Solve(in TileBuffers t, BufferLayout layout, Window window, TState state);
+
+    public ITileWorker CreateWorker() => new Worker(this, CreateState());
+
+    private sealed class Worker(TileUnmixer<TState> unmixer, TState state) : ITileWorker
+    {
+        public void Solve(in TileBuffers t, BufferLayout layout, Window window) => unmixer.Solve(t, layout, window, state);
+    }
 }
 
 /// <summary>The linear methods: one pass over each pixel's spectrum, in either layout (the same bits in both).</summary>
-internal sealed class LinearTileUnmixer(AbundanceSolver solver) : ITileUnmixer
+internal sealed class LinearTileUnmixer(AbundanceSolver solver) : TileUnmixer<TileScratch>
 {
-    public bool TakesPixelInterleaved => true;
+    public override bool TakesPixelInterleaved => true;
 
-    public object CreateState() => new TileScratch();
+    protected override TileScratch CreateState() => new();
 
-    public void Solve(ReadOnlySpan<float> y, BufferLayout layout, int n, ReadOnlySpan<byte> valid, Span<float> abundances, int stride, Span<float> residual, float noData, Window window, object state)
+    protected override void Solve(in TileBuffers t, BufferLayout layout, Window window, TileScratch state)
     {
-        if (layout == BufferLayout.PixelInterleaved)
-            solver.SolvePixels(y, n, valid, abundances, stride, residual, noData, (TileScratch)state);
-        else
-            solver.SolveTile(y, n, valid, abundances, residual, noData, (TileScratch)state, abundanceStride: stride);
+        if (layout == BufferLayout.PixelInterleaved) solver.SolvePixels(t, state);
+        else solver.SolveTile(t, state);
     }
 }
 
@@ -45,28 +66,30 @@ internal sealed class LinearTileUnmixer(AbundanceSolver solver) : ITileUnmixer
 /// </summary>
 /// <param name="cancel">Stops a tile between the model's iterations (a model may ask for thousands per pixel).</param>
 /// <param name="fitted">The exhaustive fit's pixels (scene positions) and abundances (P x pixels), or null.</param>
-internal sealed class MtlTileUnmixer(MtlModel model, (long[] Positions, float[] Abundances)? fitted, int sceneWidth, CancellationToken cancel) : ITileUnmixer
+internal sealed class MtlTileUnmixer(MtlModel model, (long[] Positions, float[] Abundances)? fitted, int sceneWidth, CancellationToken cancel)
+    : TileUnmixer<MtlTileUnmixer.State>
 {
     private readonly float[]? _fitted = fitted?.Abundances;
     private readonly Dictionary<long, int>? _fittedIndex = fitted?.Positions.Select((pos, i) => (pos, i)).ToDictionary(t => t.pos, t => t.i);
 
-    private sealed class State(MtlModel m)
+    internal sealed class State(MtlModel m)
     {
         public MtlModel.Workspace Workspace { get; } = m.CreateWorkspace();
         public float[] Initial { get; set; } = [];
     }
 
-    public bool TakesPixelInterleaved => false;
+    public override bool TakesPixelInterleaved => false;
 
-    public object CreateState() => new State(model);
+    protected override State CreateState() => new(model);
 
-    public void Solve(ReadOnlySpan<float> y, BufferLayout layout, int n, ReadOnlySpan<byte> valid, Span<float> abundances, int stride, Span<float> residual, float noData, Window window, object state)
+    protected override void Solve(in TileBuffers t, BufferLayout layout, Window window, State s)
     {
-        if (layout != BufferLayout.BandSequential || stride != n) throw new ArgumentException("the model solves whole band-sequential tiles");
-        var s = (State)state;
+        var n = t.Pixels;
+        var valid = t.Valid;
+        if (layout != BufferLayout.BandSequential || t.AbundanceStride != n) throw new ArgumentException("the model solves whole band-sequential tiles");
         if (_fitted is null || _fittedIndex is null)
         {
-            model.Apply(y, n, valid, abundances, residual, noData, s.Workspace, cancel: cancel);
+            model.Apply(t, s.Workspace, new MtlModel.ApplyStart { Cancel = cancel });
             return;
         }
         var p = model.Count;
@@ -79,6 +102,6 @@ internal sealed class MtlTileUnmixer(MtlModel model, (long[] Positions, float[] 
             if (!found && valid[k] != 0) throw new InvalidOperationException($"pixel {pos} is valid but was not in the exhaustive fit");
             for (var j = 0; j < p; j++) s.Initial[j * n + k] = found ? _fitted[j * fitPixels + col] : 1f / p;
         }
-        model.Apply(y, n, valid, abundances, residual, noData, s.Workspace, initial: s.Initial.AsSpan(0, p * n), iterations: 0);
+        model.Apply(t, s.Workspace, new MtlModel.ApplyStart { Initial = s.Initial.AsSpan(0, p * n), Iterations = 0 });
     }
 }

@@ -106,6 +106,9 @@ internal static class ColumnOps
 /// </summary>
 internal static class SimplexStep
 {
+    /// <summary>The step of a model's apply batch: from its accepted abundances along its gradient into its trial.</summary>
+    public static void Run(MtlModel.Workspace ws) => Run(ws.Trial, ws.At, ws.Grad, ws.Step, ws.At.Length / ws.Batch, ws.Pixels);
+
     public static void Run(Span<float> trial, ReadOnlySpan<float> at, ReadOnlySpan<float> grad, ReadOnlySpan<float> step, int p, int m)
     {
         if (trial.Length < p * m || at.Length < p * m || grad.Length < p * m || step.Length < m) throw new ArgumentException("spans shorter than P x pixels");

@@ -55,7 +55,7 @@ public static class MtlTrainer
 
         // A0 = FCLS(Y, E0).
         var a0 = new float[p * n];
-        new AbundanceSolver(initial, LinearMethod.Fcls).SolveTile(yf, n, Enumerable.Repeat((byte)1, n).ToArray(), a0, new float[n], 0f, new TileScratch());
+        new AbundanceSolver(initial, LinearMethod.Fcls).SolveTile(TileBuffers.AllValid(yf, n, p) with { Abundances = a0 }, new TileScratch());
         for (var i = 0; i < yf.Length; i++) yf[i] = (float)(yTrain[i] / scale);
         var e0 = Array.ConvertAll(initial.E, v => (float)(v / scale));
 
@@ -103,7 +103,7 @@ public static class MtlTrainer
         if (holdOut.Length > 0)
         {
             var a = new float[p * holdOut.Length];
-            model.Apply(yHeld, holdOut.Length, Enumerable.Repeat((byte)1, holdOut.Length).ToArray(), a, new float[holdOut.Length], 0f, model.CreateWorkspace(), cancel: cancel);
+            model.Apply(TileBuffers.AllValid(yHeld, holdOut.Length, p) with { Abundances = a }, model.CreateWorkspace(), new MtlModel.ApplyStart { Cancel = cancel });
             for (var k = 0; k < holdOut.Length; k++)
                 for (var j = 0; j < p; j++) abundances[j * pixels + holdOut[k]] = a[j * holdOut.Length + k];
         }
@@ -123,7 +123,7 @@ public static class MtlTrainer
     {
         var model = MtlModel.FromNetwork(net, theta, scale, initial.Names, initial.Wavelengths);
         var residual = new float[count];
-        model.Apply(yHeld, count, Enumerable.Repeat((byte)1, count).ToArray(), new float[model.Count * count], residual, 0f, model.CreateWorkspace());
+        model.Apply(TileBuffers.AllValid(yHeld, count, model.Count) with { Residual = residual }, model.CreateWorkspace());
         double s = 0;
         foreach (var r in residual) s += (double)r * r;
         return s / count;

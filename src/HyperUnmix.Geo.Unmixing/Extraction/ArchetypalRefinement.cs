@@ -210,7 +210,7 @@ public static class ArchetypalRefinement
         public double Residual(double[] e)
         {
             new AbundanceSolver(new Endmembers.EndmemberSet(e, l, p), LinearMethod.Fcls)
-                .SolveTile(_y, n, _valid, Abundances, _residual, 0f, _scratch);
+                .SolveTile(new TileBuffers { Y = _y, Pixels = n, Valid = _valid, Abundances = Abundances, Residual = _residual }, _scratch);
             double s = 0;
             foreach (var r in _residual) s += (double)r * r * l;
             return Math.Sqrt(s);

@@ -124,8 +124,7 @@ public static class ResidualElbow
     public static double RmsResidual(float[] y, int l, int n, double[] e, int p, float[]? perPixel = null)
     {
         perPixel ??= new float[n];
-        new AbundanceSolver(new EndmemberSet(e, l, p), LinearMethod.Nnls)
-            .SolveTile(y, n, Enumerable.Repeat((byte)1, n).ToArray(), new float[p * n], perPixel, 0f, new TileScratch());
+        new AbundanceSolver(new EndmemberSet(e, l, p), LinearMethod.Nnls).SolveTile(TileBuffers.AllValid(y, n, p) with { Residual = perPixel }, new TileScratch());
         return Math.Sqrt(perPixel.Average(r => (double)r * r));
     }
 }

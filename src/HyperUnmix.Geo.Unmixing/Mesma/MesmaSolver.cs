@@ -58,32 +58,48 @@ public sealed class MesmaSolver
         internal int[] BestModel = [];
     }
 
-    /// <summary>
-    /// Solves <paramref name="n"/> pixels (band-sequential float, L x n, already in reflectance). Invalid pixels get
-    /// model -1. Results go to <paramref name="model"/>, <paramref name="sse"/> (squared error of the chosen model).
-    /// </summary>
-    public void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<int> model, Span<double> sse, Scratch s) =>
-        Solve(y, n, valid, model, sse, s, default);
-
-    /// <summary>
-    /// As <see cref="Solve(ReadOnlySpan{float}, int, ReadOnlySpan{byte}, Span{int}, Span{double}, Scratch)"/>, and each
-    /// pixel's uncertainty when <see cref="MesmaSettings.UncertaintyRmse"/> is set: over the valid models of the chosen
-    /// level whose RMSE is within that of the best, the standard deviation of each class's fraction (0 where the class
-    /// is not in a model) at [c * n + k] of <paramref name="spread"/>, and their count at [C * n + k].
-    /// </summary>
-    public void Solve(ReadOnlySpan<float> y, int n, ReadOnlySpan<byte> valid, Span<int> model, Span<double> sse, Scratch s, Span<double> spread)
+    /// <summary>A tile's pixels for <see cref="Solve"/> and where its results go.</summary>
+    public readonly ref struct Buffers
     {
+        /// <summary>The pixels, band-sequential float (L x N), already in reflectance.</summary>
+        public required ReadOnlySpan<float> Y { get; init; }
+        public required int Pixels { get; init; }
+        /// <summary>Per pixel: 0 = not solved (model -1).</summary>
+        public required ReadOnlySpan<byte> Valid { get; init; }
+        /// <summary>Each pixel's chosen model (-1: none fits).</summary>
+        public required Span<int> Model { get; init; }
+        /// <summary>Squared error of the chosen model.</summary>
+        public required Span<double> Sse { get; init; }
+        /// <summary>
+        /// Optional, when <see cref="MesmaSettings.UncertaintyRmse"/> is set: over the valid models of the chosen level
+        /// whose RMSE is within that of the best, the standard deviation of each class's fraction (0 where the class is
+        /// not in a model) at [c * N + k], and their count at [C * N + k].
+        /// </summary>
+        public Span<double> Spread { get; init; }
+    }
+
+    /// <summary>Solves the buffers' pixels: each pixel's best model by RMSE at the lowest level that fits it.</summary>
+    public void Solve(in Buffers t, Scratch s)
+    {
+        var n = t.Pixels;
         for (var at = 0; at < n; at += ChunkPixels)
         {
-            var m = Math.Min(ChunkPixels, n - at);
-            SolveChunk(y, n, at, m, valid.Slice(at, m), model.Slice(at, m), sse.Slice(at, m), s);
-            if (_m.Settings.UncertaintyRmse is { } d && !spread.IsEmpty) Spread(at, m, n, model.Slice(at, m), sse.Slice(at, m), d, s, spread);
+            var chunk = new Chunk(at, Math.Min(ChunkPixels, n - at));
+            SolveChunk(t, chunk, s);
+            if (_m.Settings.UncertaintyRmse is not null && !t.Spread.IsEmpty) Spread(t, chunk, s);
         }
     }
 
+    /// <summary>Pixels <see cref="At"/> .. At + <see cref="Count"/> - 1 of a tile.</summary>
+    private readonly record struct Chunk(int At, int Count);
+
     /// <summary>The near-best models' spread for a chunk whose inner products are still in the scratch.</summary>
-    private void Spread(int at, int n, int stride, ReadOnlySpan<int> model, ReadOnlySpan<double> sse, double delta, Scratch s, Span<double> spread)
+    private void Spread(in Buffers t, Chunk chunk, Scratch s)
     {
+        var (at, n, stride, delta) = (chunk.At, chunk.Count, t.Pixels, _m.Settings.UncertaintyRmse!.Value);
+        ReadOnlySpan<int> model = t.Model.Slice(at, n);
+        ReadOnlySpan<double> sse = t.Sse.Slice(at, n);
+        var spread = t.Spread;
         int L = _m.L, C = _m.ClassNames.Length;
         var st = _m.Settings;
         var maxSse = L * st.MaxRmse * st.MaxRmse;
@@ -135,8 +151,13 @@ public sealed class MesmaSolver
         }
     }
 
-    private void SolveChunk(ReadOnlySpan<float> y, int stride, int at, int n, ReadOnlySpan<byte> valid, Span<int> model, Span<double> chosenSse, Scratch s)
+    private void SolveChunk(in Buffers t, Chunk chunk, Scratch s)
     {
+        var (at, n, stride) = (chunk.At, chunk.Count, t.Pixels);
+        ReadOnlySpan<float> y = t.Y;
+        ReadOnlySpan<byte> valid = t.Valid.Slice(at, n);
+        Span<int> model = t.Model.Slice(at, n);
+        Span<double> chosenSse = t.Sse.Slice(at, n);
         int L = _m.L, S = _m.S, nl = _m.Levels.Length;
         if (s.Y.Length < L * n) s.Y = new double[L * ChunkPixels];
         if (s.B.Length < S * n) s.B = new double[S * ChunkPixels];

@@ -97,21 +97,19 @@ public sealed class AbundanceSolver
     public PixelScale Scale { get; }
 
     /// <summary>
-    /// Unmixes a band-sequential tile <paramref name="y"/> (L x N) into <paramref name="abundances"/> (P x N,
-    /// band-sequential) and per-pixel residual RMSE (N). Pixels with <paramref name="valid"/>[n] == 0 get
-    /// <paramref name="noData"/> everywhere. Pixels are turned into spectra a small chunk at a time and solved by
-    /// <see cref="SolvePixels"/>: the results are those of the pixel-interleaved path, bit for bit.
+    /// Unmixes a band-sequential tile (<see cref="TileBuffers.Y"/> is L x N) into the abundances (P x N at the
+    /// buffers' stride) and per-pixel residual RMSE (N). Pixels that are not valid get the nodata value everywhere.
+    /// Pixels are turned into spectra a small chunk at a time and solved by <see cref="SolvePixels"/>: the results are
+    /// those of the pixel-interleaved path, bit for bit.
     /// </summary>
     /// <returns>The total number of active-set iterations (a cost indicator).</returns>
-    /// <param name="pixelScale">Optional: each pixel's scale s (Σb for <see cref="PixelScale.Scale"/>, ‖y‖ for <see cref="PixelScale.L2"/>, 1 otherwise).</param>
-    /// <param name="abundanceStride">Distance between endmembers in <paramref name="abundances"/> (0: the pixel count).</param>
-    public long SolveTile(ReadOnlySpan<float> y, int pixels, ReadOnlySpan<byte> valid, Span<float> abundances, Span<float> residual,
-        float noData, TileScratch scratch, Span<float> pixelScale = default, int abundanceStride = 0)
+    public long SolveTile(in TileBuffers t, TileScratch scratch)
     {
-        int l = Endmembers.Bands, p = Endmembers.Count, n = pixels;
-        var stride = abundanceStride == 0 ? n : abundanceStride;
+        int l = Endmembers.Bands, p = Endmembers.Count, n = t.Pixels;
+        var stride = t.AbundanceStride;
+        var y = t.Y;
         if (y.Length < l * n) throw new ArgumentException($"tile holds {y.Length} samples, expected {l}x{n}");
-        if (stride < n || abundances.Length < (p - 1) * stride + n || residual.Length < n) throw new ArgumentException("output buffers are too small");
+        if (stride < n || t.Abundances.Length < (p - 1) * stride + n || t.Residual.Length < n) throw new ArgumentException("output buffers are too small");
         scratch.Ensure(l, p);
         var chunk = scratch.Spectra;
         long iterations = 0;
@@ -123,23 +121,24 @@ public sealed class AbundanceSolver
                 var src = y.Slice(band * n + start, m);
                 for (var k = 0; k < m; k++) chunk[k * l + band] = src[k];
             }
-            iterations += SolvePixels(chunk.AsSpan(0, m * l), m, valid.Slice(start, m), abundances[start..], stride, residual.Slice(start, m), noData, scratch,
-                pixelScale.IsEmpty ? default : pixelScale.Slice(start, m));
+            iterations += SolvePixels(t.Part(start, m, chunk.AsSpan(0, m * l)), scratch);
         }
         return iterations;
     }
 
     /// <summary>
-    /// Unmixes <paramref name="pixels"/> pixel-interleaved spectra (<paramref name="spectra"/> is N x L) into
-    /// <paramref name="abundances"/>[j * <paramref name="abundanceStride"/> + k] and <paramref name="residual"/>[k]
-    /// (RMSE over the bands). Pixels with <paramref name="valid"/>[k] == 0 get <paramref name="noData"/>.
+    /// Unmixes pixel-interleaved spectra (<see cref="TileBuffers.Y"/> is N x L) into abundances[j * stride + k] and
+    /// residual[k] (RMSE over the bands). Pixels that are not valid get the nodata value.
     /// </summary>
     /// <returns>The total number of active-set iterations.</returns>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public long SolvePixels(ReadOnlySpan<float> spectra, int pixels, ReadOnlySpan<byte> valid, Span<float> abundances, int abundanceStride,
-        Span<float> residual, float noData, TileScratch scratch, Span<float> pixelScale = default)
+    public long SolvePixels(in TileBuffers t, TileScratch scratch)
     {
-        int l = Endmembers.Bands, p = Endmembers.Count;
+        int l = Endmembers.Bands, p = Endmembers.Count, pixels = t.Pixels, abundanceStride = t.AbundanceStride;
+        ReadOnlySpan<float> spectra = t.Y;
+        ReadOnlySpan<byte> valid = t.Valid;
+        Span<float> abundances = t.Abundances, residual = t.Residual, pixelScale = t.Scales;
+        var noData = t.NoData;
         if (spectra.Length < l * pixels) throw new ArgumentException($"{spectra.Length} samples for {pixels} spectra of {l} bands");
         if (abundanceStride < pixels || abundances.Length < (p - 1) * abundanceStride + pixels || residual.Length < pixels)
             throw new ArgumentException("output buffers are too small");

@@ -84,9 +84,9 @@ public sealed class ApplyKernelTests
         var valid = Enumerable.Repeat((byte)1, n).ToArray();
         var got = new float[p * n];
         var residual = new float[n];
-        m.Apply(scene.Cube, n, valid, got, residual, -1, m.CreateWorkspace());
+        m.Apply(new TileBuffers { Y = scene.Cube, Pixels = n, Valid = valid, Abundances = got, Residual = residual, NoData = -1 }, m.CreateWorkspace());
         var start = new float[p * n];
-        new AbundanceSolver(m.Endmembers, LinearMethod.Fcls).SolveTile(scene.Cube, n, valid, start, new float[n], -1, new TileScratch());
+        new AbundanceSolver(m.Endmembers, LinearMethod.Fcls).SolveTile(new TileBuffers { Y = scene.Cube, Pixels = n, Valid = valid, Abundances = start, Residual = new float[n], NoData = -1 }, new TileScratch());
 
         var close = 0;
         double worst = 0;

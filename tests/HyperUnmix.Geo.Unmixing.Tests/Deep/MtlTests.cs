@@ -29,7 +29,7 @@ public sealed class MtlTests : IDisposable
     private static float[] Fcls(EndmemberSet e, SyntheticScene s)
     {
         var a = new float[e.Count * s.Pixels];
-        new AbundanceSolver(e, LinearMethod.Fcls).SolveTile(s.Cube, s.Pixels, Enumerable.Repeat((byte)1, s.Pixels).ToArray(), a, new float[s.Pixels], 0, new TileScratch());
+        new AbundanceSolver(e, LinearMethod.Fcls).SolveTile(new TileBuffers { Y = s.Cube, Pixels = s.Pixels, Valid = Enumerable.Repeat((byte)1, s.Pixels).ToArray(), Abundances = a, Residual = new float[s.Pixels] }, new TileScratch());
         return a;
     }
 
@@ -95,7 +95,7 @@ public sealed class MtlTests : IDisposable
         var whole = new float[p * n];
         var wholeR = new float[n];
         var valid = Enumerable.Range(0, n).Select(i => (byte)(i % 17 == 0 ? 0 : 1)).ToArray();
-        m.Apply(s.Cube, n, valid, whole, wholeR, -1, m.CreateWorkspace());
+        m.Apply(new TileBuffers { Y = s.Cube, Pixels = n, Valid = valid, Abundances = whole, Residual = wholeR, NoData = -1 }, m.CreateWorkspace());
         foreach (var chunk in new[] { 100, 777, 1500 })
         {
             var starts = Enumerable.Range(0, (n + chunk - 1) / chunk).Select(i => i * chunk).ToArray();
@@ -106,7 +106,7 @@ public sealed class MtlTests : IDisposable
                 for (var b = 0; b < l; b++) Array.Copy(s.Cube, b * n + start, y, b * k, k);
                 var a = new float[p * k];
                 var r = new float[k];
-                m.Apply(y, k, valid.AsSpan(start, k), a, r, -1, ws);
+                m.Apply(new TileBuffers { Y = y, Pixels = k, Valid = valid.AsSpan(start, k), Abundances = a, Residual = r, NoData = -1 }, ws);
                 for (var j = 0; j < p; j++)
                     for (var i = 0; i < k; i++) Assert.Equal(whole[j * n + start + i], a[j * k + i]);
                 for (var i = 0; i < k; i++) Assert.Equal(wholeR[start + i], r[i]);
@@ -126,9 +126,9 @@ public sealed class MtlTests : IDisposable
         var m = MtlTrainer.Fit(s.CubeAsDouble(), s.Bands, s.Pixels, s.Endmembers, Small with { MaxEpochs = 5 }).Model.WithPixelScale(PixelScale.Scale);
         var valid = Enumerable.Repeat((byte)1, s.Pixels).ToArray();
         var a = new float[m.Count * s.Pixels];
-        m.Apply(s.Cube, s.Pixels, valid, a, new float[s.Pixels], -1, m.CreateWorkspace(), iterations: 0);
+        m.Apply(new TileBuffers { Y = s.Cube, Pixels = s.Pixels, Valid = valid, Abundances = a, Residual = new float[s.Pixels], NoData = -1 }, m.CreateWorkspace(), new MtlModel.ApplyStart { Iterations = 0 });
         var expected = new float[m.Count * s.Pixels];
-        new AbundanceSolver(m.Endmembers, LinearMethod.Fcls, scale: PixelScale.Scale).SolveTile(s.Cube, s.Pixels, valid, expected, new float[s.Pixels], -1, new TileScratch());
+        new AbundanceSolver(m.Endmembers, LinearMethod.Fcls, scale: PixelScale.Scale).SolveTile(new TileBuffers { Y = s.Cube, Pixels = s.Pixels, Valid = valid, Abundances = expected, Residual = new float[s.Pixels], NoData = -1 }, new TileScratch());
         Assert.Equal(expected, a);
         var path = Path.Combine(_dir, "scaled.model.json");
         m.Save(path);
@@ -155,8 +155,8 @@ public sealed class MtlTests : IDisposable
         var valid = Enumerable.Repeat((byte)1, s.Pixels).ToArray();
         var a = new float[3 * s.Pixels];
         var b = new float[3 * s.Pixels];
-        m.Apply(s.Cube, s.Pixels, valid, a, new float[s.Pixels], -1, m.CreateWorkspace());
-        back.Apply(s.Cube, s.Pixels, valid, b, new float[s.Pixels], -1, back.CreateWorkspace());
+        m.Apply(new TileBuffers { Y = s.Cube, Pixels = s.Pixels, Valid = valid, Abundances = a, Residual = new float[s.Pixels], NoData = -1 }, m.CreateWorkspace());
+        back.Apply(new TileBuffers { Y = s.Cube, Pixels = s.Pixels, Valid = valid, Abundances = b, Residual = new float[s.Pixels], NoData = -1 }, back.CreateWorkspace());
         Assert.Equal(a, b);
         var e = Assert.Throws<MtlModelException>(() => back.CheckScene("other.tif", 59, null));
         Assert.Contains("60 bands", e.Message);
@@ -229,6 +229,6 @@ public sealed class MtlTests : IDisposable
         using var cancel = new CancellationTokenSource();
         cancel.Cancel();
         Assert.ThrowsAny<OperationCanceledException>(() =>
-            m.Apply(s.Cube, s.Pixels, valid, new float[3 * s.Pixels], new float[s.Pixels], -1, m.CreateWorkspace(), iterations: 10000, cancel: cancel.Token));
+            m.Apply(new TileBuffers { Y = s.Cube, Pixels = s.Pixels, Valid = valid, Abundances = new float[3 * s.Pixels], Residual = new float[s.Pixels], NoData = -1 }, m.CreateWorkspace(), new MtlModel.ApplyStart { Iterations = 10000, Cancel = cancel.Token }));
     }
 }

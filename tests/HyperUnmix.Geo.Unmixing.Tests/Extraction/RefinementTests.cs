@@ -98,7 +98,7 @@ public class RefinementTests
             var a = new float[4 * s.Pixels];
             residual = new float[s.Pixels];
             scales = new float[s.Pixels];
-            new AbundanceSolver(e, LinearMethod.Fcls, scale: scale).SolveTile(s.Cube, s.Pixels, valid, a, residual, -1, new TileScratch(), scales);
+            new AbundanceSolver(e, LinearMethod.Fcls, scale: scale).SolveTile(new TileBuffers { Y = s.Cube, Pixels = s.Pixels, Valid = valid, Abundances = a, Residual = residual, NoData = -1, Scales = scales }, new TileScratch());
             return a;
         }
         double Rmse(float[] a) => Math.Sqrt(a.Select((v, i) => (v - s.Abundances[i]) * (v - s.Abundances[i])).Average());
@@ -132,7 +132,7 @@ public class RefinementTests
         var a = new float[3 * s.Pixels];
         var r = new float[s.Pixels];
         var sc = new float[s.Pixels];
-        new AbundanceSolver(unit, LinearMethod.Fcls, scale: PixelScale.L2).SolveTile(s.Cube, s.Pixels, valid, a, r, -1, new TileScratch(), sc);
+        new AbundanceSolver(unit, LinearMethod.Fcls, scale: PixelScale.L2).SolveTile(new TileBuffers { Y = s.Cube, Pixels = s.Pixels, Valid = valid, Abundances = a, Residual = r, NoData = -1, Scales = sc }, new TileScratch());
         for (var i = 0; i < s.Pixels; i++)
         {
             var length = Math.Sqrt(Enumerable.Range(0, s.Bands).Sum(b => (double)s.Cube[b * s.Pixels + i] * s.Cube[b * s.Pixels + i]));

@@ -51,8 +51,7 @@ public class ResidualElbowTests
         var scene = SceneGenerator.Generate(truth, new SceneOptions { Width = 60, Height = 60, SnrDb = 40, Seed = seed, PurePixels = 2 });
         var r = ResidualElbow.Estimate(scene.CubeAsDouble(), scene.Bands, scene.Pixels, 12, seed: 42);
         var res = new float[scene.Pixels];
-        new AbundanceSolver(truth, LinearMethod.Nnls).SolveTile(scene.Cube, scene.Pixels, Enumerable.Repeat((byte)1, scene.Pixels).ToArray(),
-            new float[p * scene.Pixels], res, 0f, new TileScratch());
+        new AbundanceSolver(truth, LinearMethod.Nnls).SolveTile(new TileBuffers { Y = scene.Cube, Pixels = scene.Pixels, Valid = Enumerable.Repeat((byte)1, scene.Pixels).ToArray(), Abundances = new float[p * scene.Pixels], Residual = res }, new TileScratch());
         var trueRms = Math.Sqrt(res.Average(v => (double)v * v));
         return (r, trueRms, string.Join(" ", r.Residuals.Select(v => v.ToString("G3", System.Globalization.CultureInfo.InvariantCulture))));
     }

@@ -37,7 +37,7 @@ public sealed class MesmaSolverTests
         var model = new int[scene.Pixels];
         var sse = new double[scene.Pixels];
         var valid = Enumerable.Repeat((byte)1, scene.Pixels).ToArray();
-        solver.Solve(scene.Y, scene.Pixels, valid, model, sse, new MesmaSolver.Scratch());
+        solver.Solve(new MesmaSolver.Buffers { Y = scene.Y, Pixels = scene.Pixels, Valid = valid, Model = model, Sse = sse }, new MesmaSolver.Scratch());
         return (model, sse);
     }
 
@@ -141,7 +141,7 @@ public sealed class MesmaSolverTests
         var model = new int[n];
         var sse = new double[n];
         var spread = new double[4 * n];
-        solver.Solve(scene.Y, n, Enumerable.Repeat((byte)1, n).ToArray(), model, sse, new MesmaSolver.Scratch(), spread);
+        solver.Solve(new MesmaSolver.Buffers { Y = scene.Y, Pixels = n, Valid = Enumerable.Repeat((byte)1, n).ToArray(), Model = model, Sse = sse, Spread = spread }, new MesmaSolver.Scratch());
         var st = models.Settings;
         int several = 0;
         for (var p = 0; p < n; p++)
@@ -191,7 +191,7 @@ public sealed class MesmaSolverTests
             for (var p = 0; p < n; p++) y[l * n + p] = (float)(fa * models.Spectra[0][l] + fb * models.Spectra[2][l]);
         var model = new int[n];
         var sse = new double[n];
-        solver.Solve(y, n, Enumerable.Repeat((byte)1, n).ToArray(), model, sse, new MesmaSolver.Scratch());
+        solver.Solve(new MesmaSolver.Buffers { Y = y, Pixels = n, Valid = Enumerable.Repeat((byte)1, n).ToArray(), Model = model, Sse = sse }, new MesmaSolver.Scratch());
         for (var p = 0; p < n; p++)
         {
             var reference = MesmaReference.Solve(models, solver, Enumerable.Range(0, models.L).Select(l => (double)y[l * n + p]).ToArray());
@@ -230,7 +230,7 @@ public sealed class MesmaSolverTests
         var m2 = new int[n];
         var s2 = new double[n];
         var valid = Enumerable.Repeat((byte)1, n).ToArray();
-        solver.Solve(y, n, valid, m2, s2, new MesmaSolver.Scratch());
+        solver.Solve(new MesmaSolver.Buffers { Y = y, Pixels = n, Valid = valid, Model = m2, Sse = s2 }, new MesmaSolver.Scratch());
         for (var p = 0; p < scene.Pixels; p++)
         {
             Assert.Equal(model[p], m2[shift + p]);

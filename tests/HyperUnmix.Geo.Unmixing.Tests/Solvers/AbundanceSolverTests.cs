@@ -15,7 +15,7 @@ public class AbundanceSolverTests
         var a = new float[s.Endmembers.Count * n];
         var r = new float[n];
         valid ??= Enumerable.Repeat((byte)1, n).ToArray();
-        s.SolveTile(scene.Cube, n, valid, a, r, -9999f, new TileScratch());
+        s.SolveTile(new TileBuffers { Y = scene.Cube, Pixels = n, Valid = valid, Abundances = a, Residual = r, NoData = -9999f }, new TileScratch());
         return (a, r);
     }
 
@@ -73,7 +73,7 @@ public class AbundanceSolverTests
                 for (var b = 0; b < l; b++) Array.Copy(scene.Cube, b * n + start, y, b * m, m);
                 var a = new float[p * m];
                 var r = new float[m];
-                solver.SolveTile(y, m, Enumerable.Repeat((byte)1, m).ToArray(), a, r, -1, scratch);
+                solver.SolveTile(new TileBuffers { Y = y, Pixels = m, Valid = Enumerable.Repeat((byte)1, m).ToArray(), Abundances = a, Residual = r, NoData = -1 }, scratch);
                 for (var j = 0; j < p; j++)
                     for (var k = 0; k < m; k++) Assert.Equal(whole[j * n + start + k], a[j * m + k]);
                 for (var k = 0; k < m; k++) Assert.Equal(wholeR[start + k], r[k]);
@@ -101,7 +101,7 @@ public class AbundanceSolverTests
         var a = new float[p * n];
         var r = new float[n];
         var s = new float[n];
-        new AbundanceSolver(e, method, scale).SolveTile(scene.Cube, n, Enumerable.Repeat((byte)1, n).ToArray(), a, r, -1, new TileScratch(), s);
+        new AbundanceSolver(e, method, scale).SolveTile(new TileBuffers { Y = scene.Cube, Pixels = n, Valid = Enumerable.Repeat((byte)1, n).ToArray(), Abundances = a, Residual = r, NoData = -1, Scales = s }, new TileScratch());
         for (var px = 0; px < n; px++)
         {
             double sum = 0;
@@ -170,15 +170,15 @@ public class AbundanceSolverTests
         var solver = new AbundanceSolver(e, LinearMethod.Fcls);
         var valid = Enumerable.Range(0, n).Select(i => (byte)(i % 7 == 3 ? 0 : 1)).ToArray();
         var (a1, r1) = (new float[p * n], new float[n]);
-        solver.SolveTile(scene.Cube, n, valid, a1, r1, -1, new TileScratch());
+        solver.SolveTile(new TileBuffers { Y = scene.Cube, Pixels = n, Valid = valid, Abundances = a1, Residual = r1, NoData = -1 }, new TileScratch());
         var spectra = new float[n * l];
         for (var band = 0; band < l; band++)
             for (var k = 0; k < n; k++) spectra[k * l + band] = scene.Cube[band * n + k];
         var (a2, r2) = (new float[p * n], new float[n]);
         // A scratch used before with more bands: its padding must not leak into the sums.
         var used = new TileScratch();
-        new AbundanceSolver(Materials(4, 120), LinearMethod.Fcls).SolvePixels(new float[120], 1, [1], new float[4], 1, new float[1], -1, used);
-        solver.SolvePixels(spectra, n, valid, a2, n, r2, -1, used);
+        new AbundanceSolver(Materials(4, 120), LinearMethod.Fcls).SolvePixels(new TileBuffers { Y = new float[120], Pixels = 1, Valid = [1], Abundances = new float[4], Residual = new float[1], NoData = -1, Stride = 1 }, used);
+        solver.SolvePixels(new TileBuffers { Y = spectra, Pixels = n, Valid = valid, Abundances = a2, Residual = r2, NoData = -1, Stride = n }, used);
         Assert.Equal(a1, a2);
         Assert.Equal(r1, r2);
     }
@@ -215,7 +215,7 @@ public class AbundanceSolverTests
         }
         var a = new float[p * n];
         var r = new float[n];
-        new AbundanceSolver(e, method).SolveTile(y, n, Enumerable.Repeat((byte)1, n).ToArray(), a, r, -9999f, new TileScratch());
+        new AbundanceSolver(e, method).SolveTile(new TileBuffers { Y = y, Pixels = n, Valid = Enumerable.Repeat((byte)1, n).ToArray(), Abundances = a, Residual = r, NoData = -9999f }, new TileScratch());
         Assert.All(a, v => Assert.True(float.IsFinite(v), $"{method}: non-finite abundance"));
         Assert.All(r, v => Assert.True(float.IsFinite(v) && v >= 0, $"{method}: residual {v}"));
         if (method != LinearMethod.Fcls) return;
