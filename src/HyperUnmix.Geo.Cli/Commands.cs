@@ -30,6 +30,7 @@ public static partial class Commands
         root.Subcommands.Add(Evaluate());
         root.Subcommands.Add(Synth());
         root.Subcommands.Add(SampleData());
+        root.Subcommands.Add(PluginChoices());
         root.Subcommands.Add(ClusterCommands.Worker(cancel));
         root.Subcommands.Add(ClusterCommands.Cluster(UnmixOptionSet, MesmaOptionSet, cancel));
         return root;

@@ -98,24 +98,26 @@ public sealed class CommandTests : IDisposable
     }
 
     /// <summary>
-    /// The QGIS plugin offers exactly the methods and extractors the command's registries hold, in their order (its
-    /// enum parameters are indices: METHOD=1 is fcls): a method added to the registry must reach the plugin too.
+    /// The QGIS plugin's menus are generated from the command's registries (methods, extractors, pixel scales, in
+    /// their order: its enum parameters are indices, METHOD=1 is fcls): the committed choices.py must be what
+    /// <c>hyperunmix plugin-choices</c> prints now, and the plugin must take its lists from it.
     /// </summary>
     [Fact]
-    public void QgisPlugin_OffersTheRegistriesChoices()
+    public void QgisPlugin_ChoicesAreGeneratedFromTheRegistries()
     {
-        var plugin = File.ReadAllText(Path.Combine(CliRunner.RepoRoot, "plugins", "qgis", "hyperunmix", "algorithms.py"));
-        static string[] List(string source, string name)
-        {
-            var m = System.Text.RegularExpressions.Regex.Match(source, $@"^{name} = \[(.*?)\]",
-                System.Text.RegularExpressions.RegexOptions.Multiline | System.Text.RegularExpressions.RegexOptions.Singleline);
-            Assert.True(m.Success, $"{name} not found in algorithms.py");
-            return System.Text.RegularExpressions.Regex.Matches(m.Groups[1].Value, "\"([^\"]+)\"").Select(x => x.Groups[1].Value).ToArray();
-        }
-        Assert.Equal(Pipeline.UnmixChoices.Methods, List(plugin, "METHODS"));
-        Assert.Equal(Pipeline.UnmixChoices.Methods.Count, List(plugin, "METHOD_LABELS").Length);
-        Assert.Equal(Pipeline.UnmixChoices.Extractors, List(plugin, "EXTRACTORS"));
-        Assert.Equal(Pipeline.UnmixChoices.Extractors.Count, List(plugin, "EXTRACTOR_LABELS").Length);
+        var dir = Path.Combine(CliRunner.RepoRoot, "plugins", "qgis", "hyperunmix");
+        var (code, stdout, _) = _cli.Run("plugin-choices");
+        Assert.Equal(0, code);
+        Assert.True(File.ReadAllText(Path.Combine(dir, "choices.py")) == stdout,
+            "plugins/qgis/hyperunmix/choices.py is stale: run `hyperunmix plugin-choices > plugins/qgis/hyperunmix/choices.py`");
+        Assert.Equal(Pipeline.UnmixChoices.PluginModule(), stdout);
+        Assert.Contains($"METHODS = [{string.Join(", ", Pipeline.UnmixChoices.Methods.Select(m => $"\"{m}\""))}]", stdout);
+        Assert.Contains("NORMALIZES = [\"auto\", \"scale\", \"l2\", \"none\"]", stdout);
+        var algorithms = File.ReadAllText(Path.Combine(dir, "algorithms.py"));
+        Assert.Contains("from .choices import", algorithms);
+        Assert.DoesNotMatch(@"(?m)^(METHODS|EXTRACTORS|NORMALIZES) = ", algorithms);
+        // Hidden: a developer aid, not part of the user's help.
+        Assert.DoesNotContain("plugin-choices", _cli.Run("--help").Out);
     }
 
     [Fact]

@@ -29,15 +29,9 @@ from qgis.PyQt.QtCore import QUrl
 from qgis.PyQt.QtGui import QIcon
 
 from . import command, report, results as results_viewer, style
+# The methods, extractors and pixel scales, generated from the command's registries (hyperunmix plugin-choices).
+from .choices import EXTRACTOR_LABELS, EXTRACTORS, METHOD_LABELS, METHODS, NORMALIZE_LABELS, NORMALIZES
 
-METHODS = ["mtl", "fcls", "nnls", "scls", "ucls"]
-METHOD_LABELS = [
-    "Deep multi-task (Mehrdad & Janani)",
-    "FCLS (non-negative, sum-to-one)",
-    "NNLS (non-negative)",
-    "SCLS (sum-to-one)",
-    "UCLS (unconstrained)",
-]
 SPECTRA_FILTER = "Spectra (*.csv *.sli *.hdr);;All files (*)"
 PLUGIN_DIR = os.path.dirname(__file__)
 HELP_FILE = os.path.join(PLUGIN_DIR, "help", "index.html")
@@ -52,10 +46,6 @@ PRODUCT_HELP = ("A sensor product instead of the raster: EnMAP *-METADATA.XML (o
 ROI_HELP = "Only pixels whose centre is inside these polygons count (--roi); any CRS, 'selected features only' works."
 # The command's defaults for the deep method; a value equal to them is not passed (shorter, readable command lines).
 DEEP_DEFAULTS = {"ALPHA": 0.1, "EPOCHS": 100, "FIT_PIXELS": 10000, "ENDMEMBER_STEP": 0.0}
-EXTRACTORS = ["nfindr", "vca"]
-EXTRACTOR_LABELS = ["N-FINDR from VCA's pixels", "VCA"]
-NORMALIZES = ["auto", "scale", "l2", "none"]
-NORMALIZE_LABELS = ["automatic (mtl: decided per scene by the brightness test; none otherwise)", "scale (per-pixel brightness)", "l2 (unit-length pixels)", "none"]
 FRACTIONS = ["physical", "signal"]
 FRACTION_LABELS = ["physical (area shares)", "signal-weighted (each material's share of the signal)"]
 

@@ -14,6 +14,7 @@ internal sealed class DeepMethod : IUnmixMethod
 {
     public string Name => UnmixMethod.Mtl;
     public string Description => "the deep multi-task model (Mehrdad & Janani), fitted on a sample and applied to every tile";
+    public string Label => "Deep multi-task (Mehrdad & Janani)";
     /// <summary>The scaled mixing model, chosen by measurement (docs/accuracy-linear.md).</summary>
     public PixelScale DefaultScale => PixelScale.Scale;
     public bool FitsModel => true;

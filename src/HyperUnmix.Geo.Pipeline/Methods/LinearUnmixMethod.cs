@@ -3,10 +3,11 @@ using HyperUnmix.Geo.Unmixing.Solvers;
 namespace HyperUnmix.Geo.Pipeline;
 
 /// <summary>An exact linear solver: nothing to fit; one pass over each pixel's spectrum (<see cref="AbundanceSolver"/>).</summary>
-internal sealed class LinearUnmixMethod(string name, LinearMethod solver, string description) : IUnmixMethod
+internal sealed class LinearUnmixMethod(string name, LinearMethod solver, string description, string label) : IUnmixMethod
 {
     public string Name => name;
     public string Description => description;
+    public string Label => label;
     /// <summary>None: the classic solvers stay what their names say.</summary>
     public PixelScale DefaultScale => PixelScale.None;
     public bool FitsModel => false;
