@@ -1,7 +1,7 @@
 namespace HyperUnmix.Geo.Cli;
 
 /// <summary>The <c>hyperunmix</c> command tree.</summary>
-public static partial class Commands
+internal static partial class Commands
 {
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 

@@ -1,6 +1,6 @@
 namespace HyperUnmix.Geo.Cli;
 
-public static partial class Commands
+internal static partial class Commands
 {
     private static Command Endmembers(CancellationToken cancel)
     {

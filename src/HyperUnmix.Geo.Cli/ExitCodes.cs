@@ -1,7 +1,7 @@
 namespace HyperUnmix.Geo.Cli;
 
 /// <summary>The command's exit codes (documented in the README).</summary>
-public static class ExitCodes
+internal static class ExitCodes
 {
     public const int Ok = 0;
     public const int Internal = 1;

@@ -2,7 +2,7 @@ using HyperUnmix.Geo.Unmixing.Mesma;
 
 namespace HyperUnmix.Geo.Cli;
 
-public static partial class Commands
+internal static partial class Commands
 {
     /// <summary>The options of a MESMA run (shared by mesma and cluster mesma) and how to read them, for a scene and its output.</summary>
     internal static (List<Option> Options, Func<ParseResult, string, string, MesmaOptions> Build) MesmaOptionSet()

@@ -1,6 +1,6 @@
 namespace HyperUnmix.Geo.Cli;
 
-public static partial class Commands
+internal static partial class Commands
 {
     /// <summary>
     /// Developer aid, hidden from the help: prints the QGIS plugin's choices module, generated from the registries

@@ -6,7 +6,7 @@ namespace HyperUnmix.Geo.Cli;
 /// A progress bar on a terminal (stderr); otherwise plain lines on stdout, one per whole percent or stage change:
 /// <c>PROGRESS &lt;percent&gt; &lt;stage&gt;</c>, which the QGIS plugin parses.
 /// </summary>
-public sealed class ProgressReporter
+internal sealed class ProgressReporter
 {
     private readonly bool _terminal = !Console.IsErrorRedirected && !Console.IsOutputRedirected;
     private readonly Lock _gate = new();

@@ -1,6 +1,6 @@
 namespace HyperUnmix.Geo.Cli;
 
-public static partial class Commands
+internal static partial class Commands
 {
     /// <summary>--extractor, with the registry's names as its choices.</summary>
     private static Option<string> ExtractorOption()

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Hosting;
 namespace HyperUnmix.Geo.Cluster;
 
 /// <summary>Submits jobs to a running cluster and follows them (the <c>hyperunmix cluster</c> commands).</summary>
-public sealed class ClusterClient : IAsyncDisposable
+internal sealed class ClusterClient : IAsyncDisposable
 {
     private readonly IHost _host;
     private readonly IClusterClient _client;
@@ -144,7 +144,7 @@ public sealed class ClusterClient : IAsyncDisposable
 }
 
 /// <summary>Submitting again a job that already failed (exit 3: the data was bad when it ran).</summary>
-public sealed class ClusterJobFailedException(string message) : HyperUnmixException(message)
+internal sealed class ClusterJobFailedException(string message) : HyperUnmixException(message)
 {
     /// <summary>A scene of the job failed: its inputs, as a local run would have said.</summary>
     public override ErrorKind Kind => ErrorKind.BadInput;

@@ -10,7 +10,7 @@ namespace HyperUnmix.Geo.Cluster;
 /// The first certificate is the one presented; the others are accepted too, which is how a secret is rotated
 /// without stopping the cluster (docs/cluster.md).
 /// </summary>
-public sealed class ClusterSecret
+internal sealed class ClusterSecret
 {
     private readonly HashSet<string> _accepted;
 
@@ -86,7 +86,7 @@ public sealed class ClusterSecret
 }
 
 /// <summary>A cluster secret that cannot be used (missing, not a PFX, no key): exit 2, the command line is wrong.</summary>
-public sealed class ClusterSecretException(string message) : HyperUnmixException(message)
+internal sealed class ClusterSecretException(string message) : HyperUnmixException(message)
 {
     public override ErrorKind Kind => ErrorKind.Usage;
 }

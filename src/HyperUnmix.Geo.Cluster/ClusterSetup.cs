@@ -14,7 +14,7 @@ namespace HyperUnmix.Geo.Cluster;
 /// string such as <c>host:6379,password=...,ssl=true</c>) and its name, and the cluster secret this process holds
 /// (null: no TLS, for loopback or explicitly insecure setups).
 /// </summary>
-public sealed partial record ClusterAddress(string Redis, string Name)
+internal sealed partial record ClusterAddress(string Redis, string Name)
 {
     /// <summary>The cluster's TLS certificate(s); null: plain TCP between workers and clients.</summary>
     public ClusterSecret? Secret { get; init; }
@@ -83,7 +83,7 @@ public sealed partial record ClusterAddress(string Redis, string Name)
 }
 
 /// <summary>How workers (silos) and clients join a cluster: Redis for everything, fast failure detection.</summary>
-public static class ClusterSetup
+internal static class ClusterSetup
 {
     public const string Storage = "hyperunmix";
     public const string Directory = "hyperunmix";
@@ -269,7 +269,7 @@ public static class ClusterSetup
 }
 
 /// <summary>A cluster that cannot be reached or a job that cannot be run (exit code 5).</summary>
-public sealed class ClusterException(string message, Exception? inner = null) : HyperUnmixException(message, inner)
+internal sealed class ClusterException(string message, Exception? inner = null) : HyperUnmixException(message, inner)
 {
     public override ErrorKind Kind => ErrorKind.ClusterUnavailable;
 }

@@ -2,7 +2,7 @@ namespace HyperUnmix.Geo.Cluster;
 
 /// <summary>What a work item asks a worker to do.</summary>
 [GenerateSerializer]
-public enum WorkKind
+internal enum WorkKind
 {
     /// <summary>Plan a scene: endmembers (and the deep model) once, written to the job's folder.</summary>
     Plan,
@@ -14,7 +14,7 @@ public enum WorkKind
 
 /// <summary>A leased piece of work. Pixels never travel in it: the worker reads the scene and writes files.</summary>
 [GenerateSerializer, Immutable]
-public sealed record WorkItem
+internal sealed record WorkItem
 {
     [Id(0)] public required string Job { get; init; }
     [Id(1)] public required WorkKind Kind { get; init; }
@@ -37,7 +37,7 @@ public sealed record WorkItem
 
 /// <summary>A job: scenes with their options, all written under one output folder.</summary>
 [GenerateSerializer, Immutable]
-public sealed record JobSpec
+internal sealed record JobSpec
 {
     [Id(0)] public required string Name { get; init; }
     [Id(1)] public required string OutDir { get; init; }
@@ -47,7 +47,7 @@ public sealed record JobSpec
 
 /// <summary>How a worker finished an item.</summary>
 [GenerateSerializer, Immutable]
-public sealed record WorkResult
+internal sealed record WorkResult
 {
     /// <summary>Plan items: the published plan file.</summary>
     [Id(0)] public string? PlanFile { get; init; }
@@ -64,7 +64,7 @@ public sealed record WorkResult
 }
 
 [GenerateSerializer, Immutable]
-public sealed record SceneStatus
+internal sealed record SceneStatus
 {
     [Id(0)] public required string Input { get; init; }
     [Id(1)] public required string Output { get; init; }
@@ -75,7 +75,7 @@ public sealed record SceneStatus
 }
 
 [GenerateSerializer, Immutable]
-public sealed record JobStatus
+internal sealed record JobStatus
 {
     [Id(0)] public required string Name { get; init; }
     /// <summary>unknown | running | done | failed | cancelled.</summary>
@@ -100,7 +100,7 @@ public sealed record JobStatus
 }
 
 /// <summary>The coordinator of one job (key: the job's name). Its state (done-bitmaps) lives in Redis.</summary>
-public interface IJobGrain : IGrainWithStringKey
+internal interface IJobGrain : IGrainWithStringKey
 {
     /// <summary>Starts the job, or re-attaches to it when it exists with the same scenes and options.</summary>
     Task<JobStatus> Submit(JobSpec spec);
@@ -118,7 +118,7 @@ public interface IJobGrain : IGrainWithStringKey
 }
 
 /// <summary>The jobs workers pull from (key: "jobs").</summary>
-public interface IJobRegistryGrain : IGrainWithStringKey
+internal interface IJobRegistryGrain : IGrainWithStringKey
 {
     Task Add(string job);
     Task Remove(string job);

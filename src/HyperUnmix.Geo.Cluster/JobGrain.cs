@@ -17,7 +17,7 @@ namespace HyperUnmix.Geo.Cluster;
 /// </summary>
 [GrainDirectory(GrainDirectoryName = ClusterSetup.Directory)]
 [Reentrant]
-public sealed class JobGrain(
+internal sealed class JobGrain(
     [PersistentState("job", ClusterSetup.Storage)] IPersistentState<JobState> state,
     [PersistentState("options", ClusterSetup.Storage)] IPersistentState<JobOptionsState> options,
     ProgressStore progress,

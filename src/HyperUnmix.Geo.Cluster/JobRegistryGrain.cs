@@ -3,14 +3,14 @@ using Orleans.GrainDirectory;
 namespace HyperUnmix.Geo.Cluster;
 
 [GenerateSerializer]
-public sealed class RegistryState
+internal sealed class RegistryState
 {
     [Id(0)] public List<string> Jobs { get; set; } = [];
 }
 
 /// <summary>The jobs with work left, persisted so that workers started after a full restart find them.</summary>
 [GrainDirectory(GrainDirectoryName = ClusterSetup.Directory)]
-public sealed class JobRegistryGrain([PersistentState("registry", ClusterSetup.Storage)] IPersistentState<RegistryState> state) : Grain, IJobRegistryGrain
+internal sealed class JobRegistryGrain([PersistentState("registry", ClusterSetup.Storage)] IPersistentState<RegistryState> state) : Grain, IJobRegistryGrain
 {
     public async Task Add(string job)
     {

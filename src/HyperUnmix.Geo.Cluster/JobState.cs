@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace HyperUnmix.Geo.Cluster;
 
 /// <summary>A scene's progress: its plan, one bit per published tile, its assembly or error (<see cref="ProgressStore"/>).</summary>
-public sealed class SceneState
+internal sealed class SceneState
 {
     public string? PlanFile { get; set; }
     public int Tiles { get; set; }
@@ -37,7 +37,7 @@ public sealed class SceneState
 
 /// <summary>A scene's input and output (fixed when the job is submitted).</summary>
 [GenerateSerializer]
-public sealed class SceneFiles
+internal sealed class SceneFiles
 {
     [Id(0)] public string Input { get; set; } = "";
     [Id(1)] public string Output { get; set; } = "";
@@ -50,7 +50,7 @@ public sealed class SceneFiles
 /// at 50 machines").
 /// </summary>
 [GenerateSerializer]
-public sealed class JobOptionsState
+internal sealed class JobOptionsState
 {
     [Id(0)] public string[] SceneOptions { get; set; } = [];
 }
@@ -60,7 +60,7 @@ public sealed class JobOptionsState
 /// stale activation cannot write it); its progress is in <see cref="ProgressStore"/>, a field per scene.
 /// </summary>
 [GenerateSerializer]
-public sealed class JobState
+internal sealed class JobState
 {
     [Id(0)] public JobSpec? Spec { get; set; }
     [Id(1)] public List<SceneFiles> Scenes { get; set; } = [];

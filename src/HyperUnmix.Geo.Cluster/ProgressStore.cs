@@ -11,7 +11,7 @@ namespace HyperUnmix.Geo.Cluster;
 /// current one (its Orleans state write, checked by ETag, succeeds), then sets the epoch; a stale activation's later
 /// writes are refused by the script that does them.
 /// </summary>
-public sealed class ProgressStore(ClusterAddress cluster) : IDisposable
+internal sealed class ProgressStore(ClusterAddress cluster) : IDisposable
 {
     private readonly Lazy<Task<ConnectionMultiplexer>> _redis = new(() => ConnectionMultiplexer.ConnectAsync(cluster.RedisOptions()));
 
@@ -82,7 +82,7 @@ public sealed class ProgressStore(ClusterAddress cluster) : IDisposable
 }
 
 /// <summary>What a job has counted (persisted with its progress, <see cref="ProgressStore"/>).</summary>
-public sealed class JobCounters
+internal sealed class JobCounters
 {
     public long DuplicatesDropped { get; set; }
     public long Requeued { get; set; }
@@ -97,7 +97,7 @@ public sealed class JobCounters
 /// A coordinator activation whose epoch is not the job's any more: another activation took over. Its callers (the
 /// workers' reports) retry and reach the current one.
 /// </summary>
-public sealed class StaleCoordinatorException(string message) : HyperUnmixException(message)
+internal sealed class StaleCoordinatorException(string message) : HyperUnmixException(message)
 {
     public override ErrorKind Kind => ErrorKind.ClusterUnavailable;
 }

@@ -8,7 +8,7 @@ namespace HyperUnmix.Geo.Cluster;
 /// run (the <see cref="UnmixOptions"/> themselves) or a MESMA run (<c>{"Mesma": MesmaOptions}</c>). Both name the
 /// scene's input and output, which the coordinator reads for its status.
 /// </summary>
-public static class SceneOrders
+internal static class SceneOrders
 {
     private sealed record MesmaOrder(MesmaOptions Mesma);
 

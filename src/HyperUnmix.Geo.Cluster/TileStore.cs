@@ -31,7 +31,7 @@ namespace HyperUnmix.Geo.Cluster;
 /// </list>
 /// </para>
 /// </summary>
-public static partial class TileStore
+internal static partial class TileStore
 {
     private static ReadOnlySpan<byte> Magic => "HUTILE1\n"u8;
 

@@ -11,7 +11,7 @@ namespace HyperUnmix.Geo.Cluster;
 /// This is a courtesy to the operator, not the protection: the workers themselves refuse a peer without an accepted
 /// certificate whether or not it probed (the stranger tests check both).
 /// </summary>
-public static class TlsProbe
+internal static class TlsProbe
 {
     /// <summary>Test hook: HYPERUNMIX_SKIP_TLS_PROBE=1 goes straight to Orleans, as a stranger that ignores this check would.</summary>
     private static bool Skipped => Environment.GetEnvironmentVariable("HYPERUNMIX_SKIP_TLS_PROBE") == "1";

@@ -10,7 +10,7 @@ using Orleans.Runtime;
 
 namespace HyperUnmix.Geo.Cluster;
 
-public sealed record WorkerOptions
+internal sealed record WorkerOptions
 {
     public required ClusterAddress Cluster { get; init; }
     /// <summary>Items processed at once (each on one thread).</summary>
@@ -26,7 +26,7 @@ public sealed record WorkerOptions
 /// items from the jobs' coordinators and process them. Stopping it (SIGTERM, Ctrl+C) drains it: no new items are
 /// taken, the ones in hand are finished and reported, then the silo leaves the cluster and hands its coordinators on.
 /// </summary>
-public static class WorkerHost
+internal static class WorkerHost
 {
     public static async Task<int> Run(WorkerOptions o, TextWriter output, CancellationToken drain)
     {

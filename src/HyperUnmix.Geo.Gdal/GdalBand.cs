@@ -3,7 +3,7 @@ using HyperUnmix.Geo.Gdal.Native;
 namespace HyperUnmix.Geo.Gdal;
 
 /// <summary>A raster band. It keeps its dataset alive while it is used, as GDAL bands belong to their dataset.</summary>
-public sealed unsafe class GdalBand
+internal sealed unsafe class GdalBand
 {
     private readonly GdalDataset _dataset;
     private readonly nint _band;

@@ -8,4 +8,4 @@ public enum GdalDataType
 }
 
 /// <summary>Whether a dataset is opened for reading or for update.</summary>
-public enum GdalAccess { ReadOnly = 0, Update = 1 }
+internal enum GdalAccess { ReadOnly = 0, Update = 1 }

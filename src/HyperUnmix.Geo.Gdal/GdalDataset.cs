@@ -5,7 +5,7 @@ namespace HyperUnmix.Geo.Gdal;
 /// <summary>
 /// A GDAL dataset (raster or vector). Not thread-safe: give each thread its own dataset, as GDAL requires.
 /// </summary>
-public sealed unsafe class GdalDataset : IDisposable
+internal sealed unsafe class GdalDataset : IDisposable
 {
     private const uint OfRaster = 0x02, OfVector = 0x04, OfVerboseError = 0x40;
     private readonly GdalDatasetHandle _handle;

@@ -4,7 +4,7 @@ using Microsoft.Win32.SafeHandles;
 namespace HyperUnmix.Geo.Gdal;
 
 /// <summary>Owns a GDALDatasetH and closes it with GDALClose.</summary>
-public sealed class GdalDatasetHandle : SafeHandleZeroOrMinusOneIsInvalid
+internal sealed class GdalDatasetHandle : SafeHandleZeroOrMinusOneIsInvalid
 {
     internal GdalDatasetHandle(nint handle) : base(ownsHandle: true) => SetHandle(handle);
 
@@ -16,7 +16,7 @@ public sealed class GdalDatasetHandle : SafeHandleZeroOrMinusOneIsInvalid
 }
 
 /// <summary>Owns an OGRSpatialReferenceH.</summary>
-public sealed class SpatialReferenceHandle : SafeHandleZeroOrMinusOneIsInvalid
+internal sealed class SpatialReferenceHandle : SafeHandleZeroOrMinusOneIsInvalid
 {
     internal SpatialReferenceHandle(nint handle) : base(ownsHandle: true) => SetHandle(handle);
 
@@ -28,7 +28,7 @@ public sealed class SpatialReferenceHandle : SafeHandleZeroOrMinusOneIsInvalid
 }
 
 /// <summary>Owns an OGRCoordinateTransformationH.</summary>
-public sealed class CoordinateTransformationHandle : SafeHandleZeroOrMinusOneIsInvalid
+internal sealed class CoordinateTransformationHandle : SafeHandleZeroOrMinusOneIsInvalid
 {
     internal CoordinateTransformationHandle(nint handle) : base(ownsHandle: true) => SetHandle(handle);
 

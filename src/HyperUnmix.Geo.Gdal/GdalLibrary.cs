@@ -13,7 +13,7 @@ namespace HyperUnmix.Geo.Gdal;
 /// <c>libgdal.so</c> (present with -dev packages), then the versioned sonames <c>libgdal.so.38</c> down to
 /// <c>libgdal.so.26</c> (Debian 12 ships GDAL 3.6 as <c>libgdal.so.32</c>), then macOS/Windows names.
 /// </remarks>
-public static unsafe partial class GdalLibrary
+internal static unsafe partial class GdalLibrary
 {
     /// <summary>Environment variable naming the GDAL shared library to load.</summary>
     public const string LibraryVariable = "HYPERUNMIX_GDAL_LIBRARY";

@@ -7,7 +7,7 @@ namespace HyperUnmix.Geo.Gdal;
 /// the file stores them (GDAL's 2-D raster view of such files loses the axis order and the groups). Errors name the
 /// file and the object.
 /// </summary>
-public sealed unsafe class GdalMultiDimFile : IDisposable
+internal sealed unsafe class GdalMultiDimFile : IDisposable
 {
     private const uint OfMultiDimRaster = 0x10, OfUpdate = 0x01, OfVerboseError = 0x40;
     private nint _ds;
@@ -65,7 +65,7 @@ public sealed unsafe class GdalMultiDimFile : IDisposable
 }
 
 /// <summary>A group of a multidimensional file.</summary>
-public sealed unsafe class GdalGroup : IDisposable
+internal sealed unsafe class GdalGroup : IDisposable
 {
     private nint _h;
     private readonly string _file;
@@ -180,7 +180,7 @@ public sealed unsafe class GdalGroup : IDisposable
 }
 
 /// <summary>An n-dimensional array of a multidimensional file.</summary>
-public sealed unsafe class GdalMDArray : IDisposable
+internal sealed unsafe class GdalMDArray : IDisposable
 {
     private nint _h;
     private readonly string _file;

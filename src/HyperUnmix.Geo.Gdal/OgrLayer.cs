@@ -3,7 +3,7 @@ using HyperUnmix.Geo.Gdal.Native;
 namespace HyperUnmix.Geo.Gdal;
 
 /// <summary>A vector layer. Its features are read as WKB geometries, so callers can use any geometry library.</summary>
-public sealed unsafe class OgrLayer
+internal sealed unsafe class OgrLayer
 {
     private readonly GdalDataset _dataset;
     private readonly nint _layer;

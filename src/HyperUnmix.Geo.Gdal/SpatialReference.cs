@@ -3,7 +3,7 @@ using HyperUnmix.Geo.Gdal.Native;
 namespace HyperUnmix.Geo.Gdal;
 
 /// <summary>A coordinate reference system (GDAL OSR), always in traditional GIS axis order (x = easting/longitude).</summary>
-public sealed unsafe class SpatialReference : IDisposable
+internal sealed unsafe class SpatialReference : IDisposable
 {
     private readonly SpatialReferenceHandle _handle;
 
@@ -73,7 +73,7 @@ public sealed unsafe class SpatialReference : IDisposable
 }
 
 /// <summary>Transforms coordinates between two CRSs (both in traditional GIS axis order).</summary>
-public sealed unsafe class CoordinateTransformation : IDisposable
+internal sealed unsafe class CoordinateTransformation : IDisposable
 {
     private readonly CoordinateTransformationHandle _handle;
 

@@ -5,7 +5,7 @@ using HyperUnmix.Geo.Unmixing.Metrics;
 namespace HyperUnmix.Geo.Pipeline;
 
 /// <summary>Scores an abundance raster (and its endmembers) against ground truth.</summary>
-public static class Evaluation
+internal static class Evaluation
 {
     /// <param name="abundanceRaster">Our output: P abundance bands, optionally followed by "residual_rmse".</param>
     /// <param name="area">Window of the truth raster that the output covers (null: the whole raster).</param>

@@ -8,7 +8,7 @@ namespace HyperUnmix.Geo.Pipeline;
 /// 30 m UTM 33N grid, four built-in materials in smooth patches at 50 dB (at 35-40 dB VCA misses soil on this water-dominated layout: see the README), a nodata triangle in the top-left
 /// corner; as GeoTIFF and ENVI, with ground truth and a WGS 84 polygon ROI with a hole.
 /// </summary>
-public static class SampleRasters
+internal static class SampleRasters
 {
     public static IReadOnlyList<string> Write(string folder, bool overwrite)
     {

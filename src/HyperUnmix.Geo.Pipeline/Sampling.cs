@@ -6,7 +6,7 @@ namespace HyperUnmix.Geo.Pipeline;
 /// <summary>Valid pixels gathered for model-order estimation and endmember extraction.</summary>
 /// <param name="Y">L x N row-major.</param>
 /// <param name="Positions">Scene position (row * width + col) of each column.</param>
-public sealed record PixelSample(double[] Y, int Bands, int Count, bool Exhaustive, long[] Positions)
+internal sealed record PixelSample(double[] Y, int Bands, int Count, bool Exhaustive, long[] Positions)
 {
     /// <summary>A subset of the columns, evenly spread over the sample's order (which follows the scene's cells).</summary>
     public PixelSample Subset(int max)
@@ -25,7 +25,7 @@ public sealed record PixelSample(double[] Y, int Bands, int Count, bool Exhausti
 /// cut into cells and the same number of random positions is drawn in each, so every part of the scene is seen.
 /// The sample depends only on the area, the seed and the size, never on tiles or threads.
 /// </summary>
-public static class Sampling
+internal static class Sampling
 {
     /// <summary>The valid pixels (every band valid) of the sample, scaled by <paramref name="scale"/>.</summary>
     public static PixelSample Read(RasterSource source, Window area, RegionOfInterest? roi, int[] bands, double scale, int maxPixels, long seed) =>

@@ -4,7 +4,7 @@ using HyperUnmix.Geo.Raster;
 namespace HyperUnmix.Geo.Pipeline;
 
 /// <summary>Writes whole in-memory cubes (synthetic scenes, ground truth) as georeferenced rasters.</summary>
-public static class SceneFiles
+internal static class SceneFiles
 {
     /// <summary>Writes an L x N band-sequential cube, tile by tile, with wavelengths as band metadata.</summary>
     public static void WriteCube(string path, RasterFormat format, float[] bsq, RasterProfile profile, double[]? wavelengthsNm, bool overwrite)

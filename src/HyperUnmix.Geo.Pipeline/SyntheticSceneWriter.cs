@@ -8,7 +8,7 @@ using HyperUnmix.Geo.Unmixing.Synthetic;
 namespace HyperUnmix.Geo.Pipeline;
 
 /// <summary>Where and how a synthetic scene is written.</summary>
-public sealed record SynthOptions
+internal sealed record SynthOptions
 {
     /// <summary>Output path of the cube (.tif or .img); ground truth goes next to it.</summary>
     public required string Output { get; init; }
@@ -31,10 +31,10 @@ public sealed record SynthOptions
 }
 
 /// <summary>Files written for a synthetic scene.</summary>
-public sealed record SynthResult(string Cube, string Abundances, string Endmembers, EndmemberSet Truth);
+internal sealed record SynthResult(string Cube, string Abundances, string Endmembers, EndmemberSet Truth);
 
 /// <summary>Writes a synthetic georeferenced scene with its ground truth (abundances GeoTIFF, endmembers CSV).</summary>
-public static class SyntheticSceneWriter
+internal static class SyntheticSceneWriter
 {
     public const float NoData = -9999f;
 

@@ -125,7 +125,7 @@ public static class UnmixJob
     }
 
     /// <summary>The side outputs' names for a run of <paramref name="o"/>.</summary>
-    public static OutputFiles OutputNames(UnmixOptions o) => OutputFiles.For(o.Output);
+    internal static OutputFiles OutputNames(UnmixOptions o) => OutputFiles.For(o.Output);
 
     /// <summary>Opens the run's input with its nodata, NaN and reader options.</summary>
     public static RasterSource OpenInput(UnmixOptions o) => ScenePlanner.OpenInput(o);
@@ -137,6 +137,6 @@ public static class UnmixJob
     /// The screening a run of <paramref name="o"/> makes of <paramref name="bands"/> (<see cref="BandScreen"/>), and
     /// the sample of the bands it keeps, read on first use.
     /// </summary>
-    public static (ScreenResult Screen, Func<PixelSample> Sample) Screen(UnmixOptions o, RasterSource source, int[] bands, RegionOfInterest? roi, Window area) =>
+    internal static (ScreenResult Screen, Func<PixelSample> Sample) Screen(UnmixOptions o, RasterSource source, int[] bands, RegionOfInterest? roi, Window area) =>
         ScenePlanner.Screen(o, source, bands, roi, area);
 }

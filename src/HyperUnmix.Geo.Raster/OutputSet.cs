@@ -23,7 +23,7 @@ public sealed class OutputConflictException(string path, string problem) : Hyper
 /// written. Temporaries left by a killed run (their process is gone) are removed by the next run into that folder.
 /// </para>
 /// </summary>
-public sealed partial class OutputSet : IDisposable
+internal sealed partial class OutputSet : IDisposable
 {
     /// <summary>Prefix of every temporary this project writes (the spectral-library writer uses it too).</summary>
     public const string TempPrefix = ".hu-";

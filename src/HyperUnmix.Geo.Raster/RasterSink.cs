@@ -14,7 +14,7 @@ public enum RasterFormat
 }
 
 /// <summary>What an output raster looks like (rasterio's profile): derive it from a source, then change what differs.</summary>
-public sealed record RasterProfile
+internal sealed record RasterProfile
 {
     public required int Width { get; init; }
     public required int Height { get; init; }
@@ -49,7 +49,7 @@ public sealed record RasterProfile
 /// it wrote. Memory is bounded by the tile, not the scene. <see cref="WriteTile"/> is thread-safe and accepts tiles
 /// in any order.
 /// </summary>
-public sealed class RasterSink : IDisposable
+internal sealed class RasterSink : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly string _finalPath;

@@ -23,7 +23,7 @@ public sealed class TestRasters : IDisposable
     }
 
     /// <summary>Writes a band-sequential float cube with a driver and creation options, georeferenced in UTM 33N.</summary>
-    public unsafe string Write(string name, string driver, int w, int h, float[] bsq, string[] options, GdalDataType type = GdalDataType.Float32,
+    internal unsafe string Write(string name, string driver, int w, int h, float[] bsq, string[] options, GdalDataType type = GdalDataType.Float32,
         Action<GdalDataset>? configure = null)
     {
         var bands = bsq.Length / (w * h);

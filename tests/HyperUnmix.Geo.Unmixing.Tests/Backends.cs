@@ -3,7 +3,7 @@ using HyperUnmix.Geo.Unmixing.LinearAlgebra;
 namespace HyperUnmix.Geo.Unmixing.Tests;
 
 /// <summary>Every BLAS back-end, so every numeric test runs on each (OpenBLAS must be installed: the set-up installs it).</summary>
-public static class Backends
+internal static class Backends
 {
     public static IBlas OpenBlasOrFail() =>
         OpenBlas.TryLoad() ?? throw new InvalidOperationException("OpenBLAS (libopenblas.so.0) is not installed; run the README's set-up command");

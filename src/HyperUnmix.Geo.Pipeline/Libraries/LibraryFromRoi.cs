@@ -9,7 +9,7 @@ namespace HyperUnmix.Geo.Pipeline;
 /// <param name="EveryPixel">One spectrum per valid pixel inside each polygon or point window (else the feature's mean).</param>
 /// <param name="PointWindow">For point features: the side of the pixel window centred on each point (odd; 1: the pixel the point falls in).</param>
 /// <param name="AssumeSceneCrs">Read the features' coordinates in the scene's CRS even when CRSs are missing or differ.</param>
-public sealed record LibraryFromRoiOptions(string Scene, string Roi, string ClassField, string Output, bool EveryPixel = false,
+internal sealed record LibraryFromRoiOptions(string Scene, string Roi, string ClassField, string Output, bool EveryPixel = false,
     double Scale = 1, string? Layer = null, bool Overwrite = false, int PointWindow = 1, bool AssumeSceneCrs = false);
 
 /// <summary>
@@ -19,7 +19,7 @@ public sealed record LibraryFromRoiOptions(string Scene, string Roi, string Clas
 /// classed by the feature's <c>ClassField</c>; wavelengths and FWHM in nm from the scene. Written as our CSV (class
 /// rows after the header), which <c>hyperunmix mesma --library</c> reads.
 /// </summary>
-public static class LibraryFromRoi
+internal static class LibraryFromRoi
 {
     public static SpectralLibrary Build(LibraryFromRoiOptions o, CancellationToken cancel = default)
     {

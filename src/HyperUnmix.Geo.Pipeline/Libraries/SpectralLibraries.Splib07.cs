@@ -4,7 +4,7 @@ using HyperUnmix.Geo.Unmixing.Endmembers;
 
 namespace HyperUnmix.Geo.Pipeline;
 
-public static partial class SpectralLibraries
+internal static partial class SpectralLibraries
 {
     /// <summary>splib07's title line: "splib07a Record=4742: Kaolinite CM9 BECKb AREF" (also s07_AV14, s07_EMIT...).</summary>
     [GeneratedRegex(@"^\s*(\S+)\s+Record=(\d+):\s*(.*?)\s*$")]

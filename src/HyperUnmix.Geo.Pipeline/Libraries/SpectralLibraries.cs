@@ -27,7 +27,7 @@ public sealed record LibraryUnits(string? Wavelength = null, double? Reflectance
 /// Units are stated (<see cref="LibraryUnits"/>), read from the file, or detected from the values; the result says
 /// which in <see cref="SpectralLibrary.Units"/>. Errors name the file.
 /// </summary>
-public static partial class SpectralLibraries
+internal static partial class SpectralLibraries
 {
     public static SpectralLibrary Read(string path, LibraryUnits? units = null)
     {

@@ -152,7 +152,7 @@ public static class MesmaJob
     /// library or scene fails here, before any tile). The scene stays open for the caller (who disposes it), so a
     /// runner that goes on with its tiles reads through the blocks the screening decompressed.
     /// </summary>
-    public static (MesmaPlan Plan, RasterSource Source) PlanSceneKeepingSource(MesmaOptions mo, Action<string>? log = null, CancellationToken cancel = default)
+    internal static (MesmaPlan Plan, RasterSource Source) PlanSceneKeepingSource(MesmaOptions mo, Action<string>? log = null, CancellationToken cancel = default)
     {
         var o = SceneOptions(mo);
         ScenePlanner.Validate(o);
@@ -186,7 +186,7 @@ public static class MesmaJob
     /// and band-sequential output), with the same sink, profile and side outputs as <see cref="Run"/>: the bytes of a
     /// single-machine run. The job owns its outputs, so they are replaced.
     /// </summary>
-    public static void Assemble(MesmaPlan plan, Func<int, (int Valid, float[] Output)> tile, CancellationToken cancel = default)
+    internal static void Assemble(MesmaPlan plan, Func<int, (int Valid, float[] Output)> tile, CancellationToken cancel = default)
     {
         var o = SceneOptions(plan.Options);
         using var source = ScenePlanner.OpenInput(o);

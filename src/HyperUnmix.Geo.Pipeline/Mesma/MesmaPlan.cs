@@ -11,7 +11,7 @@ namespace HyperUnmix.Geo.Pipeline;
 /// models are enumerated from the spectra the same way wherever a tile runs. The local runner and the cluster
 /// runner both work from it.
 /// </summary>
-public sealed record MesmaPlan
+internal sealed record MesmaPlan
 {
     public const int CurrentVersion = 1;
     /// <summary>Tells a MESMA plan file from an unmixing one (<see cref="IsMesmaPlan"/>).</summary>
@@ -80,7 +80,7 @@ public sealed record MesmaPlan
 /// Every runner uses it: the local runner in parallel over one scene, cluster workers one leased tile at a time.
 /// Thread-safe; each thread takes its own <see cref="Workspace"/>. A pixel's result depends on the pixel alone.
 /// </summary>
-public sealed class MesmaTiles : IDisposable
+internal sealed class MesmaTiles : IDisposable
 {
     private readonly RasterSource _source;
     private readonly bool _ownsSource;

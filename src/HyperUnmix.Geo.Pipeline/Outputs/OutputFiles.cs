@@ -1,7 +1,7 @@
 namespace HyperUnmix.Geo.Pipeline;
 
 /// <summary>The side outputs' names, derived from the abundance raster's.</summary>
-public sealed record OutputFiles(string Csv, string Sli, string Report, string Qml, string AbundancePng, string SpectraPng, string Model)
+internal sealed record OutputFiles(string Csv, string Sli, string Report, string Qml, string AbundancePng, string SpectraPng, string Model)
 {
     public IReadOnlyList<string> All => [Csv, Sli, Path.ChangeExtension(Sli, ".hdr"), Report, Qml, AbundancePng, SpectraPng, Model];
 

@@ -9,7 +9,7 @@ namespace HyperUnmix.Geo.Pipeline;
 /// run so the quick-look needs no second pass over the written raster. Each thumbnail pixel takes exactly one
 /// source pixel, so tiles fill disjoint parts and may do so from several threads.
 /// </summary>
-public sealed class Preview
+internal sealed class Preview
 {
     private readonly int[] _srcRow, _srcCol;
 
@@ -54,7 +54,7 @@ public sealed class Preview
 }
 
 /// <summary>PNG quick-looks through GDAL's MEM and PNG drivers: abundance maps side by side, and the spectra.</summary>
-public static class QuickLook
+internal static class QuickLook
 {
     private static readonly byte[][] Palette =
     [

@@ -6,7 +6,7 @@ using HyperUnmix.Geo.Raster;
 namespace HyperUnmix.Geo.Pipeline;
 
 /// <summary>The JSON record of a run: inputs, parameters, back-ends, timings, pixel counts, and metrics when truth is given.</summary>
-public static class RunReport
+internal static class RunReport
 {
     // NaN is a legal output nodata (--output-nodata nan): write it as JSON's "NaN" string rather than fail.
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };

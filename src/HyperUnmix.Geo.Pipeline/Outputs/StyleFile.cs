@@ -8,7 +8,7 @@ namespace HyperUnmix.Geo.Pipeline;
 /// A QGIS style (.qml) for the abundance raster: the first three endmembers as red, green and blue, each
 /// stretched over [0, 1], with nodata transparent. Saved as &lt;raster&gt;.qml, QGIS applies it on load.
 /// </summary>
-public static class StyleFile
+internal static class StyleFile
 {
     /// <param name="classColours">For class fractions (MESMA): {"class": "#rrggbb", ...}, kept as a property the QGIS plugin reads.</param>
     public static void Write(string path, IReadOnlyList<string> endmemberNames, float noData, string? classColours = null)

@@ -44,7 +44,7 @@ public sealed record ScreenResult(int[] Bands, IReadOnlyList<DroppedBands> Dropp
 /// atmospheric absorption windows when the wavelengths are known (unless asked to keep them). Pixels that are 0 in
 /// every band left (fill values of real products) are nodata.
 /// </summary>
-public static class BandScreen
+internal static class BandScreen
 {
     /// <summary>Atmospheric absorption windows (nm) left out by default: water vapour at 1.4 and 1.9 µm, and the noisy end of the SWIR.</summary>
     public static readonly (double From, double To)[] AbsorptionWindows = [(1340, 1450), (1800, 1960), (2450, double.PositiveInfinity)];

@@ -27,7 +27,7 @@ public sealed record BrightnessDecision(PixelScale Scale, double ResidualRatio, 
 /// model, whose fractions are physical (area shares) and keep dark materials.
 /// </para>
 /// </summary>
-public static class BrightnessTest
+internal static class BrightnessTest
 {
     /// <summary>
     /// The residual ratio above which brightness is taken as shading. Measured (docs/accuracy-linear.md): 1.01 and

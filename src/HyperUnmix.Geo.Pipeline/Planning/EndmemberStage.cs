@@ -21,7 +21,7 @@ public sealed record EndmemberRequest(string Input, int? Count, string Extractor
 }
 
 /// <summary>The stage's endmembers, how they were found, HySime's estimate when P was not given, and the extractor's SNR.</summary>
-public sealed record EndmemberStageResult(EndmemberSet Endmembers, string Source, HySimeResult? Estimate, double SnrDb)
+internal sealed record EndmemberStageResult(EndmemberSet Endmembers, string Source, HySimeResult? Estimate, double SnrDb)
 {
     /// <summary>The residual's elbow that chose P, when P was not given.</summary>
     public ElbowResult? Elbow { get; init; }
@@ -32,7 +32,7 @@ public sealed record EndmemberStageResult(EndmemberSet Endmembers, string Source
 /// extractor on the sample, then, by default, the archetypal refinement (each endmember a convex combination of
 /// unit-length pixels; docs/accuracy-linear.md).
 /// </summary>
-public static class EndmemberStage
+internal static class EndmemberStage
 {
     /// <summary>Largest P whose extracted endmembers are refined.</summary>
     public const int MaxRefinedEndmembers = 10;

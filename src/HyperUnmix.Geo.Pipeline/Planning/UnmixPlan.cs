@@ -97,7 +97,7 @@ public sealed record UnmixPlan
 }
 
 /// <summary>The abundances of an exhaustive deep fit, by scene position: a small binary file next to the plan.</summary>
-public static class FittedAbundances
+internal static class FittedAbundances
 {
     private static ReadOnlySpan<byte> Magic => "HUFIT1\n\0"u8;
 

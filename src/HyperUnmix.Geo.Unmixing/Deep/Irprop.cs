@@ -11,7 +11,7 @@ public readonly record struct StepBounds(float Initial, float Min, float Max);
 /// ("weight backtracking"), and the gradient is then treated as zero for one epoch. Full-batch only: the sign
 /// logic needs the true gradient. Parameters form contiguous groups, each with its own step bounds.
 /// </summary>
-public sealed class Irprop
+internal sealed class Irprop
 {
     public const float EtaPlus = 1.2f, EtaMinus = 0.5f;
     private readonly float[] _step, _prevGrad, _prevUpdate;

@@ -6,7 +6,7 @@ namespace HyperUnmix.Geo.Unmixing.Deep;
 /// <param name="Sizes">Layer widths, input first: e.g. [P, 25, 50, L].</param>
 /// <param name="WeightOffsets">Offset of each layer's weight matrix (in x out, row-major).</param>
 /// <param name="BiasOffsets">Offset of each layer's bias vector (out).</param>
-public sealed record MlpLayout(int[] Sizes, int[] WeightOffsets, int[] BiasOffsets)
+internal sealed record MlpLayout(int[] Sizes, int[] WeightOffsets, int[] BiasOffsets)
 {
     public int Layers => Sizes.Length - 1;
     public int WeightCount => Enumerable.Range(0, Layers).Sum(k => Sizes[k] * Sizes[k + 1]);
@@ -17,7 +17,7 @@ public sealed record MlpLayout(int[] Sizes, int[] WeightOffsets, int[] BiasOffse
 /// samples) with GEMMs. Activations are kept in caller-owned buffers for the backward pass, so a training epoch
 /// allocates nothing.
 /// </summary>
-public sealed class Mlp(MlpLayout layout, IBlas blas)
+internal sealed class Mlp(MlpLayout layout, IBlas blas)
 {
     public MlpLayout Layout { get; } = layout;
 

@@ -51,7 +51,7 @@ public sealed partial class MtlModel
     public EndmemberSet Endmembers { get; }
     public float[] ENormalised { get; }
     public float[] Wc { get; }
-    public MlpLayout ColumnLayout { get; }
+    internal MlpLayout ColumnLayout { get; }
     /// <summary>The column MLP's weights and biases, laid out from offset 0.</summary>
     public float[] ColumnTheta { get; }
     public double Scale { get; }

@@ -10,7 +10,7 @@ namespace HyperUnmix.Geo.Unmixing.Deep;
 /// </code>
 /// The gradient is written by hand over GEMMs; buffers are allocated once, so an epoch allocates nothing.
 /// </summary>
-public sealed class MtlNetwork
+internal sealed class MtlNetwork
 {
     private readonly IBlas _blas;
     private readonly float[] _y, _yt;            // L x N and N x L, normalised

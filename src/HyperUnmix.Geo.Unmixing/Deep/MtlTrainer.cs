@@ -21,7 +21,7 @@ public sealed record MtlFit(MtlModel Model, float[] Abundances, int Pixels, IRea
 /// reconstruct them best are kept; training stops when that has not improved for <see cref="MtlOptions.Patience"/>
 /// epochs (without held-out pixels: on the training loss's relative improvement).
 /// </summary>
-public static class MtlTrainer
+internal static class MtlTrainer
 {
     /// <param name="y">L x N row-major pixels in data units.</param>
     /// <param name="initial">Starting endmembers (VCA or the user's), in data units.</param>

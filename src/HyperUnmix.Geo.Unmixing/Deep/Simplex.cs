@@ -1,7 +1,7 @@
 namespace HyperUnmix.Geo.Unmixing.Deep;
 
 /// <summary>Exact Euclidean projection onto the probability simplex {a ≥ 0, Σa = 1} (Duchi et al. 2008).</summary>
-public static class Simplex
+internal static class Simplex
 {
     /// <summary>Projects <paramref name="v"/> in place; <paramref name="sorted"/> is scratch of the same length.</summary>
     public static void Project(Span<float> v, Span<float> sorted)

@@ -4,7 +4,7 @@ using HyperUnmix.Geo.Unmixing.Solvers;
 namespace HyperUnmix.Geo.Unmixing.Extraction;
 
 /// <summary>Settings of <see cref="ArchetypalRefinement"/>.</summary>
-public sealed record ArchetypalOptions
+internal sealed record ArchetypalOptions
 {
     /// <summary>Outer iterations (each: <see cref="AbundanceSteps"/> steps on A, then <see cref="EndmemberSteps"/> on B).</summary>
     public int Iterations { get; init; } = 60;
@@ -28,7 +28,7 @@ public sealed record ArchetypalOptions
 /// <param name="B">N x P row-major, column-stochastic: E's column j is Σ_i B[i, j] y_i / ‖y_i‖ (before scaling).</param>
 /// <param name="Residuals">Full-data residual ‖Ŷ − E A*‖_F / ‖Ŷ‖_F (A* = FCLS) at each check, the start first.</param>
 /// <param name="Chosen">Index into <see cref="Residuals"/> of the endmembers returned (the lowest).</param>
-public sealed record ArchetypalResult(double[] Endmembers, int Bands, int Count, double[] B, double[] Residuals, int Chosen, int Iterations)
+internal sealed record ArchetypalResult(double[] Endmembers, int Bands, int Count, double[] B, double[] Residuals, int Chosen, int Iterations)
 {
     public double InitialResidual => Residuals[0];
     public double ChosenResidual => Residuals[Chosen];
@@ -48,7 +48,7 @@ public sealed record ArchetypalResult(double[] Endmembers, int Bands, int Count,
 /// so it stays in the data's hull).
 /// </para>
 /// </summary>
-public static class ArchetypalRefinement
+internal static class ArchetypalRefinement
 {
     /// <param name="y">L x N row-major pixels (data units; pixels of zero length are given no weight).</param>
     /// <param name="start">P starting pixel indices.</param>

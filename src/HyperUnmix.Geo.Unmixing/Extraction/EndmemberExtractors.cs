@@ -3,14 +3,14 @@ namespace HyperUnmix.Geo.Unmixing.Extraction;
 /// <summary>Endmembers extracted from pixels: spectra (L x P, column j the j-th), the pixels they came from, and a summary.</summary>
 /// <param name="Source">What was done, for run summaries and reports ("VCA (seed 42)").</param>
 /// <param name="SnrDb">The signal-to-noise ratio the extractor estimated, or NaN.</param>
-public sealed record ExtractedEndmembers(double[] E, int[] PixelIndices, string Source, double SnrDb);
+internal sealed record ExtractedEndmembers(double[] E, int[] PixelIndices, string Source, double SnrDb);
 
 /// <summary>
 /// An endmember extraction algorithm: P spectra from a matrix of pixels (L x N, band-major, scaled values).
 /// A new extractor is one class implementing this and one line in <see cref="EndmemberExtractors"/>; its name then
 /// appears in the command's <c>--extractor</c> choices.
 /// </summary>
-public interface IEndmemberExtractor
+internal interface IEndmemberExtractor
 {
     /// <summary>The name users give (<c>--extractor NAME</c>), lower case.</summary>
     string Name { get; }
@@ -21,7 +21,7 @@ public interface IEndmemberExtractor
 }
 
 /// <summary>The extractors a run can name.</summary>
-public static class EndmemberExtractors
+internal static class EndmemberExtractors
 {
     /// <summary>The default: N-FINDR started from VCA's pixels (docs/endmembers.md).</summary>
     public const string Default = "nfindr";

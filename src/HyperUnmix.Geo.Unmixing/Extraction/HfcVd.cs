@@ -9,7 +9,7 @@ namespace HyperUnmix.Geo.Unmixing.Extraction;
 /// energy); each difference is tested against its variance 2(λR² + λK²)/N at a false-alarm probability Pf.
 /// A second opinion next to HySime.
 /// </summary>
-public static class HfcVd
+internal static class HfcVd
 {
     /// <param name="y">L x N row-major samples.</param>
     /// <returns>The dimensionality for each false-alarm probability given.</returns>

@@ -11,7 +11,7 @@ public sealed record HySimeResult(int Count, double[] NoiseVariance, double[] Si
 /// the subspace that minimises the mean squared error between the signal and its projection: the eigen-directions
 /// of the signal correlation whose signal power exceeds twice their noise power.
 /// </summary>
-public static class HySime
+internal static class HySime
 {
     /// <param name="y">L x N row-major samples.</param>
     public static HySimeResult Estimate(double[] y, int l, int n, IBlas? blas = null)

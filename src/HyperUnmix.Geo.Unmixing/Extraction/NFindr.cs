@@ -7,7 +7,7 @@ namespace HyperUnmix.Geo.Unmixing.Extraction;
 /// <param name="Endmembers">L x P row-major: the chosen pixels as they are in the data.</param>
 /// <param name="Volume">|det| of the simplex matrix in the (P−1)-dimensional principal subspace (proportional to the volume).</param>
 /// <param name="Swaps">Replacements made from the starting pixels.</param>
-public sealed record NFindrResult(double[] Endmembers, int Bands, int Count, int[] PixelIndices, double Volume, int Swaps);
+internal sealed record NFindrResult(double[] Endmembers, int Bands, int Count, int[] PixelIndices, double Volume, int Swaps);
 
 /// <summary>
 /// N-FINDR (Winter 1999): the P pixels spanning the largest simplex in the data's (P−1)-dimensional principal
@@ -16,7 +16,7 @@ public sealed record NFindrResult(double[] Endmembers, int Bands, int Count, int
 /// matrix inverse per position scores every pixel, and the best one is swapped in when it grows the volume. Sweeps
 /// repeat until none does. Runs on the raw data (no normalisation), where the vertices are the purest pixels.
 /// </summary>
-public static class NFindr
+internal static class NFindr
 {
     /// <param name="y">L x N row-major samples (one column per pixel).</param>
     /// <param name="start">P starting pixel indices (e.g. VCA's).</param>

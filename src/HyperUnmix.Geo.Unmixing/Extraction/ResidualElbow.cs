@@ -7,7 +7,7 @@ namespace HyperUnmix.Geo.Unmixing.Extraction;
 /// <param name="Residuals">RMS residual of the pixels' best non-negative fit with P = 1, 2, ... endmembers ([P - 1]).</param>
 /// <param name="Gains">Relative drop of the residual from P to P + 1 ([P - 1]).</param>
 /// <param name="Uncertain">The choice is close: a gain within a factor 1.5 of the threshold decides it.</param>
-public sealed record ElbowResult(int Count, double[] Residuals, double[] Gains, bool Uncertain);
+internal sealed record ElbowResult(int Count, double[] Residuals, double[] Gains, bool Uncertain);
 
 /// <summary>
 /// The number of endmembers as the elbow of the unmixing residual: for P = 1, 2, ... a set of P endmembers is fitted
@@ -17,7 +17,7 @@ public sealed record ElbowResult(int Count, double[] Residuals, double[] Gains, 
 /// many more than the materials an analyst names (44 on Samson, 3 materials); the residual asks instead whether one
 /// more spectrum explains the pixels materially better. docs/endmembers.md has the measurements behind the threshold.
 /// </summary>
-public static class ResidualElbow
+internal static class ResidualElbow
 {
     /// <summary>One more endmember must lower the residual by at least this share to count.</summary>
     public const double Threshold = 0.30;

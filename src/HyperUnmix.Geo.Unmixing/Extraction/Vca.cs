@@ -4,7 +4,7 @@ using MathNet.Numerics.LinearAlgebra;
 namespace HyperUnmix.Geo.Unmixing.Extraction;
 
 /// <summary>The outcome of VCA: endmembers at the data's scale and how they were found.</summary>
-public sealed record VcaResult(double[] Endmembers, int Bands, int Count, int[] PixelIndices, double SnrDb, bool ProjectiveProjection);
+internal sealed record VcaResult(double[] Endmembers, int Bands, int Count, int[] PixelIndices, double SnrDb, bool ProjectiveProjection);
 
 /// <summary>
 /// Vertex Component Analysis (Nascimento &amp; Bioucas-Dias 2005): estimate the SNR, project onto the signal
@@ -12,7 +12,7 @@ public sealed record VcaResult(double[] Endmembers, int Bands, int Count, int[] 
 /// it), then repeatedly pick the pixel with the largest projection on a random direction orthogonal to the
 /// vertices found so far. The endmembers are columns of the denoised data Yp, i.e. at the data's own scale.
 /// </summary>
-public static class Vca
+internal static class Vca
 {
     /// <param name="y">L x N row-major samples (one column per pixel).</param>
     /// <param name="snrDb">A known SNR; estimated from the data when null.</param>

@@ -7,7 +7,7 @@ namespace HyperUnmix.Geo.Unmixing.LinearAlgebra;
 /// Dense matrix products, row-major: C = alpha op(A) op(B) + beta C, with op(X) = X or Xᵀ; op(A) is m x k,
 /// op(B) is k x n, C is m x n; lda/ldb/ldc are the row strides of the matrices as stored.
 /// </summary>
-public interface IBlas
+internal interface IBlas
 {
     /// <summary>"OpenBLAS 0.3.21 (libopenblas.so.0)" or "managed (System.Numerics.Vector)".</summary>
     string Name { get; }
@@ -20,7 +20,7 @@ public interface IBlas
 }
 
 /// <summary>Chooses the back-end: the system OpenBLAS when it loads, else the managed one.</summary>
-public static class Blas
+internal static class Blas
 {
     /// <summary>Environment variable: "managed" forces the managed back-end; a path names the OpenBLAS library.</summary>
     public const string Variable = "HYPERUNMIX_BLAS";
@@ -43,7 +43,7 @@ public static class Blas
 }
 
 /// <summary>The system OpenBLAS (Debian: libopenblas0) through its CBLAS interface.</summary>
-public sealed unsafe partial class OpenBlas : IBlas
+internal sealed unsafe partial class OpenBlas : IBlas
 {
     private const string Lib = "openblas";
     private const int RowMajor = 101, NoTrans = 111, Trans = 112;

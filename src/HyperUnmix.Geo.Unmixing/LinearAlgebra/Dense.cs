@@ -3,7 +3,7 @@ using MathNet.Numerics.LinearAlgebra;
 namespace HyperUnmix.Geo.Unmixing.LinearAlgebra;
 
 /// <summary>Helpers between row-major arrays, BLAS products and MathNet's small decompositions.</summary>
-public static class Dense
+internal static class Dense
 {
     /// <summary>X Xᵀ / scale for a row-major r x c matrix (r x r result, row-major), one GEMM.</summary>
     public static double[] Gram(IBlas blas, double[] x, int r, int c, double scale)

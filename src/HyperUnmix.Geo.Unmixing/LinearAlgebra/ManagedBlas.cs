@@ -6,7 +6,7 @@ namespace HyperUnmix.Geo.Unmixing.LinearAlgebra;
 /// A portable GEMM for machines without OpenBLAS: operands are brought to the i-k-j form (B row-major, not
 /// transposed) so the inner loop is a vectorised AXPY over contiguous memory, parallel over rows of C.
 /// </summary>
-public sealed class ManagedBlas : IBlas
+internal sealed class ManagedBlas : IBlas
 {
     public string Name => $"managed (System.Numerics.Vector, {Vector<float>.Count} floats wide)";
 

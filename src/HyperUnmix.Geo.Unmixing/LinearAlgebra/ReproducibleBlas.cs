@@ -19,7 +19,7 @@ namespace HyperUnmix.Geo.Unmixing.LinearAlgebra;
 /// </para>
 /// Fast when B is not transposed and C has many columns (pixels as columns: the layout the tile solvers use).
 /// </summary>
-public sealed class ReproducibleBlas : IBlas
+internal sealed class ReproducibleBlas : IBlas
 {
     public static ReproducibleBlas Instance { get; } = new();
 

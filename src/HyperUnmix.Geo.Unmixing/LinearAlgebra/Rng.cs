@@ -4,7 +4,7 @@ namespace HyperUnmix.Geo.Unmixing.LinearAlgebra;
 /// A small seeded generator (xoshiro256**) whose sequence is fixed by this code, not by the runtime, so the same
 /// seed gives the same scenes, samples and random directions on every platform and .NET version.
 /// </summary>
-public sealed class Rng
+internal sealed class Rng
 {
     private ulong _s0, _s1, _s2, _s3;
     private double? _spare;

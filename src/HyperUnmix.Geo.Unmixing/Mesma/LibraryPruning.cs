@@ -1,7 +1,7 @@
 namespace HyperUnmix.Geo.Unmixing.Mesma;
 
 /// <summary>How a library is pruned to the spectra that best represent their class.</summary>
-public enum PruneCriterion
+internal enum PruneCriterion
 {
     /// <summary>Endmember Average RMSE (Dennison &amp; Roberts 2003): the mean RMSE with which a spectrum models the others of its class (one spectrum plus shade); lowest first.</summary>
     Ear,
@@ -12,7 +12,7 @@ public enum PruneCriterion
 }
 
 /// <summary>Scores each library spectrum against its class and keeps the best per class.</summary>
-public static class LibraryPruning
+internal static class LibraryPruning
 {
     /// <summary>
     /// Each spectrum's score under <paramref name="criterion"/> (lower is better for EAR and MASA; CoB is negated so

@@ -81,7 +81,7 @@ public sealed record MesmaSettings
 /// from the library's Gram matrix, so a pixel's fit of a model is a k x k product with the pixel's inner products.
 /// Models whose spectra are linearly dependent are left out (counted in <see cref="Singular"/>).
 /// </summary>
-public sealed class MesmaModels
+internal sealed class MesmaModels
 {
     public const int MaxLevel = 4;
 

@@ -7,7 +7,7 @@ namespace HyperUnmix.Geo.Unmixing.Mesma;
 /// a least-squares solve on the model's raw spectra (Householder QR of the L x k matrix, as a naive implementation
 /// does) and the residual computed from the spectrum itself; the same constraints and level rule.
 /// </summary>
-public static class MesmaReference
+internal static class MesmaReference
 {
     /// <summary>One pixel (L values, reflectance): the chosen model (-1: none), its fractions and squared error.</summary>
     public static (int Model, double[] Fractions, double Sse) Solve(MesmaModels m, MesmaSolver rule, ReadOnlySpan<double> y)

@@ -7,10 +7,10 @@ namespace HyperUnmix.Geo.Unmixing.Mesma;
 /// <param name="Y">L x N band-sequential reflectance.</param>
 /// <param name="TrueSpectra">Each pixel's library spectra (indices), in class order.</param>
 /// <param name="TrueFractions">Each pixel's fractions, in the same order.</param>
-public sealed record MesmaScene(float[] Y, int Bands, int Pixels, int[][] TrueSpectra, double[][] TrueFractions);
+internal sealed record MesmaScene(float[] Y, int Bands, int Pixels, int[][] TrueSpectra, double[][] TrueFractions);
 
 /// <summary>Classed libraries and scenes drawn from real spectra, for tests and the benchmark.</summary>
-public static class MesmaScenes
+internal static class MesmaScenes
 {
     /// <summary>
     /// <paramref name="classes"/> x <paramref name="perClass"/> spectra of <paramref name="library"/>, drawn with a seed,

@@ -7,7 +7,7 @@ namespace HyperUnmix.Geo.Unmixing.Mesma;
 /// <summary>One pixel's MESMA result.</summary>
 /// <param name="Model">Index into the model table, or -1 when no model meets the constraints.</param>
 /// <param name="Fractions">The model's library fractions, in the model's spectrum order.</param>
-public readonly record struct MesmaPixel(int Model, double[] Fractions, double Shade, double Rmse);
+internal readonly record struct MesmaPixel(int Model, double[] Fractions, double Shade, double Rmse);
 
 /// <summary>
 /// MESMA with photometric shade (the shade endmember is the zero spectrum, so a model is y ≈ Σ fᵢ eᵢ with no sum
@@ -25,7 +25,7 @@ public readonly record struct MesmaPixel(int Model, double[] Fractions, double S
 /// is lower by at least <see cref="MesmaSettings.MinRmseGain"/> (or, with <see cref="MesmaSettings.FTestAlpha"/>,
 /// when the drop in squared error is significant in an F-test against the higher model's residual).
 /// </summary>
-public sealed class MesmaSolver
+internal sealed class MesmaSolver
 {
     public const int ChunkPixels = 256;
     private readonly MesmaModels _m;

@@ -22,7 +22,7 @@ public sealed record ResampleReport(string Method, double LargestGapNm, int[] Co
 /// library has samples on both sides of its centre no further apart than the band's width (its FWHM, or twice
 /// the scene's local band spacing without FWHM) and 1.5 times the library's own typical spacing.
 /// </summary>
-public static class SpectralResampler
+internal static class SpectralResampler
 {
     public static (double[][] Spectra, ResampleReport Report) Resample(SpectralLibrary lib, double[] sceneNm, double[]? sceneFwhmNm)
     {

@@ -1,7 +1,7 @@
 namespace HyperUnmix.Geo.Unmixing.Metrics;
 
 /// <summary>Minimum-cost assignment (Kuhn–Munkres with potentials, O(n³)) on a rectangular cost matrix.</summary>
-public static class Hungarian
+internal static class Hungarian
 {
     /// <summary>For each row, the column assigned to it (−1 when rows outnumber columns and the row is unassigned).</summary>
     public static int[] Solve(double[,] cost)

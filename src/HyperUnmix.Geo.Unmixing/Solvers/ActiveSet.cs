@@ -15,7 +15,7 @@ namespace HyperUnmix.Geo.Unmixing.Solvers;
 /// the final subproblem has a small right-hand side instead of huge ones that cancel, and the KKT tolerance
 /// follows b's spread, not its offset.
 /// </remarks>
-public static class ActiveSet
+internal static class ActiveSet
 {
     /// <summary>Scratch length needed for P unknowns.</summary>
     public static int ScratchLength(int p) => (p + 1) * (p + 2) + 4 * p + 2;

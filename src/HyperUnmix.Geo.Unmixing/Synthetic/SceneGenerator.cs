@@ -4,7 +4,7 @@ using HyperUnmix.Geo.Unmixing.LinearAlgebra;
 namespace HyperUnmix.Geo.Unmixing.Synthetic;
 
 /// <summary>Mixing models for synthetic scenes (formulas in docs/method.md).</summary>
-public enum MixingModel
+internal enum MixingModel
 {
     /// <summary>y = E a.</summary>
     Lmm,
@@ -19,7 +19,7 @@ public enum MixingModel
 }
 
 /// <summary>How a synthetic scene is made.</summary>
-public sealed record SceneOptions
+internal sealed record SceneOptions
 {
     public int Width { get; init; } = 64;
     public int Height { get; init; } = 64;
@@ -47,7 +47,7 @@ public sealed record SceneOptions
 /// <summary>A synthetic scene and its ground truth.</summary>
 /// <param name="Cube">L x N band-sequential reflectance.</param>
 /// <param name="Abundances">P x N band-sequential, each column on the simplex.</param>
-public sealed record SyntheticScene(float[] Cube, double[] Abundances, EndmemberSet Endmembers, int Width, int Height)
+internal sealed record SyntheticScene(float[] Cube, double[] Abundances, EndmemberSet Endmembers, int Width, int Height)
 {
     public int Bands => Endmembers.Bands;
     public int Pixels => Width * Height;
@@ -60,7 +60,7 @@ public sealed record SyntheticScene(float[] Cube, double[] Abundances, Endmember
 }
 
 /// <summary>Makes synthetic scenes: Dirichlet or spatially smooth abundances, one of five mixing models, white noise.</summary>
-public static class SceneGenerator
+internal static class SceneGenerator
 {
     public static SyntheticScene Generate(EndmemberSet endmembers, SceneOptions o)
     {

@@ -5,7 +5,7 @@ namespace HyperUnmix.Geo.Unmixing.Synthetic;
 /// scenes and tests need no external library. Shapes are plausible, not measured: use a real library (e.g. the
 /// USGS CSV) when realism matters.
 /// </summary>
-public static class SyntheticSpectra
+internal static class SyntheticSpectra
 {
     /// <summary>The named materials, in the order <see cref="Create(int, double[])"/> uses.</summary>
     public static readonly string[] Materials = ["vegetation", "soil", "water", "asphalt", "clay", "concrete", "dry-grass", "iron-oxide", "snow", "shade"];

@@ -75,10 +75,11 @@ public sealed class ApplyKernelTests
     }
 
     [Theory]
-    [InlineData(MixingModel.Ppnm, 60, 3)]
-    [InlineData(MixingModel.Fan, 90, 5)]
-    public void Apply_FollowsTheProjectedGradientOnTheFullObjective_ComputedIndependentlyInDouble(MixingModel mixing, int bands, int p)
+    [InlineData(nameof(MixingModel.Ppnm), 60, 3)]
+    [InlineData(nameof(MixingModel.Fan), 90, 5)]
+    public void Apply_FollowsTheProjectedGradientOnTheFullObjective_ComputedIndependentlyInDouble(string mixingName, int bands, int p)
     {
+        var mixing = Enum.Parse<MixingModel>(mixingName);
         var m = Model(mixing, bands, p, out var scene);
         int n = scene.Pixels, l = bands;
         var valid = Enumerable.Repeat((byte)1, n).ToArray();

@@ -22,10 +22,11 @@ public sealed class LibraryPruningTests
     }
 
     [Theory]
-    [InlineData(PruneCriterion.Ear)]
-    [InlineData(PruneCriterion.Masa)]
-    public void TheCentreRanksFirst_AndTheOutlierLast(PruneCriterion criterion)
+    [InlineData(nameof(PruneCriterion.Ear))]
+    [InlineData(nameof(PruneCriterion.Masa))]
+    public void TheCentreRanksFirst_AndTheOutlierLast(string criterionName)
     {
+        var criterion = Enum.Parse<PruneCriterion>(criterionName);
         var (spectra, classOf) = Library();
         var scores = LibraryPruning.Scores(spectra, classOf, criterion);
         var order = Enumerable.Range(0, 6).OrderBy(i => scores[i]).ToArray();

@@ -6,13 +6,14 @@ namespace HyperUnmix.Geo.Unmixing.Tests.Synthetic;
 public class SceneGeneratorTests
 {
     [Theory]
-    [InlineData(MixingModel.Lmm)]
-    [InlineData(MixingModel.Fan)]
-    [InlineData(MixingModel.Gbm)]
-    [InlineData(MixingModel.Ppnm)]
-    [InlineData(MixingModel.Mlm)]
-    public void Generate_AbundancesOnSimplex_NoiseAtRequestedSnr(MixingModel model)
+    [InlineData(nameof(MixingModel.Lmm))]
+    [InlineData(nameof(MixingModel.Fan))]
+    [InlineData(nameof(MixingModel.Gbm))]
+    [InlineData(nameof(MixingModel.Ppnm))]
+    [InlineData(nameof(MixingModel.Mlm))]
+    public void Generate_AbundancesOnSimplex_NoiseAtRequestedSnr(string modelName)
     {
+        var model = Enum.Parse<MixingModel>(modelName);
         var e = AbundanceSolverTests.Materials(4, 80);
         var o = new SceneOptions { Width = 40, Height = 40, Model = model, SnrDb = 25, Seed = 3, MaxPurity = 0.8, PurePixels = 0 };
         var noisy = SceneGenerator.Generate(e, o);
