@@ -22,5 +22,6 @@ public enum ErrorKind
 /// </summary>
 public abstract class HyperUnmixException(string message, Exception? inner = null) : Exception(message, inner)
 {
+    /// <summary>The kind of failure; the command exits with its number (1 to 5).</summary>
     public abstract ErrorKind Kind { get; }
 }
