@@ -3,6 +3,11 @@ namespace HyperUnmix.Geo.Gdal;
 /// <summary>An error reported by GDAL, carrying GDAL's own message and the file it concerns.</summary>
 public class GdalException : HyperUnmixException
 {
+    /// <summary>An error about <paramref name="path"/> (prefixed to the message as "path: ") with GDAL's error number, or 0.</summary>
+    /// <param name="message">The problem, in one line.</param>
+    /// <param name="path">The file or dataset concerned, or null when none is known.</param>
+    /// <param name="gdalErrorNumber">GDAL's CPLErrorNum, or 0 when this library detected the error.</param>
+    /// <param name="inner">The exception that caused this one, if any.</param>
     public GdalException(string message, string? path = null, int gdalErrorNumber = 0, Exception? inner = null)
         : base(path is null ? message : $"{path}: {message}", inner)
     {
@@ -32,5 +37,6 @@ public sealed class GdalIOException(string message, string? path, int gdalErrorN
 public sealed class GdalNotInstalledException(string message, Exception? inner = null)
     : GdalException(message, null, 0, inner)
 {
+    /// <summary>Internal (exit code 1): a missing GDAL is the environment's fault, not the input's.</summary>
     public override ErrorKind Kind => ErrorKind.Internal;
 }
