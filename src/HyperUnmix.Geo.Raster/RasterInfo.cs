@@ -6,11 +6,17 @@ namespace HyperUnmix.Geo.Raster;
 /// <summary>Everything about a scene that is not its pixels: size, grid, CRS, per-band metadata.</summary>
 public sealed partial record RasterInfo
 {
+    /// <summary>The path the scene was opened with (for a sensor product, the folder or file given, not its image file).</summary>
     public required string Path { get; init; }
+    /// <summary>GDAL's short name of the driver that read the file, e.g. "GTiff" or "ENVI".</summary>
     public required string Driver { get; init; }
+    /// <summary>Columns, in pixels.</summary>
     public required int Width { get; init; }
+    /// <summary>Rows, in pixels.</summary>
     public required int Height { get; init; }
+    /// <summary>Number of bands (L), bad bands included.</summary>
     public required int BandCount { get; init; }
+    /// <summary>The first band's stored pixel type (every read delivers float32 whatever it is).</summary>
     public required GdalDataType DataType { get; init; }
     /// <summary>
     /// A Byte band flagged PIXELTYPE=SIGNEDBYTE: GDAL before 3.7 has no Int8 type and reports signed 8-bit data
@@ -21,24 +27,37 @@ public sealed partial record RasterInfo
     public double[]? GeoTransform { get; init; }
     /// <summary>CRS as WKT, empty when the file has none.</summary>
     public string CrsWkt { get; init; } = "";
+    /// <summary>The CRS's EPSG code when it has one or GDAL can identify it; null otherwise (or with no CRS).</summary>
     public int? Epsg { get; init; }
+    /// <summary>
+    /// Each band's nodata value as the file declares it, in stored (unscaled) units; null for a band with none.
+    /// A sensor product's fill value stands in where the image declares none.
+    /// </summary>
     public required double?[] NoData { get; init; }
+    /// <summary>Each band's scale: a read sample is stored value x scale + offset (1 when the file declares none; a product's gains replace it).</summary>
     public required double[] Scale { get; init; }
+    /// <summary>Each band's offset, added after <see cref="Scale"/> (0 when the file declares none).</summary>
     public required double[] Offset { get; init; }
+    /// <summary>Each band's description, or "Band i" (1-based) where it has none.</summary>
     public required string[] BandNames { get; init; }
     /// <summary>Band centre wavelengths, or null when the file gives none.</summary>
     public double[]? Wavelengths { get; init; }
+    /// <summary>The units <see cref="Wavelengths"/> are in as the file names them (e.g. "Nanometers", "Micrometers"), or null; see <see cref="WavelengthsNm"/>.</summary>
     public string? WavelengthUnits { get; init; }
+    /// <summary>Each band's full width at half maximum, in the wavelengths' units, or null when the file gives none.</summary>
     public double[]? Fwhm { get; init; }
     /// <summary>0-based indices of bands flagged bad (ENVI bbl = 0).</summary>
     public int[] BadBands { get; init; } = [];
+    /// <summary>The first band's natural block size in pixels (GDAL's; e.g. a tile, or one row of a striped file).</summary>
     public (int X, int Y) BlockSize { get; init; }
     /// <summary>"BAND", "PIXEL", "LINE" (GeoTIFF / ENVI bsq, bip, bil) when known.</summary>
     public string? Interleave { get; init; }
+    /// <summary>GDAL's COMPRESSION metadata (e.g. "DEFLATE", "LZW"), or null for an uncompressed file.</summary>
     public string? Compression { get; init; }
     /// <summary>The sensor product the scene was read from (its metadata and masks), or null for a plain file.</summary>
     public ProductInfo? Product { get; init; }
 
+    /// <summary>True when the file has a geotransform (map coordinates); false when only pixel coordinates are known.</summary>
     public bool HasGeoreference => GeoTransform is not null;
 
     /// <summary>The wavelengths in nanometres (micrometres when the units say so or every value is below 100), or null.</summary>
@@ -49,7 +68,9 @@ public sealed partial record RasterInfo
         var micro = units.StartsWith("micro", StringComparison.Ordinal) || units is "um" or "µm" || (units == "" && w.All(v => v < 100));
         return micro ? w.Select(v => v * 1000).ToArray() : w;
     }
+    /// <summary>Pixel width in CRS units (the geotransform's x step); 1 without georeference.</summary>
     public double PixelWidth => GeoTransform?[1] ?? 1;
+    /// <summary>Pixel height in CRS units, positive (the magnitude of the geotransform's y step); 1 without georeference.</summary>
     public double PixelHeight => Math.Abs(GeoTransform?[5] ?? 1);
 
     /// <summary>The geotransform of a sub-window of this grid, shifted exactly (no resampling).</summary>

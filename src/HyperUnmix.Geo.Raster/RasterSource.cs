@@ -31,6 +31,7 @@ public sealed record RasterOpenOptions
 {
     /// <summary>Read uncompressed float32 layouts straight from the file (default); false forces GDAL's RasterIO.</summary>
     public bool AllowRawPath { get; init; } = true;
+    /// <summary>What a non-finite sample that is not nodata does: stop with an error (default) or make its pixel nodata.</summary>
     public NanPolicy Nan { get; init; } = NanPolicy.Error;
     /// <summary>Overrides the nodata value of every band (NaN allowed).</summary>
     public double? NoData { get; init; }
@@ -85,9 +86,11 @@ public sealed class RasterSource : IDisposable
         _pool.Add(first);
     }
 
+    /// <summary>The path the scene was opened with.</summary>
     public string Path { get; }
     /// <summary>Every file the scene consists of (e.g. the .img, its .hdr and GDAL's .aux.xml): none may be overwritten by an output.</summary>
     public IReadOnlyList<string> Files { get; }
+    /// <summary>The scene's size, grid, CRS and per-band metadata (a sensor product's metadata applied).</summary>
     public RasterInfo Info { get; }
     /// <summary>Which reading path serves this file (raw reads of its layout, or GDAL RasterIO and why), for logs and reports.</summary>
     public string ReadPath { get; }
@@ -100,6 +103,7 @@ public sealed class RasterSource : IDisposable
     public bool ReadsFileDirectly => _raw is not null;
     /// <summary>The nodata value in force for each band (the file's, or the override).</summary>
     public IReadOnlyList<double?> NoData => _noData;
+    /// <summary>The whole scene as a window: (0, 0, Width, Height).</summary>
     public Window Extent => new(0, 0, Info.Width, Info.Height);
 
     /// <summary>Opens a scene and checks that its file is consistent with its header.</summary>
@@ -407,6 +411,7 @@ public sealed class RasterSource : IDisposable
         if (p?.TemporaryFile is { } t) File.Delete(t);
     }
 
+    /// <summary>Closes the file and every dataset handle, and deletes any temporary file a product reader made for the scene.</summary>
     public void Dispose()
     {
         _raw?.Dispose();

@@ -49,9 +49,11 @@ public sealed class RegionOfInterest
         _spans = spans;
     }
 
+    /// <summary>The polygon file the region was loaded from.</summary>
     public string Path { get; }
     /// <summary>The scene window covering the region (clipped to the scene).</summary>
     public Window Window { get; }
+    /// <summary>Number of polygon features selected (after the layer, WHERE and feature-id filters).</summary>
     public int FeatureCount { get; }
 
     /// <summary>Reads polygons from any vector file GDAL/OGR can open (GeoJSON, Shapefile, GeoPackage, ...).</summary>

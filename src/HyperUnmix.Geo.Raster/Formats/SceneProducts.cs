@@ -65,9 +65,13 @@ internal sealed record ProductScene
 /// <summary>What <see cref="RasterInfo"/> says about the product a scene came from.</summary>
 public sealed record ProductInfo
 {
+    /// <summary>The sensor: "EnMAP", "EMIT", "PRISMA", "DESIS", "AVIRIS-NG" or "AVIRIS-3".</summary>
     public required string Sensor { get; init; }
+    /// <summary>The processing level as the product names it, e.g. "L2A", "L1B radiance" (an AVIRIS scene adds how it was orthorectified).</summary>
     public required string Level { get; init; }
+    /// <summary>The product's metadata file the wavelengths, gains and fill value came from.</summary>
     public required string MetadataFile { get; init; }
+    /// <summary>The dataset the pixels are read from (may be a temporary cube the reader made, deleted when the scene is closed).</summary>
     public required string ImageFile { get; init; }
     /// <summary>The values (after scale and offset) are surface reflectance, 0-1.</summary>
     public bool Reflectance { get; init; }
