@@ -55,6 +55,7 @@ public sealed partial class MtlModel
         internal float[] Chunk { get; }
         internal float[] PixelScales { get; }
 
+        /// <summary>The most pixels one batch holds (<see cref="BatchPixels"/>).</summary>
         public int Batch { get; }
         /// <summary>The network's activations at the accepted abundances, and at the trial ones.</summary>
         internal Mlp.Workspace Mlp { get; }

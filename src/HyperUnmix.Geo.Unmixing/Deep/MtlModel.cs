@@ -5,8 +5,11 @@ using HyperUnmix.Geo.Unmixing.Solvers;
 namespace HyperUnmix.Geo.Unmixing.Deep;
 
 /// <summary>A model file that cannot be used (wrong format, wrong bands...). Names the file.</summary>
+/// <param name="path">The model file at fault.</param>
+/// <param name="problem">What is wrong with it, in one line; the message is "path: problem".</param>
 public sealed class MtlModelException(string path, string problem) : HyperUnmixException($"{path}: {problem}")
 {
+    /// <summary>BadInput (exit code 3).</summary>
     public override ErrorKind Kind => ErrorKind.BadInput;
 }
 
@@ -18,8 +21,10 @@ public sealed class MtlModelException(string path, string problem) : HyperUnmixE
 /// </summary>
 public sealed partial class MtlModel
 {
+    /// <summary>The model file's "format" value; a file with any other is refused.</summary>
     public const string Format = "hyperunmix-mtl";
     private readonly AbundanceSolver _fcls;
+    /// <summary>The model file's "format_version" this version writes and reads; a file with any other is refused.</summary>
     public const int FormatVersion = 1;
 
     private MtlModel(int bands, int p, float[] e, float[] wc, MlpLayout column, float[] columnTheta, double scale, double alpha,
@@ -45,19 +50,28 @@ public sealed partial class MtlModel
         InitialStep = (float)(1 / Math.Max(lip, 1e-12));
     }
 
+    /// <summary>Number of bands (L) the model was fitted on; pixels must have these bands.</summary>
     public int Bands { get; }
+    /// <summary>Number of endmembers (P).</summary>
     public int Count { get; }
     /// <summary>Endmembers in data units.</summary>
     public EndmemberSet Endmembers { get; }
+    /// <summary>The endmembers E in normalised units (data / <see cref="Scale"/>): L x P, row-major.</summary>
     public float[] ENormalised { get; }
+    /// <summary>The column branch's linear mixing matrix W_c in normalised units: L x P, row-major (equal to E when the column branch was off).</summary>
     public float[] Wc { get; }
     internal MlpLayout ColumnLayout { get; }
     /// <summary>The column MLP's weights and biases, laid out from offset 0.</summary>
     public float[] ColumnTheta { get; }
+    /// <summary>The data scale: the largest absolute sample the model was fitted on; normalised units are data / Scale.</summary>
     public double Scale { get; }
+    /// <summary>α, the weight of the linear term α‖y − E a‖² in the objective each pixel is solved with.</summary>
     public double Alpha { get; }
+    /// <summary>The endmembers' names (P).</summary>
     public string[] Names { get; }
+    /// <summary>The bands' wavelengths (L) as the fit's endmembers gave them, or null.</summary>
     public double[]? Wavelengths { get; }
+    /// <summary>Projected-gradient iterations per pixel that <see cref="Apply"/> runs unless told otherwise.</summary>
     public int ApplyIterations { get; }
     /// <summary>How pixels were scaled before the fit (and are scaled before applying): none, by their NNLS sum, or by their length.</summary>
     public PixelScale PixelScale { get; private init; }
@@ -108,6 +122,7 @@ public sealed partial class MtlModel
     /// <summary>Pixels handled per batch by <see cref="Apply"/>.</summary>
     public const int BatchPixels = 96;
 
+    /// <summary>New buffers for <see cref="Apply"/>, sized for this model and <see cref="BatchPixels"/>: one per thread, reused from tile to tile.</summary>
     public Workspace CreateWorkspace() => new(this, BatchPixels);
 
     /// <summary>How <see cref="Apply"/> starts and how long it runs (the defaults: FCLS, the model's iterations).</summary>

@@ -25,9 +25,13 @@ public sealed record MtlOptions
     public int MaxEpochs { get; init; } = 100;
     /// <summary>Stop when the loss improved by less than this fraction over <see cref="Patience"/> epochs.</summary>
     public double Tolerance { get; init; } = 1e-4;
+    /// <summary>Epochs without improvement (of the held-out error, or of the training loss by <see cref="Tolerance"/>) before training stops.</summary>
     public int Patience { get; init; } = 20;
+    /// <summary>Seed of the random initial weights of the MLPs.</summary>
     public long Seed { get; init; } = 42;
+    /// <summary>Use the row branch (Y ≈ E W_r + g_r(E)); it acts only through E, so it is trained only when <see cref="EndmemberSteps"/> lets E move.</summary>
     public bool RowBranch { get; init; } = true;
+    /// <summary>Use the column branch (the learned mixing model W_c a + g_c(a)); false makes the mixing model E a.</summary>
     public bool ColumnBranch { get; init; } = true;
     /// <summary>False drops both MLPs: the model reduces to a regularised NMF with free linear decoders.</summary>
     public bool Nonlinear { get; init; } = true;
@@ -46,8 +50,11 @@ public sealed record MtlOptions
 
     /// <summary>Whether the row branch can influence anything: only through the endmembers.</summary>
     public bool RowBranchActive => RowBranch && EndmemberSteps.Max > 0;
+    /// <summary>iRprop+ step sizes (initial, minimum, maximum; normalised units) for the abundances.</summary>
     public StepBounds AbundanceSteps { get; init; } = new(1e-3f, 1e-7f, 5e-3f);
+    /// <summary>iRprop+ step sizes (initial, minimum, maximum; normalised units) for the linear decoders W_r and W_c.</summary>
     public StepBounds LinearSteps { get; init; } = new(1e-3f, 1e-7f, 5e-3f);
+    /// <summary>iRprop+ step sizes (initial, minimum, maximum) for the MLPs' weights and biases.</summary>
     public StepBounds NetworkSteps { get; init; } = new(1e-3f, 1e-7f, 5e-3f);
     /// <summary>
     /// Projected-gradient iterations per pixel when the fitted model is applied to new pixels. Measured (fit on 2,000
@@ -56,6 +63,8 @@ public sealed record MtlOptions
     /// </summary>
     public int ApplyIterations { get; init; } = 5;
 
+    /// <summary>Checks that the options can be fitted.</summary>
+    /// <exception cref="ArgumentException">A negative weight, fewer than one epoch, a hidden width below 1, or nothing to fit (both branches off and α = 0).</exception>
     public void Validate()
     {
         if (Alpha < 0 || Beta < 0 || Lambda < 0) throw new ArgumentException("alpha, beta and lambda must not be negative");

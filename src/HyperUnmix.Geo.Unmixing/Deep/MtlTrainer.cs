@@ -6,11 +6,20 @@ using HyperUnmix.Geo.Unmixing.Solvers;
 namespace HyperUnmix.Geo.Unmixing.Deep;
 
 /// <summary>The outcome of a fit: the shared model, the sample's abundances and how training went.</summary>
+/// <param name="Model">The fitted model, to apply to any pixel.</param>
+/// <param name="Abundances">The fit pixels' abundances, P x N row-major (one row of N per endmember) in the caller's pixel order; held-out pixels' come from the model.</param>
+/// <param name="Pixels">Number of pixels given to the fit (N), held-out ones included.</param>
+/// <param name="LossHistory">The training loss (normalised units) at each epoch.</param>
+/// <param name="Epochs">Epochs run before stopping.</param>
+/// <param name="Seconds">Wall-clock time of the fit.</param>
+/// <param name="Gflops">Floating-point work of the loss and gradient evaluations, in 10⁹ operations.</param>
 /// <param name="ValidationHistory">Held-out reconstruction error (mean squared, data units) at each check.</param>
 public sealed record MtlFit(MtlModel Model, float[] Abundances, int Pixels, IReadOnlyList<double> LossHistory, int Epochs, double Seconds, double Gflops,
     IReadOnlyList<double> ValidationHistory)
 {
+    /// <summary>The training loss at the first epoch, at the FCLS starting point (normalised units).</summary>
     public double InitialLoss => LossHistory[0];
+    /// <summary>The lowest training loss of any epoch (normalised units).</summary>
     public double FinalLoss => LossHistory.Min();
 }
 

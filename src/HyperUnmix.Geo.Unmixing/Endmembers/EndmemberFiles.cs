@@ -5,16 +5,26 @@ using System.Text;
 namespace HyperUnmix.Geo.Unmixing.Endmembers;
 
 /// <summary>A problem in an endmember file: names the file and what is wrong.</summary>
+/// <param name="path">The endmember or library file at fault.</param>
+/// <param name="problem">What is wrong with it, in one line; the message is "path: problem".</param>
 public sealed class EndmemberFileException(string path, string problem) : HyperUnmixException($"{path}: {problem}")
 {
+    /// <summary>The endmember or library file at fault.</summary>
     public string Path { get; } = path;
+    /// <summary>BadInput (exit code 3).</summary>
     public override ErrorKind Kind => ErrorKind.BadInput;
 }
 
 /// <summary>Spectra as read from a file: any number of them (a library may hold more spectra than bands).</summary>
+/// <param name="Path">The file the spectra were read from.</param>
+/// <param name="Spectra">One array per spectrum, each of <see cref="Bands"/> values, in the file's units.</param>
+/// <param name="Names">One name per spectrum.</param>
+/// <param name="Wavelengths">Each band's wavelength as the file gives it, or null when it gives none.</param>
 public sealed record SpectralLibrary(string Path, double[][] Spectra, string[] Names, double[]? Wavelengths)
 {
+    /// <summary>Values per spectrum (0 for an empty library).</summary>
     public int Bands => Spectra.Length == 0 ? 0 : Spectra[0].Length;
+    /// <summary>Number of spectra.</summary>
     public int Count => Spectra.Length;
     /// <summary>Full width at half maximum of each band (the wavelengths' unit), when the file gives it.</summary>
     public double[]? Fwhm { get; init; }
@@ -79,6 +89,8 @@ public static class EndmemberFiles
         return ext is ".sli" or ".hdr" ? ReadEnviLibrary(path) : ReadCsv(path);
     }
 
+    /// <summary>Reads a CSV library: a header row, then one row per band; every column but band/index, wavelength and FWHM columns is a spectrum named by its header.</summary>
+    /// <exception cref="EndmemberFileException">No rows or spectrum columns, a ragged row, or a cell that is not a finite number.</exception>
     public static SpectralLibrary ReadCsv(string path)
     {
         var lines = File.ReadAllLines(path).Where(l => !string.IsNullOrWhiteSpace(l) && !l.StartsWith('#')).ToArray();
@@ -105,6 +117,7 @@ public static class EndmemberFiles
         return new SpectralLibrary(path, spectra, spectraCols.Select(i => header[i].Trim()).ToArray(), wl);
     }
 
+    /// <summary>Writes the set as CSV (band, wavelength when known, then one column per endmember), atomically: readers never see half a file.</summary>
     public static void WriteCsv(string path, EndmemberSet set)
     {
         var sb = new StringBuilder();
@@ -143,6 +156,8 @@ public static class EndmemberFiles
         WriteAtomically(Path.ChangeExtension(path, ".hdr"), Encoding.UTF8.GetBytes(hdr.ToString()));
     }
 
+    /// <summary>Reads an ENVI spectral library (float32 or float64, either byte order) from its data file or its .hdr.</summary>
+    /// <exception cref="EndmemberFileException">No header or data file, an invalid or unsupported header item, or a truncated file.</exception>
     public static SpectralLibrary ReadEnviLibrary(string path)
     {
         var hdrPath = Path.GetExtension(path).Equals(".hdr", StringComparison.OrdinalIgnoreCase) ? path : Path.ChangeExtension(path, ".hdr");
@@ -236,6 +251,7 @@ public static class EndmemberFiles
         return ys[i - 1] + t * (ys[i] - ys[i - 1]);
     }
 
+    /// <summary>An ENVI header's items, keys case-insensitive; a "{...}" value spanning lines is joined into one line, braces kept.</summary>
     public static Dictionary<string, string> ParseEnviHeader(string text)
     {
         var d = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);

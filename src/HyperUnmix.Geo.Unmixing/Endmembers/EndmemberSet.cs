@@ -69,16 +69,21 @@ public sealed class EndmemberSet
         }
     }
 
+    /// <summary>Number of bands (L).</summary>
     public int Bands { get; }
+    /// <summary>Number of endmembers (P).</summary>
     public int Count { get; }
     /// <summary>L x P, row-major, double.</summary>
     public double[] E { get; }
     /// <summary>L x P, row-major, float (for GEMMs with float tiles).</summary>
     public float[] EFloat { get; }
+    /// <summary>The endmembers' names (P); "EM1", "EM2", ... when none were given.</summary>
     public string[] Names { get; }
+    /// <summary>The bands' wavelengths (L) as given, or null.</summary>
     public double[]? Wavelengths { get; }
     /// <summary>EᵀE (P x P, row-major).</summary>
     public double[] Gram { get; }
+    /// <summary>(EᵀE)⁻¹ (P x P, row-major).</summary>
     public double[] GramInverse { get; }
     /// <summary>(EᵀE)⁻¹ 1.</summary>
     public double[] GramInverseOnes { get; }

@@ -5,6 +5,7 @@ namespace HyperUnmix.Geo.Unmixing.Mesma;
 /// <summary>A problem with the MESMA set-up (classes, levels, model count): one line for the user.</summary>
 public sealed class MesmaException(string message) : HyperUnmixException(message)
 {
+    /// <summary>Usage (exit code 2).</summary>
     public override ErrorKind Kind => ErrorKind.Usage;
 }
 
@@ -13,10 +14,15 @@ public sealed record MesmaSettings
 {
     /// <summary>Numbers of library spectra per model (shade comes on top), each 1-4.</summary>
     public IReadOnlyList<int> Levels { get; init; } = [2, 3];
+    /// <summary>The lowest fraction any library spectrum of a model may have; a model outside is rejected.</summary>
     public double MinFraction { get; init; } = -0.05;
+    /// <summary>The highest fraction any library spectrum of a model may have; a model outside is rejected.</summary>
     public double MaxFraction { get; init; } = 1.05;
+    /// <summary>The lowest shade fraction (1 − the sum of the library fractions) a model may have.</summary>
     public double MinShade { get; init; }
+    /// <summary>The highest shade fraction (1 − the sum of the library fractions) a model may have.</summary>
     public double MaxShade { get; init; } = 0.8;
+    /// <summary>The largest RMSE over the bands (reflectance) a model may have to be kept.</summary>
     public double MaxRmse { get; init; } = 0.025;
     /// <summary>
     /// A higher level replaces a lower one when its RMSE is lower by at least this much (reflectance). 0.0005: VIPER's

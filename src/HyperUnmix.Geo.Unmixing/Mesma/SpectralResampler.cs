@@ -7,10 +7,13 @@ namespace HyperUnmix.Geo.Unmixing.Mesma;
 /// <param name="Method">"gaussian (scene FWHM)", "linear interpolation" or "none (same wavelengths)".</param>
 /// <param name="LargestGapNm">The widest stretch of the scene's used range without a library sample, nm.</param>
 /// <param name="Covered">The scene bands (indices into the wavelengths given) the library covers.</param>
+/// <param name="SceneBands">Number of scene bands resampled to.</param>
 public sealed record ResampleReport(string Method, double LargestGapNm, int[] Covered, int SceneBands)
 {
+    /// <summary>Number of scene bands the library does not cover.</summary>
     public int Uncovered => SceneBands - Covered.Length;
 
+    /// <summary>One line for logs: the method, the bands covered and the largest gap in nm.</summary>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"{Method}; {Covered.Length} of {SceneBands} scene bands covered; largest gap between library samples inside them {LargestGapNm:F1} nm");
 }

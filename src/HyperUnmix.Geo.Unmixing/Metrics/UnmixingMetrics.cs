@@ -16,7 +16,9 @@ public sealed record UnmixingScore
     public required int[] Match { get; init; }
     /// <summary>Per reference endmember, radians (NaN when no spectra were compared).</summary>
     public required double[] SadRadians { get; init; }
+    /// <summary>The mean of <see cref="SadRadians"/> (NaN when any is NaN).</summary>
     public double MeanSadRadians => SadRadians.Average();
+    /// <summary><see cref="MeanSadRadians"/> in degrees.</summary>
     public double MeanSadDegrees => MeanSadRadians * 180 / Math.PI;
     /// <summary>Per reference endmember abundance RMSE (NaN when no abundances were compared).</summary>
     public required double[] AbundanceRmsePer { get; init; }

@@ -73,6 +73,7 @@ public sealed class AbundanceSolver
     /// <summary>max |EᵀE|.</summary>
     private readonly double _gramMax;
 
+    /// <summary>Prepares the solver for <paramref name="endmembers"/> (their thin QR), the estimator and how pixel brightness is handled.</summary>
     public AbundanceSolver(EndmemberSet endmembers, LinearMethod method, PixelScale scale = PixelScale.None)
     {
         Endmembers = endmembers;
@@ -92,8 +93,11 @@ public sealed class AbundanceSolver
         }
     }
 
+    /// <summary>The endmember set pixels are unmixed with.</summary>
     public EndmemberSet Endmembers { get; }
+    /// <summary>The abundance estimator (UCLS, SCLS, NNLS or FCLS).</summary>
     public LinearMethod Method { get; }
+    /// <summary>How each pixel's brightness is separated from its composition.</summary>
     public PixelScale Scale { get; }
 
     /// <summary>
@@ -363,9 +367,11 @@ public sealed class TileScratch
     public float[] Spectra { get; private set; } = [];
     /// <summary>One spectrum in double, padded with zeros to a multiple of 8 bands.</summary>
     public double[] Spectrum { get; private set; } = [];
-    public double[] ActiveSet { get; private set; } = [];
+    /// <summary>The active-set solver's working memory.</summary>
+    internal double[] ActiveSet { get; private set; } = [];
 
-    public void Ensure(int bands, int endmembers)
+    /// <summary>Grows the buffers to hold <paramref name="bands"/> bands and <paramref name="endmembers"/> endmembers (the solver calls it).</summary>
+    internal void Ensure(int bands, int endmembers)
     {
         if (Spectra.Length < bands * ChunkPixels) Spectra = new float[bands * ChunkPixels];
         var padded = (bands + 7) / 8 * 8;
