@@ -58,6 +58,8 @@ public static class GdalTools
 /// <summary>Where the repository and the shared datasets are (../shared/datasets beside the clone, as in CI).</summary>
 public static class Repo
 {
+    /// <summary>The repository root: the nearest folder above the test binaries that holds HyperUnmix.Geo.sln.</summary>
+    /// <exception cref="DirectoryNotFoundException">No folder above holds it.</exception>
     public static string Root
     {
         get
