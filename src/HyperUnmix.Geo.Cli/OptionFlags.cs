@@ -50,7 +50,7 @@ public static class OptionFlags
 
     /// <summary>Any path of the table, whole (not the start of a longer name).</summary>
     private static readonly Regex Paths = new(
-        @"(?<![\w.])(" + string.Join('|', Flags.Keys.OrderByDescending(k => k.Length).Select(Regex.Escape)) + @")(?!\w)",
+        @"(?<![\w./\\])(" + string.Join('|', Flags.Keys.OrderByDescending(k => k.Length).Select(Regex.Escape)) + @")(?![\w/\\]|\.\w)",
         RegexOptions.CultureInvariant);
 
     /// <summary>The property paths the table knows.</summary>
