@@ -103,12 +103,11 @@ internal static class ClusterBenchmark
         foreach (var input in inputs)
             tiles += UnmixJob.Run(new UnmixOptions
             {
-                Input = input,
-                Output = Path.Combine(outDir, Path.GetFileNameWithoutExtension(input) + "_abundances.tif"),
-                Method = method,
-                EndmemberCount = 4,
-                TileSize = tile,
-                Threads = 1,
+                Scene = new SceneInput { Input = input },
+                Endmembers = new EndmemberOptions { EndmemberCount = 4 },
+                Method = new MethodOptions { Name = method },
+                Outputs = new OutputOptions { Output = Path.Combine(outDir, Path.GetFileNameWithoutExtension(input) + "_abundances.tif") },
+                Execution = new ExecutionOptions { TileSize = tile, Threads = 1 },
             }).Tiles;
         return tiles;
     }

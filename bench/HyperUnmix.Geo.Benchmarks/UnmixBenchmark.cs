@@ -144,7 +144,7 @@ internal static class UnmixBenchmark
             ApplyKernel(scene, model, a.Int("kernel-pixels", 65536));
         }
 
-        Screening(scene, csv, fcls, a.Int("sample", new UnmixOptions { Input = scene, Output = "-" }.SampleSize));
+        Screening(scene, csv, fcls, a.Int("sample", new EndmemberOptions().SampleSize));
 
         // Same answer check: our UCLS vs OTB UCLS on a window.
         if (otb is not null) CompareUcls(Out("ucls.tif"), Out("otb-ucls.tif"), p);
@@ -163,7 +163,7 @@ internal static class UnmixBenchmark
         var info = src.Info;
         var bands = Enumerable.Range(0, info.BandCount).ToArray();
         var area = new Window(0, 0, info.Width, info.Height);
-        var o = new UnmixOptions { Input = scene, Output = "-", Method = "fcls", EndmembersFile = endmembers };
+        var o = new UnmixOptions { Scene = new SceneInput { Input = scene }, Endmembers = new EndmemberOptions { EndmembersFile = endmembers }, Method = new MethodOptions { Name = "fcls" }, Outputs = new OutputOptions { Output = "-" } };
         var spread = Common.BestSeconds(3, () => ScenePlanner.Screen(o, src, bands, null, area));
         var raw = Sampling.ReadRaw(src, area, null, bands, sampleSize, 1);
         var decision = Common.BestSeconds(3, () => BandScreen.Run(raw, info, dropAbsorption: true));

@@ -119,7 +119,7 @@ internal static class ClusterCommands
             cancel, or after every worker was stopped). Every unmix option applies to every scene.
             Scenes may be listed in a text file (@archive.txt: one path per line, relative to the file's folder, '#'
             comments) or given as folders with --glob.
-            """, unmix, buildUnmix, o => o.Format, "_abundances", (client, job, dir, list) => client.Submit(job, dir, list, cancel), cancel));
+            """, unmix, buildUnmix, o => o.Outputs.Format, "_abundances", (client, job, dir, list) => client.Submit(job, dir, list, cancel), cancel));
         var (mesma, buildMesma) = mesmaOptions();
         cmd.Subcommands.Add(Submit("mesma", """
             Submit scenes as one MESMA job (class fractions with a spectral library, as `hyperunmix mesma`): one plan
@@ -127,7 +127,7 @@ internal static class ClusterCommands
             SCENE_fractions.tif with .models.csv and .qml, identical to `hyperunmix mesma` on one machine. Running
             the same command again re-attaches to the job. Every mesma option applies to every scene; scenes as for
             `cluster submit` (files, folders with --glob, @LIST).
-            """, mesma, buildMesma, o => o.Scene.Format, "_fractions", (client, job, dir, list) => client.SubmitMesma(job, dir, list, cancel), cancel));
+            """, mesma, buildMesma, o => o.Scene.Outputs.Format, "_fractions", (client, job, dir, list) => client.SubmitMesma(job, dir, list, cancel), cancel));
         cmd.Subcommands.Add(Secret());
         foreach (var (name, text) in new[] { ("status", "Print a job's progress."), ("wait", "Wait until a job finishes; exit 0 when every scene succeeded."), ("cancel", "Stop handing out a job's work (submit it again to resume).") })
             cmd.Subcommands.Add(Follow(name, text, cancel));
@@ -296,7 +296,7 @@ internal static class ClusterCommands
     {
         var s = await client.Wait(job, st => Console.WriteLine(ClusterClient.Summary(st)), cancel);
         Print(s);
-        foreach (var scene in s.Scenes.Where(x => x.Error is not null)) Console.Error.WriteLine($"hyperunmix: {scene.Input}: {ExitCodes.OneLine(scene.Error!)}");
+        foreach (var scene in s.Scenes.Where(x => x.Error is not null)) Console.Error.WriteLine($"hyperunmix: {scene.Input}: {ExitCodes.OneLine(OptionFlags.Rewrite(scene.Error!))}");
         return s.State switch { "done" => ExitCodes.Ok, "cancelled" => ExitCodes.Cancelled, _ => ExitCodes.BadInput };
     }
 
@@ -313,7 +313,7 @@ internal static class ClusterCommands
         duplicates_dropped = s.DuplicatesDropped,
         requeued = s.Requeued,
         coordinator = s.Coordinator,
-        scenes = s.Scenes.Select(x => new { input = x.Input, output = x.Output, phase = x.Phase, tiles = x.Tiles, tiles_done = x.TilesDone, error = x.Error }),
+        scenes = s.Scenes.Select(x => new { input = x.Input, output = x.Output, phase = x.Phase, tiles = x.Tiles, tiles_done = x.TilesDone, error = x.Error is null ? null : OptionFlags.Rewrite(x.Error) }),
     }, StatusJsonOptions);
 
     private static readonly JsonSerializerOptions StatusJsonOptions = new() { WriteIndented = true };

@@ -73,16 +73,19 @@ internal static partial class Commands
 
         public UnmixOptions Apply(ParseResult p, UnmixOptions o) => o with
         {
-            InputNoData = ParseNoData(p.GetValue(NoData)),
-            NanAsNoData = p.GetValue(NanAsNoData),
-            Bands = ParseBands(p.GetValue(Bands)),
-            DropBadBands = p.GetValue(DropBad),
-            DropAbsorptionBands = !p.GetValue(KeepAbsorption),
-            InputScale = p.GetValue(Scale),
-            SampleSize = p.GetValue(Sample),
+            Scene = o.Scene with
+            {
+                InputNoData = ParseNoData(p.GetValue(NoData)),
+                NanAsNoData = p.GetValue(NanAsNoData),
+                Bands = ParseBands(p.GetValue(Bands)),
+                DropBadBands = p.GetValue(DropBad),
+                DropAbsorptionBands = !p.GetValue(KeepAbsorption),
+                InputScale = p.GetValue(Scale),
+                Roi = p.GetValue(Roi),
+                Masks = ParseMasks(p.GetValue(Masks)),
+            },
+            Endmembers = o.Endmembers with { SampleSize = p.GetValue(Sample) },
             Seed = p.GetValue(Seed),
-            Roi = p.GetValue(Roi),
-            Masks = ParseMasks(p.GetValue(Masks)),
         };
     }
 

@@ -21,14 +21,19 @@ internal static partial class Commands
         foreach (var opt in common.All) cmd.Options.Add(opt);
         cmd.SetAction(parse => Guard(parse, () =>
         {
-            var o = common.Apply(parse, new UnmixOptions { Input = parse.GetValue(scene)!, Output = parse.GetValue(output)! }) with
+            var o = common.Apply(parse, new UnmixOptions
             {
-                EndmemberCount = parse.GetValue(p),
-                Extractor = parse.GetValue(extractor)!,
-                RefineEndmembers = !parse.GetValue(noRefine),
-            };
-            if (o.EndmemberCount is < 1) throw new UsageException($"-p must be at least 1, got {o.EndmemberCount}");
-            var csv = Path.GetFullPath(o.Output);
+                Scene = new SceneInput { Input = parse.GetValue(scene)! },
+                Endmembers = new EndmemberOptions
+                {
+                    EndmemberCount = parse.GetValue(p),
+                    Extractor = parse.GetValue(extractor)!,
+                    RefineEndmembers = !parse.GetValue(noRefine),
+                },
+                Outputs = new OutputOptions { Output = parse.GetValue(output)! },
+            });
+            if (o.Endmembers.EndmemberCount is < 1) throw new UsageException($"-p must be at least 1, got {o.Endmembers.EndmemberCount}");
+            var csv = Path.GetFullPath(o.Outputs.Output);
             var sli = Path.ChangeExtension(csv, ".sli");
             var png = Path.ChangeExtension(csv, ".png");
             foreach (var f in new[] { csv, sli, Path.ChangeExtension(csv, ".hdr"), png })

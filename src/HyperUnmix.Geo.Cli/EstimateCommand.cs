@@ -11,11 +11,11 @@ internal static partial class Commands
         foreach (var opt in common.All) cmd.Options.Add(opt);
         cmd.SetAction(parse => Guard(parse, () =>
         {
-            var o = common.Apply(parse, new UnmixOptions { Input = parse.GetValue(scene)!, Output = "unused" });
+            var o = common.Apply(parse, new UnmixOptions { Scene = new SceneInput { Input = parse.GetValue(scene)! }, Outputs = new OutputOptions { Output = "unused" } });
             var sample = ReadSample(o, cancel, out _, out _);
             cancel.ThrowIfCancellationRequested();
             if (sample.Count <= sample.Bands)
-                throw new RasterDataException(o.Input, $"only {sample.Count} valid pixels for {sample.Bands} bands: too few for HySime");
+                throw new RasterDataException(o.Scene.Input, $"only {sample.Count} valid pixels for {sample.Bands} bands: too few for HySime");
             var r = HySime.Estimate(sample.Y, sample.Bands, sample.Count);
             double[] pf = [1e-3, 1e-4, 1e-5];
             var vd = HfcVd.Estimate(sample.Y, sample.Bands, sample.Count, pf);
@@ -51,10 +51,10 @@ internal static partial class Commands
         using var src = UnmixJob.OpenInput(o);
         info = src.Info;
         var bands = UnmixJob.SelectBands(o, src.Info);
-        var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, src.Info, cancel: cancel);
+        var roi = o.Scene.Roi is null ? null : RegionOfInterest.Load(o.Scene.Roi, src.Info, cancel: cancel);
         (screen, var read) = UnmixJob.Screen(o, src, bands, roi, roi?.Window ?? src.Extent);
         var sample = read();
-        if (sample.Count == 0) throw new RasterDataException(o.Input, "has no valid pixel");
+        if (sample.Count == 0) throw new RasterDataException(o.Scene.Input, "has no valid pixel");
         if (screen.Dropped.Count > 0 || screen.ZeroPixels > 0 || screen.NonPhysicalPixels > 0) Console.Error.WriteLine($"hyperunmix: screening: {screen.Summary(bands.Length)}");
         return sample;
     }

@@ -16,7 +16,7 @@ internal static partial class Commands
         cmd.SetAction(parse => Guard(parse, () =>
         {
             var raster = parse.GetValue(output)!;
-            var estPath = parse.GetValue(est) ?? UnmixJob.OutputNames(new UnmixOptions { Input = "", Output = raster }).Csv;
+            var estPath = parse.GetValue(est) ?? UnmixJob.OutputNames(new UnmixOptions { Scene = new SceneInput { Input = "" }, Outputs = new OutputOptions { Output = raster } }).Csv;
             var estimated = File.Exists(estPath) ? EndmemberFiles.Load(estPath) : null;
             if (parse.GetValue(est) is { } given && estimated is null) throw new EndmemberFileException(given, "file not found");
             var by = parse.GetValue(match) == "abundance" ? MatchBy.Abundance : MatchBy.Sad;

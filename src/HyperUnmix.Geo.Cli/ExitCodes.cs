@@ -14,15 +14,16 @@ internal static class ExitCodes
 
     /// <summary>Maps an exception to an exit code and a one-line message a user understands.</summary>
     /// <remarks>
-    /// The library's own errors (<see cref="HyperUnmixException"/>) carry their kind, whose number is the exit code.
+    /// The library's own errors (<see cref="HyperUnmixException"/>) carry their kind, whose number is the exit code;
+    /// the options they name by property path are named by flag (<see cref="OptionFlags"/>).
     /// An <see cref="ArgumentException"/> from elsewhere is still read as a usage error (System.CommandLine and the
     /// coordinator's refusals raise it); other I/O errors concern outputs.
     /// </remarks>
     public static (int Code, string Message) Classify(Exception e) => e switch
     {
         OperationCanceledException => (Cancelled, "cancelled; no output was written"),
-        HyperUnmixException h => ((int)h.Kind, e.Message),
-        ArgumentException => (Usage, e.Message),
+        HyperUnmixException h => ((int)h.Kind, OptionFlags.Message(h)),
+        ArgumentException => (Usage, OptionFlags.Rewrite(e.Message)),
         IOException or UnauthorizedAccessException => (OutputFailure, e.Message),
         _ => (Internal, $"internal error: {e.GetType().Name}: {e.Message}"),
     };

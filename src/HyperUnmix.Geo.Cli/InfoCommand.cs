@@ -82,7 +82,7 @@ internal static partial class Commands
     {
         try
         {
-            var o = new UnmixOptions { Input = input, Output = "" };
+            var o = new UnmixOptions { Scene = new SceneInput { Input = input }, Outputs = new OutputOptions { Output = "" } };
             var (screen, _) = UnmixJob.Screen(o, src, src.AllBands, null, src.Extent);
             return (screen, screen.Summary(src.Info.BandCount));
         }

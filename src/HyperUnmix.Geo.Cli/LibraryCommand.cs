@@ -65,7 +65,7 @@ internal static partial class Commands
             if (File.Exists(path) && !parse.GetValue(overwrite)) throw new RasterOutputException(path, "already exists (use --overwrite to replace it)");
             if (!Directory.Exists(Path.GetDirectoryName(path))) throw new RasterOutputException(path, "the output folder does not exist");
             var lib = SpectralLibraries.Read(parse.GetValue(library)!);
-            var mo = new MesmaOptions { Scene = new UnmixOptions { Input = "", Output = "" }, Library = lib.Path, ClassField = parse.GetValue(classField) };
+            var mo = new MesmaOptions { Scene = new UnmixOptions { Scene = new SceneInput { Input = "" }, Outputs = new OutputOptions { Output = "" } }, Library = lib.Path, ClassField = parse.GetValue(classField) };
             var (field, classOf, names, _) = MesmaJob.Classes(lib, mo);
             var c = parse.GetValue(criterion) switch { "masa" => HyperUnmix.Geo.Unmixing.Mesma.PruneCriterion.Masa, "cob" => HyperUnmix.Geo.Unmixing.Mesma.PruneCriterion.Cob, _ => HyperUnmix.Geo.Unmixing.Mesma.PruneCriterion.Ear };
             var keep = HyperUnmix.Geo.Unmixing.Mesma.LibraryPruning.Select(lib.Spectra, classOf, c, parse.GetValue(perClass));

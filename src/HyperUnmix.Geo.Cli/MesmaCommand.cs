@@ -40,15 +40,15 @@ internal static partial class Commands
         {
             var o = common.Apply(parse, new UnmixOptions
             {
-                Input = input,
-                Output = output,
-                TileSize = parse.GetValue(tile),
-                Threads = parse.GetValue(threads),
-                MemoryBytes = (long)parse.GetValue(memory) << 20,
-                Format = parse.GetValue(format) switch { "cog" => RasterFormat.Cog, "envi" => RasterFormat.Envi, _ => RasterFormat.GTiff },
-                OutputNoData = parse.GetValue(outNoData),
-                Overwrite = parse.GetValue(overwrite),
-                RoiSelection = new RoiSelection { AssumeSceneCrs = parse.GetValue(assumeCrs) },
+                Scene = new SceneInput { Input = input, RoiSelection = new RoiSelection { AssumeSceneCrs = parse.GetValue(assumeCrs) } },
+                Outputs = new OutputOptions
+                {
+                    Output = output,
+                    Format = parse.GetValue(format) switch { "cog" => RasterFormat.Cog, "envi" => RasterFormat.Envi, _ => RasterFormat.GTiff },
+                    OutputNoData = parse.GetValue(outNoData),
+                    Overwrite = parse.GetValue(overwrite),
+                },
+                Execution = new ExecutionOptions { TileSize = parse.GetValue(tile), Threads = parse.GetValue(threads), MemoryBytes = (long)parse.GetValue(memory) << 20 },
             });
             var lv = parse.GetValue(levels)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
                 .Select(s => int.TryParse(s, CultureInfo.InvariantCulture, out var v) && v is >= 1 and <= MesmaModels.MaxLevel ? v

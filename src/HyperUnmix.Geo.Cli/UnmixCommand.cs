@@ -70,11 +70,33 @@ internal static partial class Commands
         var ioOnly = new Option<bool>("--io-only") { Description = "Benchmark aid: read and write everything without unmixing (the I/O floor)." };
         List<Option> options = [method, endmembers, names, resample, p, extractor, noRefine, normalize, fractions, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly, model, alpha, epochs, fitPixels, noRow, noColumn, linearOnly, endmemberStep];
         options.AddRange(common.All);
-            return (options, (parse, input, output_) => common.Apply(parse, new UnmixOptions
+        return (options, (parse, input, output_) => common.Apply(parse, new UnmixOptions
+        {
+            Scene = new SceneInput
             {
                 Input = input,
-                Output = output_,
-                Method = parse.GetValue(method)!,
+                ForceGdalReader = parse.GetValue(gdalReader),
+                RoiSelection = new RoiSelection
+                {
+                    Where = parse.GetValue(roiWhere),
+                    Layer = parse.GetValue(roiLayer),
+                    FeatureIds = parse.GetValue(roiFids)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+                        .Select(s => long.TryParse(s, CultureInfo.InvariantCulture, out var v) ? v : throw new UsageException($"--roi-fid: '{s}' is not a feature id")).ToArray() ?? [],
+                    AssumeSceneCrs = parse.GetValue(roiSame),
+                },
+            },
+            Endmembers = new EndmemberOptions
+            {
+                EndmembersFile = parse.GetValue(endmembers),
+                EndmemberNames = parse.GetValue(names)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
+                Resample = parse.GetValue(resample),
+                EndmemberCount = parse.GetValue(p),
+                Extractor = parse.GetValue(extractor)!,
+                RefineEndmembers = !parse.GetValue(noRefine),
+            },
+            Method = new MethodOptions
+            {
+                Name = parse.GetValue(method)!,
                 ModelFile = parse.GetValue(model),
                 FitPixels = parse.GetValue(fitPixels),
                 Mtl = new MtlOptions
@@ -86,33 +108,26 @@ internal static partial class Commands
                     Nonlinear = !parse.GetValue(linearOnly),
                     EndmemberSteps = parse.GetValue(endmemberStep) is var es and > 0 ? new StepBounds(es / 5, 1e-7f, es) : default,
                 },
-                EndmembersFile = parse.GetValue(endmembers),
-                EndmemberNames = parse.GetValue(names)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [],
-                Resample = parse.GetValue(resample),
-                EndmemberCount = parse.GetValue(p),
-                Extractor = parse.GetValue(extractor)!,
-                RefineEndmembers = !parse.GetValue(noRefine),
                 SignalFractions = parse.GetValue(fractions) == "signal",
                 Normalize = PixelScales.Parse(parse.GetValue(normalize)),
-                TileSize = parse.GetValue(tile),
-                Threads = parse.GetValue(threads),
-                MemoryBytes = (long)parse.GetValue(memory) << 20,
+            },
+            Outputs = new OutputOptions
+            {
+                Output = output_,
                 Format = parse.GetValue(format) switch { "cog" => RasterFormat.Cog, "envi" => RasterFormat.Envi, _ => RasterFormat.GTiff },
                 OutputNoData = parse.GetValue(outNoData),
                 Overwrite = parse.GetValue(overwrite),
                 TruthAbundances = parse.GetValue(truth),
                 TruthEndmembers = parse.GetValue(truthE),
-                ForceGdalReader = parse.GetValue(gdalReader),
+            },
+            Execution = new ExecutionOptions
+            {
+                TileSize = parse.GetValue(tile),
+                Threads = parse.GetValue(threads),
+                MemoryBytes = (long)parse.GetValue(memory) << 20,
                 IoOnly = parse.GetValue(ioOnly),
-                RoiSelection = new RoiSelection
-                {
-                    Where = parse.GetValue(roiWhere),
-                    Layer = parse.GetValue(roiLayer),
-                    FeatureIds = parse.GetValue(roiFids)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                        .Select(s => long.TryParse(s, CultureInfo.InvariantCulture, out var v) ? v : throw new UsageException($"--roi-fid: '{s}' is not a feature id")).ToArray() ?? [],
-                    AssumeSceneCrs = parse.GetValue(roiSame),
-                },
-            }));
+            },
+        }));
     }
 
     private static Command Unmix(CancellationToken cancel)
@@ -145,7 +160,7 @@ internal static partial class Commands
             var o = build(parse, parse.GetValue(scene)!, parse.GetValue(output)!);
             var progress = new ProgressReporter();
             var r = UnmixJob.Run(o, progress.Report, cancel);
-            Console.WriteLine($"Unmixed {r.ValidPixels} of {r.TotalPixels} pixels into {r.Endmembers.Count} endmembers ({string.Join(", ", r.Endmembers.Names)}) with {o.Method.ToUpperInvariant()}");
+            Console.WriteLine($"Unmixed {r.ValidPixels} of {r.TotalPixels} pixels into {r.Endmembers.Count} endmembers ({string.Join(", ", r.Endmembers.Names)}) with {o.Method.Name.ToUpperInvariant()}");
             if (r.Screen is { } screen)
             {
                 Console.WriteLine($"  values: {screen.Values}");

@@ -6,7 +6,8 @@ namespace HyperUnmix.Geo.Cluster;
 /// <summary>
 /// What a job asks of each scene, as the JSON its coordinator stores and hands to the scene's planner: an unmixing
 /// run (the <see cref="UnmixOptions"/> themselves) or a MESMA run (<c>{"Mesma": MesmaOptions}</c>). Both name the
-/// scene's input and output, which the coordinator reads for its status.
+/// scene's input and output, which the coordinator reads for its status. Neither carries threads or memory
+/// (<see cref="ExecutionOptions"/>): the worker that plans a scene applies its own.
 /// </summary>
 internal static class SceneOrders
 {
@@ -26,6 +27,7 @@ internal static class SceneOrders
     {
         using var doc = JsonDocument.Parse(json);
         var scene = doc.RootElement.TryGetProperty(nameof(MesmaOrder.Mesma), out var m) ? m.GetProperty(nameof(MesmaOptions.Scene)) : doc.RootElement;
-        return (scene.GetProperty(nameof(UnmixOptions.Input)).GetString()!, scene.GetProperty(nameof(UnmixOptions.Output)).GetString()!);
+        return (scene.GetProperty(nameof(UnmixOptions.Scene)).GetProperty(nameof(SceneInput.Input)).GetString()!,
+            scene.GetProperty(nameof(UnmixOptions.Outputs)).GetProperty(nameof(OutputOptions.Output)).GetString()!);
     }
 }

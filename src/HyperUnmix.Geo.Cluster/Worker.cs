@@ -210,6 +210,9 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         lock (PlanGate) return PlanLocked(item, worker);
     }
 
+    /// <summary>A scene's options with this worker's threads (its loops) and the default memory budget: orders carry neither.</summary>
+    private UnmixOptions OwnExecution(UnmixOptions o) => o with { Execution = o.Execution with { Threads = options.Threads, MemoryBytes = new ExecutionOptions().MemoryBytes } };
+
     private WorkResult PlanLocked(WorkItem item, string worker)
     {
         var planFile = TileStore.PlanFile(item.StateDir, item.Scene);
@@ -219,7 +222,7 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
             {
                 // A MESMA plan is one file (no model beside it): published first-writer-wins into the scene's folder
                 // as the coordinator made it; a late duplicate's publish finds no folder and creates nothing.
-                var (plan, source) = MesmaJob.PlanSceneKeepingSource(mesma);
+                var (plan, source) = MesmaJob.PlanSceneKeepingSource(mesma with { Scene = OwnExecution(mesma.Scene) });
                 if (TileStore.Publish(planFile, plan.ToJson()))
                 {
                     KeepPlanned(planFile, source);
@@ -229,7 +232,7 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
             }
             return new WorkResult { Worker = worker, PlanFile = planFile, Tiles = MesmaPlan.Load(planFile).Grid.Count };
         }
-        var o = SceneOrders.AsUnmix(item.OptionsJson!);
+        var o = OwnExecution(SceneOrders.AsUnmix(item.OptionsJson!));
         var sceneDir = TileStore.SceneDir(item.StateDir, item.Scene);
         if (!File.Exists(planFile))
         {
@@ -275,7 +278,7 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
             var mesma = MesmaPlan.Load(json, item.PlanFile!);
             var mesmaGrid = mesma.Grid;
             MesmaJob.Assemble(mesma, k => TileStore.ReadTile(TileFile(k), mesma.BandNames.Length, (int)mesmaGrid[k].Window.Area));
-            output.WriteLine($"assembled {mesma.Options.Scene.Output}");
+            output.WriteLine($"assembled {mesma.Options.Scene.Outputs.Output}");
             output.Flush();
             return new WorkResult { Worker = worker };
         }
@@ -283,7 +286,7 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         var grid = plan.Grid;
         var bands = plan.Endmembers.Count + 1;
         UnmixJob.Assemble(plan, k => TileStore.ReadTile(TileFile(k), bands, (int)grid[k].Window.Area));
-        output.WriteLine($"assembled {plan.Options.Output}");
+        output.WriteLine($"assembled {plan.Options.Outputs.Output}");
         output.Flush();
         return new WorkResult { Worker = worker };
     }

@@ -12,7 +12,7 @@ internal static class Evaluation
     public static UnmixingScore Score(string abundanceRaster, string? truthAbundances, string? truthEndmembers, EndmemberSet? estimated,
         Window? area = null, MatchBy matchBy = MatchBy.Sad)
     {
-        if (truthAbundances is null && truthEndmembers is null) throw new UsageException("give --truth (abundances) and/or --truth-endmembers");
+        if (truthAbundances is null && truthEndmembers is null) throw new UsageException(OptionPath.TruthAbundances, $"give {OptionPath.TruthAbundances} (abundances) and/or {OptionPath.TruthEndmembers}");
         List<double[]>? est = null, truth = null;
         if (truthAbundances is not null)
         {

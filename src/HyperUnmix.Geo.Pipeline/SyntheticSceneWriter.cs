@@ -56,7 +56,7 @@ internal static class SyntheticSceneWriter
         var abundancePath = stem + "_abundances.tif";
         var csvPath = stem + "_endmembers.csv";
         foreach (var f in new[] { abundancePath, csvPath })
-            if (File.Exists(f) && !o.Overwrite) throw new RasterOutputException(f, "already exists (use --overwrite to replace it)");
+            if (File.Exists(f) && !o.Overwrite) throw new RasterOutputException(f, $"already exists (use {OptionPath.SynthOverwrite} to replace it)");
 
         var meta = new Dictionary<string, string>
         {
@@ -87,7 +87,7 @@ internal static class SyntheticSceneWriter
         {
             var wl = SyntheticSpectra.Wavelengths(o.Bands);
             if (o.EndmemberCount > SyntheticSpectra.Materials.Length)
-                throw new UsageException($"-p {o.EndmemberCount}: the built-in library has {SyntheticSpectra.Materials.Length} materials; use --library for more");
+                throw new UsageException(OptionPath.SynthEndmemberCount, $"{OptionPath.SynthEndmemberCount} {o.EndmemberCount}: the built-in library has {SyntheticSpectra.Materials.Length} materials; use {OptionPath.SynthLibrary} for more");
             return EndmemberSet.FromSpectra(SyntheticSpectra.Create(o.EndmemberCount, wl), SyntheticSpectra.Materials.Take(o.EndmemberCount).ToArray(), wl);
         }
         var lib = EndmemberFiles.LoadLibrary(o.Library);
@@ -112,7 +112,7 @@ internal static class SyntheticSceneWriter
     /// <summary>A GeoJSON (WGS 84) polygon with a hole over part of a scene, made from pixel-space rings.</summary>
     public static void WriteRoiGeoJson(string path, RasterInfo scene, IReadOnlyList<(double Col, double Row)[]> rings, bool overwrite)
     {
-        if (File.Exists(path) && !overwrite) throw new RasterOutputException(path, "already exists (use --overwrite to replace it)");
+        if (File.Exists(path) && !overwrite) throw new RasterOutputException(path, $"already exists (use {OptionPath.SynthOverwrite} to replace it)");
         var gt = scene.GeoTransform ?? throw new RasterDataException(scene.Path, "has no georeferencing");
         using var from = SpatialReference.FromUserInput(scene.CrsWkt);
         using var to = SpatialReference.FromUserInput("EPSG:4326");

@@ -121,11 +121,11 @@ public static class UnmixJob
     public static void CheckOutputs(UnmixOptions o)
     {
         using var source = OpenInput(o);
-        using var set = SceneWriter.Reserve(o, source, o.Overwrite);
+        using var set = SceneWriter.Reserve(o, source, o.Outputs.Overwrite);
     }
 
     /// <summary>The side outputs' names for a run of <paramref name="o"/>.</summary>
-    internal static OutputFiles OutputNames(UnmixOptions o) => OutputFiles.For(o.Output);
+    internal static OutputFiles OutputNames(UnmixOptions o) => OutputFiles.For(o.Outputs.Output);
 
     /// <summary>Opens the run's input with its nodata, NaN and reader options.</summary>
     public static RasterSource OpenInput(UnmixOptions o) => ScenePlanner.OpenInput(o);

@@ -74,7 +74,7 @@ internal sealed partial class OutputSet : IDisposable
         foreach (var f in finals.Concat(stale))
         {
             if (inputSet.Contains(Canonical(f)))
-                throw new OutputConflictException(f, "is an input of this run and would be replaced; choose another output name (-o)");
+                throw new OutputConflictException(f, $"is an input of this run and would be replaced; choose another output name ({OptionNames.Output})");
         }
         foreach (var f in finals)
         {
@@ -82,13 +82,13 @@ internal sealed partial class OutputSet : IDisposable
             if (!Directory.Exists(dir)) throw new RasterOutputException(f, $"the output folder {dir} does not exist");
             if (Directory.Exists(f)) throw new RasterOutputException(f, "is a directory");
             if (Encoding.UTF8.GetByteCount(Path.GetFileName(f)) > MaxNameBytes)
-                throw new OutputConflictException(f, $"the file name is longer than {MaxNameBytes} bytes; choose a shorter output name (-o)");
+                throw new OutputConflictException(f, $"the file name is longer than {MaxNameBytes} bytes; choose a shorter output name ({OptionNames.Output})");
         }
         // A run killed while moving its outputs into place left a journal: finish or undo its commit first, so that
         // its half-placed files neither block this run nor stay as a mixture of two runs.
         foreach (var dir in finals.Select(Path.GetDirectoryName).Distinct()) RecoverInterruptedCommits(dir!);
         foreach (var f in finals.Concat(stale))
-            if (File.Exists(f) && !overwrite) throw new RasterOutputException(f, "already exists (use --overwrite to replace it)");
+            if (File.Exists(f) && !overwrite) throw new RasterOutputException(f, $"already exists (use {OptionNames.Overwrite} to replace it)");
 
         var set = new OutputSet(overwrite, stale);
         foreach (var dir in finals.Select(Path.GetDirectoryName).Distinct()) RemoveAbandoned(dir!, finals);
@@ -242,7 +242,7 @@ internal sealed partial class OutputSet : IDisposable
         int.TryParse(Environment.GetEnvironmentVariable("HYPERUNMIX_TEST_KILL_IN_COMMIT"), out var n) ? n : null;
 
     private const string AppearedMeanwhile =
-        "already exists: another run wrote it while this one was working; this run's outputs were discarded (use --overwrite to replace it, or another -o)";
+        $"already exists: another run wrote it while this one was working; this run's outputs were discarded (use {OptionNames.Overwrite} to replace it, or another {OptionNames.Output})";
 
     /// <summary>Deletes every temporary of an uncommitted set (and what GDAL may have put beside them).</summary>
     public void Dispose()

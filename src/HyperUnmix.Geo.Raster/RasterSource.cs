@@ -74,7 +74,7 @@ public sealed class RasterSource : IDisposable
         {
             if (_noData[b] is not { } v || double.IsNaN(v) || (double)(float)v == v) continue;
             if (info.DataType != GdalDataType.Float64) { _noData[b] = null; continue; }
-            var hint = "declare a representable one (--nodata, or gdal_translate -a_nodata) or convert the file (gdal_translate -ot Float32)";
+            var hint = $"declare a representable one ({OptionNames.NoData}, or gdal_translate -a_nodata) or convert the file (gdal_translate -ot Float32)";
             throw new RasterDataException(path, string.Create(CultureInfo.InvariantCulture,
                 $"band {b + 1}'s nodata value {v:G17} cannot be represented in float32, which this tool computes in (it would mask genuine values such as {(float)v:G9}); {hint}"));
         }
@@ -115,7 +115,7 @@ public sealed class RasterSource : IDisposable
         // A sensor product (a folder, a metadata file, a product's image) names the file GDAL reads and the metadata.
         var product = SceneProducts.Resolve(path);
         if (product is null && options.Masks is { Count: > 0 } m && !(m.Count == 1 && m[0].Equals("none", StringComparison.OrdinalIgnoreCase)))
-            throw new ArgumentException($"--masks: {path} is not a sensor product with masks (EnMAP, EMIT with its L2A MASK file, DESIS with its QL_QUALITY-2); use --masks only with products");
+            throw new ArgumentException($"{OptionNames.Masks}: {path} is not a sensor product with masks (EnMAP, EMIT with its L2A MASK file, DESIS with its QL_QUALITY-2); use {OptionNames.Masks} only with products");
         GdalDataset ds;
         try { ds = GdalDataset.Open(product?.DatasetPath ?? path); }
         catch
@@ -395,12 +395,12 @@ public sealed class RasterSource : IDisposable
         var at = $"pixel (col {w.ColOff + p % w.Width}, row {w.RowOff + p / w.Width})";
         throw new RasterDataException(Path, float.IsNaN(v)
             ? $"band {band + 1} has NaN at {at} and its nodata value is not NaN; " +
-              "declare the nodata value (e.g. --nodata nan) or mask NaN pixels (--nan-as-nodata)"
+              $"declare the nodata value (e.g. {OptionNames.NoData} nan) or mask NaN pixels ({OptionNames.NanAsNoData})"
             : Info.DataType == GdalDataType.Float64
             ? $"band {band + 1} has a value beyond float32's range (±3.4e38) at {at}, which this tool computes in; rescale the data " +
-              "(e.g. gdal_translate -ot Float32 -scale) or treat such samples as nodata with --nan-as-nodata"
+              $"(e.g. gdal_translate -ot Float32 -scale) or treat such samples as nodata with {OptionNames.NanAsNoData}"
             : $"band {band + 1} has infinite values ({(v > 0 ? "+Inf" : "-Inf")} at {at}); the data is probably corrupt or of another byte order; " +
-              "to treat non-finite samples as nodata, use --nan-as-nodata");
+              $"to treat non-finite samples as nodata, use {OptionNames.NanAsNoData}");
     }
 
     /// <summary>A file a product reader made for this scene, removed on <see cref="Dispose"/>.</summary>

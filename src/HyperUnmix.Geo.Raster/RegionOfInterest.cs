@@ -18,6 +18,9 @@ public sealed record RoiSelection
     public IReadOnlyCollection<long> FeatureIds { get; init; } = [];
     /// <summary>Treat the polygons as being in the scene's coordinates even when CRSs are missing or differ.</summary>
     public bool AssumeSceneCrs { get; init; }
+
+    /// <summary>How errors name <see cref="AssumeSceneCrs"/> (a command line rewrites it into its flag).</summary>
+    public const string AssumeSceneCrsPath = nameof(RoiSelection) + "." + nameof(AssumeSceneCrs);
 }
 
 /// <summary>
@@ -119,7 +122,7 @@ public sealed class RegionOfInterest
         if (scene.GeoTransform is not { } gt)
         {
             if (!selection.AssumeSceneCrs)
-                throw new RasterDataException(scene.Path, "has no georeferencing, so a polygon cannot be placed on it (pass --roi-assume-scene-crs to read the polygons' coordinates as pixel coordinates)");
+                throw new RasterDataException(scene.Path, $"has no georeferencing, so a polygon cannot be placed on it (pass {RoiSelection.AssumeSceneCrsPath} to read the polygons' coordinates as pixel coordinates)");
             gt = [0, 1, 0, 0, 0, 1];
         }
         if (gt[2] != 0 || gt[4] != 0) throw new RasterDataException(scene.Path, "has a rotated geotransform; ROI clipping needs a north-up grid");
@@ -131,9 +134,9 @@ public sealed class RegionOfInterest
             if (!selection.AssumeSceneCrs)
             {
                 if (layerSrs is null && !string.IsNullOrEmpty(scene.CrsWkt))
-                    throw new RasterDataException(path, "has no CRS but the scene has one; give the polygons a CRS or pass --roi-assume-scene-crs");
+                    throw new RasterDataException(path, $"has no CRS but the scene has one; give the polygons a CRS or pass {RoiSelection.AssumeSceneCrsPath}");
                 if (layerSrs is not null && string.IsNullOrEmpty(scene.CrsWkt))
-                    throw new RasterDataException(scene.Path, $"has no CRS but the polygons in {path} have one; pass --roi-assume-scene-crs if they share coordinates");
+                    throw new RasterDataException(scene.Path, $"has no CRS but the polygons in {path} have one; pass {RoiSelection.AssumeSceneCrsPath} if they share coordinates");
                 if (layerSrs is not null)
                 {
                     using var sceneSrs = SpatialReference.FromUserInput(scene.CrsWkt);
@@ -180,7 +183,7 @@ public sealed class RegionOfInterest
             if (ct is not null)
             {
                 try { ct.Transform(x, y); }
-                catch (GdalException e) { throw new RasterDataException(path, $"its coordinates cannot be transformed to the CRS of {scene.Path} ({e.Message}); if they are in the scene's CRS, pass --roi-assume-scene-crs"); }
+                catch (GdalException e) { throw new RasterDataException(path, $"its coordinates cannot be transformed to the CRS of {scene.Path} ({e.Message}); if they are in the scene's CRS, pass {RoiSelection.AssumeSceneCrsPath}"); }
             }
         }
         var result = new List<(long, int, int)>(points.Count);
@@ -306,7 +309,7 @@ public sealed class RegionOfInterest
                 if (ct is not null)
                 {
                     try { ct.Transform(x, y); }
-                    catch (GdalException e) { throw new RasterDataException(path, $"its coordinates cannot be transformed to the CRS of {scene.Path} ({e.Message}); if they are in the scene's CRS, pass --roi-assume-scene-crs"); }
+                    catch (GdalException e) { throw new RasterDataException(path, $"its coordinates cannot be transformed to the CRS of {scene.Path} ({e.Message}); if they are in the scene's CRS, pass {RoiSelection.AssumeSceneCrsPath}"); }
                 }
                 var area = 0.0;
                 for (var i = 0; i < x.Length; i++)

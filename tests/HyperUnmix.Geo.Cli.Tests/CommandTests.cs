@@ -137,7 +137,10 @@ public sealed class CommandTests : IDisposable
         { "unmix|TEXT|-o|OUT", 3, "text.tif: cannot open as raster" },
         { "unmix|SCENE|-o|OUT|-p|65", 2, "larger than the number of bands" },
         { "unmix|SCENE|-o|OUT|--method|magic", 2, "magic" },
-        { "unmix|SCENE|-o|OUT|--tile|0", 2, "--tile" },
+        // The library names the options' properties; the command names its flags.
+        { "unmix|SCENE|-o|OUT|--tile|0", 2, "hyperunmix: --tile must be at least 16 pixels, got 0" },
+        { "unmix|SCENE|-o|OUT|--threads|0", 2, "hyperunmix: --threads must be at least 1, got 0" },
+        { "unmix|SCENE|-o|OUT|-e|BADCSV|-p|3", 2, "hyperunmix: give either --endmembers or -p, not both" },
         { "unmix|SCENE|-o|OUT|-e|BADCSV", 3, "has 3 bands, but 54 bands of the scene are used" },
         { "unmix|SCENE|-o|OUT|--roi|FAR", 3, "does not overlap" },
         { "unmix|SCENE|-o|OUT|--bands|0-3", 2, "1-based" },

@@ -40,7 +40,7 @@ public sealed class CoordinatorTests
         {
             Name = "many",
             OutDir = outDir,
-            SceneOptions = Enumerable.Range(0, scenes).Select(i => $$"""{"Input":"/in/{{i}}.tif","Output":"{{outDir}}/{{i}}_abundances.tif"}""").ToArray(),
+            SceneOptions = Enumerable.Range(0, scenes).Select(i => $$"""{"Scene":{"Input":"/in/{{i}}.tif"},"Outputs":{"Output":"{{outDir}}/{{i}}_abundances.tif"} }""").ToArray(),
         });
         var before = RedisStats(c);
         long completions = 0;

@@ -58,7 +58,7 @@ public sealed class RegionOfInterestTests(SampleScene s)
     {
         var dir = s.NewDir();
         var o = Path.Combine(dir, "roi.tif");
-        var r = UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = o, Roi = s.Roi, EndmembersFile = s.TruthEndmembers, SideOutputs = false });
+        var r = UnmixJob.Run(new UnmixOptions { Scene = new SceneInput { Input = s.Tif, Roi = s.Roi }, Endmembers = new EndmemberOptions { EndmembersFile = s.TruthEndmembers }, Outputs = new OutputOptions { Output = o, SideOutputs = false } });
         // The window's geotransform is the scene's shifted by whole pixels.
         var gt = SampleScene.GdalInfo(o).GetProperty("geoTransform").EnumerateArray().Select(v => v.GetDouble()).ToArray();
         Assert.Equal(500000 + 30 * r.Area.ColOff, gt[0], 1e-6);
@@ -76,7 +76,7 @@ public sealed class RegionOfInterestTests(SampleScene s)
     {
         var dir = s.NewDir();
         var o = Path.Combine(dir, "roi.tif");
-        var r = UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = o, Roi = s.Roi, EndmembersFile = s.TruthEndmembers, Method = UnmixMethod.Fcls, SideOutputs = false });
+        var r = UnmixJob.Run(new UnmixOptions { Scene = new SceneInput { Input = s.Tif, Roi = s.Roi }, Endmembers = new EndmemberOptions { EndmembersFile = s.TruthEndmembers }, Method = new MethodOptions { Name = UnmixMethod.Fcls }, Outputs = new OutputOptions { Output = o, SideOutputs = false } });
         var located = Evaluation.Score(o, s.Truth, null, null);
         var given = Evaluation.Score(o, s.Truth, null, null, r.Area);
         Assert.Equal(given.AbundanceRmse, located.AbundanceRmse);
@@ -100,7 +100,7 @@ public sealed class RegionOfInterestTests(SampleScene s)
             File.WriteAllText(vector, $"{{\"type\":\"FeatureCollection\",\"crs\":{{\"type\":\"name\",\"properties\":{{\"name\":\"urn:ogc:def:crs:EPSG::32632\"}}}},\"features\":[{{\"type\":\"Feature\",\"properties\":{{}},\"geometry\":{{\"type\":\"Polygon\",\"coordinates\":[[{coords}]]}}}}]}}");
         }
         var o = Path.Combine(dir, "partly.tif");
-        var r = UnmixJob.Run(new UnmixOptions { Input = s.Img, Output = o, Roi = vector, EndmembersFile = s.TruthEndmembers, SideOutputs = false });
+        var r = UnmixJob.Run(new UnmixOptions { Scene = new SceneInput { Input = s.Img, Roi = vector }, Endmembers = new EndmemberOptions { EndmembersFile = s.TruthEndmembers }, Outputs = new OutputOptions { Output = o, SideOutputs = false } });
         Assert.Equal(100, r.Area.ColEnd);
         Assert.Equal(80, r.Area.RowEnd);
         CheckAgainstGdal(vector, o);
@@ -112,15 +112,15 @@ public sealed class RegionOfInterestTests(SampleScene s)
         var dir = s.NewDir();
         var far = Path.Combine(dir, "far.geojson");
         File.WriteAllText(far, "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[2,48],[2.1,48],[2.1,48.1],[2,48]]]}}]}");
-        var e1 = Assert.Throws<RasterDataException>(() => UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = Path.Combine(dir, "a.tif"), Roi = far }));
+        var e1 = Assert.Throws<RasterDataException>(() => UnmixJob.Run(new UnmixOptions { Scene = new SceneInput { Input = s.Tif, Roi = far }, Outputs = new OutputOptions { Output = Path.Combine(dir, "a.tif") } }));
         Assert.Contains("does not overlap", e1.Message);
         var empty = Path.Combine(dir, "empty.geojson");
         File.WriteAllText(empty, "{\"type\":\"FeatureCollection\",\"features\":[]}");
-        var e2 = Assert.Throws<RasterDataException>(() => UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = Path.Combine(dir, "b.tif"), Roi = empty }));
+        var e2 = Assert.Throws<RasterDataException>(() => UnmixJob.Run(new UnmixOptions { Scene = new SceneInput { Input = s.Tif, Roi = empty }, Outputs = new OutputOptions { Output = Path.Combine(dir, "b.tif") } }));
         Assert.Contains("no polygon", e2.Message);
         var bowtie = Path.Combine(dir, "bowtie.geojson");
         File.WriteAllText(bowtie, "{\"type\":\"FeatureCollection\",\"features\":[{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":\"Polygon\",\"coordinates\":[[[15,47],[15.1,47.1],[15.1,47],[15,47.1],[15,47]]]}}]}");
-        var e3 = Assert.Throws<RasterDataException>(() => UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = Path.Combine(dir, "c.tif"), Roi = bowtie }));
+        var e3 = Assert.Throws<RasterDataException>(() => UnmixJob.Run(new UnmixOptions { Scene = new SceneInput { Input = s.Tif, Roi = bowtie }, Outputs = new OutputOptions { Output = Path.Combine(dir, "c.tif") } }));
         Assert.Contains("invalid polygon", e3.Message);
         Assert.Empty(Directory.GetFiles(dir, "*.tif"));
     }
@@ -131,10 +131,11 @@ public sealed class RegionOfInterestTests(SampleScene s)
         var dir = s.NewDir();
         var e = Assert.Throws<RasterDataException>(() => UnmixJob.Run(new UnmixOptions
         {
-            Input = s.Tif, Output = Path.Combine(dir, "a.tif"), Roi = s.Roi, RoiSelection = new RoiSelection { Where = "name = 'nothing'" },
+            Scene = new SceneInput { Input = s.Tif, Roi = s.Roi, RoiSelection = new RoiSelection { Where = "name = 'nothing'" } },
+            Outputs = new OutputOptions { Output = Path.Combine(dir, "a.tif") },
         }));
         Assert.Contains("matches the selection", e.Message);
-        var r = UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = Path.Combine(dir, "b.tif"), Roi = s.Roi, EndmembersFile = s.TruthEndmembers, SideOutputs = false, RoiSelection = new RoiSelection { Where = "name = 'study area'" } });
+        var r = UnmixJob.Run(new UnmixOptions { Scene = new SceneInput { Input = s.Tif, Roi = s.Roi, RoiSelection = new RoiSelection { Where = "name = 'study area'" } }, Endmembers = new EndmemberOptions { EndmembersFile = s.TruthEndmembers }, Outputs = new OutputOptions { Output = Path.Combine(dir, "b.tif"), SideOutputs = false } });
         Assert.True(r.ValidPixels > 1000);
     }
     /// <summary>
@@ -176,7 +177,7 @@ public sealed class RegionOfInterestTests(SampleScene s)
         var dir = s.NewDir();
         var vector = WriteLargeRoi(dir, 57_500);
         var o = Path.Combine(dir, "large.tif");
-        var r = UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = o, Roi = vector, EndmembersFile = s.TruthEndmembers, Method = UnmixMethod.Fcls, SideOutputs = false });
+        var r = UnmixJob.Run(new UnmixOptions { Scene = new SceneInput { Input = s.Tif, Roi = vector }, Endmembers = new EndmemberOptions { EndmembersFile = s.TruthEndmembers }, Method = new MethodOptions { Name = UnmixMethod.Fcls }, Outputs = new OutputOptions { Output = o, SideOutputs = false } });
         Assert.True(r.ValidPixels > 3000, $"{r.ValidPixels} valid pixels");
         CheckAgainstGdal(vector, o);
     }

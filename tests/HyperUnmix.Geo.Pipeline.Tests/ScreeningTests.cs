@@ -44,8 +44,10 @@ public sealed class ScreeningTests(SampleScene s)
         var input = Damaged(dir, compressed ? RasterFormat.GTiff : RasterFormat.Envi);
         var r = UnmixJob.Run(new UnmixOptions
         {
-            Input = input, Output = Path.Combine(dir, "a.tif"), Method = UnmixMethod.Fcls, SampleSize = 1000,
-            EndmembersFile = givenEndmembers ? s.TruthEndmembers : null, EndmemberCount = givenEndmembers ? null : 4, SideOutputs = false,
+            Scene = new SceneInput { Input = input },
+            Endmembers = new EndmemberOptions { SampleSize = 1000, EndmembersFile = givenEndmembers ? s.TruthEndmembers : null, EndmemberCount = givenEndmembers ? null : 4 },
+            Method = new MethodOptions { Name = UnmixMethod.Fcls },
+            Outputs = new OutputOptions { Output = Path.Combine(dir, "a.tif"), SideOutputs = false },
         });
         var screen = r.Screen!;
         Assert.Contains(screen.Dropped, d => d.Bands.SequenceEqual([10]) && d.Reason.Contains("no valid value"));

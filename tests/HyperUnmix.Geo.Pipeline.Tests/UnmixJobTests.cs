@@ -19,7 +19,7 @@ public sealed class UnmixJobTests(SampleScene s)
     public void Run_DefaultOnSampleScene_RecoversGroundTruth()
     {
         var dir = s.NewDir();
-        var r = UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = Path.Combine(dir, "a.tif"), TruthAbundances = s.Truth, TruthEndmembers = s.TruthEndmembers });
+        var r = UnmixJob.Run(new UnmixOptions { Scene = new SceneInput { Input = s.Tif }, Outputs = new OutputOptions { Output = Path.Combine(dir, "a.tif"), TruthAbundances = s.Truth, TruthEndmembers = s.TruthEndmembers } });
         Assert.Equal(4, r.Endmembers.Count);
         Assert.Equal(4, r.Estimate!.Count); // HySime found P
         var score = Evaluation.Score(r.Output, s.Truth, s.TruthEndmembers, r.Endmembers);
@@ -45,7 +45,7 @@ public sealed class UnmixJobTests(SampleScene s)
         foreach (var (tile, threads, memory) in new[] { (256, 1, 1024), (16, 2, 1024), (48, 2, 16), (100, 2, 64) })
         {
             var o = Path.Combine(dir, $"t{tile}-{threads}-{memory}.tif");
-            UnmixJob.Run(new UnmixOptions { Input = s.Img, Output = o, TileSize = tile, Threads = threads, MemoryBytes = (long)memory << 20, SideOutputs = false });
+            UnmixJob.Run(new UnmixOptions { Scene = new SceneInput { Input = s.Img }, Outputs = new OutputOptions { Output = o, SideOutputs = false }, Execution = new ExecutionOptions { TileSize = tile, Threads = threads, MemoryBytes = (long)memory << 20 } });
             var data = ReadAll(o);
             if (reference is null) reference = data;
             else Assert.Equal(reference, data);
@@ -63,14 +63,14 @@ public sealed class UnmixJobTests(SampleScene s)
         foreach (var (tile, threads) in new[] { (256, 1), (40, 2) })
         {
             var o = Path.Combine(dir, $"t{tile}-{threads}.tif");
-            var r = UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = o, TileSize = tile, Threads = threads, FitPixels = 2000, Mtl = mtl, SideOutputs = tile == 256 });
+            var r = UnmixJob.Run(new UnmixOptions { Scene = new SceneInput { Input = s.Tif }, Method = new MethodOptions { FitPixels = 2000, Mtl = mtl }, Outputs = new OutputOptions { Output = o, SideOutputs = tile == 256 }, Execution = new ExecutionOptions { TileSize = tile, Threads = threads } });
             Assert.Equal(2000, r.Fit!.Pixels);
             var data = ReadAll(o);
             if (reference is null) reference = data;
             else Assert.Equal(reference, data);
         }
         // The saved model applied to the ENVI copy of the scene gives the same abundances again.
-        var applied = UnmixJob.Run(new UnmixOptions { Input = s.Img, Output = Path.Combine(dir, "applied.tif"), ModelFile = Path.Combine(dir, "t256-1.model.json"), SideOutputs = false });
+        var applied = UnmixJob.Run(new UnmixOptions { Scene = new SceneInput { Input = s.Img }, Method = new MethodOptions { ModelFile = Path.Combine(dir, "t256-1.model.json") }, Outputs = new OutputOptions { Output = Path.Combine(dir, "applied.tif"), SideOutputs = false } });
         Assert.Null(applied.Fit);
         Assert.Equal(reference, ReadAll(applied.Output));
     }
@@ -79,10 +79,12 @@ public sealed class UnmixJobTests(SampleScene s)
     public void Run_ModelOfAnotherBandSelection_IsRefused()
     {
         var dir = s.NewDir();
-        UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = Path.Combine(dir, "a.tif"), Mtl = new Unmixing.Deep.MtlOptions { MaxEpochs = 5 } });
+        UnmixJob.Run(new UnmixOptions { Scene = new SceneInput { Input = s.Tif }, Method = new MethodOptions { Mtl = new Unmixing.Deep.MtlOptions { MaxEpochs = 5 } }, Outputs = new OutputOptions { Output = Path.Combine(dir, "a.tif") } });
         var e = Assert.Throws<Unmixing.Deep.MtlModelException>(() => UnmixJob.Run(new UnmixOptions
         {
-            Input = s.Tif, Output = Path.Combine(dir, "b.tif"), ModelFile = Path.Combine(dir, "a.model.json"), Bands = Enumerable.Range(0, 60).ToArray(),
+            Scene = new SceneInput { Input = s.Tif, Bands = Enumerable.Range(0, 60).ToArray() },
+            Method = new MethodOptions { ModelFile = Path.Combine(dir, "a.model.json") },
+            Outputs = new OutputOptions { Output = Path.Combine(dir, "b.tif") },
         }));
         // The model was fitted on the 54 bands the screening kept (64 less the absorption windows).
         Assert.Contains("54 bands", e.Message);
@@ -96,8 +98,10 @@ public sealed class UnmixJobTests(SampleScene s)
         int[] bands = [.. Enumerable.Range(0, 30), .. Enumerable.Range(40, 24)];
         var r = UnmixJob.Run(new UnmixOptions
         {
-            Input = s.Tif, Output = Path.Combine(dir, "a.tif"), EndmembersFile = s.TruthEndmembers, Method = UnmixMethod.Fcls, Bands = bands, SideOutputs = false,
-            DropAbsorptionBands = false,
+            Scene = new SceneInput { Input = s.Tif, Bands = bands, DropAbsorptionBands = false },
+            Endmembers = new EndmemberOptions { EndmembersFile = s.TruthEndmembers },
+            Method = new MethodOptions { Name = UnmixMethod.Fcls },
+            Outputs = new OutputOptions { Output = Path.Combine(dir, "a.tif"), SideOutputs = false },
         });
         Assert.Equal(54, r.Endmembers.Bands);
         Assert.Equal(Unmixing.Synthetic.SyntheticSpectra.Wavelengths(64)[40], r.Endmembers.Wavelengths![30], 1e-3);
@@ -144,8 +148,11 @@ public sealed class UnmixJobTests(SampleScene s)
                 var o = Path.Combine(dir, $"{Path.GetFileName(input)}-{gdal}-{roi is null}.tif");
                 var r = UnmixJob.Run(new UnmixOptions
                 {
-                    Input = input, Output = o, Method = method, EndmembersFile = s.TruthEndmembers, SideOutputs = false, ForceGdalReader = gdal,
-                    Roi = roi, TileSize = 48, Threads = 2, InputNoData = -9999,
+                    Scene = new SceneInput { Input = input, ForceGdalReader = gdal, Roi = roi, InputNoData = -9999 },
+                    Endmembers = new EndmemberOptions { EndmembersFile = s.TruthEndmembers },
+                    Method = new MethodOptions { Name = method },
+                    Outputs = new OutputOptions { Output = o, SideOutputs = false },
+                    Execution = new ExecutionOptions { TileSize = 48, Threads = 2 },
                 });
                 if (input != s.Tif)
                     Assert.Equal(gdal || input.EndsWith("deflate.tif", StringComparison.Ordinal), r.ReadPath.StartsWith("GDAL", StringComparison.Ordinal));
@@ -164,7 +171,7 @@ public sealed class UnmixJobTests(SampleScene s)
     public void Run_EachMethodWithTrueEndmembers_RespectsItsConstraints(string method)
     {
         var dir = s.NewDir();
-        var r = UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = Path.Combine(dir, "a.tif"), EndmembersFile = s.TruthEndmembers, Method = method, SideOutputs = false });
+        var r = UnmixJob.Run(new UnmixOptions { Scene = new SceneInput { Input = s.Tif }, Endmembers = new EndmemberOptions { EndmembersFile = s.TruthEndmembers }, Method = new MethodOptions { Name = method }, Outputs = new OutputOptions { Output = Path.Combine(dir, "a.tif"), SideOutputs = false } });
         using var src = RasterSource.Open(r.Output);
         var n = (int)src.Extent.Area;
         var buf = new float[5 * n];
@@ -190,7 +197,7 @@ public sealed class UnmixJobTests(SampleScene s)
         var dir = s.NewDir();
         var o = Path.Combine(dir, "a.tif");
         using var cts = new CancellationTokenSource();
-        Assert.ThrowsAny<OperationCanceledException>(() => UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = o, TileSize = 16, Threads = 1 },
+        Assert.ThrowsAny<OperationCanceledException>(() => UnmixJob.Run(new UnmixOptions { Scene = new SceneInput { Input = s.Tif }, Outputs = new OutputOptions { Output = o }, Execution = new ExecutionOptions { TileSize = 16, Threads = 1 } },
             (stage, f) => { if (stage == "unmix" && f > 0.3) cts.Cancel(); }, cts.Token));
         Assert.Empty(Directory.GetFileSystemEntries(dir));
     }
@@ -199,10 +206,10 @@ public sealed class UnmixJobTests(SampleScene s)
     public void Run_PLargerThanBands_AndNoValidPixel_AreClearErrors()
     {
         var dir = s.NewDir();
-        var e = Assert.Throws<UsageException>(() => UnmixJob.Run(new UnmixOptions { Input = s.Tif, Output = Path.Combine(dir, "a.tif"), EndmemberCount = 65 }));
+        var e = Assert.Throws<UsageException>(() => UnmixJob.Run(new UnmixOptions { Scene = new SceneInput { Input = s.Tif }, Endmembers = new EndmemberOptions { EndmemberCount = 65 }, Outputs = new OutputOptions { Output = Path.Combine(dir, "a.tif") } }));
         Assert.Contains("larger than the number of bands", e.Message);
         var empty = WriteAllNoData(dir);
-        var d = Assert.Throws<RasterDataException>(() => UnmixJob.Run(new UnmixOptions { Input = empty, Output = Path.Combine(dir, "b.tif"), EndmemberCount = 2 }));
+        var d = Assert.Throws<RasterDataException>(() => UnmixJob.Run(new UnmixOptions { Scene = new SceneInput { Input = empty }, Endmembers = new EndmemberOptions { EndmemberCount = 2 }, Outputs = new OutputOptions { Output = Path.Combine(dir, "b.tif") } }));
         Assert.Contains("no valid pixel", d.Message);
         Assert.Equal([empty], Directory.GetFiles(dir));
     }

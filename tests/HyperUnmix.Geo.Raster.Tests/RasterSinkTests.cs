@@ -121,7 +121,7 @@ public sealed class RasterSinkTests : IDisposable
         var path = _t.Path("exists.tif");
         File.WriteAllText(path, "keep me");
         var e = Assert.Throws<RasterOutputException>(() => RasterSink.Create(path, Profile(8, 8), RasterFormat.GTiff));
-        Assert.Contains("--overwrite", e.Message);
+        Assert.Contains("use Outputs.Overwrite to replace it", e.Message); // the option, by property (the command says --overwrite)
         Assert.Equal("keep me", File.ReadAllText(path));
         using (var sink = RasterSink.Create(path, Profile(8, 8), RasterFormat.GTiff, overwrite: true))
         {

@@ -24,7 +24,7 @@ internal static class LibraryFromRoi
     public static SpectralLibrary Build(LibraryFromRoiOptions o, CancellationToken cancel = default)
     {
         var output = Path.GetFullPath(o.Output);
-        if (File.Exists(output) && !o.Overwrite) throw new RasterOutputException(output, "already exists (use --overwrite to replace it)");
+        if (File.Exists(output) && !o.Overwrite) throw new RasterOutputException(output, $"already exists (use {OptionPath.LibraryOverwrite} to replace it)");
         if (!Directory.Exists(Path.GetDirectoryName(output))) throw new RasterOutputException(output, "the output folder does not exist");
         using var source = RasterSource.Open(o.Scene);
         var info = source.Info;

@@ -81,7 +81,7 @@ internal static partial class SpectralLibraries
             : parsed[0].Axis.Title.Contains("nanomet", StringComparison.OrdinalIgnoreCase) || Regex.IsMatch(parsed[0].Axis.Title, @"\bnm\b") ? "nm" : null;
         foreach (var p in parsed.Skip(1))
             if (p.Axis.File != parsed[0].Axis.File && unit is not null && !p.Axis.Title.Contains(unit == "um" ? "micron" : "nanomet", StringComparison.OrdinalIgnoreCase) && !Regex.IsMatch(p.Axis.Title, $@"\b{unit}\b"))
-                throw new EndmemberFileException(p.Axis.File, $"does not say its unit is {(unit == "um" ? "microns" : "nanometres")} like {Path.GetFileName(parsed[0].Axis.File)}: state it with --library-wavelength-unit");
+                throw new EndmemberFileException(p.Axis.File, $"does not say its unit is {(unit == "um" ? "microns" : "nanometres")} like {Path.GetFileName(parsed[0].Axis.File)}: state it with {OptionPath.LibraryWavelengthUnit}");
         double lo = parsed.Max(p => p.X[0]), hi = parsed.Min(p => p.X[^1]);
         var first = parsed[0];
         var gridIndex = Enumerable.Range(0, first.X.Length).Where(i => first.X[i] >= lo && first.X[i] <= hi).ToArray();

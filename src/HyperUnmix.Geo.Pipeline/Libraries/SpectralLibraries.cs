@@ -315,7 +315,7 @@ internal static partial class SpectralLibraries
         {
             var max = wl.Max();
             unit = max < 30 ? "um" : max >= 200 ? "nm" : throw new EndmemberFileException(where,
-                $"wavelengths up to {max:G4} are neither micrometres nor nanometres: state the unit (--library-wavelength-unit nm|um)");
+                $"wavelengths up to {max:G4} are neither micrometres nor nanometres: state the unit ({OptionPath.LibraryWavelengthUnit} nm|um)");
             unitSource = "detected from the values";
         }
         var toNm = unit switch
@@ -333,11 +333,11 @@ internal static partial class SpectralLibraries
         else
         {
             scale = largest <= 1.5 ? 1 : largest <= 150 ? 100 : largest <= 15000 ? 10000 : throw new EndmemberFileException(where,
-                $"its largest value {largest:G4} is not reflectance 0-1, percent or x10000: state the scale (--library-scale)");
+                $"its largest value {largest:G4} is not reflectance 0-1, percent or x10000: state the scale ({OptionPath.LibraryScale})");
             scaleSource = $"detected from the largest value {largest:G4}";
         }
         if (largest / scale > 1.5)
-            throw new EndmemberFileException(where, $"its largest value {largest:G4} is reflectance {largest / scale:G3} with scale {scale:G}: not reflectance; state the scale (--library-scale)");
+            throw new EndmemberFileException(where, $"its largest value {largest:G4} is reflectance {largest / scale:G3} with scale {scale:G}: not reflectance; state the scale ({OptionPath.LibraryScale})");
         var order = Enumerable.Range(0, wl.Length).OrderBy(i => wl[i]).ToArray();
         for (var i = 1; i < order.Length; i++)
             if (wl[order[i]] == wl[order[i - 1]]) throw new EndmemberFileException(where, $"wavelength {wl[order[i]]:G6} is listed twice");

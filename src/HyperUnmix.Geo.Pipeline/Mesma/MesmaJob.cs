@@ -70,7 +70,11 @@ public static class MesmaJob
 
     /// <summary>The scene options of a MESMA run, as a run with given endmembers and a linear solver: no sample is needed for endmembers.</summary>
     internal static UnmixOptions SceneOptions(MesmaOptions mo) =>
-        mo.Scene with { Method = UnmixMethod.Fcls, EndmembersFile = mo.Library, Normalize = Unmixing.Solvers.PixelScale.None };
+        mo.Scene with
+        {
+            Method = mo.Scene.Method with { Name = UnmixMethod.Fcls, Normalize = Unmixing.Solvers.PixelScale.None },
+            Endmembers = mo.Scene.Endmembers with { EndmembersFile = mo.Library },
+        };
 
     /// <summary>Runs MESMA over a scene on this machine: <see cref="Prepare"/>, then the tiles in parallel into the raster.</summary>
     public static MesmaResult Run(MesmaOptions mo, Action<string>? log = null, CancellationToken cancel = default)
@@ -80,13 +84,13 @@ public static class MesmaJob
         ScenePlanner.Validate(o);
         var (opened, bands, roi, area) = ScenePlanner.OpenScene(o, cancel);
         using var source = opened;
-        using var outputs = Reserve(mo, source, o.Overwrite);
+        using var outputs = Reserve(mo, source, o.Outputs.Overwrite);
         var (plan, models) = Prepare(mo, source, bands, roi, area, log, cancel);
         using var tiles = new MesmaTiles(plan, source, roi, models, ownsSource: false);
         if (tiles.MonteCarloModels is { Length: > 0 } runs)
             log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"monte carlo: {runs.Length} runs of {mo.Settings.MonteCarloFraction * 100:G3}% of each class's spectra ({runs.Sum(m => (long)m.Count):N0} models in all), seed {mo.Settings.MonteCarloSeed}"));
         var grid = plan.Grid;
-        var sink = RasterSink.Create(outputs, o.Output, plan.Profile(source.Info), o.Format);
+        var sink = RasterSink.Create(outputs, o.Outputs.Output, plan.Profile(source.Info), o.Outputs.Format);
         long valid = 0, unmodelled = 0;
         var perLevel = new long[MesmaModels.MaxLevel + 1];
         try
@@ -124,9 +128,9 @@ public static class MesmaJob
         outputs.Commit();
         return new MesmaResult
         {
-            Output = Path.GetFullPath(o.Output),
-            ModelTable = ModelTablePath(o.Output),
-            Style = StylePath(o.Output),
+            Output = Path.GetFullPath(o.Outputs.Output),
+            ModelTable = ModelTablePath(o.Outputs.Output),
+            Style = StylePath(o.Outputs.Output),
             BandNames = plan.BandNames,
             ClassField = plan.ClassField,
             ClassNames = plan.ClassNames,
@@ -177,7 +181,7 @@ public static class MesmaJob
         var o = SceneOptions(mo);
         ScenePlanner.Validate(o);
         using var source = ScenePlanner.OpenInput(o);
-        using var set = Reserve(mo, source, o.Overwrite);
+        using var set = Reserve(mo, source, o.Outputs.Overwrite);
         Classes(SpectralLibraries.Read(mo.Library, mo.Units), mo);
     }
 
@@ -192,7 +196,7 @@ public static class MesmaJob
         using var source = ScenePlanner.OpenInput(o);
         using var outputs = Reserve(plan.Options, source, overwrite: true);
         var grid = plan.Grid;
-        var sink = RasterSink.Create(outputs, o.Output, plan.Profile(source.Info), o.Format);
+        var sink = RasterSink.Create(outputs, o.Outputs.Output, plan.Profile(source.Info), o.Outputs.Format);
         try
         {
             long valid = 0;
@@ -203,7 +207,7 @@ public static class MesmaJob
                 sink.WriteTile(grid[k].Window.RelativeTo(plan.Area), output);
                 valid += n;
             }
-            if (valid == 0) throw ScenePlanner.NoValidPixel(o, o.Roi is not null);
+            if (valid == 0) throw ScenePlanner.NoValidPixel(o, o.Scene.Roi is not null);
             sink.Commit();
         }
         finally
@@ -218,16 +222,16 @@ public static class MesmaJob
     /// <summary>Every file a MESMA run writes (the raster's, the model table, the style), reserved against the inputs before any work.</summary>
     private static OutputSet Reserve(MesmaOptions mo, RasterSource source, bool overwrite)
     {
-        var output = Path.GetFullPath(mo.Scene.Output);
-        return OutputSet.Begin(RasterSink.FinalFiles(output, mo.Scene.Format).Append(ModelTablePath(output)).Append(StylePath(output)),
+        var output = Path.GetFullPath(mo.Scene.Outputs.Output);
+        return OutputSet.Begin(RasterSink.FinalFiles(output, mo.Scene.Outputs.Format).Append(ModelTablePath(output)).Append(StylePath(output)),
             InputFiles(source, mo), overwrite, [output + ".aux.xml"]);
     }
 
     private static void WriteSideOutputs(MesmaPlan plan, MesmaModels models, OutputSet outputs)
     {
-        var output = plan.Options.Scene.Output;
+        var output = plan.Options.Scene.Outputs.Output;
         EndmemberFiles.WriteAtomically(outputs.Temp(ModelTablePath(output)), Encoding.UTF8.GetBytes(models.TableCsv()));
-        StyleFile.Write(outputs.Temp(StylePath(output)), plan.ClassNames, plan.Options.Scene.OutputNoData, ColoursJson(plan.ClassNames, plan.Colours));
+        StyleFile.Write(outputs.Temp(StylePath(output)), plan.ClassNames, plan.Options.Scene.Outputs.OutputNoData, ColoursJson(plan.ClassNames, plan.Colours));
     }
 
     /// <summary>
@@ -247,7 +251,7 @@ public static class MesmaJob
         var (screen, sample) = ScenePlanner.Screen(o, source, bands, roi, area);
         cancel.ThrowIfCancellationRequested();
         bands = screen.Bands;
-        var sceneNm = SceneNanometres(info, bands, mo.Scene.Input);
+        var sceneNm = SceneNanometres(info, bands, mo.Scene.Scene.Input);
         var sceneFwhm = info.Fwhm is null ? null : bands.Select(b => info.Fwhm[b] * (IsMicrometres(info) ? 1000 : 1)).ToArray();
         var (resampled, report) = SpectralResampler.Resample(lib, sceneNm, sceneFwhm);
         if (report.Covered.Length == 0)
@@ -257,7 +261,7 @@ public static class MesmaJob
         {
             var missing = Enumerable.Range(0, bands.Length).Except(report.Covered).ToArray();
             throw new EndmemberFileException(mo.Library, string.Create(CultureInfo.InvariantCulture,
-                $"covers {lib.Wavelengths![0]:F0}-{lib.Wavelengths[^1]:F0} nm with gaps; {missing.Length} of the scene's {bands.Length} bands used ({string.Join(", ", missing.Take(5).Select(i => $"{sceneNm[i]:F1}"))}{(missing.Length > 5 ? ", ..." : "")} nm) have no library samples near them: pass --drop-uncovered-bands to leave them out, or --bands"));
+                $"covers {lib.Wavelengths![0]:F0}-{lib.Wavelengths[^1]:F0} nm with gaps; {missing.Length} of the scene's {bands.Length} bands used ({string.Join(", ", missing.Take(5).Select(i => $"{sceneNm[i]:F1}"))}{(missing.Length > 5 ? ", ..." : "")} nm) have no library samples near them: pass {OptionPath.DropUncoveredBands} to leave them out, or {OptionPath.Bands}"));
         }
         bands = report.Covered.Select(i => bands[i]).ToArray();
         log?.Invoke($"resampling: {report}");
@@ -389,10 +393,10 @@ public static class MesmaJob
         Array.Sort(values);
         var p99 = values[(int)(0.99 * (values.Length - 1))];
         if (p99 > 1.5)
-            throw new RasterDataException(mo.Scene.Input, string.Create(CultureInfo.InvariantCulture,
-                $"values reach {p99:G4} (99th percentile) after the band scale and --scale {mo.Scene.InputScale:G}: not reflectance 0-1 like the library ({mo.Library}); give --scale (0.0001 for reflectance x 10000, 0.01 for percent)"));
+            throw new RasterDataException(mo.Scene.Scene.Input, string.Create(CultureInfo.InvariantCulture,
+                $"values reach {p99:G4} (99th percentile) after the band scale and {OptionPath.InputScale} {mo.Scene.Scene.InputScale:G}: not reflectance 0-1 like the library ({mo.Library}); give {OptionPath.InputScale} (0.0001 for reflectance x 10000, 0.01 for percent)"));
     }
 
     private static IEnumerable<string> InputFiles(RasterSource source, MesmaOptions mo) =>
-        source.Files.Append(mo.Scene.Input).Concat(SceneWriter.WithSidecars([mo.Library, mo.Scene.Roi]));
+        source.Files.Append(mo.Scene.Scene.Input).Concat(SceneWriter.WithSidecars([mo.Library, mo.Scene.Scene.Roi]));
 }

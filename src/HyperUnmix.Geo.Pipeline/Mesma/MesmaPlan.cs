@@ -44,7 +44,7 @@ internal sealed record MesmaPlan
 
     /// <summary>The output raster's profile over <see cref="Area"/> of the scene.</summary>
     public RasterProfile Profile(RasterInfo info) =>
-        RasterProfile.FromSource(info, Area, BandNames) with { NoData = Options.Scene.OutputNoData, Metadata = Metadata };
+        RasterProfile.FromSource(info, Area, BandNames) with { NoData = Options.Scene.Outputs.OutputNoData, Metadata = Metadata };
 
     public byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, UnmixPlan.JsonOptions);
 
@@ -114,8 +114,8 @@ internal sealed class MesmaTiles : IDisposable
         {
             var info = source.Info;
             if (!new Window(0, 0, info.Width, info.Height).Contains(plan.Area) || plan.Bands.Any(b => b < 0 || b >= info.BandCount))
-                throw new RasterDataException(o.Input, $"does not match its plan ({info.Width}x{info.Height}, {info.BandCount} bands): the file changed after planning");
-            var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, info, o.RoiSelection, cancel);
+                throw new RasterDataException(o.Scene.Input, $"does not match its plan ({info.Width}x{info.Height}, {info.BandCount} bands): the file changed after planning");
+            var roi = o.Scene.Roi is null ? null : RegionOfInterest.Load(o.Scene.Roi, info, o.Scene.RoiSelection, cancel);
             return new MesmaTiles(plan, source, roi, plan.Models(), ownsSource: true);
         }
         catch
@@ -184,7 +184,7 @@ internal sealed class MesmaTiles : IDisposable
         var models = _models;
         int c = models.ClassNames.Length, L = Plan.Bands.Length, outBands = OutputBands;
         var output = ws.Output.AsSpan(0, outBands * n);
-        output.Fill(_o.OutputNoData);
+        output.Fill(_o.Outputs.OutputNoData);
         var valid = ws.Valid.AsSpan(0, n);
         if (_roi is not null)
         {
@@ -202,8 +202,8 @@ internal sealed class MesmaTiles : IDisposable
             for (var b = 0; b < L && zero; b++) zero = y[b * n + k] == 0;
             if (zero) valid[k] = 0;
         }
-        if (_o.InputScale != 1)
-            foreach (ref var v in y) v = (float)(v * _o.InputScale);
+        if (_o.Scene.InputScale != 1)
+            foreach (ref var v in y) v = (float)(v * _o.Scene.InputScale);
         var model = ws.Model.AsSpan(0, n);
         var sse = ws.Sse.AsSpan(0, n);
         var uncertainty = models.Settings.UncertaintyRmse is not null;
@@ -284,7 +284,7 @@ internal sealed class MesmaTiles : IDisposable
             for (var cl = 0; cl < c; cl++)
             {
                 var mean = r > 0 ? sum[cl * n + k] / r : 0;
-                output[(at + cl) * n + k] = r > 0 ? (float)Math.Sqrt(Math.Max(0, sq[cl * n + k] / r - mean * mean)) : _o.OutputNoData;
+                output[(at + cl) * n + k] = r > 0 ? (float)Math.Sqrt(Math.Max(0, sq[cl * n + k] / r - mean * mean)) : _o.Outputs.OutputNoData;
             }
             output[(at + c) * n + k] = r;
         }

@@ -20,7 +20,7 @@ internal sealed class DeepMethod : IUnmixMethod
     public bool FitsModel => true;
 
     public string? Parameters(UnmixOptions o) => string.Create(CultureInfo.InvariantCulture,
-        $"alpha={o.Mtl.Alpha} beta={o.Mtl.Beta} lambda={o.Mtl.Lambda} epochs<={o.Mtl.MaxEpochs} row={o.Mtl.RowBranch} column={o.Mtl.ColumnBranch} nonlinear={o.Mtl.Nonlinear}");
+        $"alpha={o.Method.Mtl.Alpha} beta={o.Method.Mtl.Beta} lambda={o.Method.Mtl.Lambda} epochs<={o.Method.Mtl.MaxEpochs} row={o.Method.Mtl.RowBranch} column={o.Method.Mtl.ColumnBranch} nonlinear={o.Method.Mtl.Nonlinear}");
 
     public MethodPlan Plan(MethodPlanning planning)
     {
@@ -28,15 +28,15 @@ internal sealed class DeepMethod : IUnmixMethod
         if (planning.GivenModel is { } given) return new MethodPlan(given.Endmembers, new PlanArtifacts(given, null), null);
         progress?.Invoke("fit", 0.04);
         var sample = planning.Sample();
-        if (sample.Count == 0) throw new RasterDataException(o.Input, "has no valid pixel");
-        var fitSet = sample.Subset(o.FitPixels);
-        var endmembers = o.EffectiveNormalize == PixelScale.L2 ? planning.Endmembers.UnitLength() : planning.Endmembers;
+        if (sample.Count == 0) throw new RasterDataException(o.Scene.Input, "has no valid pixel");
+        var fitSet = sample.Subset(o.Method.FitPixels);
+        var endmembers = o.Method.EffectiveNormalize == PixelScale.L2 ? planning.Endmembers.UnitLength() : planning.Endmembers;
         // With a pixel scale the model is fitted on pixels divided by it (y / s ≈ E a, a on the simplex), and
         // applied the same way; the linear start is then the scaled model's solution.
-        var fitY = o.EffectiveNormalize == PixelScale.None ? fitSet.Y : DivideByScale(fitSet, endmembers, o.EffectiveNormalize);
-        var fit = MtlTrainer.Fit(fitY, fitSet.Bands, fitSet.Count, endmembers, o.Mtl with { Seed = o.Seed },
-            epochCallback: (epoch, _) => progress?.Invoke("fit", 0.04 + 0.5 * epoch / o.Mtl.MaxEpochs), cancel: cancel);
-        var scaled = o.EffectiveNormalize == PixelScale.None ? fit.Model : fit.Model.WithPixelScale(o.EffectiveNormalize);
+        var fitY = o.Method.EffectiveNormalize == PixelScale.None ? fitSet.Y : DivideByScale(fitSet, endmembers, o.Method.EffectiveNormalize);
+        var fit = MtlTrainer.Fit(fitY, fitSet.Bands, fitSet.Count, endmembers, o.Method.Mtl with { Seed = o.Seed },
+            epochCallback: (epoch, _) => progress?.Invoke("fit", 0.04 + 0.5 * epoch / o.Method.Mtl.MaxEpochs), cancel: cancel);
+        var scaled = o.Method.EffectiveNormalize == PixelScale.None ? fit.Model : fit.Model.WithPixelScale(o.Method.EffectiveNormalize);
         // The model applied is the model file's: what a run writes to .model.json (or a cluster's workers read)
         // reproduces its tiles exactly.
         var model = MtlModel.FromBytes(scaled.ToBytes(), "(fitted model)");

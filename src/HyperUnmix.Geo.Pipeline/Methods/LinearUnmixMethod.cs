@@ -16,11 +16,11 @@ internal sealed class LinearUnmixMethod(string name, LinearMethod solver, string
     public MethodPlan Plan(MethodPlanning planning)
     {
         var o = planning.Options;
-        var endmembers = o.EffectiveNormalize == PixelScale.L2 ? planning.Endmembers.UnitLength() : planning.Endmembers;
+        var endmembers = o.Method.EffectiveNormalize == PixelScale.L2 ? planning.Endmembers.UnitLength() : planning.Endmembers;
         return new MethodPlan(endmembers, PlanArtifacts.None, null);
     }
 
     /// <summary>The plan's endmembers are already unit-length under l2.</summary>
     public ITileUnmixer CreateUnmixer(UnmixPlan plan, PlanArtifacts artifacts, int sceneWidth, CancellationToken cancel) =>
-        new LinearTileUnmixer(new AbundanceSolver(plan.Endmembers.ToSet(), solver, scale: plan.Options.EffectiveNormalize));
+        new LinearTileUnmixer(new AbundanceSolver(plan.Endmembers.ToSet(), solver, scale: plan.Options.Method.EffectiveNormalize));
 }

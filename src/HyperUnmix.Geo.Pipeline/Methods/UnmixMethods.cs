@@ -4,7 +4,7 @@ using HyperUnmix.Geo.Unmixing.Solvers;
 
 namespace HyperUnmix.Geo.Pipeline;
 
-/// <summary>The names of the built-in methods (<see cref="UnmixOptions.Method"/>); <see cref="UnmixMethods"/> holds them all.</summary>
+/// <summary>The names of the built-in methods (<see cref="MethodOptions.Name"/>); <see cref="UnmixMethods"/> holds them all.</summary>
 public static class UnmixMethod
 {
     /// <summary>The deep multi-task model (Mehrdad &amp; Janani), fitted on a sample and applied to every tile.</summary>
@@ -37,9 +37,9 @@ internal interface IUnmixMethod
     string Description { get; }
     /// <summary>A few words for a menu (the QGIS plugin's method list).</summary>
     string Label { get; }
-    /// <summary>The pixel scale when <see cref="UnmixOptions.Normalize"/> is not given.</summary>
+    /// <summary>The pixel scale when <see cref="MethodOptions.Normalize"/> is not given.</summary>
     PixelScale DefaultScale { get; }
-    /// <summary>Whether the method fits a model (written as the run's .model.json; <see cref="UnmixOptions.ModelFile"/> applies one).</summary>
+    /// <summary>Whether the method fits a model (written as the run's .model.json; <see cref="MethodOptions.ModelFile"/> applies one).</summary>
     bool FitsModel { get; }
     /// <summary>The method's parameters for the output's metadata, or null.</summary>
     string? Parameters(UnmixOptions o);
@@ -71,7 +71,7 @@ internal static class UnmixMethods
     /// in memory, the cluster's with those read back from the plan's files); null for the I/O floor.
     /// </summary>
     public static ITileUnmixer? CreateUnmixer(UnmixPlan plan, PlanArtifacts artifacts, int sceneWidth, CancellationToken cancel) =>
-        plan.Options.IoOnly ? null : Get(plan.Options.Method).CreateUnmixer(plan, artifacts, sceneWidth, cancel);
+        plan.Options.Execution.IoOnly ? null : Get(plan.Options.Method.Name).CreateUnmixer(plan, artifacts, sceneWidth, cancel);
 }
 
 /// <summary>The names a run can choose from, with their descriptions: what a command line or a plugin offers.</summary>

@@ -15,15 +15,15 @@ internal static class RunReport
     public static void Write(string path, UnmixOptions o, RasterInfo info, UnmixResult r, string blas, string raster)
     {
         object? metrics = null;
-        if (o.TruthAbundances is not null || o.TruthEndmembers is not null)
+        if (o.Outputs.TruthAbundances is not null || o.Outputs.TruthEndmembers is not null)
         {
-            var s = Evaluation.Score(raster, o.TruthAbundances, o.TruthEndmembers, r.Endmembers, r.Area);
+            var s = Evaluation.Score(raster, o.Outputs.TruthAbundances, o.Outputs.TruthEndmembers, r.Endmembers, r.Area);
             metrics = Evaluation.ToJsonObject(s, r.Endmembers.Names);
         }
         var report = new Dictionary<string, object?>
         {
             ["software"] = new { name = "HyperUnmix.Geo", version = UnmixJob.Version, gdal = GdalLibrary.Version, blas, reader = r.ReadPath },
-            ["input"] = new { path = Path.GetFullPath(o.Input), width = info.Width, height = info.Height, bands = info.BandCount, crs_epsg = info.Epsg, driver = info.Driver },
+            ["input"] = new { path = Path.GetFullPath(o.Scene.Input), width = info.Width, height = info.Height, bands = info.BandCount, crs_epsg = info.Epsg, driver = info.Driver },
             ["product"] = info.Product is { } pr ? new
             {
                 sensor = pr.Sensor, level = pr.Level, metadata_file = pr.MetadataFile, reflectance = pr.Reflectance,
@@ -31,16 +31,16 @@ internal static class RunReport
             } : null,
             ["parameters"] = new
             {
-                method = o.Method.ToString().ToUpperInvariant(),
+                method = o.Method.Name.ToUpperInvariant(),
                 seed = o.Seed,
                 tile = r.TileSize,
                 workers = r.Workers,
-                memory_mb = o.MemoryBytes >> 20,
-                roi = o.Roi,
-                input_scale = o.InputScale,
-                fractions = o.SignalFractions ? "signal" : "physical",
-                output_nodata = o.OutputNoData,
-                sample_size = o.SampleSize,
+                memory_mb = o.Execution.MemoryBytes >> 20,
+                roi = o.Scene.Roi,
+                input_scale = o.Scene.InputScale,
+                fractions = o.Method.SignalFractions ? "signal" : "physical",
+                output_nodata = o.Outputs.OutputNoData,
+                sample_size = o.Endmembers.SampleSize,
             },
             ["endmembers"] = new
             {
@@ -82,7 +82,7 @@ internal static class RunReport
                 final_loss = f.FinalLoss,
                 fit_seconds = Math.Round(f.Seconds, 3),
                 gflops_per_second = Math.Round(f.Gflops / Math.Max(f.Seconds, 1e-9), 2),
-                options = new { o.Mtl.Alpha, o.Mtl.Beta, o.Mtl.Lambda, o.Mtl.MaxEpochs, o.Mtl.Tolerance, o.Mtl.Patience, o.Mtl.RowBranch, o.Mtl.ColumnBranch, o.Mtl.Nonlinear, o.Mtl.RowHidden, o.Mtl.ColumnHidden },
+                options = new { o.Method.Mtl.Alpha, o.Method.Mtl.Beta, o.Method.Mtl.Lambda, o.Method.Mtl.MaxEpochs, o.Method.Mtl.Tolerance, o.Method.Mtl.Patience, o.Method.Mtl.RowBranch, o.Method.Mtl.ColumnBranch, o.Method.Mtl.Nonlinear, o.Method.Mtl.RowHidden, o.Method.Mtl.ColumnHidden },
             } : (object?)(r.ModelFile is null ? null : new { file = r.ModelFile, fitted = false }),
             ["seconds"] = r.StageSeconds,
             ["metrics"] = metrics,

@@ -17,7 +17,7 @@ public sealed record EndmemberRequest(string Input, int? Count, string Extractor
 {
     /// <summary>The request an unmixing run makes.</summary>
     public static EndmemberRequest From(UnmixOptions o, double[]? wavelengths) =>
-        new(o.Input, o.EndmemberCount, o.Extractor, o.RefineEndmembers, o.RefinePixels, o.Seed, wavelengths);
+        new(o.Scene.Input, o.Endmembers.EndmemberCount, o.Endmembers.Extractor, o.Endmembers.RefineEndmembers, o.Endmembers.RefinePixels, o.Seed, wavelengths);
 }
 
 /// <summary>The stage's endmembers, how they were found, HySime's estimate when P was not given, and the extractor's SNR.</summary>

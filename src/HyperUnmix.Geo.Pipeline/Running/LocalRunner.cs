@@ -20,7 +20,7 @@ internal static class LocalRunner
         using var source = opened;
         // Everything this run will write, checked and reserved before any work: none of it is an input, nothing is
         // replaced without --overwrite, and the whole set appears at the end or not at all.
-        using var outputSet = SceneWriter.Reserve(o, source, o.Overwrite);
+        using var outputSet = SceneWriter.Reserve(o, source, o.Outputs.Overwrite);
         clock.Lap("open");
 
         var prepared = ScenePlanner.Prepare(o, source, bands, roi, area, progress, clock, cancel);

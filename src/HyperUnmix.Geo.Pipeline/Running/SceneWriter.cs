@@ -27,8 +27,8 @@ internal sealed partial class SceneWriter : IDisposable
         _plan = plan;
         _info = info;
         _preview = new Preview(plan.Area.Width, plan.Area.Height, plan.Endmembers.Count);
-        var profile = RasterProfile.FromSource(info, plan.Area, plan.OutputBands) with { NoData = plan.Options.OutputNoData, Metadata = plan.Metadata };
-        _sink = RasterSink.Create(outputs, plan.Options.Output, profile, plan.Options.Format);
+        var profile = RasterProfile.FromSource(info, plan.Area, plan.OutputBands) with { NoData = plan.Options.Outputs.OutputNoData, Metadata = plan.Metadata };
+        _sink = RasterSink.Create(outputs, plan.Options.Outputs.Output, profile, plan.Options.Outputs.Format);
     }
 
     /// <summary>
@@ -37,13 +37,13 @@ internal sealed partial class SceneWriter : IDisposable
     /// </summary>
     public static OutputSet Reserve(UnmixOptions o, RasterSource source, bool overwrite)
     {
-        var outputs = OutputFiles.For(o.Output);
+        var outputs = OutputFiles.For(o.Outputs.Output);
         // The model file is an output when the run fits one.
-        var fits = UnmixMethods.Get(o.Method).FitsModel && o.ModelFile is null && !o.IoOnly;
-        var sideOutputs = o.SideOutputs ? outputs.All.Where(f => fits || f != outputs.Model).ToList() : [];
-        var rasterFiles = RasterSink.FinalFiles(Path.GetFullPath(o.Output), o.Format).ToList();
+        var fits = UnmixMethods.Get(o.Method.Name).FitsModel && o.Method.ModelFile is null && !o.Execution.IoOnly;
+        var sideOutputs = o.Outputs.SideOutputs ? outputs.All.Where(f => fits || f != outputs.Model).ToList() : [];
+        var rasterFiles = RasterSink.FinalFiles(Path.GetFullPath(o.Outputs.Output), o.Outputs.Format).ToList();
         return OutputSet.Begin(rasterFiles.Concat(sideOutputs), InputFiles(o, source), overwrite,
-            outputs.All.Append(Path.GetFullPath(o.Output) + ".aux.xml"));
+            outputs.All.Append(Path.GetFullPath(o.Outputs.Output) + ".aux.xml"));
     }
 
     /// <summary>Writes a finished tile (its window in scene coordinates, band-sequential output); thread-safe.</summary>
@@ -51,14 +51,14 @@ internal sealed partial class SceneWriter : IDisposable
     {
         var w = tile.RelativeTo(_plan.Area);
         _sink!.WriteTile(w, output);
-        _preview.Add(w, output, _plan.Options.OutputNoData);
+        _preview.Add(w, output, _plan.Options.Outputs.OutputNoData);
         Interlocked.Add(ref _valid, valid);
     }
 
     /// <summary>Completes the abundance raster (compressed and closed under its temporary name); refuses a scene with no valid pixel.</summary>
     public void CompleteRaster()
     {
-        if (Interlocked.Read(ref _valid) == 0) throw ScenePlanner.NoValidPixel(_plan.Options, _plan.Options.Roi is not null);
+        if (Interlocked.Read(ref _valid) == 0) throw ScenePlanner.NoValidPixel(_plan.Options, _plan.Options.Scene.Roi is not null);
         _sink!.Commit();
         _sink.Dispose();
         _sink = null;
@@ -68,12 +68,12 @@ internal sealed partial class SceneWriter : IDisposable
     public UnmixResult Finish(string readPath, int workers, MtlFit? fit, StageClock clock, CancellationToken cancel)
     {
         var o = _plan.Options;
-        var outputs = OutputFiles.For(o.Output);
+        var outputs = OutputFiles.For(o.Outputs.Output);
         var result = new UnmixResult
         {
-            Output = Path.GetFullPath(o.Output),
+            Output = Path.GetFullPath(o.Outputs.Output),
             // The files this run writes: the model only when it fitted one (an FCLS run's report listed a.model.json).
-            SideOutputs = o.SideOutputs ? outputs.All.Where(f => fit is not null || f != outputs.Model).ToList() : [],
+            SideOutputs = o.Outputs.SideOutputs ? outputs.All.Where(f => fit is not null || f != outputs.Model).ToList() : [],
             Endmembers = _plan.Endmembers.ToSet(),
             EndmemberSource = _plan.EndmemberSource,
             Area = _plan.Area,
@@ -90,9 +90,9 @@ internal sealed partial class SceneWriter : IDisposable
             Estimate = _plan.EstimatedCount is { } c ? new Unmixing.Extraction.HySimeResult(c, [], []) : null,
             VcaSnrDb = _plan.VcaSnrDb,
             Fit = fit,
-            ModelFile = fit is not null && o.SideOutputs ? outputs.Model : o.ModelFile,
+            ModelFile = fit is not null && o.Outputs.SideOutputs ? outputs.Model : o.Method.ModelFile,
         };
-        if (o.SideOutputs) WriteSideOutputs(result, fit, outputs, clock);
+        if (o.Outputs.SideOutputs) WriteSideOutputs(result, fit, outputs, clock);
         cancel.ThrowIfCancellationRequested();
         _outputs.Commit();
         return result;
@@ -119,14 +119,14 @@ internal sealed partial class SceneWriter : IDisposable
             Side(outputs.Model, t => fit.Model.Save(t, new Dictionary<string, string>
             {
                 ["software"] = $"HyperUnmix.Geo {UnmixJob.Version}",
-                ["input"] = Path.GetFullPath(o.Input),
+                ["input"] = Path.GetFullPath(o.Scene.Input),
                 ["seed"] = o.Seed.ToString(CultureInfo.InvariantCulture),
                 ["fit_pixels"] = fit.Pixels.ToString(CultureInfo.InvariantCulture),
                 ["epochs"] = fit.Epochs.ToString(CultureInfo.InvariantCulture),
             }));
         Side(outputs.Csv, t => EndmemberFiles.WriteCsv(t, endmembers));
         Side(outputs.Sli, t => EndmemberFiles.WriteEnviLibrary(t, endmembers));
-        Side(outputs.Qml, t => StyleFile.Write(t, endmembers.Names, o.OutputNoData));
+        Side(outputs.Qml, t => StyleFile.Write(t, endmembers.Names, o.Outputs.OutputNoData));
         Side(outputs.AbundancePng, t => QuickLook.WriteAbundances(t, _preview));
         Side(outputs.SpectraPng, t => QuickLook.WriteSpectra(t, endmembers));
         clock.Lap("side outputs");
@@ -135,7 +135,7 @@ internal sealed partial class SceneWriter : IDisposable
 
     /// <summary>Every file the run reads: the scene with its sidecars, endmembers, model, ROI and truth files.</summary>
     private static IEnumerable<string> InputFiles(UnmixOptions o, RasterSource source) =>
-        source.Files.Append(o.Input).Concat(WithSidecars([o.EndmembersFile, o.ModelFile, o.Roi, o.TruthAbundances, o.TruthEndmembers]));
+        source.Files.Append(o.Scene.Input).Concat(WithSidecars([o.Endmembers.EndmembersFile, o.Method.ModelFile, o.Scene.Roi, o.Outputs.TruthAbundances, o.Outputs.TruthEndmembers]));
 
     /// <summary>
     /// The given files and the sidecars that share their stem (a spectral library's .hdr, a shapefile's .shx/.dbf/.prj,

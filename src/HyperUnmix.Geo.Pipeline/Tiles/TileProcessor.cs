@@ -50,7 +50,7 @@ public sealed class TileProcessor : IDisposable
         _roi = roi;
         _unmixer = unmixer;
         _ownsSource = ownsSource;
-        _signalWeights = plan.Options.SignalFractions ? SignalWeights(plan.Endmembers) : null;
+        _signalWeights = plan.Options.Method.SignalFractions ? SignalWeights(plan.Endmembers) : null;
     }
 
     public UnmixPlan Plan { get; }
@@ -76,9 +76,9 @@ public sealed class TileProcessor : IDisposable
         {
             var info = source.Info;
             if (!new Window(0, 0, info.Width, info.Height).Contains(plan.Area) || plan.Bands.Any(b => b < 0 || b >= info.BandCount))
-                throw new RasterDataException(o.Input, $"does not match its plan ({info.Width}x{info.Height}, {info.BandCount} bands): the file changed after planning");
-            var roi = o.Roi is null ? null : RegionOfInterest.Load(o.Roi, info, o.RoiSelection, cancel);
-            var unmixer = UnmixMethods.CreateUnmixer(plan, o.IoOnly ? PlanArtifacts.None : PlanArtifacts.Load(plan), info.Width, cancel);
+                throw new RasterDataException(o.Scene.Input, $"does not match its plan ({info.Width}x{info.Height}, {info.BandCount} bands): the file changed after planning");
+            var roi = o.Scene.Roi is null ? null : RegionOfInterest.Load(o.Scene.Roi, info, o.Scene.RoiSelection, cancel);
+            var unmixer = UnmixMethods.CreateUnmixer(plan, o.Execution.IoOnly ? PlanArtifacts.None : PlanArtifacts.Load(plan), info.Width, cancel);
             return new TileProcessor(plan, source, roi, unmixer, ownsSource: true);
         }
         catch
@@ -149,7 +149,7 @@ public sealed class TileProcessor : IDisposable
             }
         }
         else if (any) count = ProcessPixels(w, 0, n, ws);
-        if (count == 0) ws.Buffer.AsSpan(0, OutputBands * n).Fill(Plan.Options.OutputNoData);
+        if (count == 0) ws.Buffer.AsSpan(0, OutputBands * n).Fill(Plan.Options.Outputs.OutputNoData);
         return count;
     }
 
@@ -168,19 +168,19 @@ public sealed class TileProcessor : IDisposable
             count = 0;
             for (var k = 0; k < m; k++) count += valid[k] &= inside[k];
         }
-        count -= PixelScreen.Apply(y, layout, m, bands, valid, Plan.Screen is { Reflectance: true }, (float)o.InputScale);
-        if (o.InputScale != 1)
-            foreach (ref var v in y) v = (float)(v * o.InputScale);
+        count -= PixelScreen.Apply(y, layout, m, bands, valid, Plan.Screen is { Reflectance: true }, (float)o.Scene.InputScale);
+        if (o.Scene.InputScale != 1)
+            foreach (ref var v in y) v = (float)(v * o.Scene.InputScale);
         var output = ws.Buffer.AsSpan(0, (p + 1) * n);
         if (count == 0)
         {
             // Nothing valid here (nodata, outside the polygon): no solve.
-            for (var b = 0; b <= p; b++) output.Slice(b * n + offset, m).Fill(o.OutputNoData);
+            for (var b = 0; b <= p; b++) output.Slice(b * n + offset, m).Fill(o.Outputs.OutputNoData);
             return 0;
         }
         if (_unmixer is not null)
         {
-            var t = new TileBuffers { Y = y, Pixels = m, Valid = valid, Abundances = output[offset..], Stride = n, Residual = output.Slice(p * n + offset, m), NoData = o.OutputNoData };
+            var t = new TileBuffers { Y = y, Pixels = m, Valid = valid, Abundances = output[offset..], Stride = n, Residual = output.Slice(p * n + offset, m), NoData = o.Outputs.OutputNoData };
             ws.Worker!.Solve(t, layout, part);
             if (_signalWeights is not null) ToSignalFractions(output[offset..], n, m, valid, _signalWeights);
         }
@@ -190,7 +190,7 @@ public sealed class TileProcessor : IDisposable
             {
                 var band = Math.Min(b, bands - 1);
                 for (var k = 0; k < m; k++)
-                    output[b * n + offset + k] = valid[k] == 0 ? o.OutputNoData
+                    output[b * n + offset + k] = valid[k] == 0 ? o.Outputs.OutputNoData
                         : layout == BufferLayout.PixelInterleaved ? y[k * bands + band] : y[band * m + k];
             }
         return count;

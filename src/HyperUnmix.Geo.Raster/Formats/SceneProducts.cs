@@ -106,7 +106,7 @@ internal static class SceneProducts
         {
             var m = scene.Masks.FirstOrDefault(x => x.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
                     ?? throw new ArgumentException(
-                        $"--masks: {scene.Sensor} product {scene.MetadataFile} has no mask '{name}'; it has: {(scene.Masks.Count == 0 ? "none" : string.Join(",", scene.Masks.Select(x => x.Name)))}");
+                        $"{OptionNames.Masks}: {scene.Sensor} product {scene.MetadataFile} has no mask '{name}'; it has: {(scene.Masks.Count == 0 ? "none" : string.Join(",", scene.Masks.Select(x => x.Name)))}");
             if (!chosen.Contains(m)) chosen.Add(m);
         }
         return chosen;

@@ -43,7 +43,7 @@ public sealed record SpectralLibrary(string Path, double[][] Spectra, string[] N
         if (names is null || names.Count == 0)
         {
             if (Count > Bands)
-                throw new EndmemberFileException(Path, $"holds {Count} spectra for {Bands} bands: choose the endmembers by name (--endmember-names)");
+                throw new EndmemberFileException(Path, $"holds {Count} spectra for {Bands} bands: choose the endmembers by name ({EndmemberFiles.NamesOption})");
             idx = Enumerable.Range(0, Count).ToArray();
         }
         else
@@ -74,6 +74,11 @@ public sealed record SpectralLibrary(string Path, double[][] Spectra, string[] N
 /// </summary>
 public static class EndmemberFiles
 {
+    // The run options these errors point to, by their property paths (HyperUnmix.Geo.Pipeline's OptionPath); the
+    // command line substitutes its flags.
+    internal const string NamesOption = "Endmembers.EndmemberNames";
+    internal const string ResampleOption = "Endmembers.Resample";
+
     private static readonly string[] IndexColumns = ["band", "channel", "original_band", "index"];
     private static readonly string[] WavelengthColumns = ["wavelength", "wavelength_nm", "wavelength_um", "wavelength (nm)", "wl"];
     private static readonly string[] FwhmColumns = ["fwhm", "fwhm_nm"];
@@ -223,8 +228,8 @@ public static class EndmemberFiles
         {
             var worst = set.Bands == sceneBands ? set.Wavelengths.Zip(sceneWavelengths).Max(t => Math.Abs(t.First - t.Second)) : double.NaN;
             throw new EndmemberFileException(source, set.Bands == sceneBands
-                ? $"wavelengths differ from the scene's by up to {worst:G4}; pass --resample to interpolate the spectra to the scene's wavelengths"
-                : $"has {set.Bands} bands, but {sceneBands} bands of the scene are used (after the band selection and screening); pass --resample to interpolate the spectra to the scene's wavelengths");
+                ? $"wavelengths differ from the scene's by up to {worst:G4}; pass {ResampleOption} to interpolate the spectra to the scene's wavelengths"
+                : $"has {set.Bands} bands, but {sceneBands} bands of the scene are used (after the band selection and screening); pass {ResampleOption} to interpolate the spectra to the scene's wavelengths");
         }
         var order = Enumerable.Range(0, set.Bands).OrderBy(i => set.Wavelengths[i]).ToArray();
         var xs = order.Select(i => set.Wavelengths[i]).ToArray();

@@ -120,7 +120,7 @@ internal sealed class MesmaModels
             foreach (var subset in Subsets(classNames.Length, k)) count += subset.Aggregate(1L, (a, c) => a * members[c].Length);
         if (count > settings.MaxModels)
             throw new MesmaException(string.Create(CultureInfo.InvariantCulture,
-                $"{count:N0} models for levels {string.Join(",", levels)} exceed the limit of {settings.MaxModels:N0}: prune the library, use fewer levels or raise --max-models"));
+                $"{count:N0} models for levels {string.Join(",", levels)} exceed the limit of {settings.MaxModels:N0}: prune the library, use fewer levels or raise {nameof(MesmaSettings)}.{nameof(MesmaSettings.MaxModels)}"));
 
         // The library's Gram matrix, E Eᵀ (S x S), in double, each element summed in ascending band order.
         Gram = new double[S * S];

@@ -64,7 +64,7 @@ public sealed class EndmemberFilesTests : IDisposable
         var s = Sample();
         var ex = Assert.Throws<EndmemberFileException>(() => EndmemberFiles.MatchScene(s, "lib.csv", 30, SyntheticSpectra.Wavelengths(30, 450, 2400), false));
         Assert.Contains("lib.csv", ex.Message);
-        Assert.Contains("--resample", ex.Message);
+        Assert.Contains("pass Endmembers.Resample to interpolate", ex.Message); // the option, by property (the command says --resample)
         var r = EndmemberFiles.MatchScene(s, "lib.csv", 30, SyntheticSpectra.Wavelengths(30, 450, 2400), true);
         Assert.Equal(30, r.Bands);
         // Linear interpolation is exact at the library's own wavelengths and between them for linear spectra.
