@@ -63,6 +63,7 @@ internal static class ClusterCommands
         var redis = RedisOption();
         var cluster = ClusterOption();
         var threads = new Option<int>("--threads") { Description = "Items processed at once (0: one per CPU).", DefaultValueFactory = _ => 0 };
+        var memory = new Option<int>("--memory") { Description = "Memory budget for the tiles a scene's planner sizes, MB.", DefaultValueFactory = _ => 1024 };
         var port = new Option<int>("--port") { Description = "Silo port for other workers (0: a free one).", DefaultValueFactory = _ => 0 };
         var gatewayPort = new Option<int>("--gateway-port") { Description = "Gateway port for cluster commands (0: a free one).", DefaultValueFactory = _ => 0 };
         var advertise = new Option<string?>("--advertise") { Description = "Address other machines reach this one at (default: loopback for a local Redis, else the first routable IPv4)." };
@@ -81,16 +82,18 @@ internal static class ClusterCommands
             Example:
               hyperunmix cluster secret create --out cluster.pfx
               hyperunmix worker --redis redis.example.org:6379 --cluster archive --threads 8 --secret cluster.pfx
-            """) { redis, cluster, threads, port, gatewayPort, advertise, secret, insecure };
+            """) { redis, cluster, threads, memory, port, gatewayPort, advertise, secret, insecure };
         cmd.SetAction(parse => Commands.Guard(parse, () =>
         {
             var n = parse.GetValue(threads);
             if (n < 0) throw new UsageException($"--threads must be 0 (automatic) or more, got {n}");
+            if (parse.GetValue(memory) < 16) throw new UsageException($"--memory must be at least 16 MB, got {parse.GetValue(memory)} MB");
             var address = parse.GetValue(advertise);
             var o = new WorkerOptions
             {
                 Cluster = Address(parse, redis, cluster, secret, insecure, "worker"),
                 Threads = n == 0 ? Environment.ProcessorCount : n,
+                MemoryBytes = (long)parse.GetValue(memory) << 20,
                 SiloPort = parse.GetValue(port),
                 GatewayPort = parse.GetValue(gatewayPort),
                 Advertise = address is null ? null : IPAddress.TryParse(address, out var ip) ? ip : throw new UsageException($"--advertise: '{address}' is not an IP address"),
@@ -158,6 +161,10 @@ internal static class ClusterCommands
         foreach (var o in options) cmd.Options.Add(o);
         cmd.SetAction(parse => Commands.Guard(parse, () =>
         {
+            // Threads and memory belong to the machines that run the tiles; a job's orders do not carry them.
+            foreach (var machine in options.Where(o => o.Name is "--threads" or "--memory"))
+                if (parse.GetResult(machine) is { Implicit: false })
+                    throw new UsageException($"{machine.Name} is each worker's own setting, not a job's: give it to `hyperunmix worker` ({machine.Name})");
             var dir = Path.GetFullPath(parse.GetValue(outDir)!);
             var jobName = parse.GetValue(job)!;
             var address = Address(parse, redis, cluster, secret, insecure, "cluster " + name);

@@ -7,7 +7,7 @@ namespace HyperUnmix.Geo.Cli;
 /// The library's messages name properties ("Execution.Threads must be at least 1"); where the command prints an
 /// error it names the flags instead ("--threads must be at least 1"), so its messages read as its own.
 /// </summary>
-public static class OptionFlags
+internal static class OptionFlags
 {
     /// <summary>Property path to flag; null where the command takes the value as an argument, not an option.</summary>
     private static readonly Dictionary<string, string?> Flags = new(StringComparer.Ordinal)

@@ -10,17 +10,6 @@ using Orleans.Runtime;
 
 namespace HyperUnmix.Geo.Cluster;
 
-internal sealed record WorkerOptions
-{
-    public required ClusterAddress Cluster { get; init; }
-    /// <summary>Items processed at once (each on one thread).</summary>
-    public int Threads { get; init; } = Environment.ProcessorCount;
-    public int SiloPort { get; init; }
-    public int GatewayPort { get; init; }
-    public IPAddress? Advertise { get; init; }
-    public bool Verbose { get; init; }
-}
-
 /// <summary>
 /// A worker: an Orleans silo (it may host coordinators) plus <see cref="WorkerOptions.Threads"/> loops that pull
 /// items from the jobs' coordinators and process them. Stopping it (SIGTERM, Ctrl+C) drains it: no new items are
@@ -210,8 +199,8 @@ internal sealed class WorkLoop(WorkerOptions options, IGrainFactory grains, ILoc
         lock (PlanGate) return PlanLocked(item, worker);
     }
 
-    /// <summary>A scene's options with this worker's threads (its loops) and the default memory budget: orders carry neither.</summary>
-    private UnmixOptions OwnExecution(UnmixOptions o) => o with { Execution = o.Execution with { Threads = options.Threads, MemoryBytes = new ExecutionOptions().MemoryBytes } };
+    /// <summary>A scene's options with this worker's threads (its loops) and memory budget: orders carry neither.</summary>
+    private UnmixOptions OwnExecution(UnmixOptions o) => o with { Execution = o.Execution with { Threads = options.Threads, MemoryBytes = options.MemoryBytes } };
 
     private WorkResult PlanLocked(WorkItem item, string worker)
     {

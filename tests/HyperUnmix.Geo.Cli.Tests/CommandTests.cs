@@ -120,6 +120,28 @@ public sealed class CommandTests : IDisposable
         Assert.DoesNotContain("plugin-choices", _cli.Run("--help").Out);
     }
 
+    /// <summary>
+    /// Threads and memory are each machine's own (a plan and a job's orders never carry them): `cluster submit`
+    /// refuses them before it asks any cluster (exit 2, pointing at the worker), and the worker checks its budget.
+    /// </summary>
+    [Fact]
+    public void ClusterSubmit_RefusesMachineSettings_TheWorkerTakesThem()
+    {
+        var scene = Path.Combine(CliRunner.RepoRoot, "sample-rasters", "scene.tif");
+        foreach (var flag in new[] { "--threads", "--memory" })
+        {
+            var (code, _, err) = _cli.Run("cluster", "submit", scene, "-o", _cli.Path("job"), "--job", "j", flag, "64", "--redis", "127.0.0.1:1");
+            Assert.Equal(2, code);
+            Assert.Contains($"{flag} is each worker's own setting", err);
+            Assert.Contains("hyperunmix worker", err);
+        }
+        Assert.False(Directory.Exists(_cli.Path("job")));
+        var worker = _cli.Run("worker", "--redis", "127.0.0.1:1", "--memory", "8");
+        Assert.Equal(2, worker.Code);
+        Assert.Contains("--memory must be at least 16 MB", worker.Err);
+        Assert.Contains("--memory", _cli.Run("worker", "--help").Out);
+    }
+
     [Fact]
     public void Help_EverywhereHasExamples()
     {
