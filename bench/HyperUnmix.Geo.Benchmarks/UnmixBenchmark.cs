@@ -187,7 +187,7 @@ internal static class UnmixBenchmark
                     src.Read(w, bands, y.AsSpan(0, m * bands.Length), valid.AsSpan(0, m), layout);
                     read += sw.Elapsed.TotalSeconds;
                     sw.Restart();
-                    dropped += PixelScreen.Apply(y.AsSpan(0, m * bands.Length), layout, m, bands.Length, valid.AsSpan(0, m), reflectance: true, scale: 1);
+                    dropped += PixelScreen.Apply(new PixelScreen.ReadPixels { Y = y.AsSpan(0, m * bands.Length), Layout = layout, Pixels = m, Bands = bands.Length, Valid = valid.AsSpan(0, m) }, reflectance: true, scale: 1);
                     rules += sw.Elapsed.TotalSeconds;
                 }
         // The rules alone on one strip held in cache, for the compute part of their cost.
@@ -198,7 +198,7 @@ internal static class UnmixBenchmark
         for (var i = 0; i < Reps; i++)
         {
             Array.Fill(copy, (byte)1);
-            PixelScreen.Apply(y.AsSpan(0, strip * bands.Length), layout, strip, bands.Length, copy, reflectance: true, scale: 1);
+            PixelScreen.Apply(new PixelScreen.ReadPixels { Y = y.AsSpan(0, strip * bands.Length), Layout = layout, Pixels = strip, Bands = bands.Length, Valid = copy }, reflectance: true, scale: 1);
         }
         var inCache = sw.Elapsed.TotalSeconds / Reps / strip;
         var total = spread + rules;

@@ -135,7 +135,7 @@ public sealed class PixelScreenTests
             if (rejected) { expected[k] = 0; expectedDropped++; }
         }
         Assert.InRange(nonPhysical, 1, m - 1);
-        var dropped = PixelScreen.Apply(y, layout, m, bands, valid, reflectance: true, scale: 1f);
+        var dropped = PixelScreen.Apply(new PixelScreen.ReadPixels { Y = y, Layout = layout, Pixels = m, Bands = bands, Valid = valid }, reflectance: true, scale: 1f);
         Assert.Equal(expectedDropped, dropped);
         Assert.Equal(expected, valid);
     }

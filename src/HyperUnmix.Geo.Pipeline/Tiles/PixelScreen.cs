@@ -12,16 +12,32 @@ namespace HyperUnmix.Geo.Pipeline;
 /// </summary>
 internal static class PixelScreen
 {
-    /// <summary>Clears <paramref name="valid"/> for the pixels the rules reject; returns how many it cleared.</summary>
-    public static int Apply(ReadOnlySpan<float> y, BufferLayout layout, int m, int bands, Span<byte> valid, bool reflectance, float scale) =>
-        DropZeroPixels(y, layout, m, bands, valid) + (reflectance ? DropNonPhysicalPixels(y, layout, m, bands, valid, scale) : 0);
+    /// <summary>Pixels as read: <see cref="Pixels"/> x <see cref="Bands"/> samples in <see cref="Layout"/>, and their valid flags.</summary>
+    public readonly ref struct ReadPixels
+    {
+        public required ReadOnlySpan<float> Y { get; init; }
+        public required BufferLayout Layout { get; init; }
+        public required int Pixels { get; init; }
+        public required int Bands { get; init; }
+        public required Span<byte> Valid { get; init; }
+    }
+
+    /// <summary>
+    /// Clears the valid flags of the pixels the rules reject (the non-physical rule only when <paramref name="reflectance"/>,
+    /// on values times <paramref name="scale"/>); returns how many it cleared.
+    /// </summary>
+    public static int Apply(in ReadPixels px, bool reflectance, float scale) =>
+        DropZeroPixels(px) + (reflectance ? DropNonPhysicalPixels(px, scale) : 0);
 
     /// <summary>
     /// Pixels that are 0 in every band (fill values of real products) become nodata. A pixel whose first band is not 0
     /// costs one comparison.
     /// </summary>
-    public static int DropZeroPixels(ReadOnlySpan<float> y, BufferLayout layout, int m, int bands, Span<byte> valid)
+    public static int DropZeroPixels(in ReadPixels px)
     {
+        ReadOnlySpan<float> y = px.Y;
+        Span<byte> valid = px.Valid;
+        var (layout, m, bands) = (px.Layout, px.Pixels, px.Bands);
         var dropped = 0;
         for (var k = 0; k < m; k++)
         {
@@ -40,8 +56,11 @@ internal static class PixelScreen
     /// nodata. Counted a vector at a time: along the pixel's bands when they are contiguous (pixel-interleaved), across
     /// pixels band by band otherwise.
     /// </summary>
-    public static int DropNonPhysicalPixels(ReadOnlySpan<float> y, BufferLayout layout, int m, int bands, Span<byte> valid, float scale)
+    public static int DropNonPhysicalPixels(in ReadPixels px, float scale)
     {
+        ReadOnlySpan<float> y = px.Y;
+        Span<byte> valid = px.Valid;
+        var (layout, m, bands) = (px.Layout, px.Pixels, px.Bands);
         var dropped = 0;
         if (layout == BufferLayout.PixelInterleaved)
         {

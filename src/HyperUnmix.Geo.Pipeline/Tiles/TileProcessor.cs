@@ -30,8 +30,11 @@ public sealed class TileProcessor : IDisposable
     /// a_j w_j / Σ a_k w_k, per valid pixel, in a fixed order. The convention of references built from
     /// max-normalised endmembers (Samson: a 50/50 water/soil mix counts there as about 7/93).
     /// </summary>
-    private static void ToSignalFractions(Span<float> output, int stride, int m, ReadOnlySpan<byte> valid, double[] w)
+    private static void ToSignalFractions(in TileBuffers t, double[] w)
     {
+        Span<float> output = t.Abundances;
+        ReadOnlySpan<byte> valid = t.Valid;
+        var (stride, m) = (t.AbundanceStride, t.Pixels);
         for (var k = 0; k < m; k++)
         {
             if (valid[k] == 0) continue;
@@ -168,7 +171,7 @@ public sealed class TileProcessor : IDisposable
             count = 0;
             for (var k = 0; k < m; k++) count += valid[k] &= inside[k];
         }
-        count -= PixelScreen.Apply(y, layout, m, bands, valid, Plan.Screen is { Reflectance: true }, (float)o.Scene.InputScale);
+        count -= PixelScreen.Apply(new PixelScreen.ReadPixels { Y = y, Layout = layout, Pixels = m, Bands = bands, Valid = valid }, Plan.Screen is { Reflectance: true }, (float)o.Scene.InputScale);
         if (o.Scene.InputScale != 1)
             foreach (ref var v in y) v = (float)(v * o.Scene.InputScale);
         var output = ws.Buffer.AsSpan(0, (p + 1) * n);
@@ -182,7 +185,7 @@ public sealed class TileProcessor : IDisposable
         {
             var t = new TileBuffers { Y = y, Pixels = m, Valid = valid, Abundances = output[offset..], Stride = n, Residual = output.Slice(p * n + offset, m), NoData = o.Outputs.OutputNoData };
             ws.Worker!.Solve(t, layout, part);
-            if (_signalWeights is not null) ToSignalFractions(output[offset..], n, m, valid, _signalWeights);
+            if (_signalWeights is not null) ToSignalFractions(t, _signalWeights);
         }
         else
             // The I/O floor: the input's first bands stand in for the abundances.
