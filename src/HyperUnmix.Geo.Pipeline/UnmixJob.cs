@@ -10,17 +10,29 @@ namespace HyperUnmix.Geo.Pipeline;
 /// <summary>What a finished run produced and measured.</summary>
 public sealed record UnmixResult
 {
+    /// <summary>The abundance raster, full path.</summary>
     public required string Output { get; init; }
+    /// <summary>The side outputs written next to it, full paths (empty when <see cref="OutputOptions.SideOutputs"/> is off; the model file only when the run fitted one).</summary>
     public required IReadOnlyList<string> SideOutputs { get; init; }
+    /// <summary>The endmembers the abundances refer to, over the bands used (for the deep method, the model's), in output band order.</summary>
     public required EndmemberSet Endmembers { get; init; }
+    /// <summary>Where the endmembers came from: the file's full path, "deep model PATH", or how they were extracted (and, when P was estimated, how it was chosen).</summary>
     public required string EndmemberSource { get; init; }
+    /// <summary>The part of the scene unmixed, in scene pixels: the ROI's bounding window, or the whole scene. The raster covers exactly this window.</summary>
     public required Window Area { get; init; }
+    /// <summary>Pixels unmixed: in <see cref="Area"/>, not nodata, inside the ROI and not screened out; every other pixel is <see cref="OutputOptions.OutputNoData"/> in every band.</summary>
     public required long ValidPixels { get; init; }
+    /// <summary>Pixels in <see cref="Area"/>.</summary>
     public required long TotalPixels { get; init; }
+    /// <summary>Number of tiles the area was split into.</summary>
     public required int Tiles { get; init; }
+    /// <summary>Tile side in pixels: <see cref="ExecutionOptions.TileSize"/>, halved while the tiles in flight exceed half the memory budget (at least 16).</summary>
     public required int TileSize { get; init; }
+    /// <summary>Tiles unmixed in parallel (at most <see cref="ExecutionOptions.Threads"/>; 1 for <see cref="UnmixJob.Assemble"/>).</summary>
     public required int Workers { get; init; }
+    /// <summary>How the input was read: raw reads of the file's layout, or "GDAL RasterIO (why)" (<see cref="RasterSource.ReadPath"/>).</summary>
     public required string ReadPath { get; init; }
+    /// <summary>Wall-clock seconds by stage ("open", "endmembers", "brightness", "fit", "unmix" or "assemble", "side outputs"; those the run went through), rounded to milliseconds.</summary>
     public required IReadOnlyDictionary<string, double> StageSeconds { get; init; }
     /// <summary>The input's screening: bands used and left out, fill pixels (<see cref="BandScreen"/>).</summary>
     public ScreenResult? Screen { get; init; }
@@ -28,7 +40,9 @@ public sealed record UnmixResult
     public BrightnessDecision? Brightness { get; init; }
     /// <summary>Bands the options selected, before the screening.</summary>
     public int RequestedBands { get; init; }
+    /// <summary>HySime's count of endmembers, a second opinion when P was estimated (P itself is the residual's elbow); null when P was given or not needed. Only <see cref="HySimeResult.Count"/> is filled.</summary>
     public HySimeResult? Estimate { get; init; }
+    /// <summary>The signal-to-noise ratio the extractor estimated, dB, when endmembers were extracted and it estimated one; else null.</summary>
     public double? VcaSnrDb { get; init; }
     /// <summary>The deep model's fit, when one was made in this run.</summary>
     public MtlFit? Fit { get; init; }
@@ -45,6 +59,7 @@ public sealed record UnmixResult
 /// </summary>
 public static class UnmixJob
 {
+    /// <summary>This library's version, e.g. "0.1.0" (the informational version without its "+commit" suffix; "0" when it has none); written into every output's metadata.</summary>
     public static string Version => typeof(UnmixJob).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0";
 
     /// <summary>Unmixes a scene on this machine: reader → endmembers → tiles unmixed in parallel → writer.</summary>

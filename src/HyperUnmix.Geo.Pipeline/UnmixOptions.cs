@@ -30,20 +30,33 @@ public sealed record UnmixOptions
 /// <summary>The scene an unmixing run reads, and how: the bands, value scale, nodata, masks and region of interest.</summary>
 public sealed record SceneInput
 {
+    /// <summary>The scene: a raster GDAL opens (ENVI, GeoTIFF, ...) or a sensor product the reader recognises (EnMAP, EMIT, PRISMA, ...).</summary>
     public required string Input { get; init; }
     /// <summary>0-based bands to use (all when null).</summary>
     public IReadOnlyList<int>? Bands { get; init; }
+    /// <summary>Leave out the bands the file flags bad (ENVI bbl = 0, a product's band flags), after <see cref="Bands"/>.</summary>
     public bool DropBadBands { get; init; }
     /// <summary>Leave out the atmospheric absorption windows (<see cref="BandScreen.AbsorptionWindows"/>) when the wavelengths are known.</summary>
     public bool DropAbsorptionBands { get; init; } = true;
     /// <summary>Factor applied to input values after the file's own scale/offset (e.g. 0.0001 for DN to reflectance).</summary>
     public double InputScale { get; init; } = 1;
+    /// <summary>The nodata value of every band, overriding the file's own (NaN allowed); null: the file's.</summary>
     public double? InputNoData { get; init; }
+    /// <summary>
+    /// Make a pixel nodata when one of its samples is non-finite (NaN, ±Inf) and not the band's nodata. False (the
+    /// default): such a sample stops the run with a <see cref="RasterDataException"/> naming the file, band and pixel (exit code 3).
+    /// </summary>
     public bool NanAsNoData { get; init; }
     /// <summary>Which of a sensor product's masks make pixels nodata (<see cref="RasterOpenOptions.Masks"/>): null = the product's defaults.</summary>
     public IReadOnlyList<string>? Masks { get; init; }
+    /// <summary>Read through GDAL's RasterIO even where uncompressed float32 layouts could be read straight from the file; the values are the same.</summary>
     public bool ForceGdalReader { get; init; }
+    /// <summary>
+    /// Polygons that limit the run (any vector file OGR opens: GeoJSON, Shapefile, GeoPackage, ...): the output covers
+    /// their bounding window, and pixels whose centre lies outside them are nodata. Null: the whole scene.
+    /// </summary>
     public string? Roi { get; init; }
+    /// <summary>Which features of <see cref="Roi"/> make up the region: layer, attribute filter, feature ids, CRS assumption.</summary>
     public RoiSelection RoiSelection { get; init; } = new();
 }
 
@@ -101,13 +114,20 @@ public sealed record OutputOptions
 {
     /// <summary>The abundance raster; side outputs are named after it.</summary>
     public required string Output { get; init; }
+    /// <summary>The abundance raster's format: tiled GeoTIFF (the default), Cloud-Optimized GeoTIFF or ENVI.</summary>
     public RasterFormat Format { get; init; } = RasterFormat.GTiff;
+    /// <summary>The value written in every band of a pixel that was not unmixed (nodata, outside the ROI, screened out); also the raster's declared nodata. Default -9999.</summary>
     public float OutputNoData { get; init; } = -9999f;
+    /// <summary>
+    /// Replace existing outputs. Without it an existing output stops the run before any work with a
+    /// <see cref="RasterOutputException"/> (exit code 4).
+    /// </summary>
     public bool Overwrite { get; init; }
     /// <summary>Write the endmember files, report, style and quick-looks next to the raster.</summary>
     public bool SideOutputs { get; init; } = true;
     /// <summary>Ground-truth abundances (raster) for metrics in the report.</summary>
     public string? TruthAbundances { get; init; }
+    /// <summary>Ground-truth endmember spectra (CSV or ENVI spectral library) for metrics in the report.</summary>
     public string? TruthEndmembers { get; init; }
 }
 
@@ -120,6 +140,7 @@ public sealed record ExecutionOptions
 {
     /// <summary>The largest tile side, pixels (smaller when the memory budget asks; the plan records the grid it chose).</summary>
     public int TileSize { get; init; } = 256;
+    /// <summary>Tiles unmixed in parallel, at most (fewer when the memory budget asks); at least 1. Default: the processor count.</summary>
     [JsonIgnore]
     public int Threads { get; init; } = Environment.ProcessorCount;
     /// <summary>Budget for tile buffers in flight, bytes.</summary>

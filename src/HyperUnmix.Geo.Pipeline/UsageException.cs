@@ -21,6 +21,7 @@ public sealed class UsageException : HyperUnmixException
         Detail = detail;
     }
 
+    /// <summary>Usage (exit code 2).</summary>
     public override ErrorKind Kind => ErrorKind.Usage;
     /// <summary>The option's property path (<see cref="OptionPath"/>), or null when the error concerns no single option.</summary>
     public string? Option { get; }

@@ -13,12 +13,18 @@ public sealed record MesmaOptions
 {
     /// <summary>Input, output, bands, ROI, tile size, threads, memory, format, scale, nodata, overwrite: as for unmix.</summary>
     public required UnmixOptions Scene { get; init; }
+    /// <summary>
+    /// The spectral library (wavelengths required): ENVI .sli + .hdr (with EnMAP-Box's class sidecars), CSV, an EnMAP-Box
+    /// vector library (.gpkg, .geojson), or USGS splib07 / ECOSTRESS text files (a file or a folder of them).
+    /// </summary>
     public required string Library { get; init; }
     /// <summary>The library's class column (default: its first; without any, every spectrum is its own class).</summary>
     public string? ClassField { get; init; }
     /// <summary>Only these classes (all when empty).</summary>
     public IReadOnlyList<string> Classes { get; init; } = [];
+    /// <summary>The library's wavelength unit and reflectance scale, where stated; by default read from the file, else detected.</summary>
     public LibraryUnits Units { get; init; } = new();
+    /// <summary>Model levels, fraction, shade and RMSE constraints, level rule and uncertainty outputs (<see cref="MesmaSettings"/>).</summary>
     public MesmaSettings Settings { get; init; } = new();
     /// <summary>Leave out scene bands the library does not cover (refused otherwise).</summary>
     public bool DropUncoveredBands { get; init; }
@@ -27,26 +33,46 @@ public sealed record MesmaOptions
 /// <summary>What a MESMA run wrote and measured.</summary>
 public sealed record MesmaResult
 {
+    /// <summary>The output raster, full path.</summary>
     public required string Output { get; init; }
+    /// <summary>The model table (STEM.models.csv), full path: the raster's model band indexes its rows.</summary>
     public required string ModelTable { get; init; }
+    /// <summary>The QGIS style (STEM.qml), full path.</summary>
     public required string Style { get; init; }
+    /// <summary>
+    /// The output's bands in order: one fraction per class, shade, rmse, model; then, as the settings ask, CLASS_normalised,
+    /// CLASS_sd and near_models, CLASS_mc_sd and mc_runs.
+    /// </summary>
     public required string[] BandNames { get; init; }
+    /// <summary>The library's class column used ("spectrum" when it has none: every spectrum its own class).</summary>
     public required string ClassField { get; init; }
+    /// <summary>The classes, in order of first appearance in the library (only those asked for).</summary>
     public required string[] ClassNames { get; init; }
+    /// <summary>Library spectra used (those of <see cref="ClassNames"/>).</summary>
     public required int Spectra { get; init; }
+    /// <summary>Models enumerated and tried on every pixel (singular ones excluded).</summary>
     public required int Models { get; init; }
+    /// <summary>Models left out because their spectra are linearly dependent.</summary>
     public required int SingularModels { get; init; }
+    /// <summary>Scene bands used: those selected, kept by the screening and covered by the library.</summary>
     public required int BandsUsed { get; init; }
+    /// <summary>How the library's wavelength unit and reflectance scale were decided (stated, read from the file, or detected).</summary>
     public required string LibraryUnits { get; init; }
+    /// <summary>How the library was resampled to the scene's bands, and which bands it covers.</summary>
     public required ResampleReport Resampling { get; init; }
+    /// <summary>Pixels solved: in the area, not nodata, inside the ROI and not 0 in every band (<see cref="Unmodelled"/> included).</summary>
     public required long ValidPixels { get; init; }
     /// <summary>Valid pixels no model fitted within the constraints.</summary>
     public required long Unmodelled { get; init; }
     /// <summary>Pixels per chosen level (index: the level).</summary>
     public required long[] PixelsPerLevel { get; init; }
+    /// <summary>Wall-clock seconds of the whole run.</summary>
     public required double Seconds { get; init; }
+    /// <summary>Number of tiles the area was split into.</summary>
     public required int Tiles { get; init; }
+    /// <summary>Tile side in pixels, after the memory budget.</summary>
     public required int TileSize { get; init; }
+    /// <summary>Tiles solved in parallel.</summary>
     public required int Workers { get; init; }
 }
 
@@ -60,8 +86,10 @@ public sealed record MesmaResult
 /// </summary>
 public static class MesmaJob
 {
-    public static string ModelTablePath(string output) => Stem(output) + ".models.csv";
-    public static string StylePath(string output) => Stem(output) + ".qml";
+    /// <summary>The model table of a run writing <paramref name="output"/>: STEM.models.csv beside it, full path.</summary>
+    internal static string ModelTablePath(string output) => Stem(output) + ".models.csv";
+    /// <summary>The QGIS style of a run writing <paramref name="output"/>: STEM.qml beside it, full path.</summary>
+    internal static string StylePath(string output) => Stem(output) + ".qml";
     private static string Stem(string output)
     {
         var full = Path.GetFullPath(output);

@@ -9,9 +9,13 @@ public static class UnmixMethod
 {
     /// <summary>The deep multi-task model (Mehrdad &amp; Janani), fitted on a sample and applied to every tile.</summary>
     public const string Mtl = "mtl";
+    /// <summary>Fully constrained least squares, per pixel: abundances non-negative and summing to one.</summary>
     public const string Fcls = "fcls";
+    /// <summary>Non-negative least squares, per pixel.</summary>
     public const string Nnls = "nnls";
+    /// <summary>Sum-to-one constrained least squares, per pixel (abundances may be negative).</summary>
     public const string Scls = "scls";
+    /// <summary>Unconstrained least squares, per pixel.</summary>
     public const string Ucls = "ucls";
 }
 

@@ -5,13 +5,16 @@ namespace HyperUnmix.Geo.Pipeline;
 
 /// <summary>Bands left out of a run, and why.</summary>
 /// <param name="Bands">0-based file bands.</param>
+/// <param name="Reason">Why they were left out, in words.</param>
 public sealed record DroppedBands(int[] Bands, string Reason)
 {
+    /// <summary>The bands as 1-based ranges, then the reason: "1-5,9 (reason)".</summary>
     public override string ToString() => $"{BandScreen.Ranges(Bands)} ({Reason})";
 }
 
 /// <summary>What the screening of a run's input decided: the bands used, those left out, and the pixels it made nodata.</summary>
 /// <param name="Bands">The 0-based file bands the run uses.</param>
+/// <param name="Dropped">The bands left out, by reason.</param>
 /// <param name="SampledPixels">Pixels the decision looked at (the sample).</param>
 /// <param name="ZeroPixels">Sampled pixels that are 0 in every used band: nodata, never endmember candidates.</param>
 public sealed record ScreenResult(int[] Bands, IReadOnlyList<DroppedBands> Dropped, int SampledPixels, int ZeroPixels)

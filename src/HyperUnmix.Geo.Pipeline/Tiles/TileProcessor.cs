@@ -56,10 +56,13 @@ public sealed class TileProcessor : IDisposable
         _signalWeights = plan.Options.Method.SignalFractions ? SignalWeights(plan.Endmembers) : null;
     }
 
+    /// <summary>The plan whose tiles this processor unmixes.</summary>
     public UnmixPlan Plan { get; }
+    /// <summary>The plan's tiles (<see cref="UnmixPlan.Grid"/>): <see cref="Process"/> takes an index into it.</summary>
     public TilePlan Grid { get; }
     /// <summary>Abundance bands and the residual.</summary>
     public int OutputBands => Plan.Endmembers.Count + 1;
+    /// <summary>The open scene's size, grid, CRS and band metadata.</summary>
     public RasterInfo SceneInfo => _source.Info;
 
     /// <summary>
@@ -115,6 +118,7 @@ public sealed class TileProcessor : IDisposable
     /// </summary>
     private bool Strips => _source.ReadsFileDirectly && (_unmixer?.TakesPixelInterleaved ?? true);
 
+    /// <summary>A new set of buffers for one thread (input, valid flags, output of the largest tile), reused from tile to tile; never shared between threads.</summary>
     public Workspace CreateWorkspace()
     {
         var tilePixels = Grid.TileWidth * Grid.TileHeight;
@@ -199,6 +203,7 @@ public sealed class TileProcessor : IDisposable
         return count;
     }
 
+    /// <summary>Closes the scene (a processor from <see cref="Open(UnmixPlan, CancellationToken)"/> owns it).</summary>
     public void Dispose()
     {
         if (_ownsSource) _source.Dispose();
