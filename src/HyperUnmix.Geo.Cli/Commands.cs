@@ -36,7 +36,7 @@ internal static partial class Commands
         return root;
     }
 
-    private static Argument<string> SceneArgument() => new("scene") { Description = "Input raster: ENVI (.img/.dat with .hdr), GeoTIFF, VRT or any GDAL raster." };
+    private static Argument<string> SceneArgument() => new("scene") { Description = "Input raster: ENVI (.img/.dat with .hdr; the .hdr itself opens its data file), GeoTIFF, VRT or any GDAL raster." };
 
     /// <summary>Runs an action, turning exceptions into a one-line message and the documented exit code.</summary>
     internal static int Guard(ParseResult parse, Func<int> action)

@@ -114,6 +114,8 @@ public sealed class RasterSource : IDisposable
         options ??= new RasterOpenOptions();
         // A sensor product (a folder, a metadata file, a product's image) names the file GDAL reads and the metadata.
         var product = SceneProducts.Resolve(path);
+        // Otherwise an ENVI header given as the scene stands for its data file (what GDAL opens).
+        if (product is null) path = EnviFormat.DataFileOf(path);
         if (product is null && options.Masks is { Count: > 0 } m && !(m.Count == 1 && m[0].Equals("none", StringComparison.OrdinalIgnoreCase)))
             throw new ArgumentException($"{OptionNames.Masks}: {path} is not a sensor product with masks (EnMAP, EMIT with its L2A MASK file, DESIS with its QL_QUALITY-2); use {OptionNames.Masks} only with products");
         GdalDataset ds;

@@ -184,6 +184,37 @@ public sealed class RasterSourceTests : IDisposable
         Assert.Equal(30, src.Info.PixelWidth);
     }
 
+    /// <summary>
+    /// Users pick an ENVI scene by its .hdr (QGIS and file dialogs show it); GDAL opens only the data file. The header
+    /// stands for its data file, whichever extension it has (or none); a header alone is refused, naming it.
+    /// </summary>
+    [Fact]
+    public void Open_EnviHeader_OpensItsDataFile_AndAHeaderAloneIsRefused()
+    {
+        var cube = TestRasters.Cube(W, H, 3);
+        foreach (var name in new[] { "scene.img", "scene.dat", "scene" })
+        {
+            var data = _t.Write(name, "ENVI", W, H, cube, []);
+            var header = _t.Path("scene.hdr");
+            Assert.True(File.Exists(header));
+            using (var viaHeader = RasterSource.Open(header))
+            using (var direct = RasterSource.Open(data))
+            {
+                Assert.Equal(data, viaHeader.Path);
+                Assert.Equal(direct.Info.BandCount, viaHeader.Info.BandCount);
+                var a = new float[3 * W * H];
+                var b = new float[3 * W * H];
+                viaHeader.Read(new Window(0, 0, W, H), [0, 1, 2], a, new byte[W * H]);
+                direct.Read(new Window(0, 0, W, H), [0, 1, 2], b, new byte[W * H]);
+                Assert.Equal(b, a);
+            }
+            File.Delete(data);
+        }
+        var e = Assert.Throws<RasterDataException>(() => RasterSource.Open(_t.Path("scene.hdr")));
+        Assert.Contains("scene.hdr", e.Message);
+        Assert.Contains("data file", e.Message);
+    }
+
     [Fact]
     public void Open_TruncatedEnviImage_IsRefusedWithSizes()
     {

@@ -38,7 +38,7 @@ HELP_FILE = os.path.join(PLUGIN_DIR, "help", "index.html")
 CSV_LAYOUT = ("Endmember CSV layout: a header row, then one row per band: band number, wavelength (empty when unknown), "
               "then one column per endmember named in the header, e.g. 'band,wavelength,soil,vegetation' / '1,400,0.05,0.09'. "
               "The rows must match the scene's bands (after Bands / Drop bad bands) unless 'Resample' is ticked.")
-INPUT_HELP = "The scene: ENVI (.img/.dat with .hdr), GeoTIFF, VRT or any GDAL raster on disk, one band per wavelength."
+INPUT_HELP = "The scene: ENVI (.img/.dat with .hdr, or the .hdr itself), GeoTIFF, VRT or any GDAL raster on disk, one band per wavelength."
 PRODUCT_HELP = ("A sensor product instead of the raster: EnMAP *-METADATA.XML (or its image, or type its folder), EMIT L2A RFL .nc, "
                 "PRISMA L2D .he5, DESIS *-SPECTRAL_IMAGE.tif. "
                 "The wavelengths, FWHM, reflectance scale and quality masks (cloud, haze, ... as nodata) come from the product; "

@@ -7,6 +7,24 @@ namespace HyperUnmix.Geo.Raster;
 internal sealed class EnviFormat : ISceneFormat
 {
     public string Name => "ENVI";
+
+    /// <summary>The extensions an ENVI data file is found with beside its header, after the bare stem.</summary>
+    private static readonly string[] DataExtensions = [".img", ".dat", ".bsq", ".bil", ".bip", ".raw", ".IMG", ".DAT", ".BSQ", ".BIL", ".BIP", ".RAW"];
+
+    /// <summary>
+    /// The data file of an ENVI header given as the scene (users pick the .hdr; GDAL opens only the data file): the
+    /// stem itself or the stem with a data extension, whichever exists first. Any other path is returned as it is.
+    /// </summary>
+    /// <exception cref="RasterDataException">A header with no data file beside it.</exception>
+    public static string DataFileOf(string path)
+    {
+        if (!path.EndsWith(".hdr", StringComparison.OrdinalIgnoreCase) || path.StartsWith("/vsi", StringComparison.Ordinal) || !File.Exists(path))
+            return path;
+        var stem = path[..^4];
+        foreach (var candidate in DataExtensions.Select(e => stem + e).Prepend(stem))
+            if (File.Exists(candidate)) return candidate;
+        throw new RasterDataException(path, $"is an ENVI header, and its data file ({Path.GetFileName(stem)} or {Path.GetFileName(stem)}.img, .dat, .bsq, .bil, .bip, .raw beside it) was not found");
+    }
     public bool Claims(GdalDataset ds) => ds.DriverName == "ENVI";
     public IReadOnlyDictionary<string, string> Header(GdalDataset ds) => ds.GetMetadata("ENVI");
 
