@@ -36,6 +36,25 @@ public sealed class UnmixJobTests(SampleScene s)
         Assert.True(report.GetProperty("seconds").TryGetProperty("side outputs", out _), report.GetProperty("seconds").ToString());
     }
 
+    /// <summary>
+    /// A plan of another format version (version 1 held the options flat, with the planning machine's threads and
+    /// memory) is refused by its version before its shape is read: an old plan file must say what it is.
+    /// </summary>
+    [Fact]
+    public void PlanFiles_OfAnotherVersion_AreRefusedByTheirVersion()
+    {
+        var dir = s.NewDir();
+        var old = Path.Combine(dir, "old.plan.json");
+        File.WriteAllText(old, """{"Version":1,"Options":{"Input":"scene.tif","Output":"a.tif","Threads":8,"MemoryBytes":1073741824}}""");
+        var e = Assert.Throws<Raster.RasterDataException>(() => UnmixPlan.Load(old));
+        Assert.Contains("plan version 1 is not supported (this version reads 2)", e.Message);
+        Assert.Contains("old.plan.json", e.Message);
+        File.WriteAllText(old, """{"Kind":"mesma","Version":1,"Options":{"Scene":{"Input":"scene.tif"}}}""");
+        Assert.Contains("MESMA plan version 1 is not supported", Assert.Throws<Raster.RasterDataException>(() => MesmaPlan.Load(old)).Message);
+        File.WriteAllText(old, "not json");
+        Assert.Contains("is not a plan file", Assert.Throws<Raster.RasterDataException>(() => UnmixPlan.Load(old)).Message);
+    }
+
     [Trait("Category", "Determinism")]
     [Fact]
     public void Run_DifferentTilesThreadsAndMemory_GiveIdenticalBytes()

@@ -13,7 +13,8 @@ namespace HyperUnmix.Geo.Pipeline;
 /// </summary>
 internal sealed record MesmaPlan
 {
-    public const int CurrentVersion = 1;
+    /// <remarks>2: the scene's options nested by concern, without threads and memory.</remarks>
+    public const int CurrentVersion = 2;
     /// <summary>Tells a MESMA plan file from an unmixing one (<see cref="IsMesmaPlan"/>).</summary>
     public const string KindName = "mesma";
     public int Version { get; init; } = CurrentVersion;
@@ -56,6 +57,8 @@ internal sealed record MesmaPlan
     {
         try
         {
+            if (UnmixPlan.VersionOf(json) is { } v && v != CurrentVersion && IsMesmaPlan(json))
+                throw new RasterDataException(path, $"MESMA plan version {v} is not supported (this version reads {CurrentVersion})");
             var plan = JsonSerializer.Deserialize<MesmaPlan>(json, UnmixPlan.JsonOptions) ?? throw new JsonException("empty");
             if (plan.Kind != KindName) throw new JsonException($"its kind is '{plan.Kind}'");
             if (plan.Version != CurrentVersion) throw new RasterDataException(path, $"MESMA plan version {plan.Version} is not supported (this version reads {CurrentVersion})");

@@ -39,7 +39,8 @@ public sealed record FitSummary(int Pixels, double[] LossHistory, int Epochs, do
 public sealed record UnmixPlan
 {
     /// <summary>The plan format this version writes and reads; <see cref="Load(byte[], string)"/> refuses any other (<see cref="RasterDataException"/>, exit code 3).</summary>
-    public const int CurrentVersion = 1;
+    /// <remarks>2: the options nested by concern (<see cref="UnmixOptions.Scene"/>, ...), without threads and memory.</remarks>
+    public const int CurrentVersion = 2;
     /// <summary>This plan's format (<see cref="CurrentVersion"/> when made here).</summary>
     public int Version { get; init; } = CurrentVersion;
     /// <summary>The run's options (input, bands, scale, nodata, ROI, method, output, ...).</summary>
@@ -104,6 +105,8 @@ public sealed record UnmixPlan
     {
         try
         {
+            // The version first: a plan of another version may not even have this one's shape.
+            if (VersionOf(json) is { } v && v != CurrentVersion) throw new RasterDataException(path, $"plan version {v} is not supported (this version reads {CurrentVersion})");
             var plan = JsonSerializer.Deserialize<UnmixPlan>(json, JsonOptions) ?? throw new JsonException("empty");
             if (plan.Version != CurrentVersion) throw new RasterDataException(path, $"plan version {plan.Version} is not supported (this version reads {CurrentVersion})");
             return plan;
@@ -112,6 +115,13 @@ public sealed record UnmixPlan
         {
             throw new RasterDataException(path, $"is not a plan file ({e.Message})");
         }
+    }
+
+    /// <summary>A plan file's "Version", read before anything else (null: none, or not a JSON object).</summary>
+    internal static int? VersionOf(byte[] json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty(nameof(Version), out var v) && v.TryGetInt32(out var n) ? n : null;
     }
 
     /// <summary>Lower-case hex SHA-256 of a file.</summary>
