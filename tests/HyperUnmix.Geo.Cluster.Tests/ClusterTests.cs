@@ -229,8 +229,12 @@ public sealed partial class ClusterTests(Archive archive) : IClassFixture<Archiv
         Assert.Contains("worker draining", w.Output);
         Assert.Matches(@"worker stopped: \d+ items processed", w.Output);
         var end = WaitAndCompare(c, "drain", outDir, "fcls");
-        // Its items were finished and reported, not handed out again as a dead worker's would be.
-        Assert.Equal(0, end.Requeued);
+        // Its items were finished and reported, not handed out again as a dead worker's would be. Every hand-out again
+        // is logged by the coordinator naming the lease's worker (host/pid/loop); on a heavily loaded machine another
+        // worker's lease may be handed out again for its own reasons (seen once in 5 loaded runs), never the drained one's.
+        var requeues = c.Workers.SelectMany(x => x.Output.Split('\n')).Where(l => l.Contains("handed out again", StringComparison.Ordinal)).ToList();
+        Assert.True(requeues.Count >= end.Requeued, $"{end.Requeued} requeued, {requeues.Count} logged: {end.Text}");
+        Assert.DoesNotContain(requeues, l => l.Contains($"/{w.Pid}/", StringComparison.Ordinal));
     }
 
     [Fact]
