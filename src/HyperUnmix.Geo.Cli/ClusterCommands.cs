@@ -87,7 +87,8 @@ internal static class ClusterCommands
         {
             var n = parse.GetValue(threads);
             if (n < 0) throw new UsageException($"--threads must be 0 (automatic) or more, got {n}");
-            if (parse.GetValue(memory) < 16) throw new UsageException($"--memory must be at least 16 MB, got {parse.GetValue(memory)} MB");
+            if ((long)parse.GetValue(memory) << 20 < ExecutionOptions.MinMemoryBytes)
+                throw new UsageException($"--memory must be at least {ExecutionOptions.MinMemoryBytes >> 20} MB, got {parse.GetValue(memory)} MB");
             var address = parse.GetValue(advertise);
             var o = new WorkerOptions
             {

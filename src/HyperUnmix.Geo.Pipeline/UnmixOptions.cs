@@ -143,6 +143,8 @@ public sealed record ExecutionOptions
     /// <summary>Tiles unmixed in parallel, at most (fewer when the memory budget asks); at least 1. Default: the processor count.</summary>
     [JsonIgnore]
     public int Threads { get; init; } = Environment.ProcessorCount;
+    /// <summary>The smallest <see cref="MemoryBytes"/> a run (or a cluster worker) accepts: 16 MB.</summary>
+    public const long MinMemoryBytes = 16L << 20;
     /// <summary>Budget for tile buffers in flight, bytes.</summary>
     [JsonIgnore]
     public long MemoryBytes { get; init; } = 1L << 30;

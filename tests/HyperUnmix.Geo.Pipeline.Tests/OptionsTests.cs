@@ -56,4 +56,18 @@ public sealed class OptionsTests(SampleScene s)
         Assert.Equal(plan.Options.Outputs, loaded.Options.Outputs);
         Assert.Equal(plan.Options.Scene.Input, loaded.Options.Scene.Input);
     }
+
+    /// <summary>
+    /// The Raster assembly sits below the options and names the ones its errors concern by string (its OptionNames):
+    /// each must be the path OptionPath derives from the records, or a renamed property leaves a stale name behind.
+    /// </summary>
+    [Fact]
+    public void RasterOptionNames_AreTheOptionPaths()
+    {
+        Assert.Equal(OptionPath.InputNoData, Raster.OptionNames.NoData);
+        Assert.Equal(OptionPath.NanAsNoData, Raster.OptionNames.NanAsNoData);
+        Assert.Equal(OptionPath.Masks, Raster.OptionNames.Masks);
+        Assert.Equal(OptionPath.Output, Raster.OptionNames.Output);
+        Assert.Equal(OptionPath.Overwrite, Raster.OptionNames.Overwrite);
+    }
 }

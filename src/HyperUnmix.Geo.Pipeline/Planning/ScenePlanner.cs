@@ -31,7 +31,7 @@ internal static class ScenePlanner
         EndmemberExtractors.Get(o.Endmembers.Extractor);
         if (o.Execution.TileSize < 16) throw new UsageException(OptionPath.TileSize, $"{OptionPath.TileSize} must be at least 16 pixels, got {o.Execution.TileSize}");
         if (o.Execution.Threads < 1) throw new UsageException(OptionPath.Threads, $"{OptionPath.Threads} must be at least 1, got {o.Execution.Threads}");
-        if (o.Execution.MemoryBytes < 16L << 20) throw new UsageException(OptionPath.MemoryBytes, $"{OptionPath.MemoryBytes} must be at least 16 MB, got {o.Execution.MemoryBytes >> 20} MB");
+        if (o.Execution.MemoryBytes < ExecutionOptions.MinMemoryBytes) throw new UsageException(OptionPath.MemoryBytes, $"{OptionPath.MemoryBytes} must be at least {ExecutionOptions.MinMemoryBytes >> 20} MB, got {o.Execution.MemoryBytes >> 20} MB");
         if (o.Endmembers.EndmemberCount is < 1) throw new UsageException(OptionPath.EndmemberCount, $"{OptionPath.EndmemberCount} must be at least 1, got {o.Endmembers.EndmemberCount}");
         if (o.Endmembers.EndmembersFile is not null && o.Endmembers.EndmemberCount is not null) throw new UsageException(OptionPath.EndmembersFile, $"give either {OptionPath.EndmembersFile} or {OptionPath.EndmemberCount}, not both");
         if (o.Method.ModelFile is not null && (o.Endmembers.EndmembersFile is not null || o.Endmembers.EndmemberCount is not null))
