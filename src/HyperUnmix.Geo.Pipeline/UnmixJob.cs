@@ -68,8 +68,8 @@ public static class UnmixJob
 
     /// <summary>
     /// Plans one scene for tiles processed elsewhere (the cluster runner): endmembers extracted or read and the deep
-    /// model fitted once, the model and an exhaustive fit's abundances written into <paramref name="stateDir"/> (which
-    /// must exist) and named in the plan with their SHA-256. The same computation as <see cref="Run"/>'s, so tiles
+    /// model fitted once, the model written into <paramref name="stateDir"/> (which must exist) and named in the plan
+    /// with its SHA-256. The same computation as <see cref="Run"/>'s, so tiles
     /// computed from the plan are those of a single-machine run.
     /// </summary>
     public static UnmixPlan PlanScene(UnmixOptions o, string stateDir, ProgressHandler? progress = null, CancellationToken cancel = default)

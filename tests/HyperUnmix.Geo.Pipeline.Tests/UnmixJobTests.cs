@@ -38,7 +38,7 @@ public sealed class UnmixJobTests(SampleScene s)
 
     /// <summary>
     /// A plan of another format version (version 1 held the options flat, with the planning machine's threads and
-    /// memory) is refused by its version before its shape is read: an old plan file must say what it is.
+    /// memory; version 2 could name an exhaustive fit's abundances) is refused by its version before its shape is read: an old plan file must say what it is.
     /// </summary>
     [Fact]
     public void PlanFiles_OfAnotherVersion_AreRefusedByTheirVersion()
@@ -47,8 +47,11 @@ public sealed class UnmixJobTests(SampleScene s)
         var old = Path.Combine(dir, "old.plan.json");
         File.WriteAllText(old, """{"Version":1,"Options":{"Input":"scene.tif","Output":"a.tif","Threads":8,"MemoryBytes":1073741824}}""");
         var e = Assert.Throws<Raster.RasterDataException>(() => UnmixPlan.Load(old));
-        Assert.Contains("plan version 1 is not supported (this version reads 2)", e.Message);
+        Assert.Contains("plan version 1 is not supported (this version reads 3)", e.Message);
         Assert.Contains("old.plan.json", e.Message);
+        // Version 2 named a fitted-abundance file whose pixels kept the fit's values: its tiles would differ from ours.
+        File.WriteAllText(old, """{"Version":2,"Options":{"Scene":{"Input":"scene.tif"}},"FittedFile":"fitted.bin"}""");
+        Assert.Contains("plan version 2 is not supported (this version reads 3)", Assert.Throws<Raster.RasterDataException>(() => UnmixPlan.Load(old)).Message);
         File.WriteAllText(old, """{"Kind":"mesma","Version":1,"Options":{"Scene":{"Input":"scene.tif"}}}""");
         Assert.Contains("MESMA plan version 1 is not supported", Assert.Throws<Raster.RasterDataException>(() => MesmaPlan.Load(old)).Message);
         File.WriteAllText(old, "not json");

@@ -25,7 +25,7 @@ internal sealed class DeepMethod : IUnmixMethod
     public MethodPlan Plan(MethodPlanning planning)
     {
         var (o, progress, cancel) = (planning.Options, planning.Progress, planning.Cancel);
-        if (planning.GivenModel is { } given) return new MethodPlan(given.Endmembers, new PlanArtifacts(given, null), null);
+        if (planning.GivenModel is { } given) return new MethodPlan(given.Endmembers, new PlanArtifacts(given), null);
         progress?.Invoke("fit", 0.04);
         var sample = planning.Sample();
         if (sample.Count == 0) throw new RasterDataException(o.Scene.Input, "has no valid pixel");
@@ -41,14 +41,13 @@ internal sealed class DeepMethod : IUnmixMethod
         // reproduces its tiles exactly.
         var model = MtlModel.FromBytes(scaled.ToBytes(), "(fitted model)");
         fit = fit with { Model = model };
-        // A fit over every valid pixel of the area is the answer for those pixels; otherwise apply the model.
-        (long[], float[])? fitted = fitSet.Exhaustive && fitSet.Count == sample.Count ? (fitSet.Positions, fit.Abundances) : null;
+        // Every pixel, in the fit or not, gets the model applied (MtlTrainer says why).
         planning.Lap("fit");
-        return new MethodPlan(model.Endmembers, new PlanArtifacts(model, fitted), fit);
+        return new MethodPlan(model.Endmembers, new PlanArtifacts(model), fit);
     }
 
     public ITileUnmixer CreateUnmixer(UnmixPlan plan, PlanArtifacts artifacts, int sceneWidth, CancellationToken cancel) =>
-        new MtlTileUnmixer(artifacts.Model ?? throw new InvalidOperationException("the deep method's plan has no model"), artifacts.Fitted, sceneWidth, cancel);
+        new MtlTileUnmixer(artifacts.Model ?? throw new InvalidOperationException("the deep method's plan has no model"), cancel);
 
     /// <summary>Each sample pixel divided by its scale under <paramref name="scale"/> (zero-scale pixels stay zero).</summary>
     private static double[] DivideByScale(PixelSample s, EndmemberSet e, PixelScale scale)

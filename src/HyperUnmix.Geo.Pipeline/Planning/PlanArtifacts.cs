@@ -6,17 +6,17 @@ using HyperUnmix.Geo.Unmixing.Endmembers;
 namespace HyperUnmix.Geo.Pipeline;
 
 /// <summary>
-/// What a method computed once per scene beyond the plan's numbers: a deep model and an exhaustive fit's abundances.
+/// What a method computed once per scene beyond the plan's numbers: a deep model.
 /// A local run keeps them in memory; a plan for runners elsewhere names their files with SHA-256 (<see cref="Save"/>,
 /// <see cref="Load"/>).
 /// </summary>
-internal sealed record PlanArtifacts(MtlModel? Model, (long[] Positions, float[] Abundances)? Fitted)
+internal sealed record PlanArtifacts(MtlModel? Model)
 {
-    public static readonly PlanArtifacts None = new(null, null);
+    public static readonly PlanArtifacts None = new((MtlModel?)null);
 
     /// <summary>
     /// Writes the artifacts into <paramref name="folder"/> and returns the plan naming them: the model when this run
-    /// fitted it (<paramref name="writesModel"/>; a given model file is named as it is), the exhaustive fit's abundances.
+    /// fitted it (<paramref name="writesModel"/>; a given model file is named as it is).
     /// </summary>
     public UnmixPlan Save(UnmixPlan plan, string folder, bool writesModel)
     {
@@ -25,12 +25,6 @@ internal sealed record PlanArtifacts(MtlModel? Model, (long[] Positions, float[]
             var file = Path.Combine(Path.GetFullPath(folder), "model.json");
             EndmemberFiles.WriteAtomically(file, model.ToBytes());
             plan = plan with { ModelFile = file, ModelSha256 = UnmixPlan.Sha256(file) };
-        }
-        if (Fitted is { } fitted)
-        {
-            var file = Path.Combine(Path.GetFullPath(folder), "fitted.bin");
-            FittedAbundances.Write(file, plan.Endmembers.Count, fitted.Positions, fitted.Abundances);
-            plan = plan with { FittedFile = file, FittedSha256 = UnmixPlan.Sha256(file) };
         }
         return plan;
     }
@@ -42,13 +36,7 @@ internal sealed record PlanArtifacts(MtlModel? Model, (long[] Positions, float[]
     public static PlanArtifacts Load(UnmixPlan plan)
     {
         var model = plan.ModelFile is null ? null : MtlModel.FromBytes(Checked(plan.ModelFile, plan.ModelSha256, "model"), plan.ModelFile);
-        (long[], float[])? fitted = null;
-        if (plan.FittedFile is not null)
-        {
-            var (_, positions, a) = FittedAbundances.Parse(Checked(plan.FittedFile, plan.FittedSha256, "fitted abundances"), plan.FittedFile);
-            fitted = (positions, a);
-        }
-        return new PlanArtifacts(model, fitted);
+        return new PlanArtifacts(model);
     }
 
     private static byte[] Checked(string path, string? sha, string what)

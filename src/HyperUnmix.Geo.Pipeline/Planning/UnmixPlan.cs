@@ -39,8 +39,10 @@ public sealed record FitSummary(int Pixels, double[] LossHistory, int Epochs, do
 public sealed record UnmixPlan
 {
     /// <summary>The plan format this version writes and reads; <see cref="Load(byte[], string)"/> refuses any other (<see cref="RasterDataException"/>, exit code 3).</summary>
-    /// <remarks>2: the options nested by concern (<see cref="UnmixOptions.Scene"/>, ...), without threads and memory.</remarks>
-    public const int CurrentVersion = 2;
+    /// <remarks>2: the options nested by concern (<see cref="UnmixOptions.Scene"/>, ...), without threads and memory.
+    /// 3: no fitted-abundance file; every pixel of a deep run gets the model applied (a version-2 plan's tiles would
+    /// differ from this version's on the pixels of an exhaustive fit).</remarks>
+    public const int CurrentVersion = 3;
     /// <summary>This plan's format (<see cref="CurrentVersion"/> when made here).</summary>
     public int Version { get; init; } = CurrentVersion;
     /// <summary>The run's options (input, bands, scale, nodata, ROI, method, output, ...).</summary>
@@ -65,10 +67,6 @@ public sealed record UnmixPlan
     public string? ModelFile { get; init; }
     /// <summary>Lower-case hex SHA-256 of <see cref="ModelFile"/>; null without one.</summary>
     public string? ModelSha256 { get; init; }
-    /// <summary>Abundances of a fit that covered every valid pixel of the area (those pixels keep them), and its SHA-256.</summary>
-    public string? FittedFile { get; init; }
-    /// <summary>Lower-case hex SHA-256 of <see cref="FittedFile"/>; null without one.</summary>
-    public string? FittedSha256 { get; init; }
     /// <summary>HySime's count of endmembers when P was estimated (a second opinion: P is the residual's elbow); else null.</summary>
     public int? EstimatedCount { get; init; }
     /// <summary>The signal-to-noise ratio the extractor estimated, dB, when endmembers were extracted and it estimated one; else null.</summary>
@@ -129,36 +127,6 @@ public sealed record UnmixPlan
     {
         using var f = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(f));
-    }
-}
-
-/// <summary>The abundances of an exhaustive deep fit, by scene position: a small binary file next to the plan.</summary>
-internal static class FittedAbundances
-{
-    private static ReadOnlySpan<byte> Magic => "HUFIT1\n\0"u8;
-
-    public static void Write(string path, int p, long[] positions, float[] abundances)
-    {
-        var n = positions.Length;
-        if (abundances.Length != (long)p * n) throw new ArgumentException("abundances must be P x positions");
-        var bytes = new byte[8 + 8 + 8L * n + 4L * p * n];
-        Magic.CopyTo(bytes);
-        BitConverter.TryWriteBytes(bytes.AsSpan(8), p);
-        BitConverter.TryWriteBytes(bytes.AsSpan(12), n);
-        System.Runtime.InteropServices.MemoryMarshal.AsBytes(positions.AsSpan()).CopyTo(bytes.AsSpan(16));
-        System.Runtime.InteropServices.MemoryMarshal.AsBytes(abundances.AsSpan()).CopyTo(bytes.AsSpan(16 + 8 * n));
-        EndmemberFiles.WriteAtomically(path, bytes);
-    }
-
-    /// <summary>A fitted-abundance file's contents (<paramref name="path"/> names it in errors).</summary>
-    public static (int P, long[] Positions, float[] Abundances) Parse(byte[] bytes, string path)
-    {
-        if (bytes.Length < 16 || !bytes.AsSpan(0, 8).SequenceEqual(Magic)) throw new RasterDataException(path, "is not a fitted-abundance file");
-        int p = BitConverter.ToInt32(bytes, 8), n = BitConverter.ToInt32(bytes, 12);
-        if (p < 1 || n < 0 || bytes.Length != 16 + 8L * n + 4L * p * n) throw new RasterDataException(path, "is truncated or damaged");
-        var positions = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(bytes.AsSpan(16, 8 * n)).ToArray();
-        var a = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(bytes.AsSpan(16 + 8 * n)).ToArray();
-        return (p, positions, a);
     }
 }
 

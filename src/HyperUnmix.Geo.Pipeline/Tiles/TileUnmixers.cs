@@ -59,49 +59,17 @@ internal sealed class LinearTileUnmixer(AbundanceSolver solver) : TileUnmixer<Ti
     }
 }
 
-/// <summary>
-/// The deep model per tile. When the fit covered every valid pixel of the area, those pixels keep the fitted
-/// abundances (the model's reconstruction gives their residual); otherwise each pixel is solved with the model.
-/// Either way a pixel's result depends on the pixel alone, never on the tile it falls in.
-/// </summary>
+/// <summary>The deep model per tile: each pixel solved with the model, so its result depends on the pixel alone.</summary>
 /// <param name="cancel">Stops a tile between the model's iterations (a model may ask for thousands per pixel).</param>
-/// <param name="fitted">The exhaustive fit's pixels (scene positions) and abundances (P x pixels), or null.</param>
-internal sealed class MtlTileUnmixer(MtlModel model, (long[] Positions, float[] Abundances)? fitted, int sceneWidth, CancellationToken cancel)
-    : TileUnmixer<MtlTileUnmixer.State>
+internal sealed class MtlTileUnmixer(MtlModel model, CancellationToken cancel) : TileUnmixer<MtlModel.Workspace>
 {
-    private readonly float[]? _fitted = fitted?.Abundances;
-    private readonly Dictionary<long, int>? _fittedIndex = fitted?.Positions.Select((pos, i) => (pos, i)).ToDictionary(t => t.pos, t => t.i);
-
-    internal sealed class State(MtlModel m)
-    {
-        public MtlModel.Workspace Workspace { get; } = m.CreateWorkspace();
-        public float[] Initial { get; set; } = [];
-    }
-
     public override bool TakesPixelInterleaved => false;
 
-    protected override State CreateState() => new(model);
+    protected override MtlModel.Workspace CreateState() => model.CreateWorkspace();
 
-    protected override void Solve(in TileBuffers t, BufferLayout layout, Window window, State s)
+    protected override void Solve(in TileBuffers t, BufferLayout layout, Window window, MtlModel.Workspace ws)
     {
-        var n = t.Pixels;
-        var valid = t.Valid;
-        if (layout != BufferLayout.BandSequential || t.AbundanceStride != n) throw new ArgumentException("the model solves whole band-sequential tiles");
-        if (_fitted is null || _fittedIndex is null)
-        {
-            model.Apply(t, s.Workspace, new MtlModel.ApplyStart { Cancel = cancel });
-            return;
-        }
-        var p = model.Count;
-        if (s.Initial.Length < p * n) s.Initial = new float[p * n];
-        var fitPixels = _fitted.Length / p;
-        for (var k = 0; k < n; k++)
-        {
-            var pos = (long)(window.RowOff + k / window.Width) * sceneWidth + window.ColOff + k % window.Width;
-            var found = _fittedIndex.TryGetValue(pos, out var col);
-            if (!found && valid[k] != 0) throw new InvalidOperationException($"pixel {pos} is valid but was not in the exhaustive fit");
-            for (var j = 0; j < p; j++) s.Initial[j * n + k] = found ? _fitted[j * fitPixels + col] : 1f / p;
-        }
-        model.Apply(t, s.Workspace, new MtlModel.ApplyStart { Initial = s.Initial.AsSpan(0, p * n), Iterations = 0 });
+        if (layout != BufferLayout.BandSequential || t.AbundanceStride != t.Pixels) throw new ArgumentException("the model solves whole band-sequential tiles");
+        model.Apply(t, ws, new MtlModel.ApplyStart { Cancel = cancel });
     }
 }

@@ -7,7 +7,7 @@ namespace HyperUnmix.Geo.Unmixing.Deep;
 
 /// <summary>The outcome of a fit: the shared model, the sample's abundances and how training went.</summary>
 /// <param name="Model">The fitted model, to apply to any pixel.</param>
-/// <param name="Abundances">The fit pixels' abundances, P x N row-major (one row of N per endmember) in the caller's pixel order; held-out pixels' come from the model.</param>
+/// <param name="Abundances">The fit pixels' abundances, P x N row-major (one row of N per endmember) in the caller's pixel order: the fitted model applied to each (as to any other pixel).</param>
 /// <param name="Pixels">Number of pixels given to the fit (N), held-out ones included.</param>
 /// <param name="LossHistory">The training loss (normalised units) at each epoch.</param>
 /// <param name="Epochs">Epochs run before stopping.</param>
@@ -105,17 +105,14 @@ internal static class MtlTrainer
         }
         var model = MtlModel.FromNetwork(net, best, scale, initial.Names, initial.Wavelengths);
 
-        // Abundances for every pixel in the caller's order: fitted ones for training pixels, the model's for held-out ones.
+        // Abundances for every pixel in the caller's order, training and held-out alike, from the chosen model: the
+        // training pixels' A parameters at the chosen epoch are an early-stopped iRprop+ state, not a solution of
+        // that model (on the sample scene they scored aRMSE 0.76 against FCLS's 0.44 from the very same starting
+        // model; applying it gives 0.50), and a pixel's answer must not depend on whether it was in the fit.
         var abundances = new float[p * pixels];
-        for (var k = 0; k < n; k++)
-            for (var j = 0; j < p; j++) abundances[j * pixels + train[k]] = best[net.AOffset + j * n + k];
-        if (holdOut.Length > 0)
-        {
-            var a = new float[p * holdOut.Length];
-            model.Apply(TileBuffers.AllValid(yHeld, holdOut.Length, p) with { Abundances = a }, model.CreateWorkspace(), new MtlModel.ApplyStart { Cancel = cancel });
-            for (var k = 0; k < holdOut.Length; k++)
-                for (var j = 0; j < p; j++) abundances[j * pixels + holdOut[k]] = a[j * holdOut.Length + k];
-        }
+        var yAll = new float[y.Length];
+        for (var i = 0; i < y.Length; i++) yAll[i] = (float)y[i];
+        model.Apply(TileBuffers.AllValid(yAll, pixels, p) with { Abundances = abundances }, model.CreateWorkspace(), new MtlModel.ApplyStart { Cancel = cancel });
         return new MtlFit(model, abundances, pixels, history, epochs, sw.Elapsed.TotalSeconds, net.FlopsPerEvaluation * epochs / 1e9, validation);
     }
 
