@@ -29,6 +29,7 @@ internal static partial class Commands
         var noRow = new Option<bool>("--no-row-branch") { Description = "mtl ablation: drop the row (endmember) branch." };
         var noColumn = new Option<bool>("--no-column-branch") { Description = "mtl ablation: drop the column (abundance) branch." };
         var linearOnly = new Option<bool>("--linear-only") { Description = "mtl ablation: drop both networks (a regularised NMF)." };
+        var keepNetwork = new Option<bool>("--keep-network") { Description = "mtl: keep the fitted network even when it reconstructs held-out pixels no better than a linear re-mix of the endmembers (by default the run then returns the linear start)." };
         var endmemberStep = new Option<float>("--endmember-step") { Description = "mtl: largest iRprop+ step of the endmembers (0 keeps them fixed; > 0 also trains the row branch).", DefaultValueFactory = _ => 0f };
         var endmembers = new Option<string?>("--endmembers", "-e") { Description = "Endmember spectra: CSV (one row per band) or ENVI spectral library (.sli)." };
         var names = new Option<string?>("--endmember-names") { Description = "Comma-separated spectra to take from --endmembers." };
@@ -68,7 +69,7 @@ internal static partial class Commands
         var roiSame = new Option<bool>("--roi-assume-scene-crs") { Description = "Read polygon coordinates in the scene's CRS (or pixel coordinates when the scene has none)." };
         var gdalReader = new Option<bool>("--gdal-reader") { Description = "Read through GDAL RasterIO even where the file can be read directly (uncompressed float32)." };
         var ioOnly = new Option<bool>("--io-only") { Description = "Benchmark aid: read and write everything without unmixing (the I/O floor)." };
-        List<Option> options = [method, endmembers, names, resample, p, extractor, noRefine, normalize, fractions, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly, model, alpha, epochs, fitPixels, noRow, noColumn, linearOnly, endmemberStep];
+        List<Option> options = [method, endmembers, names, resample, p, extractor, noRefine, normalize, fractions, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly, model, alpha, epochs, fitPixels, noRow, noColumn, linearOnly, keepNetwork, endmemberStep];
         options.AddRange(common.All);
         return (options, (parse, input, output_) => common.Apply(parse, new UnmixOptions
         {
@@ -106,6 +107,7 @@ internal static partial class Commands
                     RowBranch = !parse.GetValue(noRow),
                     ColumnBranch = !parse.GetValue(noColumn),
                     Nonlinear = !parse.GetValue(linearOnly),
+                    RequireNonlinearGain = !parse.GetValue(keepNetwork),
                     EndmemberSteps = parse.GetValue(endmemberStep) is var es and > 0 ? new StepBounds(es / 5, 1e-7f, es) : default,
                 },
                 SignalFractions = parse.GetValue(fractions) == "signal",
@@ -171,6 +173,7 @@ internal static partial class Commands
             if (r.Fit is { } fitted)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  deep model: fitted on {fitted.Pixels} pixels, {fitted.Epochs} epochs in {fitted.Seconds:F1} s ({fitted.Gflops / fitted.Seconds:F1} GFLOP/s), loss {fitted.InitialLoss:G4} -> {fitted.FinalLoss:G4}"));
+            if (r.Fit?.Test is { } test) Console.WriteLine($"  nonlinearity: {test.Reason}");
             Console.WriteLine($"  {r.Tiles} tiles of {r.TileSize} px on {r.Workers} threads; reader: {r.ReadPath}; BLAS: {Blas.Default.Name}");
             Console.WriteLine($"  time: {string.Join(", ", r.StageSeconds.Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:F2} s")))}");
             Console.WriteLine($"Outputs:\n  {r.Output}");

@@ -110,6 +110,11 @@ public sealed class CommandTests : IDisposable
         Assert.True(fit.Code == 0, fit.Err);
         Assert.Contains("deep model: fitted on 7922 pixels", fit.Out);
         Assert.Contains("on all 7922 valid pixels", fit.Out);
+        // A linear scene: the network does not beat a linear re-mix of the endmembers, so the linear start is returned.
+        Assert.Contains("nonlinearity: network not kept, linear start returned", fit.Out);
+        var report = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(_cli.Path("fit.report.json")))!["deep_model"]!["nonlinearity"]!;
+        Assert.False(report["network_kept"]!.GetValue<bool>());
+        Assert.True(report["z"]!.GetValue<double>() > -2);
         var applied = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", _cli.Path("applied.tif"), "--model", _cli.Path("fit.model.json"));
         Assert.True(applied.Code == 0, applied.Err);
         Assert.Equal(CliRunner.PixelHash(_cli.Path("fit.tif")), CliRunner.PixelHash(_cli.Path("applied.tif")));

@@ -43,6 +43,13 @@ public sealed record MtlOptions
     /// </summary>
     public StepBounds EndmemberSteps { get; init; } = new(0f, 0f, 0f);
 
+    /// <summary>
+    /// Keep the fitted network only when it reconstructs the held-out pixels significantly better than the best
+    /// linear re-mix of the endmembers does (<see cref="NonlinearityTest"/>); otherwise the deep step returns its
+    /// linear start. False keeps whatever the fit chose (the paper's procedure).
+    /// </summary>
+    public bool RequireNonlinearGain { get; init; } = true;
+
     /// <summary>Fraction of the fit pixels held out to choose when to stop (0: stop on the training loss alone).</summary>
     public double ValidationFraction { get; init; } = 0.1;
     /// <summary>Epochs between two evaluations on the held-out pixels.</summary>

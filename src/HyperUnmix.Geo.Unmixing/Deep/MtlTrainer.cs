@@ -5,6 +5,29 @@ using HyperUnmix.Geo.Unmixing.Solvers;
 
 namespace HyperUnmix.Geo.Unmixing.Deep;
 
+/// <summary>
+/// The ground-truth-free test that decides whether the fitted network is kept (issue 19, item 2). A network lowers the
+/// held-out reconstruction error on linear scenes too, by re-mixing imperfect endmembers linearly, and that moves the
+/// abundances away from those of the endmembers the run reports (on the sample scene: aRMSE 0.50 against FCLS's 0.44).
+/// So the network must beat the best linear re-mix of the endmembers (W = Y Aᵀ(AAᵀ)⁻¹ from the linear start's
+/// abundances, no network) on the same held-out pixels, by a paired one-sided test on their squared residuals
+/// (z below <see cref="Threshold"/>); otherwise the deep step returns its linear start.
+/// </summary>
+/// <param name="DeepError">Held-out mean squared residual of the chosen model (data units).</param>
+/// <param name="LinearError">The same for the linear re-mix.</param>
+/// <param name="Z">Mean per-pixel difference (deep − linear) over its standard error.</param>
+/// <param name="Pixels">Held-out pixels compared.</param>
+/// <param name="Kept">Whether the network was kept.</param>
+public sealed record NonlinearityTest(double DeepError, double LinearError, double Z, int Pixels, bool Kept)
+{
+    /// <summary>The z below which the network is kept: a one-sided test at about the 2% level.</summary>
+    public const double Threshold = -2;
+
+    /// <summary>The decision and its reason, one line.</summary>
+    public string Reason => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+        $"{(Kept ? "network kept" : "network not kept, linear start returned")}: held-out error {DeepError / LinearError:F3}x that of a linear re-mix of the endmembers ({Pixels} pixels, z = {Z:F1}; kept when z < {Threshold:F0})");
+}
+
 /// <summary>The outcome of a fit: the shared model, the sample's abundances and how training went.</summary>
 /// <param name="Model">The fitted model, to apply to any pixel.</param>
 /// <param name="Abundances">The fit pixels' abundances, P x N row-major (one row of N per endmember) in the caller's pixel order: the fitted model applied to each (as to any other pixel).</param>
@@ -14,8 +37,9 @@ namespace HyperUnmix.Geo.Unmixing.Deep;
 /// <param name="Seconds">Wall-clock time of the fit.</param>
 /// <param name="Gflops">Floating-point work of the loss and gradient evaluations, in 10⁹ operations.</param>
 /// <param name="ValidationHistory">Held-out reconstruction error (mean squared, data units) at each check.</param>
+/// <param name="Test">Whether the network was kept, and why; null when it was not tested (no held-out pixels, no network, or the test turned off).</param>
 public sealed record MtlFit(MtlModel Model, float[] Abundances, int Pixels, IReadOnlyList<double> LossHistory, int Epochs, double Seconds, double Gflops,
-    IReadOnlyList<double> ValidationHistory)
+    IReadOnlyList<double> ValidationHistory, NonlinearityTest? Test = null)
 {
     /// <summary>The training loss at the first epoch, at the FCLS starting point (normalised units).</summary>
     public double InitialLoss => LossHistory[0];
@@ -70,6 +94,7 @@ internal static class MtlTrainer
 
         var net = new MtlNetwork(yf, bands, n, p, options, blas);
         var theta = net.Initialise(e0, a0);
+        var start = (float[])theta.Clone();
         var grad = new float[net.Count];
         var best = (float[])theta.Clone();
         var bestScore = double.PositiveInfinity;
@@ -103,6 +128,12 @@ internal static class MtlTrainer
             rprop.Update(theta, grad, loss);
             net.Project(theta);
         }
+        NonlinearityTest? test = null;
+        if (options.RequireNonlinearGain && options.Nonlinear && options.ColumnBranch && holdOut.Length > 0)
+        {
+            test = TestNonlinearity(net, best, start, yf, a0, (scale, initial, yHeld, holdOut.Length));
+            if (!test.Kept) start.CopyTo(best, 0);
+        }
         var model = MtlModel.FromNetwork(net, best, scale, initial.Names, initial.Wavelengths);
 
         // Abundances for every pixel in the caller's order, training and held-out alike, from the chosen model: the
@@ -113,7 +144,7 @@ internal static class MtlTrainer
         var yAll = new float[y.Length];
         for (var i = 0; i < y.Length; i++) yAll[i] = (float)y[i];
         model.Apply(TileBuffers.AllValid(yAll, pixels, p) with { Abundances = abundances }, model.CreateWorkspace(), new MtlModel.ApplyStart { Cancel = cancel });
-        return new MtlFit(model, abundances, pixels, history, epochs, sw.Elapsed.TotalSeconds, net.FlopsPerEvaluation * epochs / 1e9, validation);
+        return new MtlFit(model, abundances, pixels, history, epochs, sw.Elapsed.TotalSeconds, net.FlopsPerEvaluation * epochs / 1e9, validation, test);
     }
 
     private static double[] Columns(ReadOnlySpan<double> y, int bands, int pixels, int[] columns)
@@ -127,11 +158,91 @@ internal static class MtlTrainer
     /// <summary>Mean squared reconstruction error of held-out pixels under the current mixing model.</summary>
     private static double HeldOutError(MtlNetwork net, float[] theta, double scale, EndmemberSet initial, float[] yHeld, int count)
     {
-        var model = MtlModel.FromNetwork(net, theta, scale, initial.Names, initial.Wavelengths);
-        var residual = new float[count];
-        model.Apply(TileBuffers.AllValid(yHeld, count, model.Count) with { Residual = residual }, model.CreateWorkspace());
         double s = 0;
-        foreach (var r in residual) s += (double)r * r;
+        foreach (var r in HeldOutResiduals(net, theta, (scale, initial, yHeld, count))) s += (double)r * r;
         return s / count;
+    }
+
+    /// <summary>Each held-out pixel's reconstruction RMSE under the mixing model of <paramref name="theta"/>.</summary>
+    private static float[] HeldOutResiduals(MtlNetwork net, float[] theta, (double Scale, EndmemberSet Initial, float[] Y, int Count) held)
+    {
+        var model = MtlModel.FromNetwork(net, theta, held.Scale, held.Initial.Names, held.Initial.Wavelengths);
+        var residual = new float[held.Count];
+        model.Apply(TileBuffers.AllValid(held.Y, held.Count, model.Count) with { Residual = residual }, model.CreateWorkspace());
+        return residual;
+    }
+
+    /// <summary>
+    /// <see cref="NonlinearityTest"/>: the chosen model against the best linear re-mix of the endmembers (the starting
+    /// parameters, network output zero, with W_c = Y Aᵀ(AAᵀ)⁻¹ for the training pixels Y and their linear-start
+    /// abundances A, normalised units), on the held-out pixels. Plain loops in a fixed order: the same bits anywhere.
+    /// </summary>
+    private static NonlinearityTest TestNonlinearity(MtlNetwork net, float[] best, float[] start, float[] y, float[] a,
+        (double Scale, EndmemberSet Initial, float[] Y, int Count) held)
+    {
+        int l = net.L, p = net.P, n = net.N;
+        var aat = new double[p * p];
+        var yat = new double[l * p];
+        for (var j = 0; j < p; j++)
+            for (var k = 0; k <= j; k++)
+            {
+                double s = 0;
+                for (var i = 0; i < n; i++) s += (double)a[j * n + i] * a[k * n + i];
+                aat[j * p + k] = aat[k * p + j] = s;
+            }
+        for (var b = 0; b < l; b++)
+            for (var j = 0; j < p; j++)
+            {
+                double s = 0;
+                for (var i = 0; i < n; i++) s += (double)y[b * n + i] * a[j * n + i];
+                yat[b * p + j] = s;
+            }
+        var linear = (float[])start.Clone();
+        var w = SolveRight(yat, aat, l, p);
+        for (var i = 0; i < l * p; i++) linear[net.WcOffset + i] = (float)w[i];
+        var deep = HeldOutResiduals(net, best, held);
+        var lin = HeldOutResiduals(net, linear, held);
+        double sd = 0, sl = 0, sum = 0, sum2 = 0;
+        for (var i = 0; i < held.Count; i++)
+        {
+            double d2 = (double)deep[i] * deep[i], l2 = (double)lin[i] * lin[i], d = d2 - l2;
+            sd += d2; sl += l2; sum += d; sum2 += d * d;
+        }
+        var m = held.Count;
+        var mean = sum / m;
+        var se = Math.Sqrt(Math.Max(sum2 / m - mean * mean, 0) / Math.Max(m - 1, 1));
+        var z = se > 0 ? mean / se : mean < 0 ? double.NegativeInfinity : 0;
+        return new NonlinearityTest(sd / m, sl / m, z, m, z < NonlinearityTest.Threshold);
+    }
+
+    /// <summary>X = B (G + εI)⁻¹ for a symmetric positive semi-definite P x P matrix G and B of rows x P (ε: 1e-9 of G's mean diagonal, so that an endmember no pixel uses gets a zero column, not a division by zero).</summary>
+    private static double[] SolveRight(double[] b, double[] g, int rows, int p)
+    {
+        var inv = new double[p * p];
+        var m = (double[])g.Clone();
+        double trace = 0;
+        for (var j = 0; j < p; j++) trace += m[j * p + j];
+        for (var j = 0; j < p; j++) { inv[j * p + j] = 1; m[j * p + j] += 1e-9 * trace / p + double.Epsilon; }
+        // Gauss-Jordan without pivoting: G + εI is positive definite.
+        for (var c = 0; c < p; c++)
+        {
+            var piv = m[c * p + c];
+            for (var k = 0; k < p; k++) { m[c * p + k] /= piv; inv[c * p + k] /= piv; }
+            for (var r = 0; r < p; r++)
+            {
+                if (r == c) continue;
+                var f = m[r * p + c];
+                for (var k = 0; k < p; k++) { m[r * p + k] -= f * m[c * p + k]; inv[r * p + k] -= f * inv[c * p + k]; }
+            }
+        }
+        var x = new double[rows * p];
+        for (var r = 0; r < rows; r++)
+            for (var j = 0; j < p; j++)
+            {
+                double s = 0;
+                for (var k = 0; k < p; k++) s += b[r * p + k] * inv[k * p + j];
+                x[r * p + j] = s;
+            }
+        return x;
     }
 }
