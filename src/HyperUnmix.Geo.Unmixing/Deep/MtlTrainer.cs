@@ -10,8 +10,10 @@ namespace HyperUnmix.Geo.Unmixing.Deep;
 /// held-out reconstruction error on linear scenes too, by re-mixing imperfect endmembers linearly, and that moves the
 /// abundances away from those of the endmembers the run reports (on the sample scene: aRMSE 0.50 against FCLS's 0.44).
 /// So the network must beat the best linear re-mix of the endmembers (W = Y Aᵀ(AAᵀ)⁻¹ from the linear start's
-/// abundances, no network) on the same held-out pixels, by a paired one-sided test on their squared residuals
-/// (z below <see cref="Threshold"/>); otherwise the deep step returns its linear start.
+/// abundances, no network) on the same held-out pixels: by at least <see cref="MinGain"/> of the re-mix's error, and
+/// significantly (a paired one-sided test on their squared residuals, z below <see cref="Threshold"/>; with a thousand
+/// held-out pixels the test alone detects gains of a few parts in ten thousand, which move nothing a user would see);
+/// otherwise the deep step returns its linear start.
 /// </summary>
 /// <param name="DeepError">Held-out mean squared residual of the chosen model (data units).</param>
 /// <param name="LinearError">The same for the linear re-mix.</param>
@@ -22,10 +24,12 @@ public sealed record NonlinearityTest(double DeepError, double LinearError, doub
 {
     /// <summary>The z below which the network is kept: a one-sided test at about the 2% level.</summary>
     public const double Threshold = -2;
+    /// <summary>The smallest relative gain over the linear re-mix that keeps the network (1%).</summary>
+    public const double MinGain = 0.01;
 
     /// <summary>The decision and its reason, one line.</summary>
     public string Reason => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"{(Kept ? "network kept" : "network not kept, linear start returned")}: held-out error {DeepError / LinearError:F3}x that of a linear re-mix of the endmembers ({Pixels} pixels, z = {Z:F1}; kept when z < {Threshold:F0})");
+        $"{(Kept ? "network kept" : "network not kept, linear start returned")}: held-out error {DeepError / LinearError:F3}x that of a linear re-mix of the endmembers ({Pixels} pixels, z = {Z:F1}; kept when z < {Threshold:F0} and the error is {MinGain * 100:F0}% lower or more)");
 }
 
 /// <summary>The outcome of a fit: the shared model, the sample's abundances and how training went.</summary>
@@ -212,7 +216,7 @@ internal static class MtlTrainer
         var mean = sum / m;
         var se = Math.Sqrt(Math.Max(sum2 / m - mean * mean, 0) / Math.Max(m - 1, 1));
         var z = se > 0 ? mean / se : mean < 0 ? double.NegativeInfinity : 0;
-        return new NonlinearityTest(sd / m, sl / m, z, m, z < NonlinearityTest.Threshold);
+        return new NonlinearityTest(sd / m, sl / m, z, m, z < NonlinearityTest.Threshold && sd < (1 - NonlinearityTest.MinGain) * sl);
     }
 
     /// <summary>X = B (G + εI)⁻¹ for a symmetric positive semi-definite P x P matrix G and B of rows x P (ε: 1e-9 of G's mean diagonal, so that an endmember no pixel uses gets a zero column, not a division by zero).</summary>
