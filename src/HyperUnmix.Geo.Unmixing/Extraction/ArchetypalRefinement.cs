@@ -102,6 +102,7 @@ internal static class ArchetypalRefinement
         var gradB = new double[n * p];
         var etaA = 1 / Math.Max(SpectralNormSquared(e, l, p), 1e-12);
         var etaB = etaA * Math.Sqrt((double)p / n);
+        var logs = Enumerable.Range(0, p).Select(_ => new double[n]).ToArray();
         var iterations = 0;
         for (var t = 1; t <= o.Iterations; t++)
         {
@@ -111,7 +112,7 @@ internal static class ArchetypalRefinement
                 Residual(blas, yh, e, a, resid, l, n, p);
                 // ∇_A ½‖Ŷ − E A‖² = −Eᵀ R
                 blas.Gemm(true, false, p, n, l, -1.0, e, p, resid, n, 0.0, gradA, n);
-                for (var i = 0; i < n; i++) SoftmaxStep(a, gradA, etaA, i, n, p);
+                SoftmaxSteps(a, gradA, etaA, n, p);
             }
             for (var k = 0; k < o.EndmemberSteps; k++)
             {
@@ -119,7 +120,7 @@ internal static class ArchetypalRefinement
                 // ∇_B ½‖Ŷ − Ŷ B A‖² = −Ŷᵀ (R Aᵀ)
                 blas.Gemm(false, true, l, p, n, 1.0, resid, n, a, n, 0.0, rat, p);
                 blas.Gemm(true, false, n, p, l, -1.0, yh, n, rat, p, 0.0, gradB, p);
-                for (var j = 0; j < p; j++) SoftmaxStepB(bMat, gradB, etaB, j, n, p, norms);
+                Parallel.For(0, p, j => SoftmaxStepB(bMat, gradB, etaB, j, n, p, norms, logs[j]));
                 blas.Gemm(false, false, l, p, n, 1.0, yh, n, bMat, p, 0.0, e, p);
             }
             iterations = t;
@@ -161,6 +162,20 @@ internal static class ArchetypalRefinement
         blas.Gemm(false, false, l, n, p, -1.0, e, p, a, n, 1.0, r, n);
     }
 
+    /// <summary>
+    /// <see cref="SoftmaxStep"/> for every pixel, in parallel over blocks of pixels: each pixel's step reads and writes
+    /// only its own column, so the result is the same bits whatever the blocks and threads. (The steps' logarithms and
+    /// exponentials were half the refinement's time.)
+    /// </summary>
+    private static void SoftmaxSteps(double[] a, double[] g, double eta, int n, int p)
+    {
+        const int block = 1024;
+        Parallel.For(0, (n + block - 1) / block, c =>
+        {
+            for (int i = c * block, end = Math.Min(n, i + block); i < end; i++) SoftmaxStep(a, g, eta, i, n, p);
+        });
+    }
+
     /// <summary>a_:,i ← softmax(log a_:,i − η g_:,i): an entropic mirror-descent step on the simplex (column i of P x N).</summary>
     private static void SoftmaxStep(double[] a, double[] g, double eta, int i, int n, int p)
     {
@@ -176,17 +191,20 @@ internal static class ArchetypalRefinement
         for (var j = 0; j < p; j++) a[j * n + i] = z[j] / s;
     }
 
-    /// <summary>The same step for column j of B (N x P), over the pixels (zero-length pixels keep no weight).</summary>
-    private static void SoftmaxStepB(double[] b, double[] g, double eta, int j, int n, int p, double[] norms)
+    /// <summary>
+    /// The same step for column j of B (N x P), over the pixels (zero-length pixels keep no weight); <paramref name="z"/>
+    /// (N) holds the exponents between the two passes, so each logarithm is taken once.
+    /// </summary>
+    private static void SoftmaxStepB(double[] b, double[] g, double eta, int j, int n, int p, double[] norms, double[] z)
     {
         var max = double.NegativeInfinity;
         for (var i = 0; i < n; i++)
-            if (norms[i] > 0) max = Math.Max(max, Math.Log(Math.Max(b[i * p + j], 1e-300)) - eta * g[i * p + j]);
+            if (norms[i] > 0) max = Math.Max(max, z[i] = Math.Log(Math.Max(b[i * p + j], 1e-300)) - eta * g[i * p + j]);
         double s = 0;
         for (var i = 0; i < n; i++)
         {
             if (norms[i] <= 0) continue;
-            var v = Math.Exp(Math.Log(Math.Max(b[i * p + j], 1e-300)) - eta * g[i * p + j] - max);
+            var v = Math.Exp(z[i] - max);
             b[i * p + j] = v;
             s += v;
         }
