@@ -5,8 +5,7 @@ namespace HyperUnmix.Geo.Pipeline;
 
 /// <summary>Valid pixels gathered for model-order estimation and endmember extraction.</summary>
 /// <param name="Y">L x N row-major.</param>
-/// <param name="Positions">Scene position (row * width + col) of each column.</param>
-internal sealed record PixelSample(double[] Y, int Bands, int Count, bool Exhaustive, long[] Positions)
+internal sealed record PixelSample(double[] Y, int Bands, int Count, bool Exhaustive)
 {
     /// <summary>A subset of the columns, evenly spread over the sample's order (which follows the scene's cells).</summary>
     public PixelSample Subset(int max)
@@ -16,7 +15,7 @@ internal sealed record PixelSample(double[] Y, int Bands, int Count, bool Exhaus
         var y = new double[Bands * max];
         for (var b = 0; b < Bands; b++)
             for (var k = 0; k < max; k++) y[b * max + k] = Y[b * Count + idx[k]];
-        return new PixelSample(y, Bands, max, false, idx.Select(i => Positions[i]).ToArray());
+        return new PixelSample(y, Bands, max, false);
     }
 }
 
@@ -89,7 +88,7 @@ internal static class Sampling
         {
             if (inside[p] == 0) continue;
             for (var b = 0; b < l; b++) (values[b], flags[b]) = (buf[b * n + p], ok[b * n + p]);
-            if (flags.AsSpan().Contains((byte)1)) sample.Add(values, flags, (w.RowOff + p / w.Width) * width + w.ColOff + p % w.Width);
+            if (flags.AsSpan().Contains((byte)1)) sample.Add(values, flags);
         }
     }
 
@@ -116,7 +115,7 @@ internal static class Sampling
                 if (!valid.AsSpan().Contains((byte)1)) continue;
                 one[0] = 1;
                 if (roi is not null && roi.Mask(pw, one) == 0) continue;
-                sample.Add(pixel, valid, r * width + c);
+                sample.Add(pixel, valid);
             }
         }
         return sample;
@@ -128,7 +127,6 @@ internal sealed class RawSample(int[] bands, bool exhaustive)
 {
     private readonly List<float[]> _values = [];
     private readonly List<byte[]> _valid = [];
-    private readonly List<long> _positions = [];
     /// <summary>Per pixel: 0 in every valid sample (a fill value), decided once when it is added.</summary>
     private readonly List<bool> _fill = [];
 
@@ -139,12 +137,11 @@ internal sealed class RawSample(int[] bands, bool exhaustive)
     /// <summary>Pixels with at least one valid sample.</summary>
     public int Count => _values.Count;
 
-    public void Add(ReadOnlySpan<float> values, ReadOnlySpan<byte> valid, long position)
+    public void Add(ReadOnlySpan<float> values, ReadOnlySpan<byte> valid)
     {
         _stats = null;
         _values.Add(values.ToArray());
         _valid.Add(valid.ToArray());
-        _positions.Add(position);
         var fill = true;
         for (var q = 0; q < values.Length && fill; q++) fill = valid[q] == 0 || values[q] == 0;
         _fill.Add(fill);
@@ -229,6 +226,6 @@ internal sealed class RawSample(int[] bands, bool exhaustive)
         var y = new double[l * n];
         for (var k = 0; k < n; k++)
             for (var b = 0; b < l; b++) y[b * n + k] = _values[chosen[k]][keep[b]] * scale;
-        return new PixelSample(y, l, n, Exhaustive, chosen.Select(p => _positions[p]).ToArray());
+        return new PixelSample(y, l, n, Exhaustive);
     }
 }

@@ -33,7 +33,7 @@ public sealed class BrightnessTestTests
                 y[b * n + k] = s * v + 0.003 * Normal(rng);
             }
         }
-        return (new PixelSample(y, l, n, true, Enumerable.Range(0, n).Select(i => (long)i).ToArray()), e);
+        return (new PixelSample(y, l, n, true), e);
     }
 
     private static double Normal(Random r) => Math.Sqrt(-2 * Math.Log(1 - r.NextDouble())) * Math.Cos(2 * Math.PI * r.NextDouble());

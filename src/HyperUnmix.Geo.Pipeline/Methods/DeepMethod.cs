@@ -46,7 +46,7 @@ internal sealed class DeepMethod : IUnmixMethod
         return new MethodPlan(model.Endmembers, new PlanArtifacts(model), fit);
     }
 
-    public ITileUnmixer CreateUnmixer(UnmixPlan plan, PlanArtifacts artifacts, int sceneWidth, CancellationToken cancel) =>
+    public ITileUnmixer CreateUnmixer(UnmixPlan plan, PlanArtifacts artifacts, CancellationToken cancel) =>
         new MtlTileUnmixer(artifacts.Model ?? throw new InvalidOperationException("the deep method's plan has no model"), cancel);
 
     /// <summary>Each sample pixel divided by its scale under <paramref name="scale"/> (zero-scale pixels stay zero).</summary>

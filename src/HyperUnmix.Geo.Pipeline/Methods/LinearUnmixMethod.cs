@@ -21,6 +21,6 @@ internal sealed class LinearUnmixMethod(string name, LinearMethod solver, string
     }
 
     /// <summary>The plan's endmembers are already unit-length under l2.</summary>
-    public ITileUnmixer CreateUnmixer(UnmixPlan plan, PlanArtifacts artifacts, int sceneWidth, CancellationToken cancel) =>
+    public ITileUnmixer CreateUnmixer(UnmixPlan plan, PlanArtifacts artifacts, CancellationToken cancel) =>
         new LinearTileUnmixer(new AbundanceSolver(plan.Endmembers.ToSet(), solver, scale: plan.Options.Method.EffectiveNormalize));
 }

@@ -48,7 +48,7 @@ internal interface IUnmixMethod
     /// <summary>The method's parameters for the output's metadata, or null.</summary>
     string? Parameters(UnmixOptions o);
     MethodPlan Plan(MethodPlanning planning);
-    ITileUnmixer CreateUnmixer(UnmixPlan plan, PlanArtifacts artifacts, int sceneWidth, CancellationToken cancel);
+    ITileUnmixer CreateUnmixer(UnmixPlan plan, PlanArtifacts artifacts, CancellationToken cancel);
 }
 
 /// <summary>The methods a run can name.</summary>
@@ -74,8 +74,8 @@ internal static class UnmixMethods
     /// The tile unmixer of a plan, chosen here once for every runner (the local one with the artifacts planning left
     /// in memory, the cluster's with those read back from the plan's files); null for the I/O floor.
     /// </summary>
-    public static ITileUnmixer? CreateUnmixer(UnmixPlan plan, PlanArtifacts artifacts, int sceneWidth, CancellationToken cancel) =>
-        plan.Options.Execution.IoOnly ? null : Get(plan.Options.Method.Name).CreateUnmixer(plan, artifacts, sceneWidth, cancel);
+    public static ITileUnmixer? CreateUnmixer(UnmixPlan plan, PlanArtifacts artifacts, CancellationToken cancel) =>
+        plan.Options.Execution.IoOnly ? null : Get(plan.Options.Method.Name).CreateUnmixer(plan, artifacts, cancel);
 }
 
 /// <summary>The names a run can choose from, with their descriptions: what a command line or a plugin offers.</summary>

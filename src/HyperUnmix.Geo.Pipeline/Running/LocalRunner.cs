@@ -26,7 +26,7 @@ internal static class LocalRunner
         var prepared = ScenePlanner.Prepare(o, source, bands, roi, area, progress, clock, cancel);
         var plan = prepared.Plan;
         var workers = ScenePlanner.PlanMemory(o, plan.Bands.Length, plan.Endmembers.Count).Workers;
-        var unmixer = UnmixMethods.CreateUnmixer(plan, prepared.Artifacts, source.Info.Width, cancel);
+        var unmixer = UnmixMethods.CreateUnmixer(plan, prepared.Artifacts, cancel);
         using var processor = new TileProcessor(plan, source, roi, unmixer, ownsSource: false);
         var grid = processor.Grid;
 

@@ -84,7 +84,7 @@ public sealed class TileProcessor : IDisposable
             if (!new Window(0, 0, info.Width, info.Height).Contains(plan.Area) || plan.Bands.Any(b => b < 0 || b >= info.BandCount))
                 throw new RasterDataException(o.Scene.Input, $"does not match its plan ({info.Width}x{info.Height}, {info.BandCount} bands): the file changed after planning");
             var roi = o.Scene.Roi is null ? null : RegionOfInterest.Load(o.Scene.Roi, info, o.Scene.RoiSelection, cancel);
-            var unmixer = UnmixMethods.CreateUnmixer(plan, o.Execution.IoOnly ? PlanArtifacts.None : PlanArtifacts.Load(plan), info.Width, cancel);
+            var unmixer = UnmixMethods.CreateUnmixer(plan, o.Execution.IoOnly ? PlanArtifacts.None : PlanArtifacts.Load(plan), cancel);
             return new TileProcessor(plan, source, roi, unmixer, ownsSource: true);
         }
         catch

@@ -125,11 +125,9 @@ public sealed partial class MtlModel
     /// <summary>New buffers for <see cref="Apply"/>, sized for this model and <see cref="BatchPixels"/>: one per thread, reused from tile to tile.</summary>
     public Workspace CreateWorkspace() => new(this, BatchPixels);
 
-    /// <summary>How <see cref="Apply"/> starts and how long it runs (the defaults: FCLS, the model's iterations).</summary>
+    /// <summary>How long <see cref="Apply"/> runs from its linear start (the default: the model's iterations).</summary>
     public readonly ref struct ApplyStart
     {
-        /// <summary>Abundances (P x N) to start from instead of FCLS, e.g. those of the fit.</summary>
-        public ReadOnlySpan<float> Initial { get; init; }
         /// <summary>Projected-gradient iterations (null: the model's); 0 keeps the start.</summary>
         public int? Iterations { get; init; }
         /// <summary>Checked at every iteration of every batch.</summary>
@@ -145,7 +143,7 @@ public sealed partial class MtlModel
     public void Apply(in TileBuffers t, Workspace ws, in ApplyStart start = default)
     {
         int n = t.Pixels;
-        ReadOnlySpan<float> y = t.Y, initial = start.Initial;
+        ReadOnlySpan<float> y = t.Y;
         ReadOnlySpan<byte> valid = t.Valid;
         Span<float> abundances = t.Abundances, residual = t.Residual;
         var noData = t.NoData;
@@ -159,8 +157,6 @@ public sealed partial class MtlModel
             var m = ws.Pixels = Math.Min(ws.Batch, n - first);
             for (var l = 0; l < Bands; l++) y.Slice(l * n + first, m).CopyTo(chunk.AsSpan(l * m, m));
             valid.Slice(first, m).CopyTo(ws.Valid);
-            if (!initial.IsEmpty)
-                for (var j = 0; j < Count; j++) initial.Slice(j * n + first, m).CopyTo(ws.At.AsSpan(j * m, m));
             var scales = ws.PixelScales;
             if (PixelScale != PixelScale.None)
             {
@@ -172,12 +168,10 @@ public sealed partial class MtlModel
                     for (var px = 0; px < m; px++) row[px] = scales[px] > 0 ? row[px] / scales[px] : 0;
                 }
                 // The scaled solution (a = b / Σb, or FCLS of the unit-length pixel) is the linear start: no second solve.
-                if (initial.IsEmpty)
-                    for (var j = 0; j < Count; j++)
-                        for (var px = 0; px < m; px++) ws.At[j * m + px] = ws.Valid[px] != 0 ? ws.Fcls[j * m + px] : 1f / Count;
+                for (var j = 0; j < Count; j++)
+                    for (var px = 0; px < m; px++) ws.At[j * m + px] = ws.Valid[px] != 0 ? ws.Fcls[j * m + px] : 1f / Count;
             }
-            var started = !initial.IsEmpty || PixelScale != PixelScale.None;
-            ApplyBatch(ws, started, start);
+            ApplyBatch(ws, started: PixelScale != PixelScale.None, start);
             for (var px = 0; px < m; px++)
             {
                 var ok = valid[first + px] != 0;
