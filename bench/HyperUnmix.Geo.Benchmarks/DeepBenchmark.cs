@@ -159,7 +159,9 @@ internal static class DeepBenchmark
     private static (double, double, double, bool) ScoreDeepTested(SyntheticScene s, EndmemberSet vca, MtlOptions o)
     {
         var fit = MtlTrainer.Fit(s.CubeAsDouble(), s.Bands, s.Pixels, vca, o);
-        var (r, sad) = Score(s, fit.Model.Endmembers, fit.Abundances);
+        var a = new float[fit.Model.Count * s.Pixels];
+        fit.Model.Apply(TileBuffers.AllValid(s.Cube, s.Pixels, fit.Model.Count) with { Abundances = a }, fit.Model.CreateWorkspace());
+        var (r, sad) = Score(s, fit.Model.Endmembers, a);
         return (r, sad, fit.Seconds, fit.Test?.Kept ?? true);
     }
 

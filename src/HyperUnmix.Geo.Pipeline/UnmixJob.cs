@@ -128,7 +128,7 @@ public static class UnmixJob
         clock.Lap("assemble");
         MtlFit? fit = null;
         if (plan.Fit is { } f && plan.ModelFile is not null)
-            fit = new MtlFit(MtlModel.Load(plan.ModelFile), [], f.Pixels, f.LossHistory, f.Epochs, f.Seconds, f.Gflops, f.ValidationHistory);
+            fit = new MtlFit(MtlModel.Load(plan.ModelFile), f.Pixels, f.LossHistory, f.Epochs, f.Seconds, f.Gflops, f.ValidationHistory, f.Test);
         return writer.Finish(source.ReadPath, 1, fit, clock, cancel);
     }
 

@@ -35,5 +35,15 @@ public sealed class CliRunner : IDisposable
         return hash;
     }
 
+    /// <summary>One band of a raster, a value per pixel (through gdal_translate's XYZ output).</summary>
+    public static float[] Band(string raster, int band)
+    {
+        var txt = raster + $".b{band}.xyz";
+        Processes.Tool("gdal_translate", "-q", "-of", "XYZ", "-b", band.ToString(System.Globalization.CultureInfo.InvariantCulture), raster, txt);
+        var values = File.ReadAllLines(txt).Select(l => float.Parse(l.Split(' ')[2], System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        File.Delete(txt);
+        return values;
+    }
+
     public void Dispose() => Directory.Delete(Dir, true);
 }

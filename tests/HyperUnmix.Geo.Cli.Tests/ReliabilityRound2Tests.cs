@@ -25,15 +25,6 @@ public sealed class ReliabilityRound2Tests : IDisposable
         return scene;
     }
 
-    private static float[] Band(string raster, int band)
-    {
-        var txt = raster + $".b{band}.xyz";
-        Tool("gdal_translate", "-q", "-of", "XYZ", "-b", band.ToString(CultureInfo.InvariantCulture), raster, txt);
-        var values = File.ReadAllLines(txt).Select(l => float.Parse(l.Split(' ')[2], CultureInfo.InvariantCulture)).ToArray();
-        File.Delete(txt);
-        return values;
-    }
-
     /// <summary>Item 3: a uint16 scene whose bands declare scale 1e-4, run with --scale 0.0001 as the README advised for x10000 data.</summary>
     [Fact]
     public void FileScalePlusScaleOption_IsRefused_AndTheRunSaysWhichScaleItUsed()
@@ -53,8 +44,8 @@ public sealed class ReliabilityRound2Tests : IDisposable
         Assert.True(once.Code == 0, once.Err);
         Assert.Contains("values: stored values x 0.0001 (the file's band scale)", once.Out);
         // Read once, the values are the reflectances the endmembers are in: abundances close to the truth.
-        var truth = Band(Path.ChangeExtension(scene, null) + "_abundances.tif", 1);
-        var got = Band(_cli.Path("once.tif"), 1);
+        var truth = CliRunner.Band(Path.ChangeExtension(scene, null) + "_abundances.tif", 1);
+        var got = CliRunner.Band(_cli.Path("once.tif"), 1);
         Assert.True(truth.Zip(got).Max(t => Math.Abs(t.First - t.Second)) < 0.02);
 
         var plain = _cli.Run("unmix", scene, "-o", _cli.Path("plain.tif"), "--method", "fcls", "-e", em, "--scale", "1");
@@ -87,8 +78,8 @@ public sealed class ReliabilityRound2Tests : IDisposable
 
         var r = _cli.Run("unmix", scene, "-o", _cli.Path("perm.tif"), "--method", "fcls", "-e", bare, "--bands", "3,1,2,4-16");
         Assert.True(r.Code == 0, r.Err);
-        var truth = Band(Path.ChangeExtension(scene, null) + "_abundances.tif", 1);
-        var got = Band(_cli.Path("perm.tif"), 1);
+        var truth = CliRunner.Band(Path.ChangeExtension(scene, null) + "_abundances.tif", 1);
+        var got = CliRunner.Band(_cli.Path("perm.tif"), 1);
         // Noise-free: with rows in the right order the abundances are exact (to float32); shuffled rows gave 0.012.
         Assert.True(truth.Zip(got).Max(t => Math.Abs(t.First - t.Second)) < 1e-3, $"largest error {truth.Zip(got).Max(t => Math.Abs(t.First - t.Second))}");
     }

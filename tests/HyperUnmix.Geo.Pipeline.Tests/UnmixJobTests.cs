@@ -37,6 +37,27 @@ public sealed class UnmixJobTests(SampleScene s)
     }
 
     /// <summary>
+    /// The deep fit's nonlinearity decision travels in the plan: a scene planned once and assembled from its tiles
+    /// elsewhere (cluster mode) reports it like a local run (it was missing from such reports).
+    /// </summary>
+    [Fact]
+    public void Plan_CarriesTheNonlinearityDecision()
+    {
+        var dir = s.NewDir();
+        var plan = UnmixJob.PlanScene(new UnmixOptions
+        {
+            Scene = new SceneInput { Input = s.Tif },
+            Endmembers = new EndmemberOptions { EndmemberCount = 4 },
+            Outputs = new OutputOptions { Output = Path.Combine(dir, "a.tif"), SideOutputs = false },
+        }, dir);
+        var loaded = UnmixPlan.Load(plan.ToJson(), "plan.json");
+        Assert.NotNull(loaded.Fit?.Test);
+        Assert.Equal(plan.Fit!.Test, loaded.Fit!.Test);
+        // The sample scene is a linear mixture: the network is not kept.
+        Assert.False(loaded.Fit.Test.Kept, loaded.Fit.Test.Reason);
+    }
+
+    /// <summary>
     /// A plan of another format version (version 1 held the options flat, with the planning machine's threads and
     /// memory; version 2 could name an exhaustive fit's abundances) is refused by its version before its shape is read: an old plan file must say what it is.
     /// </summary>

@@ -41,7 +41,7 @@ internal sealed class DeepMethod : IUnmixMethod
         // reproduces its tiles exactly.
         var model = MtlModel.FromBytes(scaled.ToBytes(), "(fitted model)");
         fit = fit with { Model = model };
-        // Every pixel, in the fit or not, gets the model applied (MtlTrainer says why).
+        // Every pixel, in the fit or not, gets the model applied (MtlFit says why).
         planning.Lap("fit");
         return new MethodPlan(model.Endmembers, new PlanArtifacts(model), fit);
     }

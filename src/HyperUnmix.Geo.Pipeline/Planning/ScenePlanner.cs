@@ -231,7 +231,7 @@ internal static class ScenePlanner
             Screen = screen,
             Brightness = brightness,
             RequestedBands = requested,
-            Fit = fit is null ? null : new FitSummary(fit.Pixels, fit.LossHistory.ToArray(), fit.Epochs, fit.Seconds, fit.Gflops, fit.ValidationHistory.ToArray()),
+            Fit = fit is null ? null : new FitSummary(fit.Pixels, fit.LossHistory.ToArray(), fit.Epochs, fit.Seconds, fit.Gflops, fit.ValidationHistory.ToArray(), fit.Test),
             OutputBands = endmembers.Names.Append(ResidualBand).ToArray(),
             Metadata = RunMetadata(o, info, endmembers, endmemberSource),
         };

@@ -28,7 +28,9 @@ public sealed record PlanEndmembers(double[] E, int Bands, int Count, string[] N
 /// <param name="Seconds">Wall-clock time of the fit.</param>
 /// <param name="Gflops">Floating-point work of the loss and gradient evaluations, in 10⁹ operations.</param>
 /// <param name="ValidationHistory">Held-out reconstruction error (mean squared, data units) at each check.</param>
-public sealed record FitSummary(int Pixels, double[] LossHistory, int Epochs, double Seconds, double Gflops, double[] ValidationHistory);
+/// <param name="Test">The nonlinearity test's decision (null when it did not run), for the report of a scene assembled from the plan.</param>
+public sealed record FitSummary(int Pixels, double[] LossHistory, int Epochs, double Seconds, double Gflops, double[] ValidationHistory,
+    Unmixing.Deep.NonlinearityTest? Test = null);
 
 /// <summary>
 /// One scene's plan: everything a tile needs, small and serialisable. It is made once per scene (endmembers extracted

@@ -32,9 +32,13 @@ public sealed record NonlinearityTest(double DeepError, double LinearError, doub
         $"{(Kept ? "network kept" : "network not kept, linear start returned")}: held-out error {DeepError / LinearError:F3}x that of a linear re-mix of the endmembers ({Pixels} pixels, z = {Z:F1}; kept when z < {Threshold:F0} and the error is {MinGain * 100:F0}% lower or more)");
 }
 
-/// <summary>The outcome of a fit: the shared model, the sample's abundances and how training went.</summary>
+/// <summary>
+/// The outcome of a fit: the shared model and how training went. The fit pixels' abundances are the model applied to
+/// them, as to any other pixel: the fit's own abundance parameters at the chosen epoch are an early-stopped iRprop+
+/// state, not that model's solution (on the sample scene they scored aRMSE 0.76 where the model applied gives 0.50
+/// and FCLS 0.44), and a pixel's answer must not depend on whether it was in the fit.
+/// </summary>
 /// <param name="Model">The fitted model, to apply to any pixel.</param>
-/// <param name="Abundances">The fit pixels' abundances, P x N row-major (one row of N per endmember) in the caller's pixel order: the fitted model applied to each (as to any other pixel).</param>
 /// <param name="Pixels">Number of pixels given to the fit (N), held-out ones included.</param>
 /// <param name="LossHistory">The training loss (normalised units) at each epoch.</param>
 /// <param name="Epochs">Epochs run before stopping.</param>
@@ -42,7 +46,7 @@ public sealed record NonlinearityTest(double DeepError, double LinearError, doub
 /// <param name="Gflops">Floating-point work of the loss and gradient evaluations, in 10⁹ operations.</param>
 /// <param name="ValidationHistory">Held-out reconstruction error (mean squared, data units) at each check.</param>
 /// <param name="Test">Whether the network was kept, and why; null when it was not tested (no held-out pixels, no network, or the test turned off).</param>
-public sealed record MtlFit(MtlModel Model, float[] Abundances, int Pixels, IReadOnlyList<double> LossHistory, int Epochs, double Seconds, double Gflops,
+public sealed record MtlFit(MtlModel Model, int Pixels, IReadOnlyList<double> LossHistory, int Epochs, double Seconds, double Gflops,
     IReadOnlyList<double> ValidationHistory, NonlinearityTest? Test = null)
 {
     /// <summary>The training loss at the first epoch, at the FCLS starting point (normalised units).</summary>
@@ -88,6 +92,7 @@ internal static class MtlTrainer
         double max = 0;
         foreach (var v in y) max = Math.Max(max, Math.Abs(v));
         var scale = max > 0 ? max : 1;
+        var heldOut = (Scale: scale, Initial: initial, Y: yHeld, Count: holdOut.Length);
         var yf = Array.ConvertAll(yTrain, v => (float)v);
 
         // A0 = FCLS(Y, E0).
@@ -118,7 +123,7 @@ internal static class MtlTrainer
             {
                 if (epoch % options.ValidationEvery == 0)
                 {
-                    var score = HeldOutError(net, theta, scale, initial, yHeld, holdOut.Length);
+                    var score = HeldOutError(net, theta, heldOut);
                     validation.Add(score);
                     if (score < bestScore) { bestScore = score; theta.CopyTo(best, 0); sinceBest = 0; }
                     else if (++sinceBest * options.ValidationEvery >= options.Patience) break;
@@ -135,20 +140,12 @@ internal static class MtlTrainer
         NonlinearityTest? test = null;
         if (options.RequireNonlinearGain && options.Nonlinear && options.ColumnBranch && holdOut.Length > 0)
         {
-            test = TestNonlinearity(net, best, start, yf, a0, (scale, initial, yHeld, holdOut.Length));
+            test = TestNonlinearity(net, best, start, yf, a0, heldOut);
             if (!test.Kept) start.CopyTo(best, 0);
         }
         var model = MtlModel.FromNetwork(net, best, scale, initial.Names, initial.Wavelengths);
 
-        // Abundances for every pixel in the caller's order, training and held-out alike, from the chosen model: the
-        // training pixels' A parameters at the chosen epoch are an early-stopped iRprop+ state, not a solution of
-        // that model (on the sample scene they scored aRMSE 0.76 against FCLS's 0.44 from the very same starting
-        // model; applying it gives 0.50), and a pixel's answer must not depend on whether it was in the fit.
-        var abundances = new float[p * pixels];
-        var yAll = new float[y.Length];
-        for (var i = 0; i < y.Length; i++) yAll[i] = (float)y[i];
-        model.Apply(TileBuffers.AllValid(yAll, pixels, p) with { Abundances = abundances }, model.CreateWorkspace(), new MtlModel.ApplyStart { Cancel = cancel });
-        return new MtlFit(model, abundances, pixels, history, epochs, sw.Elapsed.TotalSeconds, net.FlopsPerEvaluation * epochs / 1e9, validation, test);
+        return new MtlFit(model, pixels, history, epochs, sw.Elapsed.TotalSeconds, net.FlopsPerEvaluation * epochs / 1e9, validation, test);
     }
 
     private static double[] Columns(ReadOnlySpan<double> y, int bands, int pixels, int[] columns)
@@ -160,11 +157,11 @@ internal static class MtlTrainer
     }
 
     /// <summary>Mean squared reconstruction error of held-out pixels under the current mixing model.</summary>
-    private static double HeldOutError(MtlNetwork net, float[] theta, double scale, EndmemberSet initial, float[] yHeld, int count)
+    private static double HeldOutError(MtlNetwork net, float[] theta, (double Scale, EndmemberSet Initial, float[] Y, int Count) held)
     {
         double s = 0;
-        foreach (var r in HeldOutResiduals(net, theta, (scale, initial, yHeld, count))) s += (double)r * r;
-        return s / count;
+        foreach (var r in HeldOutResiduals(net, theta, held)) s += (double)r * r;
+        return s / held.Count;
     }
 
     /// <summary>Each held-out pixel's reconstruction RMSE under the mixing model of <paramref name="theta"/>.</summary>
@@ -201,9 +198,15 @@ internal static class MtlTrainer
                 for (var i = 0; i < n; i++) s += (double)y[b * n + i] * a[j * n + i];
                 yat[b * p + j] = s;
             }
+        // W = Y Aᵀ (AAᵀ + εI)⁻¹, as (AAᵀ + εI) Wᵀ = A Yᵀ; ε (1e-9 of the mean diagonal) gives an endmember no pixel
+        // uses a zero column instead of a singular system.
+        double trace = 0;
+        for (var j = 0; j < p; j++) trace += aat[j * p + j];
+        for (var j = 0; j < p; j++) aat[j * p + j] += 1e-9 * trace / p + double.Epsilon;
+        var wt = Dense.ToMatrix(aat, p, p).Cholesky().Solve(Dense.ToMatrix(yat, l, p).Transpose());
         var linear = (float[])start.Clone();
-        var w = SolveRight(yat, aat, l, p);
-        for (var i = 0; i < l * p; i++) linear[net.WcOffset + i] = (float)w[i];
+        for (var b = 0; b < l; b++)
+            for (var j = 0; j < p; j++) linear[net.WcOffset + b * p + j] = (float)wt[j, b];
         var deep = HeldOutResiduals(net, best, held);
         var lin = HeldOutResiduals(net, linear, held);
         double sd = 0, sl = 0, sum = 0, sum2 = 0;
@@ -217,36 +220,5 @@ internal static class MtlTrainer
         var se = Math.Sqrt(Math.Max(sum2 / m - mean * mean, 0) / Math.Max(m - 1, 1));
         var z = se > 0 ? mean / se : mean < 0 ? double.NegativeInfinity : 0;
         return new NonlinearityTest(sd / m, sl / m, z, m, z < NonlinearityTest.Threshold && sd < (1 - NonlinearityTest.MinGain) * sl);
-    }
-
-    /// <summary>X = B (G + εI)⁻¹ for a symmetric positive semi-definite P x P matrix G and B of rows x P (ε: 1e-9 of G's mean diagonal, so that an endmember no pixel uses gets a zero column, not a division by zero).</summary>
-    private static double[] SolveRight(double[] b, double[] g, int rows, int p)
-    {
-        var inv = new double[p * p];
-        var m = (double[])g.Clone();
-        double trace = 0;
-        for (var j = 0; j < p; j++) trace += m[j * p + j];
-        for (var j = 0; j < p; j++) { inv[j * p + j] = 1; m[j * p + j] += 1e-9 * trace / p + double.Epsilon; }
-        // Gauss-Jordan without pivoting: G + εI is positive definite.
-        for (var c = 0; c < p; c++)
-        {
-            var piv = m[c * p + c];
-            for (var k = 0; k < p; k++) { m[c * p + k] /= piv; inv[c * p + k] /= piv; }
-            for (var r = 0; r < p; r++)
-            {
-                if (r == c) continue;
-                var f = m[r * p + c];
-                for (var k = 0; k < p; k++) { m[r * p + k] -= f * m[c * p + k]; inv[r * p + k] -= f * inv[c * p + k]; }
-            }
-        }
-        var x = new double[rows * p];
-        for (var r = 0; r < rows; r++)
-            for (var j = 0; j < p; j++)
-            {
-                double s = 0;
-                for (var k = 0; k < p; k++) s += b[r * p + k] * inv[k * p + j];
-                x[r * p + j] = s;
-            }
-        return x;
     }
 }
