@@ -102,7 +102,7 @@ internal static class ArchetypalRefinement
         var gradB = new double[n * p];
         var etaA = 1 / Math.Max(SpectralNormSquared(e, l, p), 1e-12);
         var etaB = etaA * Math.Sqrt((double)p / n);
-        var logs = Enumerable.Range(0, p).Select(_ => new double[n]).ToArray();
+        var exponents = Enumerable.Range(0, p).Select(_ => new double[n]).ToArray();
         var iterations = 0;
         for (var t = 1; t <= o.Iterations; t++)
         {
@@ -120,7 +120,7 @@ internal static class ArchetypalRefinement
                 // ∇_B ½‖Ŷ − Ŷ B A‖² = −Ŷᵀ (R Aᵀ)
                 blas.Gemm(false, true, l, p, n, 1.0, resid, n, a, n, 0.0, rat, p);
                 blas.Gemm(true, false, n, p, l, -1.0, yh, n, rat, p, 0.0, gradB, p);
-                Parallel.For(0, p, j => SoftmaxStepB(bMat, gradB, etaB, j, n, p, norms, logs[j]));
+                Parallel.For(0, p, j => SoftmaxStepB(bMat, gradB, etaB, j, n, p, norms, exponents[j]));
                 blas.Gemm(false, false, l, p, n, 1.0, yh, n, bMat, p, 0.0, e, p);
             }
             iterations = t;
