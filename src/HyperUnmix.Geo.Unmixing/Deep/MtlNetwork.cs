@@ -70,7 +70,9 @@ internal sealed class MtlNetwork
         get
         {
             double Mlp(MlpLayout m, int batch) => Enumerable.Range(0, m.Layers).Sum(k => 6.0 * batch * m.Sizes[k] * m.Sizes[k + 1]);
-            var linear = 2.0 * L * N * P * 8;
+            // The L x N x P products: the auxiliary task's residual and dA (and dE when E moves), three per active branch.
+            var products = (Options.Alpha > 0 ? (EndmembersFree ? 3 : 2) : 0) + (Options.RowBranchActive ? 3 : 0) + (Options.ColumnBranch ? 3 : 0);
+            var linear = 2.0 * L * N * P * products;
             return linear + (Options.Nonlinear ? (Options.RowBranchActive ? Mlp(RowLayout, L) : 0) + (Options.ColumnBranch ? Mlp(ColumnLayout, N) : 0) : 0);
         }
     }
@@ -87,22 +89,40 @@ internal sealed class MtlNetwork
         return new MlpLayout(sizes, w, b);
     }
 
-    /// <summary>The parameter groups iRprop+ treats with separate step bounds.</summary>
-    public IReadOnlyList<(int Start, int Length, StepBounds Bounds)> Groups() =>
-    [
-        (EOffset, L * P, Options.EndmemberSteps),
-        (AOffset, P * N, Options.AbundanceSteps),
-        (WrOffset, P * N, Options.LinearSteps),
-        (RowLayout.WeightOffsets[0], WcOffset - RowLayout.WeightOffsets[0], Options.NetworkSteps),
-        (WcOffset, L * P, Options.LinearSteps),
-        (ColumnLayout.WeightOffsets[0], Count - ColumnLayout.WeightOffsets[0], Options.NetworkSteps),
-    ];
+    /// <summary>Whether E moves: with a zero step bound its gradient is never used, so it is not computed.</summary>
+    private bool EndmembersFree => Options.EndmemberSteps.Max > 0;
+
+    /// <summary>
+    /// The parameter groups iRprop+ treats with separate step bounds: those that can move. A group whose gradient is
+    /// always zero (the row branch while E is fixed, the MLPs of a linear model) or whose steps are zero (a fixed E)
+    /// would be left unchanged by every update, so it is left out: on the default fit the row branch's 2.3 million
+    /// parameters (its MLP's output layer has N columns) cost more than all the others together.
+    /// </summary>
+    public IReadOnlyList<(int Start, int Length, StepBounds Bounds)> Groups()
+    {
+        var o = Options;
+        var groups = new List<(int, int, StepBounds)>();
+        if (EndmembersFree) groups.Add((EOffset, L * P, o.EndmemberSteps));
+        groups.Add((AOffset, P * N, o.AbundanceSteps));
+        if (o.RowBranchActive)
+        {
+            groups.Add((WrOffset, P * N, o.LinearSteps));
+            if (o.Nonlinear) groups.Add((RowLayout.WeightOffsets[0], WcOffset - RowLayout.WeightOffsets[0], o.NetworkSteps));
+        }
+        if (o.ColumnBranch)
+        {
+            groups.Add((WcOffset, L * P, o.LinearSteps));
+            if (o.Nonlinear) groups.Add((ColumnLayout.WeightOffsets[0], Count - ColumnLayout.WeightOffsets[0], o.NetworkSteps));
+        }
+        return groups;
+    }
 
     /// <summary>Loss at <paramref name="theta"/>, and its gradient written into <paramref name="grad"/>.</summary>
     public double Evaluate(ReadOnlySpan<float> theta, Span<float> grad)
     {
         var o = Options;
-        grad.Clear();
+        // Only the groups that move are cleared and written (see Groups); the rest of grad is left as it is.
+        foreach (var (start, length, _) in Groups()) grad.Slice(start, length).Clear();
         var e = theta.Slice(EOffset, L * P);
         var a = theta.Slice(AOffset, P * N);
         var dE = grad.Slice(EOffset, L * P);
@@ -117,7 +137,7 @@ internal sealed class MtlNetwork
             _blas.Gemm(false, false, L, N, P, 1f, e, P, a, N, -1f, _ra, N);
             loss += o.Alpha * c * SumSquares(_ra);
             var g = (float)(2 * o.Alpha * c);
-            _blas.Gemm(false, true, L, P, N, g, _ra, N, a, N, 1f, dE, P);
+            if (EndmembersFree) _blas.Gemm(false, true, L, P, N, g, _ra, N, a, N, 1f, dE, P);
             _blas.Gemm(true, false, P, N, L, g, e, P, _ra, N, 1f, dA, N);
         }
 
@@ -166,7 +186,7 @@ internal sealed class MtlNetwork
         if (o.Beta > 0)
         {
             loss += o.Beta * (SumSquares(e) / (L * P) + SumSquares(a) / ((double)P * N));
-            Axpy((float)(2 * o.Beta / (L * P)), e, dE);
+            if (EndmembersFree) Axpy((float)(2 * o.Beta / (L * P)), e, dE);
             Axpy((float)(2 * o.Beta / ((double)P * N)), a, dA);
         }
         if (o.Lambda > 0 && o.Nonlinear)
