@@ -48,6 +48,23 @@ public sealed partial class MtlModel
         // A safe first step for the projected gradient: 1 / Lipschitz constant of the linear part.
         var lip = 2 * (SpectralNormSquared(wc, bands, p) + alpha * SpectralNormSquared(e, bands, p));
         InitialStep = (float)(1 / Math.Max(lip, 1e-12));
+        IsLinear = LinearMixing(column, columnTheta, wc, e);
+    }
+
+    /// <summary>
+    /// Whether the mixing model is E a itself: the network's output layer is all zeros (weights and biases) and
+    /// W_c = E, as when a fit returns its linear start. Each pixel's objective is then (1 + α)‖E a − y‖², whose
+    /// minimum on the simplex is FCLS's answer, the apply's starting point: <see cref="Apply"/> runs no iterations.
+    /// </summary>
+    public bool IsLinear { get; }
+
+    private static bool LinearMixing(MlpLayout column, float[] theta, float[] wc, float[] e)
+    {
+        var last = column.Layers - 1;
+        int inputs = column.Sizes[last], outputs = column.Sizes[last + 1];
+        if (theta.AsSpan(column.WeightOffsets[last], inputs * outputs).ContainsAnyExcept(0f)) return false;
+        if (theta.AsSpan(column.BiasOffsets[last], outputs).ContainsAnyExcept(0f)) return false;
+        return wc.AsSpan().SequenceEqual(e);
     }
 
     /// <summary>Number of bands (L) the model was fitted on; pixels must have these bands.</summary>
@@ -188,7 +205,8 @@ public sealed partial class MtlModel
         // Every product a pixel's result depends on runs in a fixed order: not OpenBLAS, whose kernels (and so the
         // last bits) change with the CPU, the thread count and the size of the call.
         var blas = ReproducibleBlas.Instance;
-        int l = Bands, p = Count, m = ws.Pixels, iterations = start.Iterations ?? ApplyIterations;
+        // A linear model's start is its answer already (see IsLinear): no iterations.
+        int l = Bands, p = Count, m = ws.Pixels, iterations = IsLinear ? 0 : start.Iterations ?? ApplyIterations;
         var y = ws.Chunk;
         var r = Subspace;
         if (!started)

@@ -112,10 +112,14 @@ public sealed class MtlTests : IDisposable
         Assert.NotNull(fit.Test);
         Assert.False(fit.Test.Kept, fit.Test.Reason);
         Assert.True(MaxDiff(Applied(fit, s), fcls) < 1e-3, $"returned abundances differ from FCLS by {MaxDiff(Applied(fit, s), fcls):G3}");
+        // The linear start's mixing model is E a: its apply is FCLS with the model's endmembers, bit for bit.
+        Assert.True(fit.Model.IsLinear);
+        Assert.Equal(Fcls(fit.Model.Endmembers, s), Applied(fit, s));
 
         var kept = MtlTrainer.Fit(s.CubeAsDouble(), s.Bands, s.Pixels, e, Small with { RequireNonlinearGain = false });
         Assert.Null(kept.Test);
         Assert.True(MaxDiff(Applied(kept, s), fcls) > 1e-2, $"the kept network moved the abundances by only {MaxDiff(Applied(kept, s), fcls):G3}: the test above proves nothing");
+        Assert.False(kept.Model.IsLinear);
     }
 
     /// <summary>The other side: on a strongly nonlinear scene (PPNM) with exact endmembers, the network explains what no linear re-mix can, and is kept.</summary>
