@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using HyperUnmix.Geo.Unmixing.LinearAlgebra;
 
 namespace HyperUnmix.Geo.Unmixing.Deep;
@@ -232,10 +233,28 @@ internal sealed class MtlNetwork
         foreach (ref var v in theta.Slice(EOffset, L * P)) if (v < 0) v = 0;
     }
 
+    /// <summary>
+    /// Σ (double)x², in a fixed order whatever the CPU: sixteen running sums (four explicit 4-lane double vectors, each
+    /// a separate multiply and add), combined in a fixed order, then the tail. The residuals' sums (two million
+    /// squares an epoch on the default fit) were one serial chain of additions: 0.3 s of a 2.5 s fit.
+    /// </summary>
     internal static double SumSquares(ReadOnlySpan<float> x)
     {
-        double s = 0;
-        foreach (var v in x) s += (double)v * v;
+        Vector256<double> s0 = Vector256<double>.Zero, s1 = s0, s2 = s0, s3 = s0;
+        var i = 0;
+        for (; i + 16 <= x.Length; i += 16)
+        {
+            var u = Vector256.Create(x.Slice(i, 8));
+            var v = Vector256.Create(x.Slice(i + 8, 8));
+            var (u0, u1, v0, v1) = (Vector256.WidenLower(u), Vector256.WidenUpper(u), Vector256.WidenLower(v), Vector256.WidenUpper(v));
+            s0 = Vector256.Add(s0, Vector256.Multiply(u0, u0));
+            s1 = Vector256.Add(s1, Vector256.Multiply(u1, u1));
+            s2 = Vector256.Add(s2, Vector256.Multiply(v0, v0));
+            s3 = Vector256.Add(s3, Vector256.Multiply(v1, v1));
+        }
+        var t = Vector256.Add(Vector256.Add(s0, s1), Vector256.Add(s2, s3));
+        var s = (t.GetElement(0) + t.GetElement(1)) + (t.GetElement(2) + t.GetElement(3));
+        for (; i < x.Length; i++) s += (double)x[i] * x[i];
         return s;
     }
 

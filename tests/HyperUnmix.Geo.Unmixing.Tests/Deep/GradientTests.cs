@@ -151,4 +151,26 @@ public class GradientTests
         Assert.Equal((2 + 0.5) * r / (L * N), loss, 1e-5);
         Assert.Equal((1 + 0.5) * r / (L * N), fixedLoss, 1e-5);
     }
+
+    /// <summary>
+    /// The loss's sum of squares (sixteen running sums and a tail): Σ k² for k = 1..n is n(n + 1)(2n + 1)/6, exact in
+    /// double for these n, so any lost lane, block or tail element shows; on random values it agrees with an exact
+    /// decimal sum to double rounding.
+    /// </summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(15)]
+    [InlineData(16)]
+    [InlineData(17)]
+    [InlineData(1000)]
+    [InlineData(4099)]
+    public void SumSquares_IsTheExactSumOfSquares(int n)
+    {
+        var x = Enumerable.Range(1, n).Select(k => (float)k).ToArray();
+        Assert.Equal((double)n * (n + 1) * (2 * n + 1) / 6, MtlNetwork.SumSquares(x));
+        var rng = new Rng(n);
+        var r = Enumerable.Range(0, n).Select(_ => (float)rng.NextGaussian()).ToArray();
+        var exact = r.Sum(v => (decimal)((double)v * v)); // a float's square is exact in double
+        Assert.True(Math.Abs((double)exact - MtlNetwork.SumSquares(r)) <= 1e-14 * (double)exact, $"{MtlNetwork.SumSquares(r)} against {exact}");
+    }
 }
