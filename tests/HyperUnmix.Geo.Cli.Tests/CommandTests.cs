@@ -133,11 +133,8 @@ public sealed class CommandTests : IDisposable
         Assert.True(test["held_out_error"]!.GetValue<double>() > test["linear_remix_error"]!.GetValue<double>());
         var fcls = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", _cli.Path("f.tif"), "--method", "fcls", "-e", _cli.Path("d.endmembers.csv"));
         Assert.True(fcls.Code == 0, fcls.Err);
-        for (var band = 1; band <= 4; band++)
-        {
-            var (deep, linear) = (CliRunner.Band(_cli.Path("d.tif"), band), CliRunner.Band(_cli.Path("f.tif"), band));
-            Assert.True(deep.Zip(linear).All(t => Math.Abs(t.First - t.Second) < 1e-3), $"band {band}: the default's answer is not FCLS's");
-        }
+        // Not close to FCLS: FCLS itself, every abundance and the residual band, bit for bit (the linear model's apply is its solver).
+        Assert.True(CliRunner.PixelHash(_cli.Path("d.tif")) == CliRunner.PixelHash(_cli.Path("f.tif")), "the default's answer is not FCLS's");
     }
 
     /// <summary>

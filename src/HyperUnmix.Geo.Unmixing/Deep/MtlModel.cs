@@ -54,9 +54,13 @@ public sealed partial class MtlModel
     /// <summary>
     /// Whether the mixing model is E a itself: the network's output layer is all zeros (weights and biases) and
     /// W_c = E, as when a fit returns its linear start. Each pixel's objective is then (1 + α)‖E a − y‖², whose
-    /// minimum on the simplex is FCLS's answer, the apply's starting point: <see cref="Apply"/> runs no iterations.
+    /// minimum on the simplex is FCLS's answer (on the scaled pixels for a scaled model), the apply's starting point:
+    /// <see cref="Apply"/> returns the linear solver's abundances and residuals, as the FCLS method would.
     /// </summary>
     public bool IsLinear { get; }
+
+    /// <summary>For a linear model (<see cref="IsLinear"/>), the solver whose answer is the model's; null otherwise.</summary>
+    internal AbundanceSolver? LinearSolver => IsLinear ? _scaleSolver ?? _fcls : null;
 
     private static bool LinearMixing(MlpLayout column, float[] theta, float[] wc, float[] e)
     {
@@ -166,6 +170,12 @@ public sealed partial class MtlModel
         var noData = t.NoData;
         if (y.Length < Bands * n) throw new ArgumentException($"tile has {y.Length} samples, expected {Bands} x {n}");
         if (t.AbundanceStride != n) throw new ArgumentException("the model writes abundances at a stride of the pixel count");
+        if (IsLinear)
+        {
+            // The answer is the linear solver's, pixel for pixel (see IsLinear): taken from it directly, at its speed.
+            LinearSolver!.SolveTile(t, ws.Solver);
+            return;
+        }
         // A batch of m pixels is stored with stride m (features x pixels). The products run in a fixed order per
         // pixel, so a partial last batch gives each pixel the same result as a full one: no padding needed.
         var chunk = ws.Chunk;
@@ -205,8 +215,7 @@ public sealed partial class MtlModel
         // Every product a pixel's result depends on runs in a fixed order: not OpenBLAS, whose kernels (and so the
         // last bits) change with the CPU, the thread count and the size of the call.
         var blas = ReproducibleBlas.Instance;
-        // A linear model's start is its answer already (see IsLinear): no iterations.
-        int l = Bands, p = Count, m = ws.Pixels, iterations = IsLinear ? 0 : start.Iterations ?? ApplyIterations;
+        int l = Bands, p = Count, m = ws.Pixels, iterations = start.Iterations ?? ApplyIterations;
         var y = ws.Chunk;
         var r = Subspace;
         if (!started)
