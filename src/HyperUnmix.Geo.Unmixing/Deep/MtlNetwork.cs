@@ -15,9 +15,13 @@ internal sealed class MtlNetwork
 {
     private readonly IBlas _blas;
     private readonly float[] _y, _yt;            // L x N and N x L, normalised
-    private readonly float[] _rr, _rc, _ra;      // residuals: L x N, N x L, L x N
+    private readonly float[]? _rr;               // the row branch's residual (L x N), when it is active
+    private readonly float[] _rc, _ra;           // residuals: N x L, L x N
     private readonly float[] _at, _dat;          // Aᵀ and dJ/dAᵀ: N x P
-    private readonly Mlp.Workspace _rowWs, _colWs;
+    private readonly Mlp.Workspace? _rowWs;
+    private readonly Mlp.Workspace[] _colWs;      // one per half of the pixels (see ColumnHalf)
+    private readonly float[] _gradHalf;           // the second half's gradients of W_c and the column MLP
+    private readonly int _half;                   // pixels in the first half
 
     public MtlNetwork(float[] yNormalised, int bands, int pixels, int p, MtlOptions options, IBlas blas)
     {
@@ -34,20 +38,28 @@ internal sealed class MtlNetwork
         int Take(int count) { var o = offset; offset += count; return o; }
         EOffset = Take(L * P);
         AOffset = Take(P * N);
-        WrOffset = Take(P * N);
-        RowLayout = Layout([P, .. options.RowHidden, N], Take);
+        // The row branch's parameters exist only while it can act (through a moving E): its MLP's output layer has
+        // N columns, 2.3 million parameters for 9,000 pixels, which the default fit (E fixed) allocated, copied and
+        // cleared for nothing.
+        if (options.RowBranchActive)
+        {
+            WrOffset = Take(P * N);
+            RowLayout = Layout([P, .. options.RowHidden, N], Take);
+            RowMlp = new Mlp(RowLayout, blas);
+            _rr = new float[L * N];
+            _rowWs = new Mlp.Workspace(RowLayout, L);
+        }
         WcOffset = Take(L * P);
         ColumnLayout = Layout([P, .. options.ColumnHidden, L], Take);
         Count = offset;
-        RowMlp = new Mlp(RowLayout, blas);
         ColumnMlp = new Mlp(ColumnLayout, blas);
-        _rr = new float[L * N];
         _rc = new float[N * L];
         _ra = new float[L * N];
         _at = new float[N * P];
         _dat = new float[N * P];
-        _rowWs = new Mlp.Workspace(RowLayout, L);
-        _colWs = new Mlp.Workspace(ColumnLayout, N);
+        _half = (N + 1) / 2;
+        _colWs = [new Mlp.Workspace(ColumnLayout, _half), new Mlp.Workspace(ColumnLayout, _half)];
+        _gradHalf = new float[Count];
     }
 
     public int L { get; }
@@ -58,11 +70,13 @@ internal sealed class MtlNetwork
     public int Count { get; }
     public int EOffset { get; }
     public int AOffset { get; }
-    public int WrOffset { get; }
+    /// <summary>Offset of W_r; −1 while the row branch is inactive.</summary>
+    public int WrOffset { get; } = -1;
     public int WcOffset { get; }
-    public MlpLayout RowLayout { get; }
+    /// <summary>The row branch's MLP; null while it is inactive (<see cref="MtlOptions.RowBranchActive"/>).</summary>
+    public MlpLayout? RowLayout { get; }
     public MlpLayout ColumnLayout { get; }
-    public Mlp RowMlp { get; }
+    public Mlp? RowMlp { get; }
     public Mlp ColumnMlp { get; }
 
     /// <summary>Approximate floating-point operations of one <see cref="Evaluate"/> call.</summary>
@@ -74,7 +88,7 @@ internal sealed class MtlNetwork
             // The L x N x P products: the auxiliary task's residual and dA (and dE when E moves), three per active branch.
             var products = (Options.Alpha > 0 ? (EndmembersFree ? 3 : 2) : 0) + (Options.RowBranchActive ? 3 : 0) + (Options.ColumnBranch ? 3 : 0);
             var linear = 2.0 * L * N * P * products;
-            return linear + (Options.Nonlinear ? (Options.RowBranchActive ? Mlp(RowLayout, L) : 0) + (Options.ColumnBranch ? Mlp(ColumnLayout, N) : 0) : 0);
+            return linear + (Options.Nonlinear ? (RowLayout is { } row ? Mlp(row, L) : 0) + (Options.ColumnBranch ? Mlp(ColumnLayout, N) : 0) : 0);
         }
     }
 
@@ -95,9 +109,8 @@ internal sealed class MtlNetwork
 
     /// <summary>
     /// The parameter groups iRprop+ treats with separate step bounds: those that can move. A group whose gradient is
-    /// always zero (the row branch while E is fixed, the MLPs of a linear model) or whose steps are zero (a fixed E)
-    /// would be left unchanged by every update, so it is left out: on the default fit the row branch's 2.3 million
-    /// parameters (its MLP's output layer has N columns) cost more than all the others together.
+    /// always zero (the MLPs of a linear model) or whose steps are zero (a fixed E) would be left unchanged by every
+    /// update, so it is left out.
     /// </summary>
     public IReadOnlyList<(int Start, int Length, StepBounds Bounds)> Groups()
     {
@@ -108,7 +121,7 @@ internal sealed class MtlNetwork
         if (o.RowBranchActive)
         {
             groups.Add((WrOffset, P * N, o.LinearSteps));
-            if (o.Nonlinear) groups.Add((RowLayout.WeightOffsets[0], WcOffset - RowLayout.WeightOffsets[0], o.NetworkSteps));
+            if (o.Nonlinear) groups.Add((RowLayout!.WeightOffsets[0], WcOffset - RowLayout.WeightOffsets[0], o.NetworkSteps));
         }
         if (o.ColumnBranch)
         {
@@ -118,9 +131,11 @@ internal sealed class MtlNetwork
         return groups;
     }
 
-    /// <summary>Loss at <paramref name="theta"/>, and its gradient written into <paramref name="grad"/>.</summary>
-    public double Evaluate(ReadOnlySpan<float> theta, Span<float> grad)
+    /// <summary>Loss at <paramref name="thetaArray"/>, and its gradient written into <paramref name="gradArray"/>.</summary>
+    public double Evaluate(float[] thetaArray, float[] gradArray)
     {
+        ReadOnlySpan<float> theta = thetaArray;
+        Span<float> grad = gradArray;
         var o = Options;
         // Only the groups that move are cleared and written (see Groups); the rest of grad is left as it is.
         foreach (var (start, length, _) in Groups()) grad.Slice(start, length).Clear();
@@ -131,19 +146,27 @@ internal sealed class MtlNetwork
         var c = 1.0 / ((double)L * N);
         double loss = 0;
 
-        // Auxiliary NMF task: α‖EA − Y‖²/LN.
+        // The auxiliary NMF task (α‖EA − Y‖²/LN) and the column branch (Yᵀ ≈ Aᵀ W_cᵀ + G_c(Aᵀ)) over two fixed halves
+        // of the pixels, on two threads (see Half).
+        var g = (float)(2 * o.Alpha * c);
+        var scale = (float)(2 * c);
+        var tail = new Span<float>(_gradHalf, WcOffset, Count - WcOffset);
+        if (o.ColumnBranch)
+        {
+            Transpose(a, P, N, _at);
+            tail.Clear();
+        }
+        var sums = new (double Nmf, double Column)[2];
+        if (N - _half > 0) Parallel.Invoke(() => sums[0] = Half(0, thetaArray, gradArray, g, scale), () => sums[1] = Half(1, thetaArray, gradArray, g, scale));
+        else sums[0] = Half(0, thetaArray, gradArray, g, scale);
         if (o.Alpha > 0)
         {
-            _y.CopyTo(_ra, 0);
-            _blas.Gemm(false, false, L, N, P, 1f, e, P, a, N, -1f, _ra, N);
-            loss += o.Alpha * c * SumSquares(_ra);
-            var g = (float)(2 * o.Alpha * c);
+            loss += o.Alpha * c * (sums[0].Nmf + sums[1].Nmf);
             if (EndmembersFree) _blas.Gemm(false, true, L, P, N, g, _ra, N, a, N, 1f, dE, P);
-            _blas.Gemm(true, false, P, N, L, g, e, P, _ra, N, 1f, dA, N);
         }
 
         // Row branch: Y ≈ E W_r + G_r(E), one batch of L rows. It acts on the outputs only through E.
-        if (o.RowBranchActive)
+        if (RowMlp is not null && _rr is not null && _rowWs is not null)
         {
             var wr = theta.Slice(WrOffset, P * N);
             if (o.Nonlinear)
@@ -161,24 +184,11 @@ internal sealed class MtlNetwork
             if (o.Nonlinear) RowMlp.Backward(theta, e, L, _rowWs, _rr, grad, dE, accumulateInputGrad: true);
         }
 
-        // Column branch: Yᵀ ≈ Aᵀ W_cᵀ + G_c(Aᵀ), one batch of N pixels.
+        // The column branch's halves: their losses, half 1's weight gradients, and dJ/dA from each pixel's rows.
         if (o.ColumnBranch)
         {
-            var wc = theta.Slice(WcOffset, L * P);
-            Transpose(a, P, N, _at);
-            if (o.Nonlinear)
-            {
-                ColumnMlp.Forward(theta, _at, N, _colWs);
-                _colWs.Output.AsSpan(0, N * L).CopyTo(_rc);
-            }
-            else Array.Clear(_rc);
-            Subtract(_rc, _yt);
-            _blas.Gemm(false, true, N, L, P, 1f, _at, P, wc, P, 1f, _rc, L);
-            loss += c * SumSquares(_rc);
-            Scale(_rc, (float)(2 * c));
-            _blas.Gemm(true, false, L, P, N, 1f, _rc, L, _at, P, 1f, grad.Slice(WcOffset, L * P), P);
-            _blas.Gemm(false, false, N, P, L, 1f, _rc, L, wc, P, 0f, _dat, P);
-            if (o.Nonlinear) ColumnMlp.Backward(theta, _at, N, _colWs, _rc, grad, _dat, accumulateInputGrad: true);
+            loss += c * (sums[0].Column + sums[1].Column);
+            ColumnOps.Add(grad.Slice(WcOffset, Count - WcOffset), tail);
             for (var p = 0; p < P; p++)
                 for (var n = 0; n < N; n++) dA[p * N + n] += _dat[n * P + p];
         }
@@ -194,7 +204,7 @@ internal sealed class MtlNetwork
         {
             foreach (var (layout, on) in new[] { (RowLayout, o.RowBranchActive), (ColumnLayout, o.ColumnBranch) })
             {
-                if (!on) continue;
+                if (!on || layout is null) continue;
                 for (var k = 0; k < layout.Layers; k++)
                 {
                     var size = layout.Sizes[k] * layout.Sizes[k + 1];
@@ -207,22 +217,79 @@ internal sealed class MtlNetwork
         return loss;
     }
 
+    /// <summary>
+    /// Half <paramref name="h"/> of the pixels (half 0: the first ⌈N/2⌉), on its own thread. The auxiliary task: its
+    /// columns of the residual EA − Y and of dA (scaled by <paramref name="g"/>). The column branch: its rows of the
+    /// residual and of dJ/dAᵀ, and the gradients of W_c and the column MLP (into the gradient for half 0, into a second
+    /// buffer for half 1, which the caller adds after it). Every pixel's rows and columns depend on that pixel alone
+    /// and the halves are fixed, so the bits do not depend on the thread count: the weight gradients are each half's
+    /// sum, then half 0's plus half 1's. Returns the half's Σ r² of each task.
+    /// </summary>
+    private (double Nmf, double Column) Half(int h, float[] theta, float[] grad, float g, float scale)
+    {
+        int r0 = h == 0 ? 0 : _half, m = h == 0 ? _half : N - _half;
+        double nmf = 0;
+        if (Options.Alpha > 0)
+        {
+            var e = theta.AsSpan(EOffset, L * P);
+            for (var b = 0; b < L; b++) _y.AsSpan(b * N + r0, m).CopyTo(_ra.AsSpan(b * N + r0, m));
+            _blas.Gemm(false, false, L, m, P, 1f, e, P, theta.AsSpan(AOffset + r0), N, -1f, _ra.AsSpan(r0), N);
+            for (var b = 0; b < L; b++) nmf += SumSquares(_ra.AsSpan(b * N + r0, m));
+            _blas.Gemm(true, false, P, m, L, g, e, P, _ra.AsSpan(r0), N, 1f, grad.AsSpan(AOffset + r0), N);
+        }
+        return (nmf, Options.ColumnBranch ? ColumnHalf(r0, m, theta, h == 0 ? grad : _gradHalf, _colWs[h], scale) : 0);
+    }
+
+    /// <summary>The column branch on pixels r0 .. r0 + m − 1 (rows of Yᵀ), its weight gradients added into <paramref name="target"/>; returns its Σ r².</summary>
+    private double ColumnHalf(int r0, int m, float[] theta, float[] target, Mlp.Workspace ws, float scale)
+    {
+        var wc = theta.AsSpan(WcOffset, L * P);
+        var at = _at.AsSpan(r0 * P, m * P);
+        var rc = _rc.AsSpan(r0 * L, m * L);
+        var dat = _dat.AsSpan(r0 * P, m * P);
+        if (Options.Nonlinear)
+        {
+            ColumnMlp.Forward(theta, at, m, ws);
+            ws.Output.AsSpan(0, m * L).CopyTo(rc);
+        }
+        else rc.Clear();
+        Subtract(rc, _yt.AsSpan(r0 * L, m * L));
+        _blas.Gemm(false, true, m, L, P, 1f, at, P, wc, P, 1f, rc, L);
+        var sum = SumSquares(rc);
+        Scale(rc, scale);
+        _blas.Gemm(true, false, L, P, m, 1f, rc, L, at, P, 1f, target.AsSpan(WcOffset, L * P), P);
+        _blas.Gemm(false, false, m, P, L, 1f, rc, L, wc, P, 0f, dat, P);
+        if (Options.Nonlinear) ColumnMlp.Backward(theta, at, m, ws, rc, target, dat, accumulateInputGrad: true);
+        return sum;
+    }
+
     /// <summary>Starts at the linear solution: W_r = A0, W_c = E0, zero output layers, seeded He hidden layers.</summary>
     public float[] Initialise(ReadOnlySpan<float> e0, ReadOnlySpan<float> a0)
     {
         var theta = new float[Count];
         e0.CopyTo(theta.AsSpan(EOffset, L * P));
         a0.CopyTo(theta.AsSpan(AOffset, P * N));
-        a0.CopyTo(theta.AsSpan(WrOffset, P * N));
+        if (WrOffset >= 0) a0.CopyTo(theta.AsSpan(WrOffset, P * N));
         e0.CopyTo(theta.AsSpan(WcOffset, L * P));
         var rng = new Rng(Options.Seed);
-        foreach (var layout in new[] { RowLayout, ColumnLayout })
-            for (var k = 0; k < layout.Layers - 1; k++)
+        // The row MLP's hidden weights are drawn first whether or not it exists, so the column MLP's start is the same.
+        int[] rowSizes = [P, .. Options.RowHidden, N];
+        for (var k = 0; k < rowSizes.Length - 2; k++)
+        {
+            var std = Math.Sqrt(2.0 / rowSizes[k]);
+            var w = RowLayout is null ? default : theta.AsSpan(RowLayout.WeightOffsets[k], rowSizes[k] * rowSizes[k + 1]);
+            for (var i = 0; i < rowSizes[k] * rowSizes[k + 1]; i++)
             {
-                var std = Math.Sqrt(2.0 / layout.Sizes[k]);
-                var w = theta.AsSpan(layout.WeightOffsets[k], layout.Sizes[k] * layout.Sizes[k + 1]);
-                for (var i = 0; i < w.Length; i++) w[i] = (float)(std * rng.NextGaussian());
+                var v = (float)(std * rng.NextGaussian());
+                if (!w.IsEmpty) w[i] = v;
             }
+        }
+        for (var k = 0; k < ColumnLayout.Layers - 1; k++)
+        {
+            var std = Math.Sqrt(2.0 / ColumnLayout.Sizes[k]);
+            var w = theta.AsSpan(ColumnLayout.WeightOffsets[k], ColumnLayout.Sizes[k] * ColumnLayout.Sizes[k + 1]);
+            for (var i = 0; i < w.Length; i++) w[i] = (float)(std * rng.NextGaussian());
+        }
         return theta;
     }
 
