@@ -15,6 +15,26 @@ internal static class Common
 
     public static string Cli => Path.Combine(RepoRoot(), "src/HyperUnmix.Geo.Cli/bin/Release/net10.0/hyperunmix.dll");
 
+    /// <summary>
+    /// Publishes the command into <paramref name="folder"/> as scripts/setup.sh installs it (framework-dependent,
+    /// ReadyToRun for this machine's runtime identifier) and returns its dll, or null where setup.sh would not
+    /// precompile (a machine that is neither x64 nor arm64).
+    /// </summary>
+    public static string? PublishReadyToRun(string folder)
+    {
+        var rid = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture switch
+        {
+            System.Runtime.InteropServices.Architecture.X64 => "linux-x64",
+            System.Runtime.InteropServices.Architecture.Arm64 => "linux-arm64",
+            _ => null,
+        };
+        if (rid is null) return null;
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        Run("dotnet", "publish", Path.Combine(RepoRoot(), "src/HyperUnmix.Geo.Cli"), "-c", "Release", "-r", rid, "--self-contained", "false",
+            "-p:PublishReadyToRun=true", "-o", folder, "-v", "quiet", "-nologo", "-clp:ErrorsOnly");
+        return Path.Combine(folder, "hyperunmix.dll");
+    }
+
     /// <summary>Writes a float32 cube tile by tile with a generator function (band-sequential tile buffer).</summary>
     public static unsafe void WriteCube(string path, string driver, int w, int h, int bands, string[] options, Action<int, int, int, int, float[]> fill,
         double[]? gt = null, int epsg = 32633)

@@ -64,12 +64,13 @@ internal static class UnmixBenchmark
             return result;
         }
         var stageLists = new Dictionary<string, string>();
-        Result Ours(string name, params string[] extra)
+        Result Ours(string name, params string[] extra) => OursWith(Common.Cli, name, extra);
+        Result OursWith(string cli, string name, params string[] extra)
         {
             // A model brings its own endmembers; "-p" asks the run to find them.
             string[] endmembers = extra.Contains("--model") || extra.Contains("-p") ? [] : ["-e", csv];
             var output = Out(name + ".tif");
-            var args = new[] { Common.Cli, "unmix", scene, "-o", output, "--overwrite", "--memory", memory.ToString(CultureInfo.InvariantCulture) }.Concat(endmembers).Concat(extra).ToArray();
+            var args = new[] { cli, "unmix", scene, "-o", output, "--overwrite", "--memory", memory.ToString(CultureInfo.InvariantCulture) }.Concat(endmembers).Concat(extra).ToArray();
             var fastest = double.MaxValue;
             return Best(name, () =>
             {
@@ -88,7 +89,7 @@ internal static class UnmixBenchmark
         // linear, where the default run returns the linear start (the nonlinearity test); the model is fitted with
         // --keep-network so that its network is live and this row times a nonlinear model's apply.
         var model = Out("mtl-fit.model.json");
-        Result? dfltE = null, dfltP = null, apply = null;
+        Result? dfltE = null, dfltP = null, apply = null, publishedE = null, publishedP = null;
         if (a.Str("no-mtl", "false") != "true")
         {
             Common.Run("dotnet", Common.Cli, "unmix", scene, "-o", Out("mtl-fit.tif"), "-p", p.ToString(CultureInfo.InvariantCulture), "--overwrite", "--keep-network");
@@ -96,6 +97,13 @@ internal static class UnmixBenchmark
             // What users run: the default method, with their endmembers and with none.
             dfltE = Ours("default-e");
             dfltP = Ours("default-p5", "-p", p.ToString(CultureInfo.InvariantCulture));
+            // The command users run is the one scripts/setup.sh installs: published ReadyToRun (precompiled, where the
+            // rows above run the JIT build). Published here, the same way, from this build.
+            if (Common.PublishReadyToRun(Path.Combine(dir, "published")) is { } published)
+            {
+                publishedE = OursWith(published, "published-default-e");
+                publishedP = OursWith(published, "published-default-p5", "-p", p.ToString(CultureInfo.InvariantCulture));
+            }
         }
         // The machine's floors, measured in the same run: reading the file (cat), a memory-bandwidth probe, and the
         // fixed costs of any run of the command: starting .NET with the CLI, and loading GDAL with its drivers.
@@ -136,8 +144,13 @@ internal static class UnmixBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"Default path (deep method): unmix stage {dfltE.Stage:F2} s = {dfltE.Stage / fcls.Stage:F1}x FCLS's {fcls.Stage:F2} s (goal <= 2x); stages of `default-p5`'s fastest run: {stageLists.GetValueOrDefault("default-p5", "-")}"));
             if (otb is not null)
+            {
+                var published = publishedE is not null && publishedP is not null
+                    ? string.Create(CultureInfo.InvariantCulture, $"the published command (ReadyToRun, what scripts/setup.sh installs): `-p 5` {publishedP.Seconds:F2} s = {otb.Seconds / publishedP.Seconds:F1}x, `-e` {publishedE.Seconds:F2} s = {otb.Seconds / publishedE.Seconds:F1}x")
+                    : "the published command: not measured (no ReadyToRun publish for this machine)";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Whole default run vs OTB UCLS: `default-p5` {dfltP.Seconds:F2} s = {otb.Seconds / dfltP.Seconds:F1}x faster, `default-e` {dfltE.Seconds:F2} s = {otb.Seconds / dfltE.Seconds:F1}x faster (goal >= 5x)"));
+                    $"Whole default run vs OTB UCLS: `default-p5` {dfltP.Seconds:F2} s = {otb.Seconds / dfltP.Seconds:F1}x faster, `default-e` {dfltE.Seconds:F2} s = {otb.Seconds / dfltE.Seconds:F1}x faster (goal >= 5x); {published}"));
+            }
             _ = HyperUnmix.Geo.Unmixing.LinearAlgebra.Blas.Default;
             var peak = DeepBenchmark.SgemmPeak();
             var (fitGflops, fitSeconds, epochs) = FitFigures(Out("default-p5.report.json"));
