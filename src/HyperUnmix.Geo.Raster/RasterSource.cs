@@ -52,6 +52,8 @@ public sealed class RasterSource : IDisposable
     private readonly RawLayout? _raw;
     private readonly RasterOpenOptions _options;
     private readonly double?[] _noData;
+    /// <summary>The nodata rule of every band when they all have the same; null otherwise.</summary>
+    private readonly (bool HasNoData, bool IsNan, float Value)? _uniformNoData;
     private readonly bool _scaled;
     /// <summary>The dataset GDAL reads (a product's image file, or the path itself).</summary>
     private readonly string _datasetPath;
@@ -79,6 +81,8 @@ public sealed class RasterSource : IDisposable
                 $"band {b + 1}'s nodata value {v:G17} cannot be represented in float32, which this tool computes in (it would mask genuine values such as {(float)v:G9}); {hint}"));
         }
         _scaled = info.Scale.Any(s => s != 1) || info.Offset.Any(o => o != 0);
+        // One nodata rule for every band (the usual case): a whole buffer can then be judged by one vector test.
+        if (_noData.Length > 0 && Enumerable.Range(0, _noData.Length).All(b => NoDataRule(b).Equals(NoDataRule(0)))) _uniformNoData = NoDataRule(0);
         var why = "raw path disabled";
         _raw = options.AllowRawPath ? RawLayout.TryCreate(first, info, format, out why) : null;
         ReadPath = _raw?.Description ?? $"GDAL RasterIO ({why})";
@@ -222,6 +226,9 @@ public sealed class RasterSource : IDisposable
         else ReadWithGdal(window, bands, dest, layout);
         validSamples[..total].Fill(1);
         if (_masked is not null) MaskSamples(window, bands.Length, dest, validSamples, layout);
+        // The usual case, at once: no mask, no scale, one nodata rule, and no sample anywhere non-finite or nodata
+        // (band by band this cost more than reading the sample's single pixels: 7 µs each for 224 bands).
+        else if (!_scaled && _uniformNoData is { } u && !NeedsScan(dest, u.HasNoData && !u.IsNan, u.Value)) return;
         Span<byte> flags = n <= 4096 ? stackalloc byte[n] : new byte[n];
         for (var q = 0; q < bands.Length; q++)
         {

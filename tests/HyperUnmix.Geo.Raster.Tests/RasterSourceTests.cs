@@ -83,6 +83,37 @@ public sealed class RasterSourceTests : IDisposable
         Assert.Equal(cube[(2 * H + 7) * W + 3] * 0.5f + 2, buf[2 * n + 7 * W + 3]);
     }
 
+    /// <summary>
+    /// ReadSamples judges every sample on its own (band screening counts valid samples per band), also on the fast path
+    /// for single pixels with one nodata rule for all bands: a nodata sample and a NaN (NaN as nodata) are flagged
+    /// in their band only, and a clean pixel is valid everywhere, in either layout.
+    /// </summary>
+    [Theory]
+    [InlineData(BufferLayout.BandSequential)]
+    [InlineData(BufferLayout.PixelInterleaved)]
+    public void ReadSamples_SinglePixels_FlagEachNoDataSampleInItsBandOnly(BufferLayout layout)
+    {
+        var cube = TestRasters.Cube(W, H, 4);
+        cube[(1 * H + 2) * W + 4] = -9999;     // band 2, row 2, col 4
+        cube[(3 * H + 5) * W + 1] = float.NaN; // band 4, row 5, col 1
+        var uniform = _t.Write("uniform.tif", "GTiff", W, H, cube, [], configure: ds =>
+        {
+            for (var b = 1; b <= 4; b++) ds.GetBand(b).SetNoData(-9999);
+        });
+        var values = new float[4];
+        var valid = new byte[4];
+        using (var src = RasterSource.Open(uniform, new RasterOpenOptions { Nan = NanPolicy.Mask }))
+        {
+            src.ReadSamples(new Window(4, 2, 1, 1), src.AllBands, values, valid, layout);
+            Assert.Equal(new byte[] { 1, 0, 1, 1 }, valid);
+            src.ReadSamples(new Window(1, 5, 1, 1), src.AllBands, values, valid, layout);
+            Assert.Equal(new byte[] { 1, 1, 1, 0 }, valid);
+            src.ReadSamples(new Window(3, 3, 1, 1), src.AllBands, values, valid, layout);
+            Assert.Equal(new byte[] { 1, 1, 1, 1 }, valid);
+            Assert.Equal(cube[(2 * H + 3) * W + 3], values[2]);
+        }
+    }
+
     [Fact]
     public void Read_NaNWithoutNaNNoData_IsAnErrorNamingBandAndPixel_OrMaskedOnRequest()
     {
