@@ -96,9 +96,12 @@ internal static class ArchetypalRefinement
         var best = (double[])bMat.Clone();
         var chosen = 0;
 
-        var resid = new double[l * n];
         var gradA = new double[p * n];
+        var ety = new double[p * n];
+        var ete = new double[p * p];
         var rat = new double[l * p];
+        var yat = new double[l * p];
+        var aat = new double[p * p];
         var gradB = new double[n * p];
         var etaA = 1 / Math.Max(SpectralNormSquared(e, l, p), 1e-12);
         var etaB = etaA * Math.Sqrt((double)p / n);
@@ -106,18 +109,23 @@ internal static class ArchetypalRefinement
         for (var t = 1; t <= o.Iterations; t++)
         {
             cancel.ThrowIfCancellationRequested();
+            // ∇_A ½‖Ŷ − E A‖² = −Eᵀ(Ŷ − E A) = EᵀE A − EᵀŶ: EᵀŶ and EᵀE are fixed while E is, so each step costs
+            // a P x P x N product instead of the residual's and Eᵀ R's (L x P x N each).
+            blas.Gemm(true, false, p, n, l, 1.0, e, p, yh, n, 0.0, ety, n);
+            blas.Gemm(true, false, p, p, l, 1.0, e, p, e, p, 0.0, ete, p);
             for (var k = 0; k < o.AbundanceSteps; k++)
             {
-                Residual(blas, yh, e, a, resid, l, n, p);
-                // ∇_A ½‖Ŷ − E A‖² = −Eᵀ R
-                blas.Gemm(true, false, p, n, l, -1.0, e, p, resid, n, 0.0, gradA, n);
+                Array.Copy(ety, gradA, ety.Length);
+                blas.Gemm(false, false, p, n, p, 1.0, ete, p, a, n, -1.0, gradA, n);
                 SoftmaxSteps(a, gradA, etaA, n, p);
             }
+            // ∇_B ½‖Ŷ − Ŷ B A‖² = −Ŷᵀ (R Aᵀ), R Aᵀ = Ŷ Aᵀ − E (A Aᵀ): Ŷ Aᵀ and A Aᵀ are fixed while A is.
+            blas.Gemm(false, true, l, p, n, 1.0, yh, n, a, n, 0.0, yat, p);
+            blas.Gemm(false, true, p, p, n, 1.0, a, n, a, n, 0.0, aat, p);
             for (var k = 0; k < o.EndmemberSteps; k++)
             {
-                Residual(blas, yh, e, a, resid, l, n, p);
-                // ∇_B ½‖Ŷ − Ŷ B A‖² = −Ŷᵀ (R Aᵀ)
-                blas.Gemm(false, true, l, p, n, 1.0, resid, n, a, n, 0.0, rat, p);
+                Array.Copy(yat, rat, yat.Length);
+                blas.Gemm(false, false, l, p, p, -1.0, e, p, aat, p, 1.0, rat, p);
                 blas.Gemm(true, false, n, p, l, -1.0, yh, n, rat, p, 0.0, gradB, p);
                 Parallel.For(0, p, j => SoftmaxStepB(bMat, gradB, etaB, j, n, p, norms));
                 blas.Gemm(false, false, l, p, n, 1.0, yh, n, bMat, p, 0.0, e, p);
@@ -153,12 +161,6 @@ internal static class ArchetypalRefinement
             for (var i = 0; i < n; i++) { var v = y[b * n + i]; norms[i] += v * v; }
         for (var i = 0; i < n; i++) norms[i] = Math.Sqrt(norms[i]);
         return norms;
-    }
-
-    private static void Residual(IBlas blas, double[] yh, double[] e, double[] a, double[] r, int l, int n, int p)
-    {
-        Array.Copy(yh, r, l * n);
-        blas.Gemm(false, false, l, n, p, -1.0, e, p, a, n, 1.0, r, n);
     }
 
     /// <summary>
