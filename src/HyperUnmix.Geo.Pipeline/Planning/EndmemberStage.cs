@@ -49,20 +49,22 @@ internal static class EndmemberStage
         HySimeResult? estimate = null;
         ElbowResult? elbow = null;
         var p = request.Count;
+        // The elbow's extractions for each P and the final one decompose the same pixels: once.
+        var axes = new PrincipalAxes(sample.Y, sample.Bands, sample.Count, Unmixing.LinearAlgebra.Blas.Default);
         if (p is null)
         {
             if (sample.Count <= sample.Bands)
                 throw new RasterDataException(request.Input, $"only {sample.Count} valid pixels for {sample.Bands} bands: too few to estimate the number of endmembers; give -p");
             // P is the residual's elbow; HySime, which counts far more on real scenes (44 on Samson), is a second opinion.
             estimate = HySime.Estimate(sample.Y, sample.Bands, sample.Count);
-            elbow = ResidualElbow.Estimate(sample.Y, sample.Bands, sample.Count, MaxEstimatedEndmembers, request.Seed, cancel: cancel);
+            elbow = ResidualElbow.Estimate(sample.Y, sample.Bands, sample.Count, MaxEstimatedEndmembers, request.Seed, axes: axes, cancel: cancel);
             p = elbow.Count;
         }
         if (p > sample.Bands) throw new UsageException($"P = {p} is larger than the number of bands used ({sample.Bands})");
         if (p > sample.Count) throw new RasterDataException(request.Input, $"only {sample.Count} valid pixels, fewer than P = {p}");
         try
         {
-            return Extract(sample, request, extractor, p.Value, estimate, elbow, cancel);
+            return Extract(sample, request, extractor, p.Value, estimate, elbow, axes, cancel);
         }
         catch (ArgumentException error)
         {
@@ -76,9 +78,9 @@ internal static class EndmemberStage
     }
 
     private static EndmemberStageResult Extract(PixelSample sample, EndmemberRequest request, IEndmemberExtractor extractor, int p,
-        HySimeResult? estimate, ElbowResult? elbow, CancellationToken cancel)
+        HySimeResult? estimate, ElbowResult? elbow, PrincipalAxes axes, CancellationToken cancel)
     {
-        var x = extractor.Extract(sample.Y, sample.Bands, sample.Count, p, request.Seed, cancel);
+        var x = extractor.Extract(sample.Y, sample.Bands, sample.Count, p, request.Seed, axes, cancel);
         cancel.ThrowIfCancellationRequested();
         var e = x.E;
         var source = x.Source;

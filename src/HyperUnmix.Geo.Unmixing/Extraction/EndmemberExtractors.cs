@@ -1,3 +1,5 @@
+using HyperUnmix.Geo.Unmixing.LinearAlgebra;
+
 namespace HyperUnmix.Geo.Unmixing.Extraction;
 
 /// <summary>Endmembers extracted from pixels: spectra (L x P, column j the j-th), the pixels they came from, and a summary.</summary>
@@ -17,7 +19,8 @@ internal interface IEndmemberExtractor
     /// <summary>One line for the command's help.</summary>
     string Description { get; }
     /// <summary>Extracts <paramref name="p"/> endmembers from the <paramref name="n"/> pixels of <paramref name="y"/>; deterministic for a seed.</summary>
-    ExtractedEndmembers Extract(double[] y, int l, int n, int p, long seed, CancellationToken cancel);
+    /// <param name="axes">The pixels' eigen-decompositions when the caller has them already (<see cref="PrincipalAxes"/>); an extractor may ignore them.</param>
+    ExtractedEndmembers Extract(double[] y, int l, int n, int p, long seed, PrincipalAxes? axes, CancellationToken cancel);
 }
 
 /// <summary>The extractors a run can name.</summary>
@@ -42,9 +45,9 @@ internal sealed class VcaExtractor : IEndmemberExtractor
     public string Name => "vca";
     public string Description => "VCA (vertex component analysis)";
 
-    public ExtractedEndmembers Extract(double[] y, int l, int n, int p, long seed, CancellationToken cancel)
+    public ExtractedEndmembers Extract(double[] y, int l, int n, int p, long seed, PrincipalAxes? axes, CancellationToken cancel)
     {
-        var vca = Vca.Extract(y, l, n, p, seed);
+        var vca = Vca.Extract(y, l, n, p, seed, axes: axes);
         return new(vca.Endmembers, vca.PixelIndices, $"VCA (seed {seed})", vca.SnrDb);
     }
 }
@@ -55,11 +58,13 @@ internal sealed class NFindrExtractor : IEndmemberExtractor
     public string Name => "nfindr";
     public string Description => "N-FINDR from VCA's pixels";
 
-    public ExtractedEndmembers Extract(double[] y, int l, int n, int p, long seed, CancellationToken cancel)
+    public ExtractedEndmembers Extract(double[] y, int l, int n, int p, long seed, PrincipalAxes? axes, CancellationToken cancel)
     {
-        var vca = Vca.Extract(y, l, n, p, seed);
+        // VCA and N-FINDR decompose the same pixels: once.
+        axes = PrincipalAxes.For(axes, y, l, n, Blas.Default);
+        var vca = Vca.Extract(y, l, n, p, seed, axes: axes);
         cancel.ThrowIfCancellationRequested();
-        var nf = NFindr.Refine(y, l, n, vca.PixelIndices);
+        var nf = NFindr.Refine(y, l, n, vca.PixelIndices, axes: axes);
         return new(nf.Endmembers, nf.PixelIndices, $"N-FINDR from the pixels of VCA (seed {seed}), {nf.Swaps} swaps", vca.SnrDb);
     }
 }

@@ -20,7 +20,8 @@ internal static class NFindr
 {
     /// <param name="y">L x N row-major samples (one column per pixel).</param>
     /// <param name="start">P starting pixel indices (e.g. VCA's).</param>
-    public static NFindrResult Refine(double[] y, int l, int n, int[] start, IBlas? blas = null, int maxSweeps = 50)
+    /// <param name="axes">The pixels' eigen-decompositions when the caller shares them (<see cref="PrincipalAxes"/>).</param>
+    public static NFindrResult Refine(double[] y, int l, int n, int[] start, IBlas? blas = null, int maxSweeps = 50, PrincipalAxes? axes = null)
     {
         blas ??= Blas.Default;
         var p = start.Length;
@@ -35,8 +36,8 @@ internal static class NFindr
         {
             // Coordinates in the (P−1)-dimensional principal subspace: z = Uᵀ(y − mean).
             var d = p - 1;
-            var (_, centred) = Dense.CentreRows(y, l, n);
-            var z = Dense.ProjectOnLeadingEigenvectors(blas, centred, l, n, d);
+            var (_, centred, u) = PrincipalAxes.For(axes, y, l, n, blas).Centred;
+            var z = Dense.ProjectOnVectors(blas, u, centred, l, n, d);
 
             var m = Matrix<double>.Build.Dense(p, p);
             void SetVertex(int j, int pixel)

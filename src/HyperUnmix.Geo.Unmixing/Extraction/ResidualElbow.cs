@@ -31,8 +31,12 @@ internal static class ResidualElbow
     /// <param name="y">L x N, band-major.</param>
     /// <param name="maxCount">Largest P tried.</param>
     /// <param name="maxPixels">Pixels the residual is measured on (an evenly spread subset).</param>
-    public static ElbowResult Estimate(double[] y, int l, int n, int maxCount, long seed, int maxPixels = 4000, CancellationToken cancel = default)
+    /// <param name="axes">The pixels' eigen-decompositions, when the caller shares them with its extraction (<see cref="PrincipalAxes"/>).</param>
+    public static ElbowResult Estimate(double[] y, int l, int n, int maxCount, long seed, int maxPixels = 4000, PrincipalAxes? axes = null,
+        CancellationToken cancel = default)
     {
+        // Every P's VCA and N-FINDR use the same decompositions of the same pixels: taken once.
+        axes = PrincipalAxes.For(axes, y, l, n, LinearAlgebra.Blas.Default);
         maxCount = Math.Max(MinCount, Math.Min(maxCount, Math.Min(l, n - 1)));
         var m = Math.Min(n, maxPixels);
         var idx = Enumerable.Range(0, m).Select(i => (int)((long)i * n / m)).ToArray();
@@ -67,8 +71,8 @@ internal static class ResidualElbow
             }
             if (p >= 2)
             {
-                var vca = Vca.Extract(y, l, n, p, seed);
-                foreach (var e in new[] { NFindr.Refine(y, l, n, vca.PixelIndices).Endmembers })
+                var vca = Vca.Extract(y, l, n, p, seed, axes: axes);
+                foreach (var e in new[] { NFindr.Refine(y, l, n, vca.PixelIndices, axes: axes).Endmembers })
                 {
                     var set = Enumerable.Range(0, p).Select(j => Enumerable.Range(0, l).Select(b => e[b * p + j]).ToArray()).ToList();
                     var r = new float[m];

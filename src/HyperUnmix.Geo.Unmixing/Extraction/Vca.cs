@@ -16,16 +16,16 @@ internal static class Vca
 {
     /// <param name="y">L x N row-major samples (one column per pixel).</param>
     /// <param name="snrDb">A known SNR; estimated from the data when null.</param>
-    public static VcaResult Extract(double[] y, int l, int n, int p, long seed, double? snrDb = null, IBlas? blas = null)
+    /// <param name="axes">The pixels' eigen-decompositions when the caller shares them (<see cref="PrincipalAxes"/>).</param>
+    public static VcaResult Extract(double[] y, int l, int n, int p, long seed, double? snrDb = null, IBlas? blas = null, PrincipalAxes? axes = null)
     {
         blas ??= Blas.Default;
         if (p < 1) throw new ArgumentOutOfRangeException(nameof(p), p, "the number of endmembers must be at least 1");
         if (p > l) throw new ArgumentOutOfRangeException(nameof(p), p, $"P = {p} is larger than the band count {l}");
         if (n < p) throw new ArgumentException($"VCA needs at least P = {p} valid pixels, got {n}");
 
-        var (mean, centred) = Dense.CentreRows(y, l, n);
-
-        var (ud, _) = Dense.EigenDescending(Dense.ToMatrix(Dense.Gram(blas, centred, l, n, n), l, l));
+        axes = PrincipalAxes.For(axes, y, l, n, blas);
+        var (mean, centred, ud) = axes.Centred;
         var udP = Slice(ud, l, p);
         var xp = Project(blas, udP, centred, l, n, p);
 
@@ -58,7 +58,7 @@ internal static class Vca
         }
         else
         {
-            var (u2, _) = Dense.EigenDescending(Dense.ToMatrix(Dense.Gram(blas, y, l, n, n), l, l));
+            var u2 = axes.Raw;
             var ud2 = Slice(u2, l, p);
             var x2 = Project(blas, ud2, y, l, n, p);
             var u = new double[p];

@@ -32,9 +32,12 @@ internal static class Dense
     /// Coordinates (k x c, row-major) of the columns of an r x c matrix in the span of the k leading eigenvectors of
     /// X Xᵀ: Uₖᵀ X. Centre the rows first for principal components.
     /// </summary>
-    public static double[] ProjectOnLeadingEigenvectors(IBlas blas, double[] x, int r, int c, int k)
+    public static double[] ProjectOnLeadingEigenvectors(IBlas blas, double[] x, int r, int c, int k) =>
+        ProjectOnVectors(blas, EigenDescending(ToMatrix(Gram(blas, x, r, c, c), r, r)).Vectors, x, r, c, k);
+
+    /// <summary>Uₖᵀ X (k x c, row-major) for the first k columns of <paramref name="u"/> (r x r) and an r x c matrix X.</summary>
+    public static double[] ProjectOnVectors(IBlas blas, Matrix<double> u, double[] x, int r, int c, int k)
     {
-        var (u, _) = EigenDescending(ToMatrix(Gram(blas, x, r, c, c), r, r));
         var uk = new double[r * k];
         for (var i = 0; i < r; i++)
             for (var j = 0; j < k; j++) uk[i * k + j] = u[i, j];

@@ -42,6 +42,33 @@ public class VcaTests
         Assert.Equal(a.Endmembers, b.Endmembers);
     }
 
+    /// <summary>
+    /// Decompositions shared between VCA, N-FINDR and every P of the residual's elbow change no bit of what they
+    /// find (high SNR and low: both of VCA's projections), and are never used for other pixels.
+    /// </summary>
+    [Theory]
+    [InlineData(40.0)]
+    [InlineData(10.0)]
+    public void SharedAxes_GiveTheSameEndmembers_AndOnlyForTheirOwnPixels(double snr)
+    {
+        var truth = AbundanceSolverTests.Materials(4);
+        var scene = SceneGenerator.Generate(truth, new SceneOptions { Width = 30, Height = 30, SnrDb = snr, Seed = 9 });
+        var y = scene.CubeAsDouble();
+        int l = scene.Bands, n = scene.Pixels;
+        var axes = new PrincipalAxes(y, l, n, Blas.Default);
+        foreach (var p in new[] { 2, 3, 4 })
+        {
+            var alone = Vca.Extract(y, l, n, p, 7);
+            var shared = Vca.Extract(y, l, n, p, 7, axes: axes);
+            Assert.Equal(alone.ProjectiveProjection, shared.ProjectiveProjection);
+            Assert.Equal(alone.Endmembers, shared.Endmembers);
+            Assert.Equal(NFindr.Refine(y, l, n, alone.PixelIndices).Endmembers, NFindr.Refine(y, l, n, shared.PixelIndices, axes: axes).Endmembers);
+        }
+        Assert.Same(axes, PrincipalAxes.For(axes, y, l, n, Blas.Default));
+        var copy = (double[])y.Clone();
+        Assert.NotSame(axes, PrincipalAxes.For(axes, copy, l, n, Blas.Default));
+    }
+
     [Fact]
     public void Extract_PLargerThanBands_Throws()
     {
