@@ -178,7 +178,7 @@ internal static class ArchetypalRefinement
 
     /// <summary>
     /// a_:,i ← softmax(log a_:,i − η g_:,i): an entropic mirror-descent step on the simplex (column i of P x N), taken
-    /// as a_j e^(−η (g_j − min g)) / Σ: the same step without the logarithms (they were a third of the refinement's
+    /// as a_j e^(−η (g_j − min g)) / Σ: the same step without the logarithms (they were a quarter of the refinement's
     /// time), every factor at most 1 (no overflow), and the entry of the smallest gradient keeping at least its floor
     /// of 1e-300 (no zero sum).
     /// </summary>
