@@ -46,8 +46,15 @@ internal sealed class DeepMethod : IUnmixMethod
         return new MethodPlan(model.Endmembers, new PlanArtifacts(model), fit);
     }
 
-    public ITileUnmixer CreateUnmixer(UnmixPlan plan, PlanArtifacts artifacts, CancellationToken cancel) =>
-        new MtlTileUnmixer(artifacts.Model ?? throw new InvalidOperationException("the deep method's plan has no model"), cancel);
+    /// <summary>
+    /// A linear model (the linear start, when the fit did not keep its network) is its linear solver, bit for bit
+    /// (<see cref="MtlModel.IsLinear"/>): its tiles go to the linear methods' unmixer, in either layout, at FCLS's speed.
+    /// </summary>
+    public ITileUnmixer CreateUnmixer(UnmixPlan plan, PlanArtifacts artifacts, CancellationToken cancel)
+    {
+        var model = artifacts.Model ?? throw new InvalidOperationException("the deep method's plan has no model");
+        return model.LinearSolver is { } linear ? new LinearTileUnmixer(linear) : new MtlTileUnmixer(model, cancel);
+    }
 
     /// <summary>Each sample pixel divided by its scale under <paramref name="scale"/> (zero-scale pixels stay zero).</summary>
     private static double[] DivideByScale(PixelSample s, EndmemberSet e, PixelScale scale)

@@ -63,19 +63,12 @@ internal sealed class LinearTileUnmixer(AbundanceSolver solver) : TileUnmixer<Ti
 /// <param name="cancel">Stops a tile between the model's iterations (a model may ask for thousands per pixel).</param>
 internal sealed class MtlTileUnmixer(MtlModel model, CancellationToken cancel) : TileUnmixer<MtlModel.Workspace>
 {
-    /// <summary>A linear model (the linear start, when the fit did not keep its network) is its linear solver: either layout, as the linear methods.</summary>
-    public override bool TakesPixelInterleaved => model.IsLinear;
+    public override bool TakesPixelInterleaved => false;
 
     protected override MtlModel.Workspace CreateState() => model.CreateWorkspace();
 
     protected override void Solve(in TileBuffers t, BufferLayout layout, Window window, MtlModel.Workspace ws)
     {
-        if (model.LinearSolver is { } linear)
-        {
-            if (layout == BufferLayout.PixelInterleaved) linear.SolvePixels(t, ws.Solver);
-            else linear.SolveTile(t, ws.Solver);
-            return;
-        }
         if (layout != BufferLayout.BandSequential || t.AbundanceStride != t.Pixels) throw new ArgumentException("the model solves whole band-sequential tiles");
         model.Apply(t, ws, new MtlModel.ApplyStart { Cancel = cancel });
     }
