@@ -41,17 +41,11 @@ fi
 command -v dotnet >/dev/null || { echo "The .NET 10 SDK is required: https://dotnet.microsoft.com/download" >&2; exit 1; }
 dotnet build HyperUnmix.Geo.sln -c Release -v quiet -nologo -clp:ErrorsOnly
 
-# The command on PATH: the CLI published (framework-dependent) to a folder of its own, and a `hyperunmix` launcher.
-# Precompiled (ReadyToRun) where the machine's runtime identifier is known: every call starts faster (measured
-# 2026-12-06: --version 0.10 -> 0.08 s, info 0.35 -> 0.28 s, a default run on sample-rasters 2.42 -> 2.19 s).
+# The command on PATH: the CLI published to a folder of its own (scripts/publish.sh: ReadyToRun where it can), and a
+# `hyperunmix` launcher.
 if [ "$(id -u)" -eq 0 ]; then prefix=/usr/local; else prefix="$HOME/.local"; fi
 app="$prefix/share/hyperunmix"
-case "$(uname -m)" in
-  x86_64) r2r=(-r linux-x64 --self-contained false -p:PublishReadyToRun=true) ;;
-  aarch64|arm64) r2r=(-r linux-arm64 --self-contained false -p:PublishReadyToRun=true) ;;
-  *) r2r=() ;;
-esac
-dotnet publish src/HyperUnmix.Geo.Cli -c Release "${r2r[@]}" -o "$app.new" -v quiet -nologo -clp:ErrorsOnly >/dev/null
+scripts/publish.sh "$app.new"
 rm -rf "$app" && mv "$app.new" "$app"
 mkdir -p "$prefix/bin"
 printf '#!/bin/sh\nexec dotnet "%s/hyperunmix.dll" "$@"\n' "$app" > "$prefix/bin/hyperunmix.tmp"

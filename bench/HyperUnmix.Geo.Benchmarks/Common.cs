@@ -16,22 +16,13 @@ internal static class Common
     public static string Cli => Path.Combine(RepoRoot(), "src/HyperUnmix.Geo.Cli/bin/Release/net10.0/hyperunmix.dll");
 
     /// <summary>
-    /// Publishes the command into <paramref name="folder"/> as scripts/setup.sh installs it (framework-dependent,
-    /// ReadyToRun for this machine's runtime identifier) and returns its dll, or null where setup.sh would not
-    /// precompile (a machine that is neither x64 nor arm64).
+    /// Publishes the command into <paramref name="folder"/> with scripts/publish.sh, the way scripts/setup.sh installs
+    /// it (ReadyToRun where the machine's runtime identifier is known), and returns its dll.
     /// </summary>
-    public static string? PublishReadyToRun(string folder)
+    public static string Publish(string folder)
     {
-        var rid = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture switch
-        {
-            System.Runtime.InteropServices.Architecture.X64 => "linux-x64",
-            System.Runtime.InteropServices.Architecture.Arm64 => "linux-arm64",
-            _ => null,
-        };
-        if (rid is null) return null;
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-        Run("dotnet", "publish", Path.Combine(RepoRoot(), "src/HyperUnmix.Geo.Cli"), "-c", "Release", "-r", rid, "--self-contained", "false",
-            "-p:PublishReadyToRun=true", "-o", folder, "-v", "quiet", "-nologo", "-clp:ErrorsOnly");
+        Run("bash", Path.Combine(RepoRoot(), "scripts/publish.sh"), folder);
         return Path.Combine(folder, "hyperunmix.dll");
     }
 
