@@ -120,7 +120,7 @@ public sealed class CommandTests : IDisposable
     /// <summary>
     /// The nonlinearity test in the default run: on the sample scene (a linear mixture) the network does no better than
     /// a linear re-mix of the endmembers, so the run returns its linear start, FCLS's answer with the same endmembers
-    /// (to float rounding: the start is polished by the model's projected-gradient steps), and says so.
+    /// bit for bit (a linear model is applied by its solver), and says so.
     /// </summary>
     [Fact]
     public void DeepRun_LinearScene_ReturnsTheLinearStartAndSaysWhy()
