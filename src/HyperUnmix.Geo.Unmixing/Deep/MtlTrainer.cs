@@ -20,7 +20,8 @@ namespace HyperUnmix.Geo.Unmixing.Deep;
 /// <param name="Z">Mean per-pixel difference (deep − linear) over its standard error.</param>
 /// <param name="Pixels">Held-out pixels compared.</param>
 /// <param name="Kept">Whether the network was kept.</param>
-public sealed record NonlinearityTest(double DeepError, double LinearError, double Z, int Pixels, bool Kept)
+/// <param name="StoppedAt">The epoch at which the fit stopped because the network had not gained <see cref="MinGain"/> by then (<see cref="MtlOptions.GainCheckEpoch"/>), or 0.</param>
+public sealed record NonlinearityTest(double DeepError, double LinearError, double Z, int Pixels, bool Kept, int StoppedAt = 0)
 {
     /// <summary>The z below which the network is kept: a one-sided test at about the 2% level.</summary>
     public const double Threshold = -2;
@@ -29,7 +30,7 @@ public sealed record NonlinearityTest(double DeepError, double LinearError, doub
 
     /// <summary>The decision and its reason, one line.</summary>
     public string Reason => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"{(Kept ? "network kept" : "network not kept, linear start returned")}: held-out error {DeepError / LinearError:F3}x that of a linear re-mix of the endmembers ({Pixels} pixels, z = {Z:F1}; kept when z < {Threshold:F0} and the error is {MinGain * 100:F0}% lower or more)");
+        $"{(Kept ? "network kept" : "network not kept, linear start returned")}: held-out error {DeepError / LinearError:F3}x that of a linear re-mix of the endmembers ({Pixels} pixels, z = {Z:F1}; kept when z < {Threshold:F0} and the error is {MinGain * 100:F0}% lower or more){(StoppedAt > 0 ? $"; the fit stopped at epoch {StoppedAt}, not {MinGain * 100:F0}% lower by then" : "")}");
 }
 
 /// <summary>
@@ -112,6 +113,17 @@ internal static class MtlTrainer
         var validation = new List<double>();
         var rprop = new Irprop(net.Count, net.Groups());
         var epochs = 0;
+        // The linear re-mix the network must beat (NonlinearityTest): known from the start, so a fit that cannot beat
+        // it stops at the gain check instead of running on.
+        var testing = options.RequireNonlinearGain && options.Nonlinear && options.ColumnBranch && holdOut.Length > 0;
+        float[]? linear = null;
+        var linearError = double.NaN;
+        var stoppedAt = 0;
+        if (testing)
+        {
+            linear = HeldOutResiduals(net, LinearRemix(net, start, yf, a0), heldOut);
+            linearError = linear.Sum(r => (double)r * r) / holdOut.Length;
+        }
         for (var epoch = 0; epoch < options.MaxEpochs; epoch++)
         {
             cancel.ThrowIfCancellationRequested();
@@ -127,6 +139,11 @@ internal static class MtlTrainer
                     validation.Add(score);
                     if (score < bestScore) { bestScore = score; theta.CopyTo(best, 0); sinceBest = 0; }
                     else if (++sinceBest * options.ValidationEvery >= options.Patience) break;
+                    if (testing && options.GainCheckEpoch > 0 && epoch >= options.GainCheckEpoch && !(bestScore < (1 - NonlinearityTest.MinGain) * linearError))
+                    {
+                        stoppedAt = epoch;
+                        break;
+                    }
                 }
             }
             else
@@ -138,9 +155,9 @@ internal static class MtlTrainer
             net.Project(theta);
         }
         NonlinearityTest? test = null;
-        if (options.RequireNonlinearGain && options.Nonlinear && options.ColumnBranch && holdOut.Length > 0)
+        if (testing)
         {
-            test = TestNonlinearity(net, best, start, yf, a0, heldOut);
+            test = TestNonlinearity(HeldOutResiduals(net, best, heldOut), linear!) with { StoppedAt = stoppedAt };
             if (!test.Kept) start.CopyTo(best, 0);
         }
         var model = MtlModel.FromNetwork(net, best, scale, initial.Names, initial.Wavelengths);
@@ -174,12 +191,11 @@ internal static class MtlTrainer
     }
 
     /// <summary>
-    /// <see cref="NonlinearityTest"/>: the chosen model against the best linear re-mix of the endmembers (the starting
-    /// parameters, network output zero, with W_c = Y Aᵀ(AAᵀ)⁻¹ for the training pixels Y and their linear-start
-    /// abundances A, normalised units), on the held-out pixels. Plain loops in a fixed order: the same bits anywhere.
+    /// The starting parameters (network output zero) with the best linear re-mix of the endmembers as W_c: W_c =
+    /// Y Aᵀ(AAᵀ)⁻¹ for the training pixels Y and their linear-start abundances A, normalised units. Plain loops in a
+    /// fixed order: the same bits anywhere.
     /// </summary>
-    private static NonlinearityTest TestNonlinearity(MtlNetwork net, float[] best, float[] start, float[] y, float[] a,
-        (double Scale, EndmemberSet Initial, float[] Y, int Count) held)
+    private static float[] LinearRemix(MtlNetwork net, float[] start, float[] y, float[] a)
     {
         int l = net.L, p = net.P, n = net.N;
         var aat = new double[p * p];
@@ -207,15 +223,22 @@ internal static class MtlTrainer
         var linear = (float[])start.Clone();
         for (var b = 0; b < l; b++)
             for (var j = 0; j < p; j++) linear[net.WcOffset + b * p + j] = (float)wt[j, b];
-        var deep = HeldOutResiduals(net, best, held);
-        var lin = HeldOutResiduals(net, linear, held);
+        return linear;
+    }
+
+    /// <summary>
+    /// <see cref="NonlinearityTest"/>: the chosen model's held-out residuals against the linear re-mix's
+    /// (<see cref="LinearRemix"/>) on the same pixels.
+    /// </summary>
+    private static NonlinearityTest TestNonlinearity(float[] deep, float[] lin)
+    {
         double sd = 0, sl = 0, sum = 0, sum2 = 0;
-        for (var i = 0; i < held.Count; i++)
+        for (var i = 0; i < deep.Length; i++)
         {
             double d2 = (double)deep[i] * deep[i], l2 = (double)lin[i] * lin[i], d = d2 - l2;
             sd += d2; sl += l2; sum += d; sum2 += d * d;
         }
-        var m = held.Count;
+        var m = deep.Length;
         var mean = sum / m;
         var se = Math.Sqrt(Math.Max(sum2 / m - mean * mean, 0) / Math.Max(m - 1, 1));
         var z = se > 0 ? mean / se : mean < 0 ? double.NegativeInfinity : 0;

@@ -131,6 +131,31 @@ public sealed class MtlTests : IDisposable
         Assert.NotNull(fit.Test);
         Assert.True(fit.Test.Kept, fit.Test.Reason);
         Assert.True(fit.Test.DeepError < fit.Test.LinearError && fit.Test.Z < NonlinearityTest.Threshold, fit.Test.Reason);
+        Assert.Equal(0, fit.Test.StoppedAt);
+    }
+
+    /// <summary>
+    /// The gain check (<see cref="MtlOptions.GainCheckEpoch"/>): on the linear scene, where the network never gets 1%
+    /// below the linear re-mix, the fit stops at the check and returns the same linear start, bit for bit, as a fit
+    /// that runs on; with the check off it runs past that epoch (so the check really saved epochs).
+    /// </summary>
+    [Fact]
+    public void Fit_NoGainByTheCheckEpoch_StopsThereWithTheSameAnswer()
+    {
+        var s = SceneGenerator.Generate(Distinct(3, 60, 11), new SceneOptions { Width = 40, Height = 40, Model = MixingModel.Lmm, SnrDb = 40, Seed = 2 });
+        var rng = new Rng(5);
+        var e = new EndmemberSet(s.Endmembers.E.Select(v => v * (1 + 0.05 * rng.NextGaussian())).ToArray(), s.Bands, 3);
+        var options = Small with { MaxEpochs = 100, GainCheckEpoch = 20 };
+        var stopped = MtlTrainer.Fit(s.CubeAsDouble(), s.Bands, s.Pixels, e, options);
+        var ran = MtlTrainer.Fit(s.CubeAsDouble(), s.Bands, s.Pixels, e, options with { GainCheckEpoch = 0 });
+        Assert.NotNull(stopped.Test);
+        Assert.NotNull(ran.Test);
+        Assert.Equal(20, stopped.Test.StoppedAt);
+        Assert.Equal(21, stopped.Epochs);
+        Assert.Contains("stopped at epoch 20", stopped.Test.Reason);
+        Assert.True(ran.Epochs > 21, $"without the check the fit ran {ran.Epochs} epochs: the test proves nothing");
+        Assert.False(stopped.Test.Kept || ran.Test.Kept, ran.Test.Reason);
+        Assert.Equal(Applied(ran, s), Applied(stopped, s));
     }
 
     [Trait("Category", "Determinism")]
