@@ -58,17 +58,17 @@ public sealed partial class MtlModel
         /// <summary>The most pixels one batch holds (<see cref="BatchPixels"/>).</summary>
         public int Batch { get; }
         /// <summary>The network's activations at the accepted abundances, and at the trial ones.</summary>
-        internal Mlp.Workspace Mlp { get; }
-        internal Mlp.Workspace TrialMlp { get; }
+        internal Mlp.Workspace Mlp { get; private set; }
+        internal Mlp.Workspace TrialMlp { get; private set; }
         internal float[] Yn { get; }
         internal double[] Sum { get; }
-        internal float[] At { get; }
-        internal float[] Trial { get; }
+        internal float[] At { get; private set; }
+        internal float[] Trial { get; private set; }
         internal float[] Grad { get; }
         /// <summary>t = Qᵀs per pixel, and the reduced residuals u = R z + t at the accepted and the trial point (rank x pixels).</summary>
         internal float[] T { get; }
-        internal float[] U { get; }
-        internal float[] TrialU { get; }
+        internal float[] U { get; private set; }
+        internal float[] TrialU { get; private set; }
         /// <summary>Rᵀu for the last hidden layer's activations (hidden x pixels).</summary>
         internal float[] V { get; }
         internal float[] R1 { get; }
@@ -80,5 +80,13 @@ public sealed partial class MtlModel
         internal float[] Residual { get; }
         internal byte[] Valid { get; }
         internal TileScratch Solver { get; }
+
+        /// <summary>Every pixel took its trial step: the trial point becomes the accepted one by exchanging the buffers, not copying them.</summary>
+        internal void AcceptAll()
+        {
+            (At, Trial) = (Trial, At);
+            (U, TrialU) = (TrialU, U);
+            (Mlp, TrialMlp) = (TrialMlp, Mlp);
+        }
     }
 }

@@ -245,11 +245,12 @@ public sealed partial class MtlModel
             Gradient(ws);
             SimplexStep.Run(ws);
             Evaluate(ws, trial: true);
-            var any = false;
+            bool any = false, all = true;
             for (var px = 0; px < m; px++)
             {
                 var accept = ws.Accept[px] = ws.TrialLoss[px] <= ws.Loss[px];
                 any |= accept;
+                all &= accept;
                 if (accept)
                 {
                     ws.Loss[px] = ws.TrialLoss[px];
@@ -257,8 +258,10 @@ public sealed partial class MtlModel
                 }
                 else ws.Step[px] *= 0.5f;
             }
-            // Accepted pixels take the trial's abundances, reduced residuals and activations (the gradient needs them).
-            if (any)
+            // Accepted pixels take the trial's abundances, reduced residuals and activations (the gradient needs them):
+            // when all of them did, by exchanging the buffers.
+            if (all) ws.AcceptAll();
+            else if (any)
             {
                 Take(ws.At, ws.Trial, ws);
                 Take(ws.U, ws.TrialU, ws);

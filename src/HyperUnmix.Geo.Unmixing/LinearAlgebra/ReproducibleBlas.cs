@@ -87,6 +87,7 @@ internal sealed class ReproducibleBlas : IBlas
             ref var b0 = ref MemoryMarshal.GetReference(b);
             ref var c0 = ref MemoryMarshal.GetReference(c);
             var w = Vector<T>.Count;
+            var mode = ModeOf(alpha, beta);
             // Column panels outside, rows inside: a panel of op(B) (k x 2w) stays in L1 while every row block uses it,
             // where whole rows of op(B) (k x n) would not. Each element is computed the same way in either order.
             var j = 0;
@@ -96,13 +97,13 @@ internal sealed class ReproducibleBlas : IBlas
                 for (; i + 4 <= m; i += 4)
                 {
                     var (lo, kn) = Range(shape, i, k);
-                    Block4x2(ref a0, i * rs + lo * ks, rs, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, ldc, kn, w, alpha, beta);
+                    Block4x2(ref a0, i * rs + lo * ks, rs, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, ldc, kn, w, alpha, beta, mode);
                 }
                 for (; i < m; i++)
                 {
                     var (lo, kn) = Range(shape, i, k);
-                    Block1(ref a0, i * rs + lo * ks, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, kn, alpha, beta);
-                    Block1(ref a0, i * rs + lo * ks, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j + w, ref c0, i * ldc + j + w, kn, alpha, beta);
+                    Block1(ref a0, i * rs + lo * ks, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, kn, alpha, beta, mode);
+                    Block1(ref a0, i * rs + lo * ks, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j + w, ref c0, i * ldc + j + w, kn, alpha, beta, mode);
                 }
             }
             for (; j + w <= n; j += w)
@@ -111,12 +112,12 @@ internal sealed class ReproducibleBlas : IBlas
                 for (; i + 4 <= m; i += 4)
                 {
                     var (lo, kn) = Range(shape, i, k);
-                    Block4x1(ref a0, i * rs + lo * ks, rs, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, ldc, kn, alpha, beta);
+                    Block4x1(ref a0, i * rs + lo * ks, rs, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, ldc, kn, alpha, beta, mode);
                 }
                 for (; i < m; i++)
                 {
                     var (lo, kn) = Range(shape, i, k);
-                    Block1(ref a0, i * rs + lo * ks, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, kn, alpha, beta);
+                    Block1(ref a0, i * rs + lo * ks, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, kn, alpha, beta, mode);
                 }
             }
             for (; j < n; j++)
@@ -165,7 +166,7 @@ internal sealed class ReproducibleBlas : IBlas
 
     /// <summary>C[i..i+4, j..j+2w] (cAt is the top left element's index).</summary>
     private static void Block4x2<T>(ref T a0, int aRow, int rs, int ks, ref T b0, int ldb, int j, ref T c0, int cAt, int ldc, int k, int w,
-        T alpha, T beta) where T : unmanaged, INumber<T>
+        T alpha, T beta, StoreMode mode) where T : unmanaged, INumber<T>
     {
         Vector<T> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default, s30 = default, s31 = default;
         ref var a = ref Unsafe.Add(ref a0, aRow);
@@ -186,15 +187,15 @@ internal sealed class ReproducibleBlas : IBlas
             a = ref Unsafe.Add(ref a, aStep);
             bRow = ref Unsafe.Add(ref bRow, bStep);
         }
-        StoreVector(ref c0, cAt, w, s00, s01, alpha, beta);
-        StoreVector(ref c0, cAt + ldc, w, s10, s11, alpha, beta);
-        StoreVector(ref c0, cAt + 2 * ldc, w, s20, s21, alpha, beta);
-        StoreVector(ref c0, cAt + 3 * ldc, w, s30, s31, alpha, beta);
+        StoreVector(ref c0, cAt, w, s00, s01, alpha, beta, mode);
+        StoreVector(ref c0, cAt + ldc, w, s10, s11, alpha, beta, mode);
+        StoreVector(ref c0, cAt + 2 * ldc, w, s20, s21, alpha, beta, mode);
+        StoreVector(ref c0, cAt + 3 * ldc, w, s30, s31, alpha, beta, mode);
     }
 
     /// <summary>C[i..i+4, j..j+w].</summary>
     private static void Block4x1<T>(ref T a0, int aRow, int rs, int ks, ref T b0, int ldb, int j, ref T c0, int cAt, int ldc, int k,
-        T alpha, T beta) where T : unmanaged, INumber<T>
+        T alpha, T beta, StoreMode mode) where T : unmanaged, INumber<T>
     {
         Vector<T> s0 = default, s1 = default, s2 = default, s3 = default;
         ref var a = ref Unsafe.Add(ref a0, aRow);
@@ -210,14 +211,14 @@ internal sealed class ReproducibleBlas : IBlas
             a = ref Unsafe.Add(ref a, aStep);
             bRow = ref Unsafe.Add(ref bRow, bStep);
         }
-        StoreVector(ref c0, cAt, s0, alpha, beta);
-        StoreVector(ref c0, cAt + ldc, s1, alpha, beta);
-        StoreVector(ref c0, cAt + 2 * ldc, s2, alpha, beta);
-        StoreVector(ref c0, cAt + 3 * ldc, s3, alpha, beta);
+        StoreVector(ref c0, cAt, s0, alpha, beta, mode);
+        StoreVector(ref c0, cAt + ldc, s1, alpha, beta, mode);
+        StoreVector(ref c0, cAt + 2 * ldc, s2, alpha, beta, mode);
+        StoreVector(ref c0, cAt + 3 * ldc, s3, alpha, beta, mode);
     }
 
     /// <summary>C[i, j..j+w].</summary>
-    private static void Block1<T>(ref T a0, int aRow, int ks, ref T b0, int ldb, int j, ref T c0, int cAt, int k, T alpha, T beta)
+    private static void Block1<T>(ref T a0, int aRow, int ks, ref T b0, int ldb, int j, ref T c0, int cAt, int k, T alpha, T beta, StoreMode mode)
         where T : unmanaged, INumber<T>
     {
         Vector<T> s = default;
@@ -230,7 +231,7 @@ internal sealed class ReproducibleBlas : IBlas
             a = ref Unsafe.Add(ref a, aStep);
             bRow = ref Unsafe.Add(ref bRow, bStep);
         }
-        StoreVector(ref c0, cAt, s, alpha, beta);
+        StoreVector(ref c0, cAt, s, alpha, beta, mode);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -243,17 +244,33 @@ internal sealed class ReproducibleBlas : IBlas
         dst = Store(s, alpha, beta, dst);
     }
 
+    /// <summary>
+    /// How a block's sums reach C, decided once per call: the two common cases (C = s, C = s + C) skip the scalings
+    /// by 1, whose products are exact, so every case stores the same bits as <see cref="Store{T}(T, T, T, T)"/>.
+    /// </summary>
+    private enum StoreMode
+    {
+        General,
+        Set,
+        Add,
+    }
+
+    private static StoreMode ModeOf<T>(T alpha, T beta) where T : unmanaged, INumber<T> =>
+        alpha != T.One ? StoreMode.General : beta == T.Zero ? StoreMode.Set : beta == T.One ? StoreMode.Add : StoreMode.General;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreVector<T>(ref T c0, int at, Vector<T> s, T alpha, T beta) where T : unmanaged, INumber<T>
+    private static void StoreVector<T>(ref T c0, int at, Vector<T> s, T alpha, T beta, StoreMode mode) where T : unmanaged, INumber<T>
     {
         ref var dst = ref Unsafe.Add(ref c0, at);
-        Store(s, alpha, beta, Vector.LoadUnsafe(ref dst)).StoreUnsafe(ref dst);
+        if (mode == StoreMode.Add) (s + Vector.LoadUnsafe(ref dst)).StoreUnsafe(ref dst);
+        else if (mode == StoreMode.Set) s.StoreUnsafe(ref dst);
+        else Store(s, alpha, beta, Vector.LoadUnsafe(ref dst)).StoreUnsafe(ref dst);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreVector<T>(ref T c0, int at, int w, Vector<T> s0, Vector<T> s1, T alpha, T beta) where T : unmanaged, INumber<T>
+    private static void StoreVector<T>(ref T c0, int at, int w, Vector<T> s0, Vector<T> s1, T alpha, T beta, StoreMode mode) where T : unmanaged, INumber<T>
     {
-        StoreVector(ref c0, at, s0, alpha, beta);
-        StoreVector(ref c0, at + w, s1, alpha, beta);
+        StoreVector(ref c0, at, s0, alpha, beta, mode);
+        StoreVector(ref c0, at + w, s1, alpha, beta, mode);
     }
 }
