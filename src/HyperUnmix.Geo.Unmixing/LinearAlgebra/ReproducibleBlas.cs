@@ -160,32 +160,38 @@ internal sealed class ReproducibleBlas : IBlas
         return beta == T.Zero ? v : v + old * beta;
     }
 
-    // The kernels below walk op(A) and B with references advanced by their strides and hold the row offsets in native
-    // integers: computed from kk on every step (32-bit multiplies and sign extensions), the addresses took as many
-    // instructions as the arithmetic, and the loop ran at half the vector units' rate. The sums are the same.
+    // The kernels below hold a reference to each row of op(A) and each vector column of B they use, and walk all of them
+    // with two native-integer offsets: computed from kk on every step (32-bit multiplies and sign extensions), the
+    // addresses took as many instructions as the arithmetic, and the loop ran at half the vector units' rate. The
+    // references themselves never move (a reference advanced past the last element would point outside its array,
+    // which the GC must not be shown); each load is one base + scaled offset. The sums are the same.
 
     /// <summary>C[i..i+4, j..j+2w] (cAt is the top left element's index).</summary>
     private static void Block4x2<T>(ref T a0, int aRow, int rs, int ks, ref T b0, int ldb, int j, ref T c0, int cAt, int ldc, int k, int w,
         T alpha, T beta, StoreMode mode) where T : unmanaged, INumber<T>
     {
         Vector<T> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default, s30 = default, s31 = default;
-        ref var a = ref Unsafe.Add(ref a0, aRow);
-        ref var bRow = ref Unsafe.Add(ref b0, j);
-        nint r1 = rs, r2 = 2 * (nint)rs, r3 = 3 * (nint)rs, aStep = ks, bStep = ldb, bw = w;
+        ref var r0 = ref Unsafe.Add(ref a0, aRow);
+        ref var r1 = ref Unsafe.Add(ref r0, rs);
+        ref var r2 = ref Unsafe.Add(ref r1, rs);
+        ref var r3 = ref Unsafe.Add(ref r2, rs);
+        ref var bCol0 = ref Unsafe.Add(ref b0, j);
+        ref var bCol1 = ref Unsafe.Add(ref bCol0, w);
+        nint ao = 0, bo = 0, aStep = ks, bStep = ldb;
         for (var kk = 0; kk < k; kk++)
         {
-            var v0 = Vector.LoadUnsafe(ref bRow);
-            var v1 = Vector.LoadUnsafe(ref bRow, (nuint)bw);
-            var x0 = new Vector<T>(a);
-            var x1 = new Vector<T>(Unsafe.Add(ref a, r1));
-            var x2 = new Vector<T>(Unsafe.Add(ref a, r2));
-            var x3 = new Vector<T>(Unsafe.Add(ref a, r3));
+            var v0 = Vector.LoadUnsafe(ref Unsafe.Add(ref bCol0, bo));
+            var v1 = Vector.LoadUnsafe(ref Unsafe.Add(ref bCol1, bo));
+            var x0 = new Vector<T>(Unsafe.Add(ref r0, ao));
+            var x1 = new Vector<T>(Unsafe.Add(ref r1, ao));
+            var x2 = new Vector<T>(Unsafe.Add(ref r2, ao));
+            var x3 = new Vector<T>(Unsafe.Add(ref r3, ao));
             s00 += x0 * v0; s01 += x0 * v1;
             s10 += x1 * v0; s11 += x1 * v1;
             s20 += x2 * v0; s21 += x2 * v1;
             s30 += x3 * v0; s31 += x3 * v1;
-            a = ref Unsafe.Add(ref a, aStep);
-            bRow = ref Unsafe.Add(ref bRow, bStep);
+            ao += aStep;
+            bo += bStep;
         }
         StoreVector(ref c0, cAt, w, s00, s01, alpha, beta, mode);
         StoreVector(ref c0, cAt + ldc, w, s10, s11, alpha, beta, mode);
@@ -198,18 +204,21 @@ internal sealed class ReproducibleBlas : IBlas
         T alpha, T beta, StoreMode mode) where T : unmanaged, INumber<T>
     {
         Vector<T> s0 = default, s1 = default, s2 = default, s3 = default;
-        ref var a = ref Unsafe.Add(ref a0, aRow);
-        ref var bRow = ref Unsafe.Add(ref b0, j);
-        nint r1 = rs, r2 = 2 * (nint)rs, r3 = 3 * (nint)rs, aStep = ks, bStep = ldb;
+        ref var r0 = ref Unsafe.Add(ref a0, aRow);
+        ref var r1 = ref Unsafe.Add(ref r0, rs);
+        ref var r2 = ref Unsafe.Add(ref r1, rs);
+        ref var r3 = ref Unsafe.Add(ref r2, rs);
+        ref var bCol = ref Unsafe.Add(ref b0, j);
+        nint ao = 0, bo = 0, aStep = ks, bStep = ldb;
         for (var kk = 0; kk < k; kk++)
         {
-            var v = Vector.LoadUnsafe(ref bRow);
-            s0 += new Vector<T>(a) * v;
-            s1 += new Vector<T>(Unsafe.Add(ref a, r1)) * v;
-            s2 += new Vector<T>(Unsafe.Add(ref a, r2)) * v;
-            s3 += new Vector<T>(Unsafe.Add(ref a, r3)) * v;
-            a = ref Unsafe.Add(ref a, aStep);
-            bRow = ref Unsafe.Add(ref bRow, bStep);
+            var v = Vector.LoadUnsafe(ref Unsafe.Add(ref bCol, bo));
+            s0 += new Vector<T>(Unsafe.Add(ref r0, ao)) * v;
+            s1 += new Vector<T>(Unsafe.Add(ref r1, ao)) * v;
+            s2 += new Vector<T>(Unsafe.Add(ref r2, ao)) * v;
+            s3 += new Vector<T>(Unsafe.Add(ref r3, ao)) * v;
+            ao += aStep;
+            bo += bStep;
         }
         StoreVector(ref c0, cAt, s0, alpha, beta, mode);
         StoreVector(ref c0, cAt + ldc, s1, alpha, beta, mode);
@@ -222,14 +231,14 @@ internal sealed class ReproducibleBlas : IBlas
         where T : unmanaged, INumber<T>
     {
         Vector<T> s = default;
-        ref var a = ref Unsafe.Add(ref a0, aRow);
-        ref var bRow = ref Unsafe.Add(ref b0, j);
-        nint aStep = ks, bStep = ldb;
+        ref var r0 = ref Unsafe.Add(ref a0, aRow);
+        ref var bCol = ref Unsafe.Add(ref b0, j);
+        nint ao = 0, bo = 0, aStep = ks, bStep = ldb;
         for (var kk = 0; kk < k; kk++)
         {
-            s += new Vector<T>(a) * Vector.LoadUnsafe(ref bRow);
-            a = ref Unsafe.Add(ref a, aStep);
-            bRow = ref Unsafe.Add(ref bRow, bStep);
+            s += new Vector<T>(Unsafe.Add(ref r0, ao)) * Vector.LoadUnsafe(ref Unsafe.Add(ref bCol, bo));
+            ao += aStep;
+            bo += bStep;
         }
         StoreVector(ref c0, cAt, s, alpha, beta, mode);
     }
