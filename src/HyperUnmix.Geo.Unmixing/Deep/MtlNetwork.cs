@@ -15,10 +15,9 @@ internal sealed class MtlNetwork
 {
     private readonly IBlas _blas;
     private readonly float[] _y, _yt;            // L x N and N x L, normalised
-    private readonly float[]? _rr;               // the row branch's residual (L x N), when it is active
+    private readonly RowBranch? _row;             // null while the row branch cannot act (see RowBranch)
     private readonly float[] _rc, _ra;           // residuals: N x L, L x N
     private readonly float[] _at, _dat;          // Aᵀ and dJ/dAᵀ: N x P
-    private readonly Mlp.Workspace? _rowWs;
     private readonly Mlp.Workspace[] _colWs;      // one per half of the pixels (see ColumnHalf)
     private readonly float[] _gradHalf;           // the second half's gradients of W_c and the column MLP
     private readonly int _half;                   // pixels in the first half
@@ -38,16 +37,11 @@ internal sealed class MtlNetwork
         int Take(int count) { var o = offset; offset += count; return o; }
         EOffset = Take(L * P);
         AOffset = Take(P * N);
-        // The row branch's parameters exist only while it can act (through a moving E): its MLP's output layer has
-        // N columns, 2.3 million parameters for 9,000 pixels, which the default fit (E fixed) allocated, copied and
-        // cleared for nothing.
         if (options.RowBranchActive)
         {
-            WrOffset = Take(P * N);
-            RowLayout = Layout([P, .. options.RowHidden, N], Take);
-            RowMlp = new Mlp(RowLayout, blas);
-            _rr = new float[L * N];
-            _rowWs = new Mlp.Workspace(RowLayout, L);
+            var wr = Take(P * N);
+            var layout = Layout([P, .. options.RowHidden, N], Take);
+            _row = new RowBranch(wr, layout, new Mlp(layout, blas), new Mlp.Workspace(layout, L), new float[L * N]);
         }
         WcOffset = Take(L * P);
         ColumnLayout = Layout([P, .. options.ColumnHidden, L], Take);
@@ -70,13 +64,8 @@ internal sealed class MtlNetwork
     public int Count { get; }
     public int EOffset { get; }
     public int AOffset { get; }
-    /// <summary>Offset of W_r; −1 while the row branch is inactive.</summary>
-    public int WrOffset { get; } = -1;
     public int WcOffset { get; }
-    /// <summary>The row branch's MLP; null while it is inactive (<see cref="MtlOptions.RowBranchActive"/>).</summary>
-    public MlpLayout? RowLayout { get; }
     public MlpLayout ColumnLayout { get; }
-    public Mlp? RowMlp { get; }
     public Mlp ColumnMlp { get; }
 
     /// <summary>Approximate floating-point operations of one <see cref="Evaluate"/> call.</summary>
@@ -88,7 +77,7 @@ internal sealed class MtlNetwork
             // The L x N x P products: the auxiliary task's residual and dA (and dE when E moves), three per active branch.
             var products = (Options.Alpha > 0 ? (EndmembersFree ? 3 : 2) : 0) + (Options.RowBranchActive ? 3 : 0) + (Options.ColumnBranch ? 3 : 0);
             var linear = 2.0 * L * N * P * products;
-            return linear + (Options.Nonlinear ? (RowLayout is { } row ? Mlp(row, L) : 0) + (Options.ColumnBranch ? Mlp(ColumnLayout, N) : 0) : 0);
+            return linear + (Options.Nonlinear ? (_row is { } row ? Mlp(row.Layout, L) : 0) + (Options.ColumnBranch ? Mlp(ColumnLayout, N) : 0) : 0);
         }
     }
 
@@ -110,18 +99,22 @@ internal sealed class MtlNetwork
     /// <summary>
     /// The parameter groups iRprop+ treats with separate step bounds: those that can move. A group whose gradient is
     /// always zero (the MLPs of a linear model) or whose steps are zero (a fixed E) would be left unchanged by every
-    /// update, so it is left out.
+    /// update, so it is left out. Fixed by the options: built once.
     /// </summary>
-    public IReadOnlyList<(int Start, int Length, StepBounds Bounds)> Groups()
+    public IReadOnlyList<(int Start, int Length, StepBounds Bounds)> Groups() => _groups ??= BuildGroups();
+
+    private IReadOnlyList<(int Start, int Length, StepBounds Bounds)>? _groups;
+
+    private List<(int Start, int Length, StepBounds Bounds)> BuildGroups()
     {
         var o = Options;
         var groups = new List<(int, int, StepBounds)>();
         if (EndmembersFree) groups.Add((EOffset, L * P, o.EndmemberSteps));
         groups.Add((AOffset, P * N, o.AbundanceSteps));
-        if (o.RowBranchActive)
+        if (_row is { } row)
         {
-            groups.Add((WrOffset, P * N, o.LinearSteps));
-            if (o.Nonlinear) groups.Add((RowLayout!.WeightOffsets[0], WcOffset - RowLayout.WeightOffsets[0], o.NetworkSteps));
+            groups.Add((row.WrOffset, P * N, o.LinearSteps));
+            if (o.Nonlinear) groups.Add((row.Layout.WeightOffsets[0], WcOffset - row.Layout.WeightOffsets[0], o.NetworkSteps));
         }
         if (o.ColumnBranch)
         {
@@ -166,22 +159,23 @@ internal sealed class MtlNetwork
         }
 
         // Row branch: Y ≈ E W_r + G_r(E), one batch of L rows. It acts on the outputs only through E.
-        if (RowMlp is not null && _rr is not null && _rowWs is not null)
+        if (_row is { } row)
         {
-            var wr = theta.Slice(WrOffset, P * N);
+            var rr = row.Residual;
+            var wr = theta.Slice(row.WrOffset, P * N);
             if (o.Nonlinear)
             {
-                RowMlp.Forward(theta, e, L, _rowWs);
-                _rowWs.Output.AsSpan(0, L * N).CopyTo(_rr);
+                row.Mlp.Forward(theta, e, L, row.Workspace);
+                row.Workspace.Output.AsSpan(0, L * N).CopyTo(rr);
             }
-            else Array.Clear(_rr);
-            Subtract(_rr, _y);
-            _blas.Gemm(false, false, L, N, P, 1f, e, P, wr, N, 1f, _rr, N);
-            loss += c * SumSquares(_rr);
-            Scale(_rr, (float)(2 * c));
-            _blas.Gemm(true, false, P, N, L, 1f, e, P, _rr, N, 1f, grad.Slice(WrOffset, P * N), N);
-            _blas.Gemm(false, true, L, P, N, 1f, _rr, N, wr, N, 1f, dE, P);
-            if (o.Nonlinear) RowMlp.Backward(theta, e, L, _rowWs, _rr, grad, dE, accumulateInputGrad: true);
+            else Array.Clear(rr);
+            Subtract(rr, _y);
+            _blas.Gemm(false, false, L, N, P, 1f, e, P, wr, N, 1f, rr, N);
+            loss += c * SumSquares(rr);
+            Scale(rr, (float)(2 * c));
+            _blas.Gemm(true, false, P, N, L, 1f, e, P, rr, N, 1f, grad.Slice(row.WrOffset, P * N), N);
+            _blas.Gemm(false, true, L, P, N, 1f, rr, N, wr, N, 1f, dE, P);
+            if (o.Nonlinear) row.Mlp.Backward(theta, e, L, row.Workspace, rr, grad, dE, accumulateInputGrad: true);
         }
 
         // The column branch's halves: their losses, half 1's weight gradients, and dJ/dA from each pixel's rows.
@@ -202,9 +196,9 @@ internal sealed class MtlNetwork
         }
         if (o.Lambda > 0 && o.Nonlinear)
         {
-            foreach (var (layout, on) in new[] { (RowLayout, o.RowBranchActive), (ColumnLayout, o.ColumnBranch) })
+            foreach (var layout in new[] { _row?.Layout, o.ColumnBranch ? ColumnLayout : null })
             {
-                if (!on || layout is null) continue;
+                if (layout is null) continue;
                 for (var k = 0; k < layout.Layers; k++)
                 {
                     var size = layout.Sizes[k] * layout.Sizes[k + 1];
@@ -269,29 +263,42 @@ internal sealed class MtlNetwork
         var theta = new float[Count];
         e0.CopyTo(theta.AsSpan(EOffset, L * P));
         a0.CopyTo(theta.AsSpan(AOffset, P * N));
-        if (WrOffset >= 0) a0.CopyTo(theta.AsSpan(WrOffset, P * N));
+        if (_row is { } row) a0.CopyTo(theta.AsSpan(row.WrOffset, P * N));
         e0.CopyTo(theta.AsSpan(WcOffset, L * P));
         var rng = new Rng(Options.Seed);
         // The row MLP's hidden weights are drawn first whether or not it exists, so the column MLP's start is the same.
-        int[] rowSizes = [P, .. Options.RowHidden, N];
-        for (var k = 0; k < rowSizes.Length - 2; k++)
+        DrawHidden(rng, [P, .. Options.RowHidden, N], _row?.Layout, theta);
+        DrawHidden(rng, ColumnLayout.Sizes, ColumnLayout, theta);
+        return theta;
+    }
+
+    /// <summary>
+    /// He-initialised weights of an MLP's hidden layers (every layer but the output), drawn in layer order and written
+    /// at <paramref name="layout"/>'s offsets; without a layout they are drawn and dropped, so later draws stay the same.
+    /// </summary>
+    private static void DrawHidden(Rng rng, int[] sizes, MlpLayout? layout, float[] theta)
+    {
+        for (var k = 0; k < sizes.Length - 2; k++)
         {
-            var std = Math.Sqrt(2.0 / rowSizes[k]);
-            var w = RowLayout is null ? default : theta.AsSpan(RowLayout.WeightOffsets[k], rowSizes[k] * rowSizes[k + 1]);
-            for (var i = 0; i < rowSizes[k] * rowSizes[k + 1]; i++)
+            var std = Math.Sqrt(2.0 / sizes[k]);
+            var count = sizes[k] * sizes[k + 1];
+            var w = layout is null ? default : theta.AsSpan(layout.WeightOffsets[k], count);
+            for (var i = 0; i < count; i++)
             {
                 var v = (float)(std * rng.NextGaussian());
                 if (!w.IsEmpty) w[i] = v;
             }
         }
-        for (var k = 0; k < ColumnLayout.Layers - 1; k++)
-        {
-            var std = Math.Sqrt(2.0 / ColumnLayout.Sizes[k]);
-            var w = theta.AsSpan(ColumnLayout.WeightOffsets[k], ColumnLayout.Sizes[k] * ColumnLayout.Sizes[k + 1]);
-            for (var i = 0; i < w.Length; i++) w[i] = (float)(std * rng.NextGaussian());
-        }
-        return theta;
     }
+
+    /// <summary>
+    /// The row branch (Y ≈ E W_r + G_r(E)), which exists only while it can act, through a moving E: its MLP's output
+    /// layer has N columns (2.3 million parameters for 9,000 pixels), which the default fit (E fixed) would allocate,
+    /// copy and clear for nothing.
+    /// </summary>
+    /// <param name="WrOffset">Offset of W_r (P x N) in the parameters.</param>
+    /// <param name="Residual">Its residual, L x N.</param>
+    private sealed record RowBranch(int WrOffset, MlpLayout Layout, Mlp Mlp, Mlp.Workspace Workspace, float[] Residual);
 
     /// <summary>The constraints after every step: abundance columns on the simplex, endmembers non-negative.</summary>
     public void Project(Span<float> theta)
