@@ -117,15 +117,13 @@ internal static class MtlTrainer
         var epochs = 0;
         // The linear re-mix the network must beat (NonlinearityTest): known from the start, so a fit that cannot beat
         // it stops at the gain check instead of running on.
-        var testing = options.RequireNonlinearGain && options.Nonlinear && options.ColumnBranch && holdOut.Length > 0;
-        float[]? linear = null;
-        var linearError = double.NaN;
+        var linear = options.RequireNonlinearGain && options.Nonlinear && options.ColumnBranch && holdOut.Length > 0
+            ? HeldOutResiduals(net, LinearRemix(net, start, yf, a0), heldOut)
+            : null;
+        var linearError = linear is null ? double.NaN : MeanSquare(linear);
+        // The held-out residuals of the best parameters, kept for the test (they need not be computed again).
+        float[]? bestResiduals = null;
         var stoppedAt = 0;
-        if (testing)
-        {
-            linear = HeldOutResiduals(net, LinearRemix(net, start, yf, a0), heldOut);
-            linearError = linear.Sum(r => (double)r * r) / holdOut.Length;
-        }
         for (var epoch = 0; epoch < options.MaxEpochs; epoch++)
         {
             cancel.ThrowIfCancellationRequested();
@@ -137,11 +135,12 @@ internal static class MtlTrainer
             {
                 if (epoch % options.ValidationEvery == 0)
                 {
-                    var score = HeldOutError(net, theta, heldOut);
+                    var residuals = HeldOutResiduals(net, theta, heldOut);
+                    var score = MeanSquare(residuals);
                     validation.Add(score);
-                    if (score < bestScore) { bestScore = score; theta.CopyTo(best, 0); sinceBest = 0; }
+                    if (score < bestScore) { bestScore = score; theta.CopyTo(best, 0); bestResiduals = residuals; sinceBest = 0; }
                     else if (++sinceBest * options.ValidationEvery >= options.Patience) break;
-                    if (testing && options.GainCheckEpoch > 0 && epoch >= options.GainCheckEpoch && !(bestScore < (1 - NonlinearityTest.MinGain) * linearError))
+                    if (linear is not null && options.GainCheckEpoch > 0 && epoch >= options.GainCheckEpoch && !(bestScore < (1 - NonlinearityTest.MinGain) * linearError))
                     {
                         stoppedAt = epoch;
                         break;
@@ -157,9 +156,9 @@ internal static class MtlTrainer
             net.Project(theta);
         }
         NonlinearityTest? test = null;
-        if (testing)
+        if (linear is not null)
         {
-            test = TestNonlinearity(HeldOutResiduals(net, best, heldOut), linear!) with { StoppedAt = stoppedAt };
+            test = TestNonlinearity(bestResiduals ?? HeldOutResiduals(net, best, heldOut), linear) with { StoppedAt = stoppedAt };
             if (!test.Kept) start.CopyTo(best, 0);
         }
         var model = MtlModel.FromNetwork(net, best, scale, initial.Names, initial.Wavelengths);
@@ -175,12 +174,12 @@ internal static class MtlTrainer
         return r;
     }
 
-    /// <summary>Mean squared reconstruction error of held-out pixels under the current mixing model.</summary>
-    private static double HeldOutError(MtlNetwork net, float[] theta, (double Scale, EndmemberSet Initial, float[] Y, int Count) held)
+    /// <summary>Mean squared reconstruction error from the held-out pixels' RMSEs (<see cref="HeldOutResiduals"/>).</summary>
+    private static double MeanSquare(float[] residuals)
     {
         double s = 0;
-        foreach (var r in HeldOutResiduals(net, theta, held)) s += (double)r * r;
-        return s / held.Count;
+        foreach (var r in residuals) s += (double)r * r;
+        return s / residuals.Length;
     }
 
     /// <summary>Each held-out pixel's reconstruction RMSE under the mixing model of <paramref name="theta"/>.</summary>
