@@ -26,8 +26,8 @@ internal static class Vca
 
         axes = PrincipalAxes.For(axes, y, l, n, blas);
         var (mean, centred, ud) = axes.Centred;
-        var udP = Slice(ud, l, p);
-        var xp = Project(blas, udP, centred, l, n, p);
+        var udP = Dense.LeadingColumns(ud, l, p);
+        var xp = Dense.Project(blas, udP, centred, l, n, p);
 
         var snr = snrDb ?? EstimateSnr(y, xp, mean, l, n, p);
         var threshold = 15 + 10 * Math.Log10(p);
@@ -59,8 +59,8 @@ internal static class Vca
         else
         {
             var u2 = axes.Raw;
-            var ud2 = Slice(u2, l, p);
-            var x2 = Project(blas, ud2, y, l, n, p);
+            var ud2 = Dense.LeadingColumns(u2, l, p);
+            var x2 = Dense.Project(blas, ud2, y, l, n, p);
             var u = new double[p];
             for (var k = 0; k < p; k++)
             {
@@ -131,21 +131,5 @@ internal static class Vca
         if (den <= 0) return double.PositiveInfinity;
         if (num <= 0) return double.NegativeInfinity;
         return 10 * Math.Log10(num / den);
-    }
-
-    private static double[] Slice(Matrix<double> v, int l, int p)
-    {
-        var r = new double[l * p];
-        for (var i = 0; i < l; i++)
-            for (var k = 0; k < p; k++) r[i * p + k] = v[i, k];
-        return r;
-    }
-
-    /// <summary>Udᵀ X (p x N) for a row-major L x p basis and L x N data.</summary>
-    private static double[] Project(IBlas blas, double[] ud, double[] x, int l, int n, int p)
-    {
-        var r = new double[p * n];
-        blas.Gemm(true, false, p, n, l, 1.0, ud, p, x, n, 0.0, r, n);
-        return r;
     }
 }

@@ -36,11 +36,21 @@ internal static class Dense
         ProjectOnVectors(blas, EigenDescending(ToMatrix(Gram(blas, x, r, c, c), r, r)).Vectors, x, r, c, k);
 
     /// <summary>Uₖᵀ X (k x c, row-major) for the first k columns of <paramref name="u"/> (r x r) and an r x c matrix X.</summary>
-    public static double[] ProjectOnVectors(IBlas blas, Matrix<double> u, double[] x, int r, int c, int k)
+    public static double[] ProjectOnVectors(IBlas blas, Matrix<double> u, double[] x, int r, int c, int k) =>
+        Project(blas, LeadingColumns(u, r, k), x, r, c, k);
+
+    /// <summary>The first k columns of <paramref name="u"/> (r rows) as an r x k row-major array.</summary>
+    public static double[] LeadingColumns(Matrix<double> u, int r, int k)
     {
         var uk = new double[r * k];
         for (var i = 0; i < r; i++)
             for (var j = 0; j < k; j++) uk[i * k + j] = u[i, j];
+        return uk;
+    }
+
+    /// <summary>Uₖᵀ X (k x c, row-major) for a row-major r x k basis Uₖ and an r x c matrix X.</summary>
+    public static double[] Project(IBlas blas, double[] uk, double[] x, int r, int c, int k)
+    {
         var z = new double[k * c];
         blas.Gemm(true, false, k, c, r, 1.0, uk, k, x, c, 0.0, z, c);
         return z;
