@@ -73,7 +73,7 @@ public sealed record EndmemberOptions
     public int? EndmemberCount { get; init; }
     /// <summary>How endmembers are extracted when none are given: an extractor's name (<see cref="EndmemberExtractors"/>).</summary>
     public string Extractor { get; init; } = EndmemberExtractors.Default;
-    /// <summary>Refine extracted endmembers as convex combinations of pixels (archetypal analysis); see docs/accuracy-linear.md.</summary>
+    /// <summary>Refine extracted endmembers as convex combinations of pixels (archetypal analysis), then project them onto HySime's signal subspace; see docs/accuracy-linear.md.</summary>
     public bool RefineEndmembers { get; init; } = true;
     /// <summary>Pixels the refinement runs on (a subset of the sample when there are more).</summary>
     public int RefinePixels { get; init; } = 10000;

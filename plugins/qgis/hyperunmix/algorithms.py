@@ -225,7 +225,8 @@ class UnmixAlgorithm(_Base):
         add(_help(_advanced(QgsProcessingParameterEnum("EXTRACTOR", "Endmember extraction", options=EXTRACTOR_LABELS, defaultValue=0)),
                   "N-FINDR's volume-maximising swaps from VCA's pixels (default), or VCA alone (--extractor)."))
         add(_help(_advanced(QgsProcessingParameterBoolean("REFINE", "Refine extracted endmembers (convex combinations of pixels)", defaultValue=True)),
-                  "Archetypal refinement of the extracted endmembers, kept only when it lowers the residual; off: --no-refine."))
+                  "Archetypal refinement of the extracted endmembers, kept only when it lowers the residual, then their projection onto "
+                  "the signal subspace HySime finds (removes the pixels' noise); off: --no-refine."))
         add(_help(_advanced(QgsProcessingParameterEnum("NORMALIZE", "Pixel brightness", options=NORMALIZE_LABELS, defaultValue=0)),
                   "automatic: for mtl the run tests whether brightness varies by shading (then the scaled model y = s E a) or by "
                   "composition (then the plain model, which keeps dark materials such as water), and logs its decision; none for the "

@@ -10,7 +10,7 @@ namespace HyperUnmix.Geo.Pipeline;
 /// <param name="Input">The scene, named in errors.</param>
 /// <param name="Count">P, or null for the estimate (<see cref="ResidualElbow"/>).</param>
 /// <param name="Extractor">A name from <see cref="EndmemberExtractors"/>.</param>
-/// <param name="Refine">Archetypal refinement after extraction (kept only when it lowers the scaled residual).</param>
+/// <param name="Refine">Archetypal refinement after extraction (kept only when it lowers the scaled residual), then the projection onto HySime's signal subspace.</param>
 /// <param name="RefinePixels">Pixels the refinement runs on (a spread subset of the sample).</param>
 /// <param name="Wavelengths">The used bands' wavelengths, or null.</param>
 public sealed record EndmemberRequest(string Input, int? Count, string Extractor, bool Refine, int RefinePixels, long Seed, double[]? Wavelengths)
@@ -30,7 +30,7 @@ internal sealed record EndmemberStageResult(EndmemberSet Endmembers, string Sour
 /// <summary>
 /// The endmember stage, the same for <c>unmix</c> and <c>endmembers</c>: P (given, or the residual's elbow), the named
 /// extractor on the sample, then, by default, the archetypal refinement (each endmember a convex combination of
-/// unit-length pixels; docs/accuracy-linear.md).
+/// unit-length pixels; docs/accuracy-linear.md) and the projection onto HySime's signal subspace.
 /// </summary>
 internal static class EndmemberStage
 {
@@ -88,6 +88,18 @@ internal static class EndmemberStage
         // skipped: it is measured on 3-5 (docs/accuracy-linear.md), and large P is rarely a set of pure materials.
         if (request.Refine && p > 1 && p <= MaxRefinedEndmembers)
             (e, source) = Refined(sample, request.RefinePixels, x, p, cancel);
+        // The signal subspace needs more pixels than bands (HySime's regressions); a smaller sample keeps its pixels.
+        if (request.Refine && sample.Count > sample.Bands)
+        {
+            cancel.ThrowIfCancellationRequested();
+            var subspace = estimate ?? HySime.Estimate(sample.Y, sample.Bands, sample.Count);
+            var k = HySime.SubspaceDimension(subspace, p);
+            if (k < sample.Bands)
+            {
+                e = HySime.OntoSignalSubspace(e, sample.Bands, p, subspace, k);
+                source += string.Create(CultureInfo.InvariantCulture, $", projected onto HySime's {k}-dimensional signal subspace");
+            }
+        }
         source += $" on {(sample.Exhaustive ? "all" : "a stratified sample of")} {sample.Count} valid pixels" +
                   (elbow is null ? "" : "; " + DescribeEstimate(elbow, estimate!));
         var names = Enumerable.Range(1, p).Select(i => $"EM{i}").ToArray();
