@@ -89,6 +89,7 @@ internal static class EndmemberStage
         if (request.Refine && p > 1 && p <= MaxRefinedEndmembers)
             (e, source) = Refined(sample, request.RefinePixels, x, p, cancel);
         // The signal subspace needs more pixels than bands (HySime's regressions); a smaller sample keeps its pixels.
+        var projected = "";
         if (request.Refine && sample.Count > sample.Bands)
         {
             cancel.ThrowIfCancellationRequested();
@@ -97,10 +98,10 @@ internal static class EndmemberStage
             if (k < sample.Bands)
             {
                 e = HySime.OntoSignalSubspace(e, sample.Bands, p, subspace, k);
-                source += string.Create(CultureInfo.InvariantCulture, $", projected onto HySime's {k}-dimensional signal subspace");
+                projected = string.Create(CultureInfo.InvariantCulture, $", projected onto HySime's {k}-dimensional signal subspace");
             }
         }
-        source += $" on {(sample.Exhaustive ? "all" : "a stratified sample of")} {sample.Count} valid pixels" +
+        source += $" on {(sample.Exhaustive ? "all" : "a stratified sample of")} {sample.Count} valid pixels" + projected +
                   (elbow is null ? "" : "; " + DescribeEstimate(elbow, estimate!));
         var names = Enumerable.Range(1, p).Select(i => $"EM{i}").ToArray();
         var set = new EndmemberSet(e, sample.Bands, p, names, request.Wavelengths);
