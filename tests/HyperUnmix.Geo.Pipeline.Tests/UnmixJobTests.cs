@@ -1,4 +1,5 @@
 using HyperUnmix.Geo.Raster;
+using HyperUnmix.Geo.Unmixing.Metrics;
 using HyperUnmix.Geo.Unmixing.Solvers;
 
 namespace HyperUnmix.Geo.Pipeline.Tests;
@@ -263,5 +264,43 @@ public sealed class UnmixJobTests(SampleScene s)
         var profile = new RasterProfile { Width = 20, Height = 10, BandNames = ["a", "b", "c"], NoData = -1 };
         SceneFiles.WriteCube(path, RasterFormat.GTiff, Enumerable.Repeat(-1f, 600).ToArray(), profile, null, false);
         return path;
+    }
+}
+
+/// <summary>
+/// A dark material without shading (the brightness-table scene: Magnetite HS78.3B, mean reflectance 0.047, with two
+/// bright clays, 30 dB): the plain model's physical fractions need each endmember at the material's brightness.
+/// The refinement's own brightness (the mean length of the pixels it combines) made the Magnetite endmember about
+/// twice too bright and cost the fractions (aRMSE 6.54); at the extracted pixel's brightness, 1.05.
+/// </summary>
+[Collection("sample")]
+public sealed class DarkMaterialBrightnessTests(SampleScene s)
+{
+    [Fact]
+    public void PlainModel_EndmembersAtTheirPixelsBrightness_KeepTheDarkMaterialsFractions()
+    {
+        var dir = s.NewDir();
+        var synth = SyntheticSceneWriter.Write(new SynthOptions
+        {
+            Output = Path.Combine(dir, "dark.tif"),
+            Library = Repo.Dataset("usgs_library/usgs_1995_library_aviris224.csv"),
+            LibraryNames = ["Magnetite HS78.3B", "Kaolinite CM9", "Montmorillonite SWy-1"],
+            EndmemberCount = 3,
+            Scene = new Unmixing.Synthetic.SceneOptions { Width = 100, Height = 100, SnrDb = 30, Seed = 1 },
+        });
+        var r = UnmixJob.Run(new UnmixOptions
+        {
+            Scene = new SceneInput { Input = synth.Cube },
+            Endmembers = new EndmemberOptions { EndmemberCount = 3 },
+            Outputs = new OutputOptions { Output = Path.Combine(dir, "a.tif"), TruthAbundances = synth.Abundances, TruthEndmembers = synth.Endmembers, SideOutputs = false },
+        });
+        Assert.Equal(PixelScale.None, r.Brightness!.Scale);
+        Assert.Contains("at the extracted pixels' brightness", r.EndmemberSource);
+        // The darkest endmember at Magnetite's brightness (its mean over the bands used), not twice it.
+        var truth = synth.Truth.Spectrum(0).Average();
+        var darkest = Enumerable.Range(0, r.Endmembers.Count).Min(j => r.Endmembers.Spectrum(j).Average());
+        Assert.InRange(darkest / truth, 0.8, 1.3);
+        var score = Evaluation.Score(r.Output, synth.Abundances, synth.Endmembers, r.Endmembers, matchBy: MatchBy.Abundance);
+        Assert.True(score.AbundanceRmse < 0.02, $"aRMSE {score.AbundanceRmse}");
     }
 }

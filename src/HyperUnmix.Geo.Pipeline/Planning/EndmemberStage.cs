@@ -23,6 +23,16 @@ public sealed record EndmemberRequest(string Input, int? Count, string Extractor
 /// <summary>The stage's endmembers, how they were found, HySime's estimate when P was not given, and the extractor's SNR.</summary>
 internal sealed record EndmemberStageResult(EndmemberSet Endmembers, string Source, HySimeResult? Estimate, double SnrDb)
 {
+    /// <summary>
+    /// The refined endmembers at the brightness of the pixels they were extracted from (null when the refinement was
+    /// not kept): what the plain model (no shading) uses. The refinement sets each endmember's brightness to the
+    /// mean length of the pixels it combines; where brightness is composition that mean includes mixed pixels, and
+    /// a dark material's endmember comes out brighter than the material (Magnetite twice: 0.096 against 0.047),
+    /// which the plain model's physical fractions pay for. Without shading the extracted pure pixel's brightness is
+    /// the material's. Under shading it is not (the pixel may be shaded), and the refined brightness is kept.
+    /// </summary>
+    public EndmemberSet? AtPixelBrightness { get; init; }
+
     /// <summary>The residual's elbow that chose P, when P was not given.</summary>
     public ElbowResult? Elbow { get; init; }
 }
@@ -84,10 +94,11 @@ internal static class EndmemberStage
         cancel.ThrowIfCancellationRequested();
         var e = x.E;
         var source = x.Source;
+        double[]? atPixels = null;
         // Refinement's cost grows with P (its checks solve FCLS for every pixel); beyond a few tens of materials it is
         // skipped: it is measured on 3-5 (docs/accuracy-linear.md), and large P is rarely a set of pure materials.
         if (request.Refine && p > 1 && p <= MaxRefinedEndmembers)
-            (e, source) = Refined(sample, request.RefinePixels, x, p, cancel);
+            (e, source, atPixels) = Refined(sample, request.RefinePixels, x, p, cancel);
         // The signal subspace needs more pixels than bands (HySime's regressions); a smaller sample keeps its pixels.
         var projected = "";
         if (request.Refine && sample.Count > sample.Bands)
@@ -98,6 +109,7 @@ internal static class EndmemberStage
             if (k < sample.Bands)
             {
                 e = HySime.OntoSignalSubspace(e, sample.Bands, p, subspace, k);
+                if (atPixels is not null) atPixels = HySime.OntoSignalSubspace(atPixels, sample.Bands, p, subspace, k);
                 projected = string.Create(CultureInfo.InvariantCulture, $", projected onto HySime's {k}-dimensional signal subspace");
             }
         }
@@ -105,7 +117,26 @@ internal static class EndmemberStage
                   (elbow is null ? "" : "; " + DescribeEstimate(elbow, estimate!));
         var names = Enumerable.Range(1, p).Select(i => $"EM{i}").ToArray();
         var set = new EndmemberSet(e, sample.Bands, p, names, request.Wavelengths);
-        return new(set, source, estimate, x.SnrDb) { Elbow = elbow };
+        return new(set, source, estimate, x.SnrDb)
+        {
+            Elbow = elbow,
+            AtPixelBrightness = atPixels is null ? null : new EndmemberSet(atPixels, sample.Bands, p, names, request.Wavelengths),
+        };
+    }
+
+    /// <summary>Each refined endmember's direction at the brightness of its extracted pixel: the pixel's component along it.</summary>
+    private static double[] AtPixelBrightness(double[] refined, double[] pixels, int l, int p)
+    {
+        var e = (double[])refined.Clone();
+        for (var j = 0; j < p; j++)
+        {
+            double dd = 0, dx = 0;
+            for (var b = 0; b < l; b++) { dd += e[b * p + j] * e[b * p + j]; dx += e[b * p + j] * pixels[b * p + j]; }
+            // A pixel at right angles to the refined direction (it does not happen with refinement's start there) keeps the refined brightness.
+            if (dd > 0 && dx > 0)
+                for (var b = 0; b < l; b++) e[b * p + j] *= dx / dd;
+        }
+        return e;
     }
 
     /// <summary>Largest P the estimate considers.</summary>
@@ -121,7 +152,7 @@ internal static class EndmemberStage
     }
 
     /// <summary>The refinement on a spread subset of the sample, with the extracted pixels appended so that they are in it.</summary>
-    private static (double[] E, string Source) Refined(PixelSample sample, int refinePixels, ExtractedEndmembers x, int p, CancellationToken cancel)
+    private static (double[] E, string Source, double[]? AtPixels) Refined(PixelSample sample, int refinePixels, ExtractedEndmembers x, int p, CancellationToken cancel)
     {
         var subset = sample.Subset(refinePixels);
         int l = sample.Bands, n = subset.Count + p;
@@ -140,6 +171,6 @@ internal static class EndmemberStage
         double before = ResidualElbow.RmsResidual(yf, l, n, x.E, p), after = ResidualElbow.RmsResidual(yf, l, n, refined.Endmembers, p);
         var keep = after < before;
         return (keep ? refined.Endmembers : x.E, x.Source + string.Create(CultureInfo.InvariantCulture,
-            $", {(keep ? "refined" : "not refined (it did not lower the scaled residual)")}: convex combinations of {subset.Count} pixels, shape residual {refined.InitialResidual:G3} -> {refined.ChosenResidual:G3} in {refined.Iterations} iterations, scaled residual {before:G3} -> {after:G3}"));
+            $", {(keep ? "refined" : "not refined (it did not lower the scaled residual)")}: convex combinations of {subset.Count} pixels, shape residual {refined.InitialResidual:G3} -> {refined.ChosenResidual:G3} in {refined.Iterations} iterations, scaled residual {before:G3} -> {after:G3}"), keep ? AtPixelBrightness(refined.Endmembers, x.E, l, p) : null);
     }
 }

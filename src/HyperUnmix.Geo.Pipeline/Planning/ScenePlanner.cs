@@ -206,6 +206,13 @@ internal static class ScenePlanner
         {
             brightness = BrightnessTest.Decide(Sample(), endmembers);
             o = o with { Method = o.Method with { Normalize = brightness.Scale } };
+            // Brightness is composition: each refined endmember at its extracted pixel's brightness, the material's
+            // where nothing is shaded (EndmemberStageResult.AtPixelBrightness).
+            if (brightness.Scale == PixelScale.None && stage?.AtPixelBrightness is { } atPixels)
+            {
+                endmembers = atPixels;
+                endmemberSource += "; at the extracted pixels' brightness (the plain model: brightness is composition)";
+            }
             clock.Lap("brightness");
         }
 
