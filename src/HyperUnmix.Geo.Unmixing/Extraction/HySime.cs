@@ -41,9 +41,7 @@ internal static class HySime
         var traceTerm = rx.Trace() / l / 1e5;
         // Each direction's signal power e_kᵀ R_y e_k (R_y = Y Yᵀ / N) against twice its noise power, for all k at
         // once: the diagonal of Eᵀ R_y E from one product.
-        var ev = new double[l * l];
-        for (var i = 0; i < l; i++)
-            for (var k = 0; k < l; k++) ev[i * l + k] = e[i, k];
+        var ev = Dense.LeadingColumns(e, l, l);
         var rye = new double[l * l];
         blas.Gemm(false, false, l, l, l, 1.0 / n, rr, l, ev, l, 0.0, rye, l);
         var count = 0;
@@ -97,9 +95,7 @@ internal static class HySime
         var rrM = Dense.ToMatrix(rr, l, l);
         var reg = Matrix<double>.Build.DenseIdentity(l) * (1e-6 * rrM.Trace() / l);
         var rriM = (rrM + reg).Inverse();
-        var rri = new double[l * l];
-        for (var i = 0; i < l; i++)
-            for (var j = 0; j < l; j++) rri[i * l + j] = rriM[i, j];
+        var rri = Dense.LeadingColumns(rriM, l, l);
         var m = new double[l * l];
         blas.Gemm(false, false, l, l, l, 1.0, rri, l, rr, l, 0.0, m, l);
         var beta = new double[l * l];
