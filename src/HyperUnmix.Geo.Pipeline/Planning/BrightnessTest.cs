@@ -37,7 +37,7 @@ public sealed record BrightnessDecision(PixelScale Scale, double ResidualRatio, 
 /// pixel is a convex combination of the endmembers, so in the k = P signal dimensions, whitened by HySime's noise
 /// estimate, the pixels lie on a (P − 1)-dimensional plane plus noise: the centred pixels' smallest variance is
 /// the noise's, 1. Shading scales pixels toward the origin, off that plane. It does not use the endmembers, so
-/// their errors cannot mimic shading; measured 0.89-1.08 on the nine synthetic scenes without shading
+/// their errors cannot mimic shading; measured 0.99-1.08 on the nine synthetic scenes without shading
 /// (with a dark material or not; the sample scene 0.89), 2.2-127 on the nine under illumination 0.3-1. Above <see cref="SpreadThreshold"/>: shading.
 /// </para>
 /// <para>
