@@ -78,13 +78,15 @@ internal static class ArchetypalRefinement
             l = k;
         }
 
-        // B: most weight on the starting pixels, a little everywhere (multiplicative steps cannot grow a zero).
-        var bMat = new double[n * p];
-        for (var i = 0; i < n; i++)
-            for (var j = 0; j < p; j++) bMat[i * p + j] = norms[i] > 0 ? o.Spread / total : 0;
-        for (var j = 0; j < p; j++) bMat[start[j] * p + j] += 1 - o.Spread;
+        // B, held as Bᵀ (P x N, each endmember's weights a row, which its steps walk): most weight on the starting
+        // pixels, a little everywhere (multiplicative steps cannot grow a zero).
+        var valid = Array.ConvertAll(norms, v => v > 0 ? 1.0 : 0.0);
+        var bt = new double[p * n];
+        for (var j = 0; j < p; j++)
+            for (var i = 0; i < n; i++) bt[j * n + i] = valid[i] * (o.Spread / total);
+        for (var j = 0; j < p; j++) bt[j * n + start[j]] += 1 - o.Spread;
         var e = new double[l * p];
-        blas.Gemm(false, false, l, p, n, 1.0, yh, n, bMat, p, 0.0, e, p);
+        blas.Gemm(false, true, l, p, n, 1.0, yh, n, bt, n, 0.0, e, p);
 
         // A: FCLS at the start, moved slightly off the simplex's faces for the same reason.
         var check = new FclsCheck(yh, l, n, p);
@@ -93,7 +95,7 @@ internal static class ArchetypalRefinement
         for (var i = 0; i < a.Length; i++) a[i] = 0.95 * check.Abundances[i] + 0.05 / p;
         var yNorm = Math.Sqrt(yh.Sum(v => v * v));
         var residuals = new List<double> { r0 / yNorm };
-        var best = (double[])bMat.Clone();
+        var best = (double[])bt.Clone();
         var chosen = 0;
 
         var gradA = new double[p * n];
@@ -102,7 +104,7 @@ internal static class ArchetypalRefinement
         var rat = new double[l * p];
         var yat = new double[l * p];
         var aat = new double[p * p];
-        var gradB = new double[n * p];
+        var gradB = new double[p * n];
         var etaA = 1 / Math.Max(SpectralNormSquared(e, l, p), 1e-12);
         var etaB = etaA * Math.Sqrt((double)p / n);
         var iterations = 0;
@@ -117,7 +119,7 @@ internal static class ArchetypalRefinement
             {
                 Array.Copy(ety, gradA, ety.Length);
                 blas.Gemm(false, false, p, n, p, 1.0, ete, p, a, n, -1.0, gradA, n);
-                SoftmaxSteps(a, gradA, etaA, n, p);
+                PixelSteps(a, gradA, etaA, n, p);
             }
             // ∇_B ½‖Ŷ − Ŷ B A‖² = −Ŷᵀ (R Aᵀ), R Aᵀ = Ŷ Aᵀ − E (A Aᵀ): Ŷ Aᵀ and A Aᵀ are fixed while A is.
             blas.Gemm(false, true, l, p, n, 1.0, yh, n, a, n, 0.0, yat, p);
@@ -126,31 +128,35 @@ internal static class ArchetypalRefinement
             {
                 Array.Copy(yat, rat, yat.Length);
                 blas.Gemm(false, false, l, p, p, -1.0, e, p, aat, p, 1.0, rat, p);
-                blas.Gemm(true, false, n, p, l, -1.0, yh, n, rat, p, 0.0, gradB, p);
-                Parallel.For(0, p, j => SoftmaxStepB(bMat, gradB, etaB, j, n, p, norms));
-                blas.Gemm(false, false, l, p, n, 1.0, yh, n, bMat, p, 0.0, e, p);
+                // (∇_B)ᵀ = −(R Aᵀ)ᵀ Ŷ, P x N like Bᵀ.
+                blas.Gemm(true, false, p, n, l, -1.0, rat, p, yh, n, 0.0, gradB, n);
+                Parallel.For(0, p, j => MirrorSteps.WeightSteps(bt, gradB, etaB, j, n, valid));
+                blas.Gemm(false, true, l, p, n, 1.0, yh, n, bt, n, 0.0, e, p);
             }
             iterations = t;
             if (t % o.CheckEvery == 0 || t == o.Iterations)
             {
                 var r = check.Residual(e);
                 residuals.Add(r / yNorm);
-                if (residuals[^1] < residuals[chosen]) { chosen = residuals.Count - 1; Array.Copy(bMat, best, best.Length); }
+                if (residuals[^1] < residuals[chosen]) { chosen = residuals.Count - 1; Array.Copy(bt, best, best.Length); }
             }
         }
 
         // The chosen directions (in all bands), each at the scale of the pixels it combines (B-weighted mean length).
         l = lFull;
         e = new double[l * p];
-        blas.Gemm(false, false, l, p, n, 1.0, full, n, best, p, 0.0, e, p);
+        blas.Gemm(false, true, l, p, n, 1.0, full, n, best, n, 0.0, e, p);
         for (var j = 0; j < p; j++)
         {
             double s = 0;
-            for (var i = 0; i < n; i++) s += best[i * p + j] * norms[i];
+            for (var i = 0; i < n; i++) s += best[j * n + i] * norms[i];
             if (o.UnitLength)
                 for (var b = 0; b < l; b++) e[b * p + j] *= s;
         }
-        return new ArchetypalResult(e, l, p, best, residuals.ToArray(), chosen, iterations);
+        var bBest = new double[n * p];
+        for (var j = 0; j < p; j++)
+            for (var i = 0; i < n; i++) bBest[i * p + j] = best[j * n + i];
+        return new ArchetypalResult(e, l, p, bBest, residuals.ToArray(), chosen, iterations);
     }
 
     /// <summary>‖y_i‖ for every pixel (column).</summary>
@@ -164,71 +170,60 @@ internal static class ArchetypalRefinement
     }
 
     /// <summary>
-    /// <see cref="SoftmaxStep"/> for every pixel, in parallel over blocks of pixels: each pixel's step reads and writes
-    /// only its own column, so the result is the same bits whatever the blocks and threads.
+    /// <see cref="MirrorSteps.PixelSteps"/> for every pixel, in parallel over blocks of pixels: each pixel's step reads and
+    /// writes only its own column, so the result is the same bits whatever the blocks and threads.
     /// </summary>
-    private static void SoftmaxSteps(double[] a, double[] g, double eta, int n, int p)
+    private static void PixelSteps(double[] a, double[] g, double eta, int n, int p)
     {
         const int block = 1024;
-        Parallel.For(0, (n + block - 1) / block, c =>
-        {
-            for (int i = c * block, end = Math.Min(n, i + block); i < end; i++) SoftmaxStep(a, g, eta, i, n, p);
-        });
-    }
-
-    /// <summary>
-    /// a_:,i ← softmax(log a_:,i − η g_:,i): an entropic mirror-descent step on the simplex (column i of P x N), taken
-    /// as a_j e^(−η (g_j − min g)) / Σ: the same step without the logarithms (they were a quarter of the refinement's
-    /// time), every factor at most 1 (no overflow), and the entry of the smallest gradient keeping at least its floor
-    /// of 1e-300 (no zero sum).
-    /// </summary>
-    private static void SoftmaxStep(double[] a, double[] g, double eta, int i, int n, int p)
-    {
-        var min = double.PositiveInfinity;
-        for (var j = 0; j < p; j++) min = Math.Min(min, g[j * n + i]);
-        Span<double> w = stackalloc double[p];
-        double s = 0;
-        for (var j = 0; j < p; j++) { w[j] = Math.Max(a[j * n + i], 1e-300) * Math.Exp(-eta * (g[j * n + i] - min)); s += w[j]; }
-        for (var j = 0; j < p; j++) a[j * n + i] = w[j] / s;
-    }
-
-    /// <summary>The same step for column j of B (N x P), over the pixels (zero-length pixels keep no weight).</summary>
-    private static void SoftmaxStepB(double[] b, double[] g, double eta, int j, int n, int p, double[] norms)
-    {
-        var min = double.PositiveInfinity;
-        for (var i = 0; i < n; i++)
-            if (norms[i] > 0) min = Math.Min(min, g[i * p + j]);
-        double s = 0;
-        for (var i = 0; i < n; i++)
-        {
-            if (norms[i] <= 0) continue;
-            var v = Math.Max(b[i * p + j], 1e-300) * Math.Exp(-eta * (g[i * p + j] - min));
-            b[i * p + j] = v;
-            s += v;
-        }
-        for (var i = 0; i < n; i++) b[i * p + j] /= s;
+        Parallel.For(0, (n + block - 1) / block, c => MirrorSteps.PixelSteps(a, g, eta, n, p, c * block, Math.Min(n, (c + 1) * block)));
     }
 
     /// <summary>
     /// FCLS of the (unit-length, projected) pixels for candidate endmembers, with the pixels converted and the
-    /// buffers allocated once for all the checks of a refinement.
+    /// buffers allocated once for all the checks of a refinement. The two halves of the pixels are solved on two
+    /// threads: each pixel's FCLS is its own (the same bits in any tile, the tiles' guarantee), and the residual is
+    /// summed over all pixels in one order afterwards.
     /// </summary>
-    private sealed class FclsCheck(double[] yh, int l, int n, int p)
+    private sealed class FclsCheck
     {
-        private readonly float[] _y = Array.ConvertAll(yh, v => (float)v);
-        private readonly byte[] _valid = Enumerable.Repeat((byte)1, n).ToArray();
-        private readonly float[] _residual = new float[n];
-        private readonly TileScratch _scratch = new();
+        private readonly int _l, _n, _p, _half;
+        private readonly float[][] _parts;
+        private readonly byte[] _valid;
+        private readonly float[] _residual;
+        private readonly TileScratch[] _scratch = [new(), new()];
 
-        public float[] Abundances { get; } = new float[p * n];
+        public FclsCheck(double[] yh, int l, int n, int p)
+        {
+            (_l, _n, _p, _half) = (l, n, p, n / 2);
+            _valid = Enumerable.Repeat((byte)1, n).ToArray();
+            _residual = new float[n];
+            Abundances = new float[p * n];
+            _parts = new float[2][];
+            for (var h = 0; h < 2; h++)
+            {
+                int start = h == 0 ? 0 : _half, count = h == 0 ? _half : n - _half;
+                var part = _parts[h] = new float[l * count];
+                for (var b = 0; b < l; b++)
+                    for (var i = 0; i < count; i++) part[b * count + i] = (float)yh[b * n + start + i];
+            }
+        }
+
+        public float[] Abundances { get; }
 
         /// <summary>Solves into <see cref="Abundances"/> and returns the residual ‖Ŷ − E A‖_F.</summary>
         public double Residual(double[] e)
         {
-            new AbundanceSolver(new Endmembers.EndmemberSet(e, l, p), LinearMethod.Fcls)
-                .SolveTile(new TileBuffers { Y = _y, Pixels = n, Valid = _valid, Abundances = Abundances, Residual = _residual }, _scratch);
+            var solver = new AbundanceSolver(new Endmembers.EndmemberSet(e, _l, _p), LinearMethod.Fcls);
+            Parallel.For(0, 2, h =>
+            {
+                int start = h == 0 ? 0 : _half, count = h == 0 ? _half : _n - _half;
+                if (count == 0) return;
+                var all = new TileBuffers { Y = _parts[h], Pixels = _n, Valid = _valid, Abundances = Abundances, Residual = _residual };
+                solver.SolveTile(all.Part(start, count, _parts[h]), _scratch[h]);
+            });
             double s = 0;
-            foreach (var r in _residual) s += (double)r * r * l;
+            foreach (var r in _residual) s += (double)r * r * _l;
             return Math.Sqrt(s);
         }
     }
