@@ -2,7 +2,7 @@
 # The enum parameters are indices into these lists, in the registries' order.
 METHODS = ["mtl", "fcls", "nnls", "scls", "ucls"]
 METHOD_LABELS = ["Deep multi-task (Mehrdad & Janani)", "FCLS (non-negative, sum-to-one)", "NNLS (non-negative)", "SCLS (sum-to-one)", "UCLS (unconstrained)"]
-EXTRACTORS = ["nfindr", "vca"]
-EXTRACTOR_LABELS = ["N-FINDR from VCA's pixels", "VCA (vertex component analysis)"]
+EXTRACTORS = ["nfindr", "vca", "sisal"]
+EXTRACTOR_LABELS = ["N-FINDR from VCA's pixels", "VCA (vertex component analysis)", "SISAL (minimum-volume simplex, Bioucas-Dias 2009), from VCA"]
 NORMALIZES = ["auto", "scale", "l2", "none"]
 NORMALIZE_LABELS = ["automatic (mtl: decided per scene by the brightness test; none otherwise)", "scale (per-pixel brightness)", "l2 (unit-length pixels)", "none"]
