@@ -56,7 +56,7 @@ public sealed record MtlOptions
     /// does not pay for a whole fit it would throw away (0: never). A check at epoch 10 dropped networks that help on
     /// `bench deep`'s Fan and GBM scenes; at 20 and 30 every figure was unchanged (docs/methods.md).
     /// </summary>
-    public int GainCheckEpoch { get; init; } = 30;
+    public int GainCheckEpoch { get; init; } = 20;
 
     /// <summary>Fraction of the fit pixels held out to choose when to stop (0: stop on the training loss alone).</summary>
     public double ValidationFraction { get; init; } = 0.1;
