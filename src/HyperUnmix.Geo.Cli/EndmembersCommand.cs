@@ -8,7 +8,7 @@ internal static partial class Commands
         var common = InputOptions.Create();
         var p = new Option<int?>("-p", "--endmember-count") { Description = "Number of endmembers (default: the elbow of the unmixing residual; see the estimate command)." };
         var extractor = ExtractorOption();
-        var noRefine = new Option<bool>("--no-refine") { Description = "Keep the extracted pixels as endmembers (no archetypal refinement, no projection onto the signal subspace)." };
+        var noRefine = new Option<bool>("--no-refine") { Description = "Keep the extracted endmembers as they are (no archetypal refinement, no projection onto the signal subspace)." };
         var output = new Option<string>("-o", "--output") { Description = "CSV to write (an ENVI spectral library .sli/.hdr and a plot .png are written next to it).", Required = true };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing outputs." };
         var cmd = new Command("endmembers", """

@@ -36,7 +36,7 @@ internal static partial class Commands
         var resample = new Option<bool>("--resample") { Description = "Interpolate --endmembers spectra to the scene's wavelengths when they differ." };
         var p = new Option<int?>("-p", "--endmember-count") { Description = "Endmembers to extract (default: the elbow of the unmixing residual; see the estimate command)." };
         var extractor = ExtractorOption();
-        var noRefine = new Option<bool>("--no-refine") { Description = "Keep the extracted pixels as endmembers (no archetypal refinement, no projection onto the signal subspace)." };
+        var noRefine = new Option<bool>("--no-refine") { Description = "Keep the extracted endmembers as they are (no archetypal refinement, no projection onto the signal subspace)." };
         var normalize = new Option<string>("--normalize") { Description = "Pixel brightness: scale (y = s E a, per-pixel scale; default for mtl) | l2 (unit-length pixels) | none (default for the classic solvers).", DefaultValueFactory = _ => "auto" };
         normalize.AcceptOnlyFromAmong([.. UnmixChoices.Normalizations]);
         var tile = new Option<int>("--tile") { Description = "Tile side in pixels.", DefaultValueFactory = _ => 256 };

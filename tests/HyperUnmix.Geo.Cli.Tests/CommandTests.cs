@@ -98,6 +98,22 @@ public sealed class CommandTests : IDisposable
     }
 
     /// <summary>
+    /// SISAL's minimum-volume simplex is pushed past the origin around a dark material under noise (the sample scene's
+    /// water: a vertex of mean value -0.005): a clear error naming the scene, the extractor and the way out, exit 3, and
+    /// no output left behind, where the run used to fail on "endmember 'EM2' is all zero".
+    /// </summary>
+    [Fact]
+    public void Sisal_VertexPastTheOrigin_IsABadInputErrorThatSaysWhy()
+    {
+        var r = _cli.Run("unmix", CliRunner.Sample("scene.tif"), "-o", _cli.Path("s.tif"), "-p", "4", "--extractor", "sisal", "--no-refine");
+        Assert.Equal(ExitCodes.BadInput, r.Code);
+        Assert.Contains("scene.tif", r.Err);
+        Assert.Contains("SISAL's endmember 2 is not a spectrum", r.Err);
+        Assert.Contains("use the default extractor (nfindr) or vca", r.Err);
+        Assert.False(File.Exists(_cli.Path("s.tif")));
+    }
+
+    /// <summary>
     /// Issue 19, item 2: a deep run whose fit covered every valid pixel (the sample scene: 7,922 of them, under the
     /// 10,000 fit pixels) gives each pixel the model applied, as any other pixel and as a later run with the model
     /// file: the same bytes. It used to keep the fit's abundances, an early-stopped optimiser state (with the network

@@ -76,6 +76,10 @@ internal static class EndmemberStage
         {
             return Extract(sample, request, extractor, p.Value, estimate, elbow, axes, cancel);
         }
+        catch (ExtractionException error)
+        {
+            throw new RasterDataException(request.Input, error.Message);
+        }
         catch (ArgumentException error)
         {
             // The spectra came from the scene, not from the user: a degenerate set (every pixel alike, or no positive

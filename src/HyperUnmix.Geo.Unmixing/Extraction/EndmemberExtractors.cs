@@ -23,6 +23,9 @@ internal interface IEndmemberExtractor
     ExtractedEndmembers Extract(double[] y, int l, int n, int p, long seed, PrincipalAxes? axes, CancellationToken cancel);
 }
 
+/// <summary>An extractor's result that is no set of spectra, for a reason the extractor can name (said to the user as it is).</summary>
+internal sealed class ExtractionException(string message) : Exception(message);
+
 /// <summary>The extractors a run can name.</summary>
 internal static class EndmemberExtractors
 {
@@ -85,6 +88,17 @@ internal sealed class SisalExtractor : IEndmemberExtractor
     {
         var options = new SisalOptions();
         var r = Sisal.Extract(y, l, n, p, seed, options, axes: axes, cancel: cancel);
+        // A vertex whose mean is not above zero is no spectrum: the hinge pushes the simplex out past noisy pixels, and
+        // a dark material's vertex, near the origin, goes through it (Samson's and Jasper Ridge's water, Magnetite at
+        // 30 and 40 dB: docs/endmembers.md).
+        for (var j = 0; j < p; j++)
+        {
+            double sum = 0;
+            for (var b = 0; b < l; b++) sum += r.Endmembers[b * p + j];
+            if (!(sum > 0))
+                throw new ExtractionException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"SISAL's endmember {j + 1} is not a spectrum (mean value {sum / l:G3}, at or below zero): the minimum-volume simplex was pushed past the origin, as happens around a dark material (water, shade) under noise; use the default extractor (nfindr) or vca"));
+        }
         return new(r.Endmembers, r.NearestPixels,
             $"SISAL from VCA (seed {seed}), {r.Iterations} iterations, tau {Sisal.Format(options.Tau)}", r.VcaSnrDb);
     }
