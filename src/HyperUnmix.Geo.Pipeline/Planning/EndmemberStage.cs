@@ -59,22 +59,29 @@ internal static class EndmemberStage
         HySimeResult? estimate = null;
         ElbowResult? elbow = null;
         var p = request.Count;
-        // The elbow's extractions for each P and the final one decompose the same pixels: once.
+        // The elbow's extractions for each P and the final one decompose the same pixels: once. The centred and the
+        // raw pixels' decompositions (VCA's projective projection needs the second) are computed side by side.
         var axes = new PrincipalAxes(sample.Y, sample.Bands, sample.Count, Unmixing.LinearAlgebra.Blas.Default);
+        // HySime (the estimate's second opinion, the projection's subspace) depends on the pixels alone: it runs beside
+        // the extraction and the refinement, which leave a core idle much of the time (0.11 s on 20,736 x 224).
+        var hysime = sample.Count > sample.Bands && (p is null || request.Refine)
+            ? Task.Run(() => HySime.Estimate(sample.Y, sample.Bands, sample.Count), cancel)
+            : null;
+        axes.ComputeBoth();
         if (p is null)
         {
-            if (sample.Count <= sample.Bands)
+            if (hysime is null)
                 throw new RasterDataException(request.Input, $"only {sample.Count} valid pixels for {sample.Bands} bands: too few to estimate the number of endmembers; give -p");
-            // P is the residual's elbow; HySime, which counts far more on real scenes (44 on Samson), is a second opinion.
-            estimate = HySime.Estimate(sample.Y, sample.Bands, sample.Count);
             elbow = ResidualElbow.Estimate(sample.Y, sample.Bands, sample.Count, MaxEstimatedEndmembers, request.Seed, axes: axes, cancel: cancel);
+            // P is the residual's elbow; HySime, which counts far more on real scenes (44 on Samson), is a second opinion.
+            estimate = hysime.GetAwaiter().GetResult();
             p = elbow.Count;
         }
         if (p > sample.Bands) throw new UsageException($"P = {p} is larger than the number of bands used ({sample.Bands})");
         if (p > sample.Count) throw new RasterDataException(request.Input, $"only {sample.Count} valid pixels, fewer than P = {p}");
         try
         {
-            return Extract(sample, request, extractor, p.Value, estimate, elbow, axes, cancel);
+            return Extract(sample, request, extractor, p.Value, hysime, elbow, axes, cancel);
         }
         catch (ExtractionException error)
         {
@@ -92,8 +99,10 @@ internal static class EndmemberStage
     }
 
     private static EndmemberStageResult Extract(PixelSample sample, EndmemberRequest request, IEndmemberExtractor extractor, int p,
-        HySimeResult? estimate, ElbowResult? elbow, PrincipalAxes axes, CancellationToken cancel)
+        Task<HySimeResult>? hysime, ElbowResult? elbow, PrincipalAxes axes, CancellationToken cancel)
     {
+        // HySime's count, reported when it was an estimate's second opinion (awaited already then).
+        var estimate = elbow is null ? null : hysime!.GetAwaiter().GetResult();
         var x = extractor.Extract(sample.Y, sample.Bands, sample.Count, p, request.Seed, axes, cancel);
         cancel.ThrowIfCancellationRequested();
         var e = x.E;
@@ -108,7 +117,7 @@ internal static class EndmemberStage
         if (request.Refine && sample.Count > sample.Bands)
         {
             cancel.ThrowIfCancellationRequested();
-            var subspace = estimate ?? HySime.Estimate(sample.Y, sample.Bands, sample.Count);
+            var subspace = hysime!.GetAwaiter().GetResult();
             var k = HySime.SubspaceDimension(subspace, p);
             if (k < sample.Bands)
             {

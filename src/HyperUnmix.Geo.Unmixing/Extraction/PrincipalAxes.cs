@@ -34,6 +34,13 @@ internal sealed class PrincipalAxes(double[] y, int l, int n, IBlas blas)
     /// <summary>The eigenvectors of the raw pixels' Gram matrix (columns by decreasing eigenvalue).</summary>
     public Matrix<double> Raw => _raw ??= Dense.EigenDescending(Dense.ToMatrix(Dense.Gram(blas, y, l, n, n), l, l)).Vectors;
 
+    /// <summary>
+    /// Computes both decompositions at once, on two threads (each is a function of the pixels alone: the same bits as
+    /// computing them one after the other). VCA needs the raw one above its SNR threshold; below it, the second
+    /// thread's work is not used.
+    /// </summary>
+    public void ComputeBoth() => Parallel.Invoke(() => _ = Centred, () => _ = Raw);
+
     /// <summary>The axes of <paramref name="pixels"/>: <paramref name="shared"/> when it is of the same array, else new ones.</summary>
     public static PrincipalAxes For(PrincipalAxes? shared, double[] pixels, int l, int n, IBlas blas) =>
         shared is not null && ReferenceEquals(shared.Pixels, pixels) ? shared : new PrincipalAxes(pixels, l, n, blas);
