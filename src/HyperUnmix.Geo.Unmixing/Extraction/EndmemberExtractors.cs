@@ -23,8 +23,15 @@ internal interface IEndmemberExtractor
     ExtractedEndmembers Extract(double[] y, int l, int n, int p, long seed, PrincipalAxes? axes, CancellationToken cancel);
 }
 
-/// <summary>An extractor's result that is no set of spectra, for a reason the extractor can name (said to the user as it is).</summary>
-internal sealed class ExtractionException(string message) : Exception(message);
+/// <summary>
+/// An extractor's result that is no set of spectra, for a reason the extractor can name: a property of the data
+/// (BadInput, exit 3); the endmember stage says it with the scene's name.
+/// </summary>
+internal sealed class ExtractionException(string message) : HyperUnmixException(message)
+{
+    /// <summary>BadInput (exit code 3).</summary>
+    public override ErrorKind Kind => ErrorKind.BadInput;
+}
 
 /// <summary>The extractors a run can name.</summary>
 internal static class EndmemberExtractors
