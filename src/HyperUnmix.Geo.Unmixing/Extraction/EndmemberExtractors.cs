@@ -102,7 +102,9 @@ internal sealed class SisalExtractor : IEndmemberExtractor
         {
             double sum = 0;
             for (var b = 0; b < l; b++) sum += r.Endmembers[b * p + j];
-            if (!(sum > 0))
+            if (!double.IsFinite(sum))
+                throw new ExtractionException($"SISAL's endmember {j + 1} is not finite: its iterations diverged on these pixels; use the default extractor (nfindr) or vca");
+            if (sum <= 0)
                 throw new ExtractionException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                     $"SISAL's endmember {j + 1} is not a spectrum (mean value {sum / l:G3}, at or below zero): the minimum-volume simplex was pushed past the origin, as happens around a dark material (water, shade) under noise; use the default extractor (nfindr) or vca"));
         }

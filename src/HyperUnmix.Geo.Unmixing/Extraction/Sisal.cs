@@ -138,7 +138,7 @@ internal static class Sisal
         cancel.ThrowIfCancellationRequested();
         var det0 = m.Determinant();
         if (!double.IsFinite(det0) || det0 == 0)
-            throw new InvalidOperationException($"the starting {p} endmembers span fewer than {d} dimensions: the pixels do not support P = {p}");
+            throw new ArgumentException($"the starting {p} endmembers span fewer than {d} dimensions: the pixels do not support P = {p}");
 
         var run = new Admm(yc, p, n, options, options.Mu ?? p * 1000.0 / n, cancel);
         var q = run.Solve(m.Inverse());
