@@ -56,7 +56,6 @@ internal static class EndmemberStage
     public static EndmemberStageResult Run(PixelSample sample, EndmemberRequest request, CancellationToken cancel = default)
     {
         var extractor = EndmemberExtractors.Get(request.Extractor);
-        HySimeResult? estimate = null;
         ElbowResult? elbow = null;
         var p = request.Count;
         // The elbow's extractions for each P and the final one decompose the same pixels: once. The centred and the
@@ -72,9 +71,9 @@ internal static class EndmemberStage
         {
             if (hysime is null)
                 throw new RasterDataException(request.Input, $"only {sample.Count} valid pixels for {sample.Bands} bands: too few to estimate the number of endmembers; give -p");
+            // P is the residual's elbow; HySime, which counts far more on real scenes (44 on Samson), is a second opinion
+            // (reported by Extract).
             elbow = ResidualElbow.Estimate(sample.Y, sample.Bands, sample.Count, MaxEstimatedEndmembers, request.Seed, axes: axes, cancel: cancel);
-            // P is the residual's elbow; HySime, which counts far more on real scenes (44 on Samson), is a second opinion.
-            estimate = hysime.GetAwaiter().GetResult();
             p = elbow.Count;
         }
         if (p > sample.Bands) throw new UsageException($"P = {p} is larger than the number of bands used ({sample.Bands})");
@@ -101,7 +100,7 @@ internal static class EndmemberStage
     private static EndmemberStageResult Extract(PixelSample sample, EndmemberRequest request, IEndmemberExtractor extractor, int p,
         Task<HySimeResult>? hysime, ElbowResult? elbow, PrincipalAxes axes, CancellationToken cancel)
     {
-        // HySime's count, reported when it was an estimate's second opinion (awaited already then).
+        // HySime's count, reported when it was the estimate's second opinion.
         var estimate = elbow is null ? null : hysime!.GetAwaiter().GetResult();
         var x = extractor.Extract(sample.Y, sample.Bands, sample.Count, p, request.Seed, axes, cancel);
         cancel.ThrowIfCancellationRequested();

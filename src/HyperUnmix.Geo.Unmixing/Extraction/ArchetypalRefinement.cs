@@ -25,10 +25,10 @@ internal sealed record ArchetypalOptions
 
 /// <summary>What refinement produced.</summary>
 /// <param name="Endmembers">L x P row-major, each column a convex combination of the pixels' directions, at the scale of the pixels it combines.</param>
-/// <param name="B">N x P row-major, column-stochastic: E's column j is Σ_i B[i, j] y_i / ‖y_i‖ (before scaling).</param>
+/// <param name="Bt">Bᵀ, P x N row-major, each row stochastic: E's column j is Σ_i Bt[j, i] y_i / ‖y_i‖ (before scaling).</param>
 /// <param name="Residuals">Full-data residual ‖Ŷ − E A*‖_F / ‖Ŷ‖_F (A* = FCLS) at each check, the start first.</param>
 /// <param name="Chosen">Index into <see cref="Residuals"/> of the endmembers returned (the lowest).</param>
-internal sealed record ArchetypalResult(double[] Endmembers, int Bands, int Count, double[] B, double[] Residuals, int Chosen, int Iterations)
+internal sealed record ArchetypalResult(double[] Endmembers, int Bands, int Count, double[] Bt, double[] Residuals, int Chosen, int Iterations)
 {
     public double InitialResidual => Residuals[0];
     public double ChosenResidual => Residuals[Chosen];
@@ -155,10 +155,7 @@ internal static class ArchetypalRefinement
             if (o.UnitLength)
                 for (var b = 0; b < l; b++) e[b * p + j] *= s;
         }
-        var bBest = new double[n * p];
-        for (var j = 0; j < p; j++)
-            for (var i = 0; i < n; i++) bBest[i * p + j] = best[j * n + i];
-        return new ArchetypalResult(e, l, p, bBest, residuals.ToArray(), chosen, iterations);
+        return new ArchetypalResult(e, l, p, best, residuals.ToArray(), chosen, iterations);
     }
 
     /// <summary>‖y_i‖ for every pixel (column).</summary>
@@ -179,25 +176,27 @@ internal static class ArchetypalRefinement
     /// </summary>
     private sealed class FclsCheck
     {
-        private readonly int _l, _n, _p, _half;
-        private readonly float[][] _parts;
+        private readonly int _l, _n, _p;
+        /// <summary>The two halves' first pixel and count, and their pixels (L x count, band-major floats).</summary>
+        private readonly (int Start, int Count, float[] Y)[] _halves;
         private readonly byte[] _valid;
         private readonly float[] _residual;
         private readonly TileScratch[] _scratch = [new(), new()];
 
         public FclsCheck(double[] yh, int l, int n, int p)
         {
-            (_l, _n, _p, _half) = (l, n, p, n / 2);
+            (_l, _n, _p) = (l, n, p);
             _valid = Enumerable.Repeat((byte)1, n).ToArray();
             _residual = new float[n];
             Abundances = new float[p * n];
-            _parts = new float[2][];
+            _halves = [(0, n / 2, []), (n / 2, n - n / 2, [])];
             for (var h = 0; h < 2; h++)
             {
-                int start = h == 0 ? 0 : _half, count = h == 0 ? _half : n - _half;
-                var part = _parts[h] = new float[l * count];
+                var (start, count, _) = _halves[h];
+                var part = new float[l * count];
                 for (var b = 0; b < l; b++)
                     for (var i = 0; i < count; i++) part[b * count + i] = (float)yh[b * n + start + i];
+                _halves[h].Y = part;
             }
         }
 
@@ -209,10 +208,10 @@ internal static class ArchetypalRefinement
             var solver = new AbundanceSolver(new Endmembers.EndmemberSet(e, _l, _p), LinearMethod.Fcls);
             Parallel.For(0, 2, h =>
             {
-                int start = h == 0 ? 0 : _half, count = h == 0 ? _half : _n - _half;
+                var (start, count, y) = _halves[h];
                 if (count == 0) return;
-                var all = new TileBuffers { Y = _parts[h], Pixels = _n, Valid = _valid, Abundances = Abundances, Residual = _residual };
-                solver.SolveTile(all.Part(start, count, _parts[h]), _scratch[h]);
+                var all = new TileBuffers { Y = y, Pixels = _n, Valid = _valid, Abundances = Abundances, Residual = _residual };
+                solver.SolveTile(all.Part(start, count, y), _scratch[h]);
             });
             double s = 0;
             foreach (var r in _residual) s += (double)r * r * _l;

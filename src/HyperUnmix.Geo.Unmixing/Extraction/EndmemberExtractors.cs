@@ -108,7 +108,7 @@ internal sealed class SisalExtractor : IEndmemberExtractor
                 throw new ExtractionException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                     $"SISAL's endmember {j + 1} is not a spectrum (mean value {sum / l:G3}, at or below zero): the minimum-volume simplex was pushed past the origin, as happens around a dark material (water, shade) under noise; use the default extractor (nfindr) or vca"));
         }
-        return new(r.Endmembers, r.NearestPixels,
-            $"SISAL from VCA (seed {seed}), {r.Iterations} iterations, tau {Sisal.Format(options.Tau)}", r.VcaSnrDb);
+        return new(r.Endmembers, r.NearestPixels, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"SISAL from VCA (seed {seed}), {r.Iterations} iterations, tau {options.Tau:G4}"), r.VcaSnrDb);
     }
 }

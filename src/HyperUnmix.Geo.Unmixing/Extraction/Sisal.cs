@@ -1,4 +1,3 @@
-using System.Globalization;
 using HyperUnmix.Geo.Unmixing.LinearAlgebra;
 using MathNet.Numerics.LinearAlgebra;
 
@@ -455,9 +454,7 @@ internal static class Sisal
     /// <summary>For each endmember, the pixel with the smallest spectral angle to it (the largest cosine).</summary>
     internal static int[] NearestPixels(double[] y, int l, int n, double[] e, int p)
     {
-        var norms = new double[n];
-        for (var b = 0; b < l; b++)
-            for (var i = 0; i < n; i++) norms[i] += y[b * n + i] * y[b * n + i];
+        var norms = ArchetypalRefinement.PixelNorms(y, l, n);
         var result = new int[p];
         var dots = new double[n];
         for (var j = 0; j < p; j++)
@@ -473,14 +470,11 @@ internal static class Sisal
             for (var i = 0; i < n; i++)
             {
                 if (norms[i] <= 0) continue;
-                var cos = dots[i] / Math.Sqrt(norms[i]);
+                var cos = dots[i] / norms[i];
                 if (cos > bestCos) { bestCos = cos; best = i; }
             }
             result[j] = best;
         }
         return result;
     }
-
-    /// <summary>"tau 1": a parameter as the run summary writes it.</summary>
-    internal static string Format(double v) => v.ToString("G4", CultureInfo.InvariantCulture);
 }

@@ -59,7 +59,7 @@ public class RefinementTests
             var r = ArchetypalRefinement.Refine(y, s.Bands, s.Pixels, start, o);
             for (var j = 0; j < 4; j++)
             {
-                var column = Enumerable.Range(0, s.Pixels).Select(i => r.B[i * 4 + j]).ToArray();
+                var column = Enumerable.Range(0, s.Pixels).Select(i => r.Bt[j * s.Pixels + i]).ToArray();
                 Assert.All(column, v => Assert.True(v >= 0));
                 Assert.Equal(1.0, column.Sum(), 1e-9);
             }
