@@ -44,6 +44,8 @@ internal static class OptionFlags
         [OptionPath.MaxModels] = "--max-models",
         [OptionPath.SynthEndmemberCount] = "-p",
         [OptionPath.SynthLibrary] = "--library",
+        [OptionPath.SynthBands] = "--bands",
+        [OptionPath.SynthRare] = "--rare",
         [OptionPath.SynthOverwrite] = "--overwrite",
         [OptionPath.LibraryOverwrite] = "--overwrite",
     };

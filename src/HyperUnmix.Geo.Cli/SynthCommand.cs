@@ -7,7 +7,7 @@ internal static partial class Commands
         var output = new Option<string>("-o", "--output") { Description = "Cube to write (.tif or .img); ground truth goes next to it as _abundances.tif and _endmembers.csv.", Required = true };
         var width = new Option<int>("--width") { DefaultValueFactory = _ => 100, Description = "Columns." };
         var height = new Option<int>("--height") { DefaultValueFactory = _ => 100, Description = "Rows." };
-        var bands = new Option<int>("--bands") { DefaultValueFactory = _ => 96, Description = "Bands (built-in spectra; a library sets its own)." };
+        var bands = new Option<int?>("--bands") { Description = "Bands: of the built-in spectra (default 96), or that many evenly spaced bands of --library (default: all of them)." };
         var p = new Option<int>("-p", "--endmember-count") { DefaultValueFactory = _ => 4, Description = "Endmembers." };
         var model = new Option<string>("--model") { DefaultValueFactory = _ => "lmm", Description = "lmm | fan | gbm | ppnm | mlm." };
         model.AcceptOnlyFromAmong("lmm", "fan", "gbm", "ppnm", "mlm");
@@ -36,9 +36,11 @@ internal static partial class Commands
         var epsg = new Option<int>("--epsg") { DefaultValueFactory = _ => 32633, Description = "CRS of the grid." };
         var pixel = new Option<double>("--pixel-size") { DefaultValueFactory = _ => 30, Description = "Pixel size in CRS units." };
         var illumination = new Option<double>("--illumination") { DefaultValueFactory = _ => 1, Description = "Per-pixel illumination: each pixel scaled by a factor drawn in [VALUE, 1] (shading, slopes); 1 for none." };
+        var rare = new Option<int>("--rare") { DefaultValueFactory = _ => 0, Description = "The last N endmembers are rare materials: only in 2 x 2 patches (abundance 0.4-1, one pure pixel each), absent elsewhere." };
+        var rareFraction = new Option<double>("--rare-fraction") { DefaultValueFactory = _ => 0.01, Description = "Share of the pixels each rare material's patches cover." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace existing outputs." };
         var cmd = new Command("synth", "Write a synthetic georeferenced scene with ground truth.\n\nExample:\n  hyperunmix synth -o ppnm.tif --model ppnm --snr 30 -p 4 --spatial")
-            { output, width, height, bands, p, model, snr, seed, library, names, spatial, purity, pure, illumination, format, epsg, pixel, overwrite };
+            { output, width, height, bands, p, model, snr, seed, library, names, spatial, purity, pure, illumination, rare, rareFraction, format, epsg, pixel, overwrite };
         cmd.SetAction(parse => Guard(parse, () =>
         {
             var r = SyntheticSceneWriter.Write(new SynthOptions
@@ -62,6 +64,8 @@ internal static partial class Commands
                     Spatial = parse.GetValue(spatial),
                     MaxPurity = parse.GetValue(purity),
                     PurePixels = parse.GetValue(pure),
+                    RareCount = parse.GetValue(rare),
+                    RareFraction = parse.GetValue(rareFraction),
                     IlluminationMin = parse.GetValue(illumination) is > 0 and <= 1 and var ill ? ill : throw new UsageException($"--illumination must be in (0, 1], got {parse.GetValue(illumination)}"),
                 },
             });

@@ -13,7 +13,8 @@ internal sealed record SynthOptions
     /// <summary>Output path of the cube (.tif or .img); ground truth goes next to it.</summary>
     public required string Output { get; init; }
     public SceneOptions Scene { get; init; } = new();
-    public int Bands { get; init; } = 96;
+    /// <summary>Bands: of the built-in spectra (null: 96), or evenly spaced bands of the library, first and last included (null: all of them).</summary>
+    public int? Bands { get; init; }
     public int EndmemberCount { get; init; } = 4;
     /// <summary>Spectral library CSV to draw endmembers from (built-in synthetic spectra when null).</summary>
     public string? Library { get; init; }
@@ -41,6 +42,7 @@ internal static class SyntheticSceneWriter
     public static SynthResult Write(SynthOptions o)
     {
         var endmembers = LoadEndmembers(o);
+        if (SceneGenerator.RareProblem(o.Scene, endmembers.Count) is { } rare) throw new UsageException(OptionPath.SynthRare, rare);
         var scene = SceneGenerator.Generate(endmembers, o.Scene);
         var cube = scene.Cube;
         var n = scene.Pixels;
@@ -60,7 +62,8 @@ internal static class SyntheticSceneWriter
 
         var meta = new Dictionary<string, string>
         {
-            ["HYPERUNMIX_SYNTHETIC"] = $"model={o.Scene.Model} snr_db={o.Scene.SnrDb.ToString(CultureInfo.InvariantCulture)} seed={o.Scene.Seed} p={endmembers.Count}",
+            ["HYPERUNMIX_SYNTHETIC"] = $"model={o.Scene.Model} snr_db={o.Scene.SnrDb.ToString(CultureInfo.InvariantCulture)} seed={o.Scene.Seed} p={endmembers.Count}" +
+                (o.Scene.RareCount > 0 ? string.Create(CultureInfo.InvariantCulture, $" rare={o.Scene.RareCount} rare_fraction={o.Scene.RareFraction}") : ""),
             ["HYPERUNMIX_ENDMEMBERS"] = string.Join(",", endmembers.Names),
         };
         var cubeProfile = new RasterProfile
@@ -85,14 +88,18 @@ internal static class SyntheticSceneWriter
     {
         if (o.Library is null)
         {
-            var wl = SyntheticSpectra.Wavelengths(o.Bands);
+            var wl = SyntheticSpectra.Wavelengths(o.Bands ?? 96);
             if (o.EndmemberCount > SyntheticSpectra.Materials.Length)
                 throw new UsageException(OptionPath.SynthEndmemberCount, $"{OptionPath.SynthEndmemberCount} {o.EndmemberCount}: the built-in library has {SyntheticSpectra.Materials.Length} materials; use {OptionPath.SynthLibrary} for more");
             return EndmemberSet.FromSpectra(SyntheticSpectra.Create(o.EndmemberCount, wl), SyntheticSpectra.Materials.Take(o.EndmemberCount).ToArray(), wl);
         }
         var lib = EndmemberFiles.LoadLibrary(o.Library);
         if (lib.Wavelengths is null) throw new EndmemberFileException(o.Library, "has no wavelength column");
-        return o.LibraryNames.Count > 0 ? lib.Select(o.LibraryNames) : PickDistinct(lib, o.EndmemberCount, o.Scene.Seed);
+        var set = o.LibraryNames.Count > 0 ? lib.Select(o.LibraryNames) : PickDistinct(lib, o.EndmemberCount, o.Scene.Seed);
+        if (o.Bands is not { } k) return set;
+        if (k < 2 || k > set.Bands) throw new UsageException(OptionPath.SynthBands, $"{OptionPath.SynthBands} {k}: {o.Library} has {set.Bands} bands; take 2 to {set.Bands} of them");
+        // k bands evenly spaced over the library's (a coarser sensor over the same range).
+        return set.SelectBands(Enumerable.Range(0, k).Select(i => (int)Math.Round(i * (set.Bands - 1.0) / (k - 1))).ToArray());
     }
 
     /// <summary>P spectra drawn from a library with a seed, each at least 0.15 rad from the others.</summary>

@@ -107,6 +107,10 @@ public static class OptionPath
     public const string SynthEndmemberCount = nameof(SynthOptions) + "." + nameof(SynthOptions.EndmemberCount);
     /// <summary>The path of <see cref="SynthOptions.Library"/>.</summary>
     public const string SynthLibrary = nameof(SynthOptions) + "." + nameof(SynthOptions.Library);
+    /// <summary>The path of <see cref="SynthOptions.Bands"/>.</summary>
+    public const string SynthBands = nameof(SynthOptions) + "." + nameof(SynthOptions.Bands);
+    /// <summary>The path of the synthetic scene's rare materials (<see cref="Unmixing.Synthetic.SceneOptions.RareCount"/>).</summary>
+    public const string SynthRare = nameof(SynthOptions) + ".Scene.RareCount";
     /// <summary>The path of <see cref="SynthOptions.Overwrite"/>.</summary>
     public const string SynthOverwrite = nameof(SynthOptions) + "." + nameof(SynthOptions.Overwrite);
     /// <summary>The path of <see cref="LibraryFromRoiOptions.Overwrite"/>.</summary>

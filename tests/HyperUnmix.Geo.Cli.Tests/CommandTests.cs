@@ -81,6 +81,44 @@ public sealed class CommandTests : IDisposable
     }
 
     /// <summary>
+    /// A coarser sensor and rare materials from the command line (issue 19's 64-band scenes): --bands takes evenly
+    /// spaced library bands, first and last included; --rare makes the last endmembers rare. Values that cannot work
+    /// are usage errors naming the flag, and nothing is written.
+    /// </summary>
+    [Fact]
+    public void Synth_LibraryBandSubsetAndRareMaterials()
+    {
+        var lib = Repo.Dataset("usgs_library/usgs_1995_library_aviris224.csv");
+        const string names = "Kaolinite CM9,Montmorillonite SWy-1,Calcite WS272";
+        var (code, _, err) = _cli.Run("synth", "-o", _cli.Path("r.tif"), "--library", lib, "--library-names", names, "-p", "3", "--bands", "64",
+            "--rare", "1", "--rare-fraction", "0.02", "--width", "40", "--height", "30");
+        Assert.True(code == 0, err);
+        var (c1, info, _) = _cli.Run("info", _cli.Path("r.tif"), "--json");
+        Assert.Equal(0, c1);
+        var j = JsonDocument.Parse(info).RootElement;
+        Assert.Equal(64, j.GetProperty("bands").GetInt32());
+        var all = Unmixing.Endmembers.EndmemberFiles.LoadLibrary(lib).Wavelengths!;
+        var wl = j.GetProperty("wavelengths");
+        Assert.Equal(all[0], wl[0].GetDouble(), 1e-3);
+        Assert.Equal(all[^1], wl[63].GetDouble(), 1e-3);
+        Assert.Equal(all[(int)Math.Round(21 * 223.0 / 63)], wl[21].GetDouble(), 1e-3);
+        Assert.Contains("rare=1 rare_fraction=0.02", CliRunner.GdalInfo(_cli.Path("r.tif")).GetProperty("metadata").GetProperty("").GetProperty("HYPERUNMIX_SYNTHETIC").GetString());
+
+        foreach (var (args, flag) in new (string[], string)[]
+        {
+            (["--bands", "300"], "--bands 300"),
+            (["--rare", "3"], "--rare"),
+            (["--rare", "2", "--rare-fraction", "0.6"], "--rare"), // 2 x 180 patches, 300 cells
+        })
+        {
+            var r = _cli.Run(["synth", "-o", _cli.Path("bad.tif"), "--library", lib, "--library-names", names, "-p", "3", "--width", "40", "--height", "30", .. args]);
+            Assert.Equal(2, r.Code);
+            Assert.Contains(flag, r.Err);
+            Assert.False(File.Exists(_cli.Path("bad.tif")), string.Join(' ', args));
+        }
+    }
+
+    /// <summary>
     /// The endmembers command runs the same stage as unmix (extraction, N-FINDR, refinement): its CSV is the set unmix
     /// writes with the same options, for each extractor and with the refinement off.
     /// </summary>

@@ -42,6 +42,14 @@ internal sealed record SceneOptions
     /// uniformly in [IlluminationMin, 1] before noise; the abundances are unchanged. 1: no variation.
     /// </summary>
     public double IlluminationMin { get; init; } = 1;
+    /// <summary>
+    /// The last RareCount endmembers are rare materials (small man-made objects, outcrops): absent from the background
+    /// mixture, each present only in 2 x 2 patches at abundance U[0.4, 1] (the rest of the pixel keeps its background
+    /// composition), the patches covering <see cref="RareFraction"/> of the pixels; its pure pixels lie in its patches.
+    /// </summary>
+    public int RareCount { get; init; }
+    /// <summary>Share of the scene's pixels each rare material's patches cover (at least one patch).</summary>
+    public double RareFraction { get; init; } = 0.01;
 }
 
 /// <summary>A synthetic scene and its ground truth.</summary>
@@ -66,26 +74,32 @@ internal static class SceneGenerator
     {
         int l = endmembers.Bands, p = endmembers.Count, n = o.Width * o.Height;
         if (n < 1) throw new ArgumentException($"scene size {o.Width}x{o.Height} is empty");
+        if (RareProblem(o, p) is { } problem) throw new ArgumentException(problem);
         var rng = new Rng(o.Seed);
         var a = new double[p * n];
-        var col = new double[p];
-        var fields = o.Spatial ? SmoothFields(rng, p, o.Width, o.Height) : null;
+        // The background mixes the first P - RareCount endmembers (all of them without rare materials).
+        var background = p - o.RareCount;
+        var col = new double[background];
+        var fields = o.Spatial ? SmoothFields(rng, background, o.Width, o.Height) : null;
         for (var px = 0; px < n; px++)
         {
             if (fields is null) rng.NextDirichlet(o.DirichletAlpha, col);
             else Softmax(fields, px, n, col);
             if (o.MaxPurity is { } cap) Cap(col, cap);
-            for (var j = 0; j < p; j++) a[j * n + px] = col[j];
+            for (var j = 0; j < background; j++) a[j * n + px] = col[j];
         }
-        var pure = Math.Min(o.PurePixels * p, n);
-        var used = new HashSet<int>();
-        for (var k = 0; k < pure; k++)
+        if (o.RareCount == 0)
         {
-            int px;
-            do px = rng.Next(n); while (!used.Add(px));
-            for (var j = 0; j < p; j++) a[j * n + px] = j == k % p ? 1 : 0;
+            var pure = Math.Min(o.PurePixels * p, n);
+            var used = new HashSet<int>();
+            for (var k = 0; k < pure; k++)
+            {
+                int px;
+                do px = rng.Next(n); while (!used.Add(px));
+                SetPure(a, n, p, px, k % p);
+            }
         }
-
+        else PlaceRare(a, n, p, background, o, rng);
         var e = endmembers.E;
         var x = new double[l * n];
         var ea = new double[l];
@@ -127,6 +141,65 @@ internal static class SceneGenerator
         }
         for (var i = 0; i < x.Length; i++) cube[i] = (float)(x[i] + (sigma > 0 ? sigma * rng.NextGaussian() : 0));
         return new SyntheticScene(cube, a, endmembers, o.Width, o.Height);
+    }
+
+    /// <summary>2 x 2 patches per rare material: <see cref="SceneOptions.RareFraction"/> of the pixels, at least one.</summary>
+    private static int RarePatches(SceneOptions o) => Math.Max(1, (int)Math.Round(o.RareFraction * o.Width * o.Height / 4));
+
+    /// <summary>Why the rare-material settings cannot make a scene of <paramref name="p"/> endmembers, or null.</summary>
+    public static string? RareProblem(SceneOptions o, int p)
+    {
+        if (o.RareCount == 0) return null;
+        if (o.RareCount < 0 || o.RareCount >= p) return $"{o.RareCount} rare materials of {p} endmembers: at least one endmember must form the background";
+        if (!(o.RareFraction is > 0 and <= 1)) return $"each rare material's share of the pixels must be in (0, 1], got {o.RareFraction}";
+        var patches = RarePatches(o);
+        return o.RareCount * patches > o.Width / 2 * (o.Height / 2)
+            ? $"{o.RareCount} rare materials in {patches} 2 x 2 patches each do not fit a {o.Width} x {o.Height} scene"
+            : null;
+    }
+
+    private static void SetPure(double[] a, int n, int p, int px, int material)
+    {
+        for (var j = 0; j < p; j++) a[j * n + px] = j == material ? 1 : 0;
+    }
+
+    /// <summary>
+    /// The rare materials' 2 x 2 patches (on a grid of 2 x 2 cells, none shared), then the pure pixels: the background
+    /// materials' at random pixels outside the patches, each rare material's at the first pixels of its patches.
+    /// </summary>
+    private static void PlaceRare(double[] a, int n, int p, int background, SceneOptions o, Rng rng)
+    {
+        var (cellsX, patches) = (o.Width / 2, RarePatches(o));
+        var cells = new HashSet<int>();
+        var inPatch = new bool[n];
+        var patchPixels = new List<int>[o.RareCount];
+        for (var r = 0; r < o.RareCount; r++)
+        {
+            patchPixels[r] = [];
+            for (var k = 0; k < patches; k++)
+            {
+                int cell;
+                do cell = rng.Next(cellsX * (o.Height / 2)); while (!cells.Add(cell));
+                int x0 = cell % cellsX * 2, y0 = cell / cellsX * 2;
+                foreach (var px in new[] { y0 * o.Width + x0, y0 * o.Width + x0 + 1, (y0 + 1) * o.Width + x0, (y0 + 1) * o.Width + x0 + 1 })
+                {
+                    var share = 0.4 + 0.6 * rng.NextDouble();
+                    for (var j = 0; j < background; j++) a[j * n + px] *= 1 - share;
+                    a[(background + r) * n + px] = share;
+                    inPatch[px] = true;
+                    patchPixels[r].Add(px);
+                }
+            }
+        }
+        var used = new HashSet<int>();
+        for (var k = 0; k < o.PurePixels * background && used.Count < n - cells.Count * 4; k++)
+        {
+            int px;
+            do px = rng.Next(n); while (inPatch[px] || !used.Add(px));
+            SetPure(a, n, p, px, k % background);
+        }
+        for (var r = 0; r < o.RareCount; r++)
+            foreach (var px in patchPixels[r].Take(o.PurePixels)) SetPure(a, n, p, px, background + r);
     }
 
     /// <summary>Shrinks a towards the simplex centre just enough that no entry exceeds the cap.</summary>
