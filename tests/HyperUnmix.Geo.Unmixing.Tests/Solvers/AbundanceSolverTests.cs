@@ -51,6 +51,31 @@ public class AbundanceSolverTests
         }
     }
 
+    /// <summary>
+    /// The band-sequential tile turned into spectra: the eight-by-eight blocks transposed in registers and the edges
+    /// left to the plain loop (bands and pixels that are not multiples of eight, a chunk that starts inside the tile)
+    /// give every sample at its place.
+    /// </summary>
+    [Theory]
+    [InlineData(224, 64, 0)]
+    [InlineData(61, 64, 3)]
+    [InlineData(61, 13, 40)]
+    [InlineData(7, 64, 5)]
+    [InlineData(16, 5, 0)]
+    public void ToSpectra_PutsEverySampleAtItsPlace(int l, int m, int start)
+    {
+        const int n = 120;
+        var y = new float[l * n];
+        for (var i = 0; i < y.Length; i++) y[i] = i * 0.5f + 1;
+        var chunk = new float[m * l + 3];
+        chunk.AsSpan().Fill(float.NaN);
+        AbundanceSolver.ToSpectra(y, n, start, m, l, chunk);
+        for (var k = 0; k < m; k++)
+            for (var b = 0; b < l; b++) Assert.Equal(y[b * n + start + k], chunk[k * l + b]);
+        // Nothing written past the m spectra.
+        Assert.All(chunk.AsSpan(m * l).ToArray(), v => Assert.True(float.IsNaN(v)));
+    }
+
     [Trait("Category", "Determinism")]
     [Theory]
     [InlineData(LinearMethod.Fcls)]
