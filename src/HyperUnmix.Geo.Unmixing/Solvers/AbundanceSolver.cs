@@ -256,10 +256,10 @@ public sealed class AbundanceSolver
                 case LinearMethod.Nnls:
                 case LinearMethod.Fcls when Scale == PixelScale.Scale:
                     // The scaled model: NNLS gives b = s a; its sum is the pixel's scale.
-                    if (!TryInterior(b, false, x)) iterations += ActiveSet.Solve(gram, b, false, x, work);
+                    if (!TryInterior(b, false, x, out var tried)) iterations += ActiveSet.Solve(gram, b, false, x, work, warm: tried);
                     break;
                 default:
-                    if (!TryInterior(b, true, x)) iterations += ActiveSet.Solve(gram, b, true, x, work);
+                    if (!TryInterior(b, true, x, out var computed)) iterations += ActiveSet.Solve(gram, b, true, x, work, warm: computed);
                     break;
             }
             // The fit in data units: x for the pixel as it is, ‖y‖ x for a unit-length pixel.
@@ -362,12 +362,14 @@ public sealed class AbundanceSolver
     /// is not positive. For FCLS b is first shifted, in place, by its largest entry (the same optimum under
     /// 1ᵀa = 1, for this closed form and for the active set after it) and the closed form is only used while the
     /// shifted b stays within the range interior optima have (|b| ≤ 2|G| at one; here 16 P max|G|), so it never
-    /// computes a small answer as the difference of huge terms.
+    /// computes a small answer as the difference of huge terms. <paramref name="computed"/>: x holds the
+    /// equality-constrained solution (the active set's warm start) even where it is not the answer.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private bool TryInterior(Span<double> b, bool sumToOne, Span<double> x)
+    private bool TryInterior(Span<double> b, bool sumToOne, Span<double> x, out bool computed)
     {
         var p = x.Length;
+        computed = false;
         if (sumToOne)
         {
             var top = double.NegativeInfinity;
@@ -382,6 +384,7 @@ public sealed class AbundanceSolver
             SolveScls(b, x);
         }
         else MultiplyGramInverse(b, x);
+        computed = true;
         double sum = 0;
         foreach (var v in x)
         {
