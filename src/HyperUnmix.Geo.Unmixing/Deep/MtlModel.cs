@@ -234,10 +234,11 @@ public sealed partial class MtlModel
             // t = C0 − Bᵀ yn, once per pixel.
             var t = ws.T.AsSpan(0, r.Rank * m);
             for (var i = 0; i < r.Rank; i++) t.Slice(i * m, m).Fill(r.C0[i]);
-            blas.Gemm(true, false, r.Rank, m, l, -1f, r.B, r.Rank, ws.Yn, m, 1f, t, m);
+            blas.Gemm(false, false, r.Rank, m, l, -1f, r.Bt, l, ws.Yn, m, 1f, t, m);
             Evaluate(ws, trial: false);
             Array.Fill(ws.Step, InitialStep, 0, m);
         }
+
         for (var it = 0; it < iterations; it++)
         {
             // Up to MaxApplyIterations per batch: a stop request must not wait for them all.
@@ -328,7 +329,7 @@ public sealed partial class MtlModel
         var r = Subspace;
         int p = Count, last = r.Layout.Layers - 1;
         var g = ws.Grad.AsSpan(0, p * m);
-        blas.Gemm(true, false, p, m, r.Rank, 2f, r.Ra, p, ws.U, m, 0f, g, m);
+        blas.Gemm(false, false, p, m, r.Rank, 2f, r.RaT, r.Rank, ws.U, m, 0f, g, m);
         var v = ws.V.AsSpan(0, r.Hidden * m);
         if (r.Triangular) blas.Gemm(ReproducibleBlas.Shape.Lower, true, r.Hidden, m, r.Rank, 1f, r.Rx, r.Hidden, ws.U, m, 0f, v, m);
         else blas.Gemm(true, false, r.Hidden, m, r.Rank, 1f, r.Rx, r.Hidden, ws.U, m, 0f, v, m);
