@@ -136,6 +136,9 @@ public sealed class AbundanceSolver
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ToSpectra(ReadOnlySpan<float> y, int n, int start, int m, int l, Span<float> chunk)
     {
+        // The blocks below read and write through unchecked references: the spans must hold what they touch.
+        if (m < 0 || start < 0 || start + m > n || (long)(l - 1) * n + start + m > y.Length || (long)m * l > chunk.Length)
+            throw new ArgumentException($"pixels {start}..{start + m} of a {l} x {n} tile ({y.Length} samples) into {chunk.Length} floats");
         int bands8 = 0, pixels8 = 0;
         if (Avx.IsSupported)
         {

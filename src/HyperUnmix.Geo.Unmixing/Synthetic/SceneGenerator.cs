@@ -150,7 +150,8 @@ internal static class SceneGenerator
     public static string? RareProblem(SceneOptions o, int p)
     {
         if (o.RareCount == 0) return null;
-        if (o.RareCount < 0 || o.RareCount >= p) return $"{o.RareCount} rare materials of {p} endmembers: at least one endmember must form the background";
+        if (o.RareCount < 0) return $"the number of rare materials must not be negative, got {o.RareCount}";
+        if (o.RareCount >= p) return $"{o.RareCount} rare materials of {p} endmembers: at least one endmember must form the background";
         if (!(o.RareFraction is > 0 and <= 1)) return $"each rare material's share of the pixels must be in (0, 1], got {o.RareFraction}";
         var patches = RarePatches(o);
         return o.RareCount * patches > o.Width / 2 * (o.Height / 2)

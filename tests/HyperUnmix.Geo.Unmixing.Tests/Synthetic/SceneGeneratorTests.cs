@@ -106,7 +106,7 @@ public class SceneGeneratorTests
     [InlineData(2, 5, 0.5, null)] // 1,250 patches each: the 2,500 cells exactly
     [InlineData(2, 5, 0.6, "do not fit")]
     [InlineData(2, 5, 0, "must be in (0, 1]")]
-    [InlineData(-1, 4, 0.01, "at least one endmember")]
+    [InlineData(-1, 4, 0.01, "must not be negative")]
     [InlineData(4, 4, 0.01, "at least one endmember")]
     public void RareProblem_NamesWhatCannotBeMade(int rare, int p, double fraction, string? problem)
     {
