@@ -174,9 +174,11 @@ internal static class AccuracyBenchmark
                 if (extra.Contains("--rare"))
                     rare = string.Join(", ", score.SadRadians.Skip(3).Select(v => (v * 180 / Math.PI).ToString("F2", CultureInfo.InvariantCulture)));
                 using var report = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.ChangeExtension(output, ".report.json")));
-                var model = report.RootElement.GetProperty("brightness").GetProperty("model").GetString();
+                var brightness = report.RootElement.GetProperty("brightness");
+                var model = brightness.GetProperty("model").GetString();
+                var uncertain = brightness.GetProperty("uncertain").GetBoolean() ? " (uncertain)" : "";
                 var kept = report.RootElement.GetProperty("deep_model").GetProperty("nonlinearity").GetProperty("network_kept").GetBoolean();
-                decisions = $"{model}; network {(kept ? "kept" : "not kept")}";
+                decisions = $"{model}{uncertain}; network {(kept ? "kept" : "not kept")}";
             }
             // The best cell of the row in bold (lowest aRMSE).
             var armse = cells.Select(c => c.Contains(" / ", StringComparison.Ordinal) ? double.Parse(c.Split(" / ")[1], CultureInfo.InvariantCulture) : double.PositiveInfinity).ToArray();
@@ -268,7 +270,7 @@ internal static class AccuracyBenchmark
             double auto = Armse("auto"), scaled = Armse("scaled"), plain = Armse("plain"), fcls = Armse("fcls"), start = decided == "none" ? fcls : Armse("start");
             var better = Math.Min(scaled, fcls);
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {s.Name} | {(br.GetProperty("off_plane_spread").ValueKind == System.Text.Json.JsonValueKind.Number ? br.GetProperty("off_plane_spread").GetDouble().ToString("F2", CultureInfo.InvariantCulture) : "")} | {br.GetProperty("residual_ratio").GetDouble():F2} | {br.GetProperty("model").GetString()} | **{auto:F2}** | {scaled:F2} | {plain:F2} | {fcls:F2} | {(auto <= better * 1.05 ? "yes" : "no")} ({auto / better:F2}x) | {sad:F2} | {network} | {start:F2} | {auto / start:F3}x |"));
+                $"| {s.Name} | {(br.GetProperty("off_plane_spread").ValueKind == System.Text.Json.JsonValueKind.Number ? br.GetProperty("off_plane_spread").GetDouble().ToString("F2", CultureInfo.InvariantCulture) : "")} | {br.GetProperty("residual_ratio").GetDouble():F2} | {br.GetProperty("model").GetString()}{(br.GetProperty("uncertain").GetBoolean() ? " (uncertain)" : "")} | **{auto:F2}** | {scaled:F2} | {plain:F2} | {fcls:F2} | {(auto <= better * 1.05 ? "yes" : "no")} ({auto / better:F2}x) | {sad:F2} | {network} | {start:F2} | {auto / start:F3}x |"));
         }
         md.AppendLine();
     }

@@ -55,6 +55,31 @@ public sealed class BrightnessTestTests
         Assert.Equal("off-plane spread", d.DecidedBy);
         Assert.Equal(3, d.SignalDimensions);
         Assert.InRange(d.OffPlaneSpread, 0.75, 1.3);
+        // Far from the threshold, every endmember direction populated: a confident call.
+        Assert.False(d.Uncertain);
+        Assert.DoesNotContain("close call", d.Reason);
+    }
+
+    /// <summary>
+    /// Two of five materials only in small patches (1% of the pixels each), 64 bands, 30 dB, no shading: HySime counts
+    /// fewer signal dimensions than the five endmembers, so the spread is measured in directions that are not all
+    /// populated. The call (the plain model, right here) is made, and said to be uncertain: on the same kind of scene
+    /// under shading the spread stays as low and the call is wrong (docs/endmembers.md).
+    /// </summary>
+    [Fact]
+    public void RareMaterials_FewerSignalDimensionsThanEndmembers_CallIsUncertain()
+    {
+        var lib = EndmemberFiles.LoadLibrary(Repo.Dataset("usgs_library/usgs_1995_library_aviris224.csv"))
+            .Select(["Magnetite HS78.3B", "Kaolinite CM9", "Montmorillonite SWy-1", "Buddingtonite GDS85 D-206", "Calcite WS272"]);
+        var e = lib.SelectBands(Enumerable.Range(0, 64).Select(i => (int)Math.Round(i * 223.0 / 63)).ToArray());
+        var scene = SceneGenerator.Generate(e, new SceneOptions { Width = 100, Height = 100, SnrDb = 30, Seed = 1, RareCount = 2, RareFraction = 0.01 });
+        var d = BrightnessTest.Decide(new PixelSample(scene.CubeAsDouble(), e.Bands, scene.Pixels, true), e);
+        Assert.Equal("off-plane spread", d.DecidedBy);
+        Assert.True(d.SignalDimensions < 5, $"HySime counts {d.SignalDimensions}");
+        Assert.Equal(PixelScale.None, d.Scale);
+        Assert.True(d.Uncertain);
+        Assert.Contains("close call", d.Reason);
+        Assert.Contains($"HySime counts {d.SignalDimensions} signal dimensions", d.Reason);
     }
 
     [Theory]

@@ -61,6 +61,7 @@ internal static class RunReport
                 spread_threshold = BrightnessTest.SpreadThreshold,
                 signal_dimensions = br.SignalDimensions,
                 decided_by = br.DecidedBy,
+                uncertain = br.Uncertain,
                 pixels = br.Pixels,
                 reason = br.Reason,
             } : null,

@@ -22,6 +22,12 @@ public sealed record BrightnessDecision(PixelScale Scale, double ResidualRatio, 
     public int SignalDimensions { get; init; }
     /// <summary>Which measure decided: "off-plane spread" (the endmembers span the signal) or "residual ratio".</summary>
     public string DecidedBy { get; init; } = "residual ratio";
+    /// <summary>
+    /// The call may be wrong, and the reason says to compare both models: the deciding measure is within 25% of its
+    /// threshold, or the spread decided where HySime counts fewer signal dimensions than endmembers (see
+    /// <see cref="BrightnessTest.Decide"/>).
+    /// </summary>
+    public bool Uncertain { get; init; }
 }
 
 /// <summary>
@@ -101,15 +107,20 @@ internal static class BrightnessTest
         // material, no shading) and 2.13 (Jasper Ridge, shaded) in the ratio, 1.76 and 2.20 in the spread.
         var (value, threshold) = bySpread ? (spread, SpreadThreshold) : (ratio, Threshold);
         var close = Math.Abs(Math.Log(value / threshold)) < Math.Log(1.25);
-        var side = (shaded ? "above" : "at most") + (close ? ", a close call: compare with --normalize scale|none" : "");
+        // Fewer signal dimensions than endmembers: some endmember direction carries little variance (a material in
+        // few pixels, or a dark one). The spread is then measured in P dimensions that are not all populated, and on
+        // the 64-band scenes with a dark material, rare materials and shading at 30 dB it chose the plain model where
+        // the scaled one scored better (docs/endmembers.md): the run says the call is uncertain.
+        var sparse = bySpread && dimensions < p;
+        var side = (shaded ? "above" : "at most") + (close || sparse ? ", a close call: compare with --normalize scale|none" : "");
         var reason = bySpread
             ? string.Create(CultureInfo.InvariantCulture,
-                $"{what} (the pixels' spread off the sum-to-one plane is {spread:F2}x the noise in the {dimensions} signal dimensions, which the {p} endmembers span; {side} {SpreadThreshold:F1}x; sum-to-one residual {ratio:F2}x the scaled model's; on {n} pixels)")
+                $"{what} (the pixels' spread off the sum-to-one plane is {spread:F2}x the noise in the {Math.Max(dimensions, p)} dimensions the {p} endmembers span{(sparse ? $", where HySime counts {dimensions} signal dimensions: a material in few pixels or a dark one leaves a direction with little spread, and shading can pass unseen" : "")}; {side} {SpreadThreshold:F1}x; sum-to-one residual {ratio:F2}x the scaled model's; on {n} pixels)")
             : string.Create(CultureInfo.InvariantCulture,
                 $"{what} (sum-to-one residual {ratio:F2}x the scaled model's on {n} pixels; {side} {Threshold:F1}x{(dimensions > 0 ? $"; {dimensions} signal dimensions for {p} endmembers" : "")})");
         return new BrightnessDecision(shaded ? PixelScale.Scale : PixelScale.None, ratio, n, reason)
         {
-            OffPlaneSpread = spread, SignalDimensions = dimensions, DecidedBy = bySpread ? "off-plane spread" : "residual ratio",
+            OffPlaneSpread = spread, SignalDimensions = dimensions, DecidedBy = bySpread ? "off-plane spread" : "residual ratio", Uncertain = close || sparse,
         };
     }
 
