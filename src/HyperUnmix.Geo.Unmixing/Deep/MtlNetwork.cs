@@ -16,7 +16,7 @@ internal sealed class MtlNetwork
     private readonly IBlas _blas;
     private readonly float[] _y, _yt;            // L x N and N x L, normalised
     private readonly RowBranch? _row;             // null while the row branch cannot act (see RowBranch)
-    private readonly float[] _rc, _ra;           // residuals: N x L, L x N
+    private readonly float[] _rc, _ra;           // residuals: N x L, L x N (the latter only while E moves)
     private readonly float[] _at, _dat;          // Aᵀ and dJ/dAᵀ: N x P
     private readonly Mlp.Workspace[] _colWs;      // one per half of the pixels (see ColumnHalf)
     private readonly float[] _gradHalf;           // the second half's gradients of W_c and the column MLP
@@ -48,7 +48,8 @@ internal sealed class MtlNetwork
         Count = offset;
         ColumnMlp = new Mlp(ColumnLayout, blas);
         _rc = new float[N * L];
-        _ra = new float[L * N];
+        // The auxiliary task's L x N residual exists only where E moves (FixedEndmemberNmf needs none).
+        _ra = options.EndmemberSteps.Max > 0 ? new float[L * N] : [];
         _at = new float[N * P];
         _dat = new float[N * P];
         _half = (N + 1) / 2;
@@ -75,7 +76,8 @@ internal sealed class MtlNetwork
         {
             double Mlp(MlpLayout m, int batch) => Enumerable.Range(0, m.Layers).Sum(k => 6.0 * batch * m.Sizes[k] * m.Sizes[k + 1]);
             // The L x N x P products: the auxiliary task's residual and dA (and dE when E moves), three per active branch.
-            var products = (Options.Alpha > 0 ? (EndmembersFree ? 3 : 2) : 0) + (Options.RowBranchActive ? 3 : 0) + (Options.ColumnBranch ? 3 : 0);
+            // With E fixed the auxiliary task needs no L x N x P product (see FixedEndmemberNmf).
+            var products = (Options.Alpha > 0 && EndmembersFree ? 3 : 0) + (Options.RowBranchActive ? 3 : 0) + (Options.ColumnBranch ? 3 : 0);
             var linear = 2.0 * L * N * P * products;
             return linear + (Options.Nonlinear ? (_row is { } row ? Mlp(row.Layout, L) : 0) + (Options.ColumnBranch ? Mlp(ColumnLayout, N) : 0) : 0);
         }
@@ -223,7 +225,8 @@ internal sealed class MtlNetwork
     {
         int r0 = h == 0 ? 0 : _half, m = h == 0 ? _half : N - _half;
         double nmf = 0;
-        if (Options.Alpha > 0)
+        if (Options.Alpha > 0 && !EndmembersFree) nmf = FixedEndmemberNmf(r0, m, theta, grad, g);
+        else if (Options.Alpha > 0)
         {
             var e = theta.AsSpan(EOffset, L * P);
             for (var b = 0; b < L; b++) _y.AsSpan(b * N + r0, m).CopyTo(_ra.AsSpan(b * N + r0, m));
@@ -232,6 +235,70 @@ internal sealed class MtlNetwork
             _blas.Gemm(true, false, P, m, L, g, e, P, _ra.AsSpan(r0), N, 1f, grad.AsSpan(AOffset + r0), N);
         }
         return (nmf, Options.ColumnBranch ? ColumnHalf(r0, m, theta, h == 0 ? grad : _gradHalf, _colWs[h], scale) : 0);
+    }
+
+    /// <summary>
+    /// The auxiliary task for pixels r0 .. r0 + m − 1 while E is fixed (the default fit), without forming the L x m
+    /// residual: per pixel ‖E a − y‖² = aᵀG a − 2 aᵀb + ‖y‖² and Eᵀ(E a − y) = G a − b, with G = EᵀE and b = Eᵀy
+    /// computed once for the E in force (<see cref="FixedProducts"/>). In double, in a fixed order per pixel: the
+    /// residual's form streamed 2 x L x m floats through memory twice an epoch (a third of the default fit's time).
+    /// Adds g (G a − b) to dA's columns and returns the half's Σ‖E a − y‖².
+    /// </summary>
+    private double FixedEndmemberNmf(int r0, int m, float[] theta, float[] grad, float g)
+    {
+        var (gram, eTy, yy) = FixedProducts(theta.AsSpan(EOffset, L * P));
+        var a = theta.AsSpan(AOffset, P * N);
+        var dA = grad.AsSpan(AOffset, P * N);
+        Span<double> col = stackalloc double[P];
+        double sum = 0;
+        for (var px = r0; px < r0 + m; px++)
+        {
+            for (var i = 0; i < P; i++) col[i] = a[i * N + px];
+            var q = yy[px];
+            for (var i = 0; i < P; i++)
+            {
+                double ga = 0;
+                for (var j = 0; j < P; j++) ga += gram[i * P + j] * col[j];
+                var bi = eTy[i * N + px];
+                q += col[i] * (ga - 2 * bi);
+                dA[i * N + px] += (float)(g * (ga - bi));
+            }
+            sum += q;
+        }
+        return sum;
+    }
+
+    private readonly object _fixedLock = new();
+    private (float[] E, double[] Gram, double[] ETy, double[] Yy)? _fixed;
+
+    /// <summary>
+    /// EᵀE (P x P), Eᵀy per pixel (P x N) and ‖y‖² per pixel for <paramref name="e"/>, computed on first use and again
+    /// only when E changes (the projection's first step can clip a negative entry of the starting endmembers).
+    /// Both halves' threads ask; one computes.
+    /// </summary>
+    private (double[] Gram, double[] ETy, double[] Yy) FixedProducts(ReadOnlySpan<float> e)
+    {
+        lock (_fixedLock)
+        {
+            if (_fixed is { } f && e.SequenceEqual(f.E)) return (f.Gram, f.ETy, f.Yy);
+            var gram = new double[P * P];
+            var eTy = new double[P * N];
+            var yy = new double[N];
+            for (var l = 0; l < L; l++)
+            {
+                var row = _y.AsSpan(l * N, N);
+                for (var i = 0; i < P; i++)
+                {
+                    double ei = e[l * P + i];
+                    for (var j = 0; j < P; j++) gram[i * P + j] += ei * e[l * P + j];
+                    var bi = eTy.AsSpan(i * N, N);
+                    for (var n = 0; n < N; n++) bi[n] += ei * row[n];
+                }
+                for (var n = 0; n < N; n++) yy[n] += (double)row[n] * row[n];
+            }
+            _fixed = (e.ToArray(), gram, eTy, yy);
+            return (gram, eTy, yy);
+        }
     }
 
     /// <summary>The column branch on pixels r0 .. r0 + m − 1 (rows of Yᵀ), its weight gradients added into <paramref name="target"/>; returns its Σ r².</summary>

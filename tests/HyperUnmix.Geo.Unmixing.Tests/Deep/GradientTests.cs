@@ -125,6 +125,42 @@ public class GradientTests
         }
     }
 
+    /// <summary>
+    /// With E fixed (the default fit) the auxiliary task is computed from EᵀE and Eᵀy, without the residual: the same
+    /// loss and dA as the residual's form (which runs when E moves), abundances that match central finite differences,
+    /// and products recomputed when E changes (the projection can clip the starting endmembers once).
+    /// </summary>
+    [Fact]
+    public void FixedEndmembers_AuxiliaryTask_AsTheResidualFormAndFiniteDifferences()
+    {
+        var rng = new Rng(77);
+        var y = Enumerable.Range(0, L * N).Select(_ => (float)rng.NextDouble()).ToArray();
+        var options = new MtlOptions { RowBranch = false, ColumnBranch = false, Alpha = 0.7, Beta = 0, Lambda = 0 };
+        var fixedE = new MtlNetwork(y, L, N, P, options, Backends.OpenBlasOrFail());
+        var freeE = new MtlNetwork(y, L, N, P, options with { EndmemberSteps = new StepBounds(1e-3f, 0f, 1e-3f) }, Backends.OpenBlasOrFail());
+        Assert.Equal(fixedE.Count, freeE.Count);
+        foreach (var shift in new[] { 0f, 0.25f })
+        {
+            var theta = Enumerable.Range(0, fixedE.Count).Select(_ => (float)(0.5 * rng.NextGaussian() + shift)).ToArray();
+            var g1 = new float[fixedE.Count];
+            var g2 = new float[freeE.Count];
+            var l1 = fixedE.Evaluate(theta, g1);
+            var l2 = freeE.Evaluate(theta, g2);
+            Assert.Equal(l2, l1, 1e-6 * l2);
+            for (var i = fixedE.AOffset; i < fixedE.AOffset + P * N; i++) Assert.Equal(g2[i], g1[i], 1e-5);
+            var scratch = new float[fixedE.Count];
+            const float h = 1e-3f;
+            for (var i = fixedE.AOffset; i < fixedE.AOffset + P * N; i++)
+            {
+                var t = (float[])theta.Clone();
+                t[i] += h;
+                var up = fixedE.Evaluate(t, scratch);
+                t[i] -= 2 * h;
+                AssertClose(g1[i], (up - fixedE.Evaluate(t, scratch)) / (2 * h), $"dA {i}");
+            }
+        }
+    }
+
     [Fact]
     public void Objective_AtInitialisation_IsTheLinearModelsLoss()
     {
