@@ -106,8 +106,10 @@ public sealed partial class MtlModel
         // The thin QR first: A = Q R with R d x d has A's singular values, so the rank comes from R's (a d x d SVD
         // without vectors, where A's own 2L x d one took 4-13 ms of each of a fit's held-out checks). The vectors
         // (a 2L x 2L U) only when A is rank-deficient and R must come from them.
-        var qr = a.QR(MathNet.Numerics.LinearAlgebra.Factorization.QRMethod.Thin);
-        var sigma = qr.R.Svd(computeVectors: false).S;
+        // With fewer rows than columns (few bands, a wide last hidden layer) A cannot have full column rank, and has no
+        // thin QR: straight to the SVD.
+        var qr = 2 * l >= d ? a.QR(MathNet.Numerics.LinearAlgebra.Factorization.QRMethod.Thin) : null;
+        var sigma = (qr?.R ?? a).Svd(computeVectors: false).S;
         var rank = 0;
         while (rank < sigma.Count && sigma[rank] > sigma[0] * 1e-6) rank++;
         // With full column rank, the QR gives the same ‖R z + t‖² with R triangular: about half the products.
@@ -115,7 +117,7 @@ public sealed partial class MtlModel
         MathNet.Numerics.LinearAlgebra.Matrix<double> basis, factor;
         if (triangular)
         {
-            basis = qr.Q;
+            basis = qr!.Q;
             factor = qr.R;
         }
         else
