@@ -241,7 +241,7 @@ internal sealed class MtlNetwork
     /// The auxiliary task for pixels r0 .. r0 + m − 1 while E is fixed (the default fit), without forming the L x m
     /// residual: per pixel ‖E a − y‖² = aᵀG a − 2 aᵀb + ‖y‖² and Eᵀ(E a − y) = G a − b, with G = EᵀE and b = Eᵀy
     /// computed once for the E in force (<see cref="FixedProducts"/>). In double, in a fixed order per pixel: the
-    /// residual's form streamed 2 x L x m floats through memory twice an epoch (a third of the default fit's time).
+    /// residual's form streamed 2 x L x m floats through memory twice an epoch (a fifth to a third of each half's epoch).
     /// Adds g (G a − b) to dA's columns and returns the half's Σ‖E a − y‖².
     /// </summary>
     private double FixedEndmemberNmf(int r0, int m, float[] theta, float[] grad, float g)
