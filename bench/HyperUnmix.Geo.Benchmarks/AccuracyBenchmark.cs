@@ -158,6 +158,8 @@ internal static class AccuracyBenchmark
                 "--seed", seed.ToString(CultureInfo.InvariantCulture), "--overwrite", .. extra]);
             var stem = Path.ChangeExtension(cube, null);
             var cells = new List<string>();
+            // Each cell's aRMSE (∞ where the run failed), to bold the row's best.
+            var armse = new List<double>();
             var rare = "";
             var decisions = "";
             for (var k = 0; k < runs.Length; k++)
@@ -171,11 +173,13 @@ internal static class AccuracyBenchmark
                 {
                     var mean = System.Text.RegularExpressions.Regex.Match(e.Message, @"mean value (-?[0-9.]+)");
                     cells.Add(e.Message.Contains("past the origin", StringComparison.Ordinal) ? $"fails: vertex past the origin (mean {mean.Groups[1].Value})" : "fails");
+                    armse.Add(double.PositiveInfinity);
                     continue;
                 }
                 var est = EndmemberFiles.Load(Path.ChangeExtension(output, null) + ".endmembers.csv");
                 var score = Evaluation.Score(output, stem + "_abundances.tif", stem + "_endmembers.csv", est);
                 cells.Add(string.Create(CultureInfo.InvariantCulture, $"{score.MeanSadDegrees:F2} / {score.AbundanceRmse * 100:F2}"));
+                armse.Add(score.AbundanceRmse);
                 if (k > 0) continue;
                 if (extra.Contains("--rare"))
                     rare = string.Join(", ", score.SadRadians.Skip(3).Select(v => (v * 180 / Math.PI).ToString("F2", CultureInfo.InvariantCulture)));
@@ -187,9 +191,8 @@ internal static class AccuracyBenchmark
                 decisions = $"{model}{uncertain}; network {(kept ? "kept" : "not kept")}";
             }
             // The best cell of the row in bold (lowest aRMSE).
-            var armse = cells.Select(c => c.Contains(" / ", StringComparison.Ordinal) ? double.Parse(c.Split(" / ")[1], CultureInfo.InvariantCulture) : double.PositiveInfinity).ToArray();
-            var best = Array.IndexOf(armse, armse.Min());
-            if (best >= 0 && double.IsFinite(armse[best])) cells[best] = $"**{cells[best]}**";
+            var best = armse.IndexOf(armse.Min());
+            if (double.IsFinite(armse[best])) cells[best] = $"**{cells[best]}**";
             md.AppendLine($"| {label} | {p} | {string.Join(" | ", cells)} | {rare} | {decisions} |");
         }
         md.AppendLine();

@@ -115,7 +115,7 @@ internal static class BrightnessTest
         var side = (shaded ? "above" : "at most") + (close || sparse ? ", a close call: compare with --normalize scale|none" : "");
         var reason = bySpread
             ? string.Create(CultureInfo.InvariantCulture,
-                $"{what} (the pixels' spread off the sum-to-one plane is {spread:F2}x the noise in the {Math.Max(dimensions, p)} dimensions the {p} endmembers span{(sparse ? $", where HySime counts {dimensions} signal dimensions: a material in few pixels or a dark one leaves a direction with little spread, and shading can pass unseen" : "")}; {side} {SpreadThreshold:F1}x; sum-to-one residual {ratio:F2}x the scaled model's; on {n} pixels)")
+                $"{what} (the pixels' spread off the sum-to-one plane is {spread:F2}x the noise in the {p} dimensions the endmembers span{(sparse ? $", where HySime counts {dimensions} signal dimensions: a material in few pixels or a dark one leaves a direction with little spread, and shading can pass unseen" : "")}; {side} {SpreadThreshold:F1}x; sum-to-one residual {ratio:F2}x the scaled model's; on {n} pixels)")
             : string.Create(CultureInfo.InvariantCulture,
                 $"{what} (sum-to-one residual {ratio:F2}x the scaled model's on {n} pixels; {side} {Threshold:F1}x{(dimensions > 0 ? $"; {dimensions} signal dimensions for {p} endmembers" : "")})");
         return new BrightnessDecision(shaded ? PixelScale.Scale : PixelScale.None, ratio, n, reason)

@@ -49,7 +49,7 @@ internal sealed class MtlNetwork
         ColumnMlp = new Mlp(ColumnLayout, blas);
         _rc = new float[N * L];
         // The auxiliary task's L x N residual exists only where E moves (FixedEndmemberNmf needs none).
-        _ra = options.EndmemberSteps.Max > 0 ? new float[L * N] : [];
+        _ra = EndmembersFree ? new float[L * N] : [];
         _at = new float[N * P];
         _dat = new float[N * P];
         _half = (N + 1) / 2;
