@@ -30,6 +30,7 @@ public sealed partial class MtlModel
             Step = new float[batch];
             Fcls = new float[m.Count * batch];
             Residual = new float[batch];
+            LinearResidual = new float[batch];
             Valid = new byte[batch];
             Solver = new TileScratch();
             Chunk = new float[m.Bands * batch];
@@ -78,6 +79,7 @@ public sealed partial class MtlModel
         internal float[] Step { get; }
         internal float[] Fcls { get; }
         internal float[] Residual { get; }
+        internal float[] LinearResidual { get; }
         internal byte[] Valid { get; }
         internal TileScratch Solver { get; }
 

@@ -23,6 +23,12 @@ namespace HyperUnmix.Geo.Unmixing.Deep;
 /// <param name="StoppedAt">The epoch at which the fit stopped because the network had not gained <see cref="MinGain"/> by then (<see cref="MtlOptions.GainCheckEpoch"/>), or 0.</param>
 public sealed record NonlinearityTest(double DeepError, double LinearError, double Z, int Pixels, bool Kept, int StoppedAt = 0)
 {
+    /// <summary>
+    /// Of a kept network, the held-out pixels that pass the pixel test (<see cref="MtlModel.NetworkGain"/>) and so
+    /// get its solution; the others keep their linear start. -1 when the network was not kept.
+    /// </summary>
+    public int NetworkPixels { get; init; } = -1;
+
     /// <summary>The z below which the network is kept: a one-sided test at about the 2% level.</summary>
     public const double Threshold = -2;
     /// <summary>The smallest relative gain over the linear re-mix that keeps the network (1%).</summary>
@@ -30,7 +36,7 @@ public sealed record NonlinearityTest(double DeepError, double LinearError, doub
 
     /// <summary>The decision and its reason, one line.</summary>
     public string Reason => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"{(Kept ? "network kept" : "network not kept, linear start returned")}: held-out error {DeepError / LinearError:F3}x that of a linear re-mix of the endmembers ({Pixels} pixels, z = {Z:F1}; kept when z < {Threshold:F0} and the error is {MinGain * 100:F0}% lower or more){(StoppedAt > 0 ? $"; the fit stopped at epoch {StoppedAt}, not {MinGain * 100:F0}% lower by then" : "")}");
+        $"{(Kept ? "network kept" : "network not kept, linear start returned")}: held-out error {DeepError / LinearError:F3}x that of a linear re-mix of the endmembers ({Pixels} pixels, z = {Z:F1}; kept when z < {Threshold:F0} and the error is {MinGain * 100:F0}% lower or more){(StoppedAt > 0 ? $"; the fit stopped at epoch {StoppedAt}, not {MinGain * 100:F0}% lower by then" : "")}{(NetworkPixels >= 0 ? $"; per pixel, the network's solution where it removes at least {MtlModel.NetworkGain * 100:F0}% of the linear start's squared residual ({NetworkPixels} of {Pixels} held-out pixels, {100.0 * NetworkPixels / Math.Max(Pixels, 1):F0}%), the linear start elsewhere" : "")}");
 }
 
 /// <summary>
@@ -160,6 +166,7 @@ internal static class MtlTrainer
         {
             test = TestNonlinearity(bestResiduals ?? HeldOutResiduals(net, best, heldOut), linear) with { StoppedAt = stoppedAt };
             if (!test.Kept) start.CopyTo(best, 0);
+            else test = test with { NetworkPixels = HeldOutNetworkPixels(net, best, heldOut) };
         }
         var model = MtlModel.FromNetwork(net, best, scale, initial.Names, initial.Wavelengths);
 
@@ -182,13 +189,23 @@ internal static class MtlTrainer
         return s / residuals.Length;
     }
 
-    /// <summary>Each held-out pixel's reconstruction RMSE under the mixing model of <paramref name="theta"/>.</summary>
+    /// <summary>
+    /// Each held-out pixel's reconstruction RMSE under the mixing model of <paramref name="theta"/>: the model itself,
+    /// on every pixel (no pixel test), so that the checks judge the network and not the linear start it falls back on.
+    /// </summary>
     private static float[] HeldOutResiduals(MtlNetwork net, float[] theta, (double Scale, EndmemberSet Initial, float[] Y, int Count) held)
     {
         var model = MtlModel.FromNetwork(net, theta, held.Scale, held.Initial.Names, held.Initial.Wavelengths);
         var residual = new float[held.Count];
-        model.Apply(TileBuffers.AllValid(held.Y, held.Count, model.Count) with { Residual = residual }, model.CreateWorkspace());
+        model.Apply(TileBuffers.AllValid(held.Y, held.Count, model.Count) with { Residual = residual }, model.CreateWorkspace(), new MtlModel.ApplyStart { EveryPixel = true });
         return residual;
+    }
+
+    /// <summary>How many held-out pixels pass the pixel test (<see cref="MtlModel.NetworkGain"/>) under the kept network.</summary>
+    private static int HeldOutNetworkPixels(MtlNetwork net, float[] theta, (double Scale, EndmemberSet Initial, float[] Y, int Count) held)
+    {
+        var model = MtlModel.FromNetwork(net, theta, held.Scale, held.Initial.Names, held.Initial.Wavelengths);
+        return model.Apply(TileBuffers.AllValid(held.Y, held.Count, model.Count), model.CreateWorkspace());
     }
 
     /// <summary>

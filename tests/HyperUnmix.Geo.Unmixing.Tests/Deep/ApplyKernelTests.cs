@@ -12,14 +12,23 @@ namespace HyperUnmix.Geo.Unmixing.Tests.Deep;
 /// </summary>
 public sealed class ApplyKernelTests
 {
-    private static MtlModel Model(MixingModel mixing, int bands, int p, out SyntheticScene scene, int epochs = 40, bool keepNetwork = false)
+    /// <param name="scaled">Fit on the pixels divided by their scale (the scaled model's NNLS sum) and return the model for that scale, as the pipeline does.</param>
+    private static MtlModel Model(MixingModel mixing, int bands, int p, out SyntheticScene scene, int epochs = 40, bool keepNetwork = false, bool scaled = false)
     {
         var wl = SyntheticSpectra.Wavelengths(bands);
         var rng = new Rng(5);
         var e = EndmemberSet.FromSpectra(Enumerable.Range(0, p).Select(_ => SyntheticSpectra.Random(rng, wl)).ToArray(), null, wl);
         scene = SceneGenerator.Generate(e, new SceneOptions { Width = 25, Height = 20, Model = mixing, SnrDb = 30, Seed = 2 });
-        return MtlTrainer.Fit(scene.CubeAsDouble(), bands, scene.Pixels, e,
+        var y = scene.CubeAsDouble();
+        if (scaled)
+        {
+            var scales = new float[scene.Pixels];
+            new AbundanceSolver(e, LinearMethod.Fcls, scale: PixelScale.Scale).SolveTile(TileBuffers.AllValid(scene.Cube, scene.Pixels, p) with { Scales = scales }, new TileScratch());
+            for (var i = 0; i < y.Length; i++) y[i] /= scales[i % scene.Pixels];
+        }
+        var model = MtlTrainer.Fit(y, bands, scene.Pixels, e,
             new MtlOptions { RowHidden = [16, 32], ColumnHidden = [12, 24], MaxEpochs = epochs, Seed = 4, RequireNonlinearGain = !keepNetwork }).Model;
+        return scaled ? model.WithPixelScale(PixelScale.Scale) : model;
     }
 
     /// <summary>Per pixel, in double: f(a) = ‖W_c a + g(a) − y‖² + α‖E a − y‖² and its gradient, by plain loops.</summary>
@@ -93,7 +102,8 @@ public sealed class ApplyKernelTests
         var valid = Enumerable.Repeat((byte)1, n).ToArray();
         var got = new float[p * n];
         var residual = new float[n];
-        m.Apply(new TileBuffers { Y = scene.Cube, Pixels = n, Valid = valid, Abundances = got, Residual = residual, NoData = -1 }, m.CreateWorkspace());
+        // Every pixel the network's solution: the kernel under test (the pixel test has its own test below).
+        m.Apply(new TileBuffers { Y = scene.Cube, Pixels = n, Valid = valid, Abundances = got, Residual = residual, NoData = -1 }, m.CreateWorkspace(), new MtlModel.ApplyStart { EveryPixel = true });
         var start = new float[p * n];
         new AbundanceSolver(m.Endmembers, LinearMethod.Fcls).SolveTile(new TileBuffers { Y = scene.Cube, Pixels = n, Valid = valid, Abundances = start, Residual = new float[n], NoData = -1 }, new TileScratch());
 
@@ -130,6 +140,55 @@ public sealed class ApplyKernelTests
         // Step acceptance compares values that agree to rounding, so a few pixels may take another path; nearly all
         // must land on the reference's iterate.
         Assert.True(close >= n * 0.98, $"{close} of {n} pixels within 1e-4 of the double reference (worst {worst:G3})");
+    }
+
+    /// <summary>
+    /// The pixel test (<see cref="MtlModel.NetworkGain"/>): each pixel gets, bit for bit, either the network's solution
+    /// and residual (where its squared residual is at most half the linear start's) or the linear solver's own answer
+    /// and residual; the count returned is the network's pixels. Both outcomes must occur on the scene, and the same
+    /// holds for the scaled model, whose linear start is the scaled solver's (on an MLM scene: under the scaled model
+    /// the FAN, GBM and PPNM scenes here leave the network no pixel where it halves the residual).
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(MixingModel.Fan), false)]
+    [InlineData(nameof(MixingModel.Mlm), true)]
+    public void Apply_GivesThePixelTheNetworksSolutionOnlyWhereItRemovesHalfTheLinearResidual(string mixingName, bool scaled)
+    {
+        var m = Model(Enum.Parse<MixingModel>(mixingName), 60, 3, out var scene, keepNetwork: true, scaled: scaled);
+        Assert.False(m.IsLinear);
+        int n = scene.Pixels, p = m.Count;
+        var valid = Enumerable.Repeat((byte)1, n).ToArray();
+        valid[7] = 0;
+        (float[] A, float[] R, int Count) Run(bool everyPixel)
+        {
+            var a = new float[p * n];
+            var r = new float[n];
+            var count = m.Apply(new TileBuffers { Y = scene.Cube, Pixels = n, Valid = valid, Abundances = a, Residual = r, NoData = -1 }, m.CreateWorkspace(), new MtlModel.ApplyStart { EveryPixel = everyPixel });
+            return (a, r, count);
+        }
+        var network = Run(everyPixel: true);
+        var tested = Run(everyPixel: false);
+        var linA = new float[p * n];
+        var linR = new float[n];
+        new AbundanceSolver(m.Endmembers, LinearMethod.Fcls, scale: scaled ? PixelScale.Scale : PixelScale.None)
+            .SolveTile(new TileBuffers { Y = scene.Cube, Pixels = n, Valid = valid, Abundances = linA, Residual = linR, NoData = -1 }, new TileScratch());
+        Assert.Equal(n - 1, network.Count);
+        var expected = 0;
+        for (var px = 0; px < n; px++)
+        {
+            if (valid[px] == 0)
+            {
+                Assert.Equal(-1f, tested.R[px]);
+                continue;
+            }
+            var takesNetwork = (double)network.R[px] * network.R[px] <= 0.5 * ((double)linR[px] * linR[px]);
+            if (takesNetwork) expected++;
+            var (a, r) = takesNetwork ? (network.A, network.R) : (linA, linR);
+            Assert.Equal(r[px], tested.R[px]);
+            for (var j = 0; j < p; j++) Assert.Equal(a[j * n + px], tested.A[j * n + px]);
+        }
+        Assert.Equal(expected, tested.Count);
+        Assert.InRange(expected, 1, n - 2);
     }
 
     /// <summary>The column network's activations for a, layer by layer (input first), in double.</summary>
