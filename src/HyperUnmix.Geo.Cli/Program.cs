@@ -3,7 +3,10 @@ using System.CommandLine.Parsing;
 using System.Runtime.InteropServices;
 using HyperUnmix.Geo.Cli;
 using HyperUnmix.Geo.Gdal;
+using HyperUnmix.Geo.Pipeline;
 
+// Before anything large is allocated: the heap's later commits keep the advice (HugePages says why).
+HugePages.AdviseManagedHeap();
 var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); };
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cancel.Cancel(); });
