@@ -30,6 +30,7 @@ internal static partial class Commands
         var noColumn = new Option<bool>("--no-column-branch") { Description = "mtl ablation: drop the column (abundance) branch." };
         var linearOnly = new Option<bool>("--linear-only") { Description = "mtl ablation: drop both networks (a regularised NMF)." };
         var keepNetwork = new Option<bool>("--keep-network") { Description = "mtl: keep the fitted network even when it reconstructs held-out pixels no better than a linear re-mix of the endmembers (by default the run then returns the linear start)." };
+        var noPixelTest = new Option<bool>("--no-pixel-test") { Description = "mtl: give every pixel the network's solution (the paper's procedure); by default a pixel keeps its linear start unless the network removes at least half of the squared residual that start leaves." };
         var endmemberStep = new Option<float>("--endmember-step") { Description = "mtl: largest iRprop+ step of the endmembers (0 keeps them fixed; > 0 also trains the row branch).", DefaultValueFactory = _ => 0f };
         var endmembers = new Option<string?>("--endmembers", "-e") { Description = "Endmember spectra: CSV (one row per band) or ENVI spectral library (.sli)." };
         var names = new Option<string?>("--endmember-names") { Description = "Comma-separated spectra to take from --endmembers." };
@@ -69,7 +70,7 @@ internal static partial class Commands
         var roiSame = new Option<bool>("--roi-assume-scene-crs") { Description = "Read polygon coordinates in the scene's CRS (or pixel coordinates when the scene has none)." };
         var gdalReader = new Option<bool>("--gdal-reader") { Description = "Read through GDAL RasterIO even where the file can be read directly (uncompressed float32)." };
         var ioOnly = new Option<bool>("--io-only") { Description = "Benchmark aid: read and write everything without unmixing (the I/O floor)." };
-        List<Option> options = [method, endmembers, names, resample, p, extractor, noRefine, normalize, fractions, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly, model, alpha, epochs, fitPixels, noRow, noColumn, linearOnly, keepNetwork, endmemberStep];
+        List<Option> options = [method, endmembers, names, resample, p, extractor, noRefine, normalize, fractions, tile, threads, memory, format, outNoData, overwrite, truth, truthE, roiWhere, roiLayer, roiFids, roiSame, gdalReader, ioOnly, model, alpha, epochs, fitPixels, noRow, noColumn, linearOnly, keepNetwork, noPixelTest, endmemberStep];
         options.AddRange(common.All);
         return (options, (parse, input, output_) => common.Apply(parse, new UnmixOptions
         {
@@ -108,6 +109,7 @@ internal static partial class Commands
                     ColumnBranch = !parse.GetValue(noColumn),
                     Nonlinear = !parse.GetValue(linearOnly),
                     RequireNonlinearGain = !parse.GetValue(keepNetwork),
+                    PixelTest = !parse.GetValue(noPixelTest),
                     EndmemberSteps = parse.GetValue(endmemberStep) is var es and > 0 ? new StepBounds(es / 5, 1e-7f, es) : default,
                 },
                 SignalFractions = parse.GetValue(fractions) == "signal",

@@ -172,6 +172,39 @@ public sealed class CommandTests : IDisposable
     }
 
     /// <summary>
+    /// The pixel test (issue 19, item 2) through the command, on a FAN scene with the network kept and the plain model
+    /// (forced, so that the linear start is FCLS): each pixel's abundances and residual are either the network's (the
+    /// run with --no-pixel-test) or the linear start's (FCLS with the run's endmembers), never anything else, and both
+    /// occur; the report records the choice.
+    /// </summary>
+    [Fact]
+    public void DeepRun_PixelTest_GivesEachPixelTheNetworksSolutionOrItsLinearStart()
+    {
+        var scene = _cli.Path("fan.tif");
+        var synth = _cli.Run("synth", "-o", scene, "--model", "fan", "--width", "60", "--height", "50", "--seed", "3");
+        Assert.True(synth.Code == 0, synth.Err);
+        string[] deep = ["-p", "4", "--normalize", "none", "--keep-network"];
+        var tested = _cli.Run(["unmix", scene, "-o", _cli.Path("t.tif"), .. deep]);
+        Assert.True(tested.Code == 0, tested.Err);
+        var every = _cli.Run(["unmix", scene, "-o", _cli.Path("n.tif"), .. deep, "--no-pixel-test"]);
+        Assert.True(every.Code == 0, every.Err);
+        var fcls = _cli.Run("unmix", scene, "-o", _cli.Path("f.tif"), "--method", "fcls", "--normalize", "none", "-e", _cli.Path("t.endmembers.csv"));
+        Assert.True(fcls.Code == 0, fcls.Err);
+        Assert.True(System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(_cli.Path("t.report.json")))!["deep_model"]!["options"]!["PixelTest"]!.GetValue<bool>());
+        Assert.False(System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(_cli.Path("n.report.json")))!["deep_model"]!["options"]!["PixelTest"]!.GetValue<bool>());
+        int network = 0, linear = 0;
+        var bands = Enumerable.Range(1, 5).Select(b => (T: CliRunner.Band(_cli.Path("t.tif"), b), N: CliRunner.Band(_cli.Path("n.tif"), b), F: CliRunner.Band(_cli.Path("f.tif"), b))).ToArray();
+        for (var px = 0; px < bands[0].T.Length; px++)
+        {
+            bool isNetwork = bands.All(b => b.T[px] == b.N[px]), isLinear = bands.All(b => b.T[px] == b.F[px]);
+            Assert.True(isNetwork || isLinear, $"pixel {px}: neither the network's solution nor the linear start");
+            if (isNetwork && !isLinear) network++;
+            if (isLinear && !isNetwork) linear++;
+        }
+        Assert.True(network > 0 && linear > 0, $"{network} pixels took the network's solution, {linear} their linear start");
+    }
+
+    /// <summary>
     /// The nonlinearity test in the default run: on the sample scene (a linear mixture) the network does no better than
     /// a linear re-mix of the endmembers, so the run returns its linear start, FCLS's answer with the same endmembers
     /// bit for bit (a linear model is applied by its solver), and says so.

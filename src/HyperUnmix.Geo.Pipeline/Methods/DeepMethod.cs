@@ -20,7 +20,7 @@ internal sealed class DeepMethod : IUnmixMethod
     public bool FitsModel => true;
 
     public string? Parameters(UnmixOptions o) => string.Create(CultureInfo.InvariantCulture,
-        $"alpha={o.Method.Mtl.Alpha} beta={o.Method.Mtl.Beta} lambda={o.Method.Mtl.Lambda} epochs<={o.Method.Mtl.MaxEpochs} row={o.Method.Mtl.RowBranch} column={o.Method.Mtl.ColumnBranch} nonlinear={o.Method.Mtl.Nonlinear}");
+        $"alpha={o.Method.Mtl.Alpha} beta={o.Method.Mtl.Beta} lambda={o.Method.Mtl.Lambda} epochs<={o.Method.Mtl.MaxEpochs} row={o.Method.Mtl.RowBranch} column={o.Method.Mtl.ColumnBranch} nonlinear={o.Method.Mtl.Nonlinear} pixel_test={o.Method.Mtl.PixelTest}");
 
     public MethodPlan Plan(MethodPlanning planning)
     {
@@ -53,7 +53,7 @@ internal sealed class DeepMethod : IUnmixMethod
     public ITileUnmixer CreateUnmixer(UnmixPlan plan, PlanArtifacts artifacts, CancellationToken cancel)
     {
         var model = artifacts.Model ?? throw new InvalidOperationException("the deep method's plan has no model");
-        return model.LinearSolver is { } linear ? new LinearTileUnmixer(linear) : new MtlTileUnmixer(model, cancel);
+        return model.LinearSolver is { } linear ? new LinearTileUnmixer(linear) : new MtlTileUnmixer(model, everyPixel: !plan.Options.Method.Mtl.PixelTest, cancel);
     }
 
     /// <summary>Each sample pixel divided by its scale under <paramref name="scale"/> (zero-scale pixels stay zero).</summary>

@@ -60,8 +60,9 @@ internal sealed class LinearTileUnmixer(AbundanceSolver solver) : TileUnmixer<Ti
 }
 
 /// <summary>The deep model per tile: each pixel solved with the model, so its result depends on the pixel alone.</summary>
+/// <param name="everyPixel">Every pixel the network's solution, without the pixel test (<see cref="MtlModel.NetworkGain"/>).</param>
 /// <param name="cancel">Stops a tile between the model's iterations (a model may ask for thousands per pixel).</param>
-internal sealed class MtlTileUnmixer(MtlModel model, CancellationToken cancel) : TileUnmixer<MtlModel.Workspace>
+internal sealed class MtlTileUnmixer(MtlModel model, bool everyPixel, CancellationToken cancel) : TileUnmixer<MtlModel.Workspace>
 {
     public override bool TakesPixelInterleaved => false;
 
@@ -70,6 +71,6 @@ internal sealed class MtlTileUnmixer(MtlModel model, CancellationToken cancel) :
     protected override void Solve(in TileBuffers t, BufferLayout layout, Window window, MtlModel.Workspace ws)
     {
         if (layout != BufferLayout.BandSequential || t.AbundanceStride != t.Pixels) throw new ArgumentException("the model solves whole band-sequential tiles");
-        model.Apply(t, ws, new MtlModel.ApplyStart { Cancel = cancel });
+        model.Apply(t, ws, new MtlModel.ApplyStart { Cancel = cancel, EveryPixel = everyPixel });
     }
 }

@@ -51,6 +51,13 @@ public sealed record MtlOptions
     public bool RequireNonlinearGain { get; init; } = true;
 
     /// <summary>
+    /// Apply the kept network with the pixel test (<see cref="MtlModel.NetworkGain"/>): a pixel takes the network's
+    /// solution only where it removes at least half of the squared residual its linear start leaves. False gives
+    /// every pixel the network's solution (the paper's procedure). Used where the model is applied, not in the fit.
+    /// </summary>
+    public bool PixelTest { get; init; } = true;
+
+    /// <summary>
     /// With <see cref="RequireNonlinearGain"/>: the epoch from which the fit stops as soon as its best held-out error is
     /// not <see cref="NonlinearityTest.MinGain"/> below the linear re-mix's, so that a scene the network cannot gain on
     /// does not pay for a whole fit it would throw away (0: never). A check at epoch 10 dropped networks that help on

@@ -25,7 +25,8 @@ public sealed record NonlinearityTest(double DeepError, double LinearError, doub
 {
     /// <summary>
     /// Of a kept network, the held-out pixels that pass the pixel test (<see cref="MtlModel.NetworkGain"/>) and so
-    /// get its solution; the others keep their linear start. -1 when the network was not kept.
+    /// get its solution; the others keep their linear start. -1 when the network was not kept or the test is off
+    /// (<see cref="MtlOptions.PixelTest"/>).
     /// </summary>
     public int NetworkPixels { get; init; } = -1;
 
@@ -166,7 +167,7 @@ internal static class MtlTrainer
         {
             test = TestNonlinearity(bestResiduals ?? HeldOutResiduals(net, best, heldOut), linear) with { StoppedAt = stoppedAt };
             if (!test.Kept) start.CopyTo(best, 0);
-            else test = test with { NetworkPixels = HeldOutNetworkPixels(net, best, heldOut) };
+            else if (options.PixelTest) test = test with { NetworkPixels = HeldOutNetworkPixels(net, best, heldOut) };
         }
         var model = MtlModel.FromNetwork(net, best, scale, initial.Names, initial.Wavelengths);
 
