@@ -34,7 +34,7 @@ internal static class DeepBenchmark
         md.AppendLine();
         md.AppendLine($"Produced by `dotnet run -c Release --project bench/HyperUnmix.Geo.Benchmarks -- deep` on {DateTime.UtcNow:yyyy-MM-dd} (2 cores, {Blas.Default.Name.Split(';')[0]}). " +
                       $"Deep = the default `--method mtl` settings (alpha 0.1, beta 1e-4, lambda 1e-4, endmembers fixed at VCA's, at most {new MtlOptions().MaxEpochs} epochs stopped on 10% held-out pixels, column network 25-50, " +
-                      "the network kept only when it beats a linear re-mix of the endmembers on the held-out pixels). " +
+                      "the network kept only when it beats a linear re-mix of the endmembers on the held-out pixels, and then a pixel's network solution only where it removes at least half of the squared residual of that pixel's linear start: the pixel test). " +
                       "Abundance RMSE = sqrt(mean((A - Aref)^2)) over all P x N entries, after Hungarian matching of endmembers on SAD; SAD in radians.");
         md.AppendLine();
         md.AppendLine("## Synthetic scenes");
