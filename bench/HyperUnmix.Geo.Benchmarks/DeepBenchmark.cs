@@ -173,7 +173,7 @@ internal static class DeepBenchmark
             return Score(s, fit.Model.Endmembers, a);
         }
         var (r, sad) = Applied(everyPixel: false);
-        var share = fit.Test is { Kept: true, NetworkPixels: var k } t ? (double)k / t.Pixels : double.NaN;
+        var share = fit.Test is { NetworkPixels: { } k } t ? (double)k / t.Pixels : double.NaN;
         return (r, sad, fit.Seconds, fit.Test?.Kept ?? true, Applied(everyPixel: true).Rmse, share);
     }
 

@@ -87,7 +87,7 @@ internal static class RunReport
                 final_loss = f.FinalLoss,
                 fit_seconds = Math.Round(f.Seconds, 3),
                 gflops_per_second = Math.Round(f.Gflops / Math.Max(f.Seconds, 1e-9), 2),
-                nonlinearity = f.Test is { } t ? new { network_kept = t.Kept, held_out_error = t.DeepError, linear_remix_error = t.LinearError, z = Math.Round(t.Z, 2), threshold = Unmixing.Deep.NonlinearityTest.Threshold, min_gain = Unmixing.Deep.NonlinearityTest.MinGain, held_out_pixels = t.Pixels, pixel_test_gain = Unmixing.Deep.MtlModel.NetworkGain, held_out_network_pixels = t.Kept ? t.NetworkPixels : (int?)null, reason = t.Reason } : null,
+                nonlinearity = f.Test is { } t ? new { network_kept = t.Kept, held_out_error = t.DeepError, linear_remix_error = t.LinearError, z = Math.Round(t.Z, 2), threshold = Unmixing.Deep.NonlinearityTest.Threshold, min_gain = Unmixing.Deep.NonlinearityTest.MinGain, held_out_pixels = t.Pixels, pixel_test_gain = Unmixing.Deep.MtlModel.NetworkGain, held_out_network_pixels = t.NetworkPixels, reason = t.Reason } : null,
                 options = new { o.Method.Mtl.Alpha, o.Method.Mtl.Beta, o.Method.Mtl.Lambda, o.Method.Mtl.MaxEpochs, o.Method.Mtl.Tolerance, o.Method.Mtl.Patience, o.Method.Mtl.RowBranch, o.Method.Mtl.ColumnBranch, o.Method.Mtl.Nonlinear, o.Method.Mtl.RequireNonlinearGain, o.Method.Mtl.PixelTest, o.Method.Mtl.RowHidden, o.Method.Mtl.ColumnHidden },
             } : (object?)(r.ModelFile is null ? null : new { file = r.ModelFile, fitted = false }),
             ["seconds"] = r.StageSeconds,

@@ -20,7 +20,7 @@ public static partial class HugePages
 
     private const int MadviseHugePage = 14; // MADV_HUGEPAGE
 
-    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    [LibraryImport("libc", EntryPoint = "madvise")]
     private static partial int Madvise(nint address, nuint length, int advice);
 
     /// <summary>

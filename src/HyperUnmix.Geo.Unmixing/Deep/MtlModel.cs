@@ -176,7 +176,10 @@ public sealed partial class MtlModel
     /// valid get the nodata value. Each pixel's result depends on that pixel alone, so tiles and threads do not change it.
     /// A pixel that fails the pixel test (<see cref="NetworkGain"/>) gets its linear start and the linear residual.
     /// </summary>
-    /// <returns>The valid pixels given the network's solution (0 for a linear model).</returns>
+    /// <returns>
+    /// The valid pixels that pass the pixel test: those given the network's solution, unless
+    /// <see cref="ApplyStart.EveryPixel"/> gives it to every pixel (0 for a linear model).
+    /// </returns>
     /// <exception cref="OperationCanceledException">The start's token was cancelled.</exception>
     public int Apply(in TileBuffers t, Workspace ws, in ApplyStart start = default)
     {
@@ -225,8 +228,9 @@ public sealed partial class MtlModel
                 var lin = ws.LinearResidual[px];
                 // The pixel test (NetworkGain): the network's solution where it removes at least that share of the
                 // squared residual the linear start leaves; the linear start (abundances and residual) elsewhere.
-                var network = ok && !dark && (start.EveryPixel || (double)deep * deep <= (1 - NetworkGain) * ((double)lin * lin));
-                if (network) networkPixels++;
+                var passes = ok && !dark && (double)deep * deep <= (1 - NetworkGain) * ((double)lin * lin);
+                if (passes) networkPixels++;
+                var network = passes || (ok && !dark && start.EveryPixel);
                 var from = network ? ws.At : ws.Fcls;
                 for (var j = 0; j < Count; j++) abundances[j * n + first + px] = !ok ? noData : dark ? 1f / Count : from[j * m + px];
                 residual[first + px] = !ok ? noData : network || dark ? deep : lin;

@@ -25,10 +25,10 @@ public sealed record NonlinearityTest(double DeepError, double LinearError, doub
 {
     /// <summary>
     /// Of a kept network, the held-out pixels that pass the pixel test (<see cref="MtlModel.NetworkGain"/>) and so
-    /// get its solution; the others keep their linear start. -1 when the network was not kept or the test is off
+    /// get its solution; the others keep their linear start. Null when the network was not kept or the test is off
     /// (<see cref="MtlOptions.PixelTest"/>).
     /// </summary>
-    public int NetworkPixels { get; init; } = -1;
+    public int? NetworkPixels { get; init; }
 
     /// <summary>The z below which the network is kept: a one-sided test at about the 2% level.</summary>
     public const double Threshold = -2;
@@ -37,7 +37,7 @@ public sealed record NonlinearityTest(double DeepError, double LinearError, doub
 
     /// <summary>The decision and its reason, one line.</summary>
     public string Reason => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-        $"{(Kept ? "network kept" : "network not kept, linear start returned")}: held-out error {DeepError / LinearError:F3}x that of a linear re-mix of the endmembers ({Pixels} pixels, z = {Z:F1}; kept when z < {Threshold:F0} and the error is {MinGain * 100:F0}% lower or more){(StoppedAt > 0 ? $"; the fit stopped at epoch {StoppedAt}, not {MinGain * 100:F0}% lower by then" : "")}{(NetworkPixels >= 0 ? $"; per pixel, the network's solution where it removes at least {MtlModel.NetworkGain * 100:F0}% of the linear start's squared residual ({NetworkPixels} of {Pixels} held-out pixels, {100.0 * NetworkPixels / Math.Max(Pixels, 1):F0}%), the linear start elsewhere" : "")}");
+        $"{(Kept ? "network kept" : "network not kept, linear start returned")}: held-out error {DeepError / LinearError:F3}x that of a linear re-mix of the endmembers ({Pixels} pixels, z = {Z:F1}; kept when z < {Threshold:F0} and the error is {MinGain * 100:F0}% lower or more){(StoppedAt > 0 ? $"; the fit stopped at epoch {StoppedAt}, not {MinGain * 100:F0}% lower by then" : "")}{(NetworkPixels is { } k ? $"; per pixel, the network's solution where it removes at least {MtlModel.NetworkGain * 100:F0}% of the linear start's squared residual ({k} of {Pixels} held-out pixels, {100.0 * k / Math.Max(Pixels, 1):F0}%), the linear start elsewhere" : "")}");
 }
 
 /// <summary>
@@ -125,11 +125,12 @@ internal static class MtlTrainer
         // The linear re-mix the network must beat (NonlinearityTest): known from the start, so a fit that cannot beat
         // it stops at the gain check instead of running on.
         var linear = options.RequireNonlinearGain && options.Nonlinear && options.ColumnBranch && holdOut.Length > 0
-            ? HeldOutResiduals(net, LinearRemix(net, start, yf, a0), heldOut)
+            ? HeldOutResiduals(net, LinearRemix(net, start, yf, a0), heldOut).Residuals
             : null;
         var linearError = linear is null ? double.NaN : MeanSquare(linear);
         // The held-out residuals of the best parameters, kept for the test (they need not be computed again).
         float[]? bestResiduals = null;
+        var bestPassing = 0;
         var stoppedAt = 0;
         for (var epoch = 0; epoch < options.MaxEpochs; epoch++)
         {
@@ -142,10 +143,10 @@ internal static class MtlTrainer
             {
                 if (epoch % options.ValidationEvery == 0)
                 {
-                    var residuals = HeldOutResiduals(net, theta, heldOut);
+                    var (residuals, passing) = HeldOutResiduals(net, theta, heldOut);
                     var score = MeanSquare(residuals);
                     validation.Add(score);
-                    if (score < bestScore) { bestScore = score; theta.CopyTo(best, 0); bestResiduals = residuals; sinceBest = 0; }
+                    if (score < bestScore) { bestScore = score; theta.CopyTo(best, 0); bestResiduals = residuals; bestPassing = passing; sinceBest = 0; }
                     else if (++sinceBest * options.ValidationEvery >= options.Patience) break;
                     if (linear is not null && options.GainCheckEpoch > 0 && epoch >= options.GainCheckEpoch && !(bestScore < (1 - NonlinearityTest.MinGain) * linearError))
                     {
@@ -165,9 +166,13 @@ internal static class MtlTrainer
         NonlinearityTest? test = null;
         if (linear is not null)
         {
-            test = TestNonlinearity(bestResiduals ?? HeldOutResiduals(net, best, heldOut), linear) with { StoppedAt = stoppedAt };
-            if (!test.Kept) start.CopyTo(best, 0);
-            else if (options.PixelTest) test = test with { NetworkPixels = HeldOutNetworkPixels(net, best, heldOut) };
+            if (bestResiduals is null) (bestResiduals, bestPassing) = HeldOutResiduals(net, best, heldOut);
+            test = TestNonlinearity(bestResiduals, linear) with { StoppedAt = stoppedAt, NetworkPixels = options.PixelTest ? bestPassing : null };
+            if (!test.Kept)
+            {
+                start.CopyTo(best, 0);
+                test = test with { NetworkPixels = null };
+            }
         }
         var model = MtlModel.FromNetwork(net, best, scale, initial.Names, initial.Wavelengths);
 
@@ -192,21 +197,15 @@ internal static class MtlTrainer
 
     /// <summary>
     /// Each held-out pixel's reconstruction RMSE under the mixing model of <paramref name="theta"/>: the model itself,
-    /// on every pixel (no pixel test), so that the checks judge the network and not the linear start it falls back on.
+    /// on every pixel (no pixel test), so that the checks judge the network and not the linear start it falls back on;
+    /// and how many of the pixels would pass the pixel test (<see cref="MtlModel.NetworkGain"/>), which the same apply counts.
     /// </summary>
-    private static float[] HeldOutResiduals(MtlNetwork net, float[] theta, (double Scale, EndmemberSet Initial, float[] Y, int Count) held)
+    private static (float[] Residuals, int Passing) HeldOutResiduals(MtlNetwork net, float[] theta, (double Scale, EndmemberSet Initial, float[] Y, int Count) held)
     {
         var model = MtlModel.FromNetwork(net, theta, held.Scale, held.Initial.Names, held.Initial.Wavelengths);
         var residual = new float[held.Count];
-        model.Apply(TileBuffers.AllValid(held.Y, held.Count, model.Count) with { Residual = residual }, model.CreateWorkspace(), new MtlModel.ApplyStart { EveryPixel = true });
-        return residual;
-    }
-
-    /// <summary>How many held-out pixels pass the pixel test (<see cref="MtlModel.NetworkGain"/>) under the kept network.</summary>
-    private static int HeldOutNetworkPixels(MtlNetwork net, float[] theta, (double Scale, EndmemberSet Initial, float[] Y, int Count) held)
-    {
-        var model = MtlModel.FromNetwork(net, theta, held.Scale, held.Initial.Names, held.Initial.Wavelengths);
-        return model.Apply(TileBuffers.AllValid(held.Y, held.Count, model.Count), model.CreateWorkspace());
+        var passing = model.Apply(TileBuffers.AllValid(held.Y, held.Count, model.Count) with { Residual = residual }, model.CreateWorkspace(), new MtlModel.ApplyStart { EveryPixel = true });
+        return (residual, passing);
     }
 
     /// <summary>
