@@ -90,37 +90,44 @@ internal sealed class ReproducibleBlas : IBlas
             var mode = ModeOf(alpha, beta);
             // Column panels outside, rows inside: a panel of op(B) (k x 2w) stays in L1 while every row block uses it,
             // where whole rows of op(B) (k x n) would not. Each element is computed the same way in either order.
+            var full = m - m % 4;
+            var vectorColumns = n - n % w;
             var j = 0;
-            for (; j + 2 * w <= n; j += 2 * w)
-            {
-                var i = 0;
-                for (; i + 4 <= m; i += 4)
+            for (; j + 2 * w <= vectorColumns; j += 2 * w)
+                for (var i = 0; i < full; i += 4)
                 {
                     var (lo, kn) = Range(shape, i, k);
                     Block4x2(ref a0, i * rs + lo * ks, rs, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, ldc, kn, w, alpha, beta, mode);
                 }
-                for (; i < m; i++)
-                {
-                    var (lo, kn) = Range(shape, i, k);
-                    Block1(ref a0, i * rs + lo * ks, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, kn, alpha, beta, mode);
-                    Block1(ref a0, i * rs + lo * ks, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j + w, ref c0, i * ldc + j + w, kn, alpha, beta, mode);
-                }
-            }
-            for (; j + w <= n; j += w)
-            {
-                var i = 0;
-                for (; i + 4 <= m; i += 4)
+            for (; j < vectorColumns; j += w)
+                for (var i = 0; i < full; i += 4)
                 {
                     var (lo, kn) = Range(shape, i, k);
                     Block4x1(ref a0, i * rs + lo * ks, rs, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, ldc, kn, alpha, beta, mode);
                 }
-                for (; i < m; i++)
-                {
-                    var (lo, kn) = Range(shape, i, k);
-                    Block1(ref a0, i * rs + lo * ks, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, kn, alpha, beta, mode);
-                }
+            if (full < m)
+            {
+                // The last m % 4 rows (one block of Range's), across the columns with more accumulators per row: a row
+                // on its own, one vector at a time, waits on its one chain of additions (a third of the vector units'
+                // rate), and with P = 5 or a rank of 55 such rows took as long as all the 4-row blocks together.
+                var (lo, kn) = Range(shape, full, k);
+                var aAt = full * rs + lo * ks;
+                ref var bLo = ref Unsafe.Add(ref b0, lo * ldb);
+                var cAt = full * ldc;
+                var rows = m - full;
+                j = 0;
+                if (rows == 3)
+                    for (; j + 2 * w <= vectorColumns; j += 2 * w)
+                        Block3x2(ref a0, aAt, rs, ks, ref bLo, ldb, j, ref c0, cAt + j, ldc, kn, w, alpha, beta, mode);
+                else
+                    for (; j + 4 * w <= vectorColumns; j += 4 * w)
+                        if (rows == 2) Block2x4(ref a0, aAt, rs, ks, ref bLo, ldb, j, ref c0, cAt + j, ldc, kn, w, alpha, beta, mode);
+                        else Block1x4(ref a0, aAt, ks, ref bLo, ldb, j, ref c0, cAt + j, kn, w, alpha, beta, mode);
+                for (; j < vectorColumns; j += w)
+                    for (var i = full; i < m; i++)
+                        Block1(ref a0, i * rs + lo * ks, ks, ref bLo, ldb, j, ref c0, i * ldc + j, kn, alpha, beta, mode);
             }
-            for (; j < n; j++)
+            for (j = vectorColumns; j < n; j++)
                 for (var i = 0; i < m; i++)
                 {
                     var (lo, kn) = Range(shape, i, k);
@@ -224,6 +231,91 @@ internal sealed class ReproducibleBlas : IBlas
         StoreVector(ref c0, cAt + ldc, s1, alpha, beta, mode);
         StoreVector(ref c0, cAt + 2 * ldc, s2, alpha, beta, mode);
         StoreVector(ref c0, cAt + 3 * ldc, s3, alpha, beta, mode);
+    }
+
+    /// <summary>C[i..i+3, j..j+2w] (the remainder rows of a product whose row count leaves three).</summary>
+    private static void Block3x2<T>(ref T a0, int aRow, int rs, int ks, ref T b0, int ldb, int j, ref T c0, int cAt, int ldc, int k, int w,
+        T alpha, T beta, StoreMode mode) where T : unmanaged, INumber<T>
+    {
+        Vector<T> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default;
+        ref var r0 = ref Unsafe.Add(ref a0, aRow);
+        ref var r1 = ref Unsafe.Add(ref r0, rs);
+        ref var r2 = ref Unsafe.Add(ref r1, rs);
+        ref var bCol0 = ref Unsafe.Add(ref b0, j);
+        ref var bCol1 = ref Unsafe.Add(ref bCol0, w);
+        nint ao = 0, bo = 0, aStep = ks, bStep = ldb;
+        for (var kk = 0; kk < k; kk++)
+        {
+            var v0 = Vector.LoadUnsafe(ref Unsafe.Add(ref bCol0, bo));
+            var v1 = Vector.LoadUnsafe(ref Unsafe.Add(ref bCol1, bo));
+            var x0 = new Vector<T>(Unsafe.Add(ref r0, ao));
+            var x1 = new Vector<T>(Unsafe.Add(ref r1, ao));
+            var x2 = new Vector<T>(Unsafe.Add(ref r2, ao));
+            s00 += x0 * v0; s01 += x0 * v1;
+            s10 += x1 * v0; s11 += x1 * v1;
+            s20 += x2 * v0; s21 += x2 * v1;
+            ao += aStep;
+            bo += bStep;
+        }
+        StoreVector(ref c0, cAt, w, s00, s01, alpha, beta, mode);
+        StoreVector(ref c0, cAt + ldc, w, s10, s11, alpha, beta, mode);
+        StoreVector(ref c0, cAt + 2 * ldc, w, s20, s21, alpha, beta, mode);
+    }
+
+    /// <summary>C[i..i+2, j..j+4w] (the remainder rows of a product whose row count leaves two).</summary>
+    private static void Block2x4<T>(ref T a0, int aRow, int rs, int ks, ref T b0, int ldb, int j, ref T c0, int cAt, int ldc, int k, int w,
+        T alpha, T beta, StoreMode mode) where T : unmanaged, INumber<T>
+    {
+        Vector<T> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default;
+        ref var r0 = ref Unsafe.Add(ref a0, aRow);
+        ref var r1 = ref Unsafe.Add(ref r0, rs);
+        ref var bCol0 = ref Unsafe.Add(ref b0, j);
+        ref var bCol1 = ref Unsafe.Add(ref bCol0, w);
+        ref var bCol2 = ref Unsafe.Add(ref bCol1, w);
+        ref var bCol3 = ref Unsafe.Add(ref bCol2, w);
+        nint ao = 0, bo = 0, aStep = ks, bStep = ldb;
+        for (var kk = 0; kk < k; kk++)
+        {
+            var v0 = Vector.LoadUnsafe(ref Unsafe.Add(ref bCol0, bo));
+            var v1 = Vector.LoadUnsafe(ref Unsafe.Add(ref bCol1, bo));
+            var v2 = Vector.LoadUnsafe(ref Unsafe.Add(ref bCol2, bo));
+            var v3 = Vector.LoadUnsafe(ref Unsafe.Add(ref bCol3, bo));
+            var x0 = new Vector<T>(Unsafe.Add(ref r0, ao));
+            var x1 = new Vector<T>(Unsafe.Add(ref r1, ao));
+            s00 += x0 * v0; s01 += x0 * v1; s02 += x0 * v2; s03 += x0 * v3;
+            s10 += x1 * v0; s11 += x1 * v1; s12 += x1 * v2; s13 += x1 * v3;
+            ao += aStep;
+            bo += bStep;
+        }
+        StoreVector(ref c0, cAt, w, s00, s01, alpha, beta, mode);
+        StoreVector(ref c0, cAt + 2 * w, w, s02, s03, alpha, beta, mode);
+        StoreVector(ref c0, cAt + ldc, w, s10, s11, alpha, beta, mode);
+        StoreVector(ref c0, cAt + ldc + 2 * w, w, s12, s13, alpha, beta, mode);
+    }
+
+    /// <summary>C[i, j..j+4w] (the last row of a product whose row count leaves one).</summary>
+    private static void Block1x4<T>(ref T a0, int aRow, int ks, ref T b0, int ldb, int j, ref T c0, int cAt, int k, int w,
+        T alpha, T beta, StoreMode mode) where T : unmanaged, INumber<T>
+    {
+        Vector<T> s0 = default, s1 = default, s2 = default, s3 = default;
+        ref var r0 = ref Unsafe.Add(ref a0, aRow);
+        ref var bCol0 = ref Unsafe.Add(ref b0, j);
+        ref var bCol1 = ref Unsafe.Add(ref bCol0, w);
+        ref var bCol2 = ref Unsafe.Add(ref bCol1, w);
+        ref var bCol3 = ref Unsafe.Add(ref bCol2, w);
+        nint ao = 0, bo = 0, aStep = ks, bStep = ldb;
+        for (var kk = 0; kk < k; kk++)
+        {
+            var x0 = new Vector<T>(Unsafe.Add(ref r0, ao));
+            s0 += x0 * Vector.LoadUnsafe(ref Unsafe.Add(ref bCol0, bo));
+            s1 += x0 * Vector.LoadUnsafe(ref Unsafe.Add(ref bCol1, bo));
+            s2 += x0 * Vector.LoadUnsafe(ref Unsafe.Add(ref bCol2, bo));
+            s3 += x0 * Vector.LoadUnsafe(ref Unsafe.Add(ref bCol3, bo));
+            ao += aStep;
+            bo += bStep;
+        }
+        StoreVector(ref c0, cAt, w, s0, s1, alpha, beta, mode);
+        StoreVector(ref c0, cAt + 2 * w, w, s2, s3, alpha, beta, mode);
     }
 
     /// <summary>C[i, j..j+w].</summary>
