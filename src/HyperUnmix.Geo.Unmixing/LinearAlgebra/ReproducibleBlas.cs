@@ -97,7 +97,7 @@ internal sealed class ReproducibleBlas : IBlas
                 for (var i = 0; i < full; i += 4)
                 {
                     var (lo, kn) = Range(shape, i, k);
-                    Block4x2(ref a0, i * rs + lo * ks, rs, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, ldc, kn, w, alpha, beta, mode);
+                    Block4x2<T, Four>(ref a0, i * rs + lo * ks, rs, ks, ref Unsafe.Add(ref b0, lo * ldb), ldb, j, ref c0, i * ldc + j, ldc, kn, w, alpha, beta, mode);
                 }
             for (; j < vectorColumns; j += w)
                 for (var i = 0; i < full; i += 4)
@@ -118,11 +118,11 @@ internal sealed class ReproducibleBlas : IBlas
                 j = 0;
                 if (rows == 3)
                     for (; j + 2 * w <= vectorColumns; j += 2 * w)
-                        Block3x2(ref a0, aAt, rs, ks, ref bLo, ldb, j, ref c0, cAt + j, ldc, kn, w, alpha, beta, mode);
+                        Block4x2<T, Three>(ref a0, aAt, rs, ks, ref bLo, ldb, j, ref c0, cAt + j, ldc, kn, w, alpha, beta, mode);
                 else
                     for (; j + 4 * w <= vectorColumns; j += 4 * w)
-                        if (rows == 2) Block2x4(ref a0, aAt, rs, ks, ref bLo, ldb, j, ref c0, cAt + j, ldc, kn, w, alpha, beta, mode);
-                        else Block1x4(ref a0, aAt, ks, ref bLo, ldb, j, ref c0, cAt + j, kn, w, alpha, beta, mode);
+                        if (rows == 2) Block2x4<T, Two>(ref a0, aAt, rs, ks, ref bLo, ldb, j, ref c0, cAt + j, ldc, kn, w, alpha, beta, mode);
+                        else Block2x4<T, One>(ref a0, aAt, rs, ks, ref bLo, ldb, j, ref c0, cAt + j, ldc, kn, w, alpha, beta, mode);
                 for (; j < vectorColumns; j += w)
                     for (var i = full; i < m; i++)
                         Block1(ref a0, i * rs + lo * ks, ks, ref bLo, ldb, j, ref c0, i * ldc + j, kn, alpha, beta, mode);
@@ -173,15 +173,45 @@ internal sealed class ReproducibleBlas : IBlas
     // references themselves never move (a reference advanced past the last element would point outside its array,
     // which the GC must not be shown); each load is one base + scaled offset. The sums are the same.
 
-    /// <summary>C[i..i+4, j..j+2w] (cAt is the top left element's index).</summary>
-    private static void Block4x2<T>(ref T a0, int aRow, int rs, int ks, ref T b0, int ldb, int j, ref T c0, int cAt, int ldc, int k, int w,
-        T alpha, T beta, StoreMode mode) where T : unmanaged, INumber<T>
+    /// <summary>
+    /// The row count of a block kernel: a struct, so that the JIT compiles each count on its own and drops the code of
+    /// the rows a count leaves out (<see cref="Block4x2{T, TRows}"/>: 4 or 3 rows; <see cref="Block2x4{T, TRows}"/>: 2 or 1).
+    /// </summary>
+    private interface IRows
+    {
+        static abstract int Count { get; }
+    }
+
+    private readonly struct Four : IRows
+    {
+        public static int Count => 4;
+    }
+
+    private readonly struct Three : IRows
+    {
+        public static int Count => 3;
+    }
+
+    private readonly struct Two : IRows
+    {
+        public static int Count => 2;
+    }
+
+    private readonly struct One : IRows
+    {
+        public static int Count => 1;
+    }
+
+    /// <summary>C[i..i+4, j..j+2w], or C[i..i+3, j..j+2w] for <see cref="Three"/> (cAt is the top left element's index).</summary>
+    private static void Block4x2<T, TRows>(ref T a0, int aRow, int rs, int ks, ref T b0, int ldb, int j, ref T c0, int cAt, int ldc, int k, int w,
+        T alpha, T beta, StoreMode mode) where T : unmanaged, INumber<T> where TRows : struct, IRows
     {
         Vector<T> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default, s30 = default, s31 = default;
         ref var r0 = ref Unsafe.Add(ref a0, aRow);
         ref var r1 = ref Unsafe.Add(ref r0, rs);
         ref var r2 = ref Unsafe.Add(ref r1, rs);
-        ref var r3 = ref Unsafe.Add(ref r2, rs);
+        // Three rows: no reference to a fourth, which may lie past the end of op(A) (the GC must not be shown one).
+        ref var r3 = ref TRows.Count == 4 ? ref Unsafe.Add(ref r2, rs) : ref r2;
         ref var bCol0 = ref Unsafe.Add(ref b0, j);
         ref var bCol1 = ref Unsafe.Add(ref bCol0, w);
         nint ao = 0, bo = 0, aStep = ks, bStep = ldb;
@@ -192,18 +222,21 @@ internal sealed class ReproducibleBlas : IBlas
             var x0 = new Vector<T>(Unsafe.Add(ref r0, ao));
             var x1 = new Vector<T>(Unsafe.Add(ref r1, ao));
             var x2 = new Vector<T>(Unsafe.Add(ref r2, ao));
-            var x3 = new Vector<T>(Unsafe.Add(ref r3, ao));
             s00 += x0 * v0; s01 += x0 * v1;
             s10 += x1 * v0; s11 += x1 * v1;
             s20 += x2 * v0; s21 += x2 * v1;
-            s30 += x3 * v0; s31 += x3 * v1;
+            if (TRows.Count == 4)
+            {
+                var x3 = new Vector<T>(Unsafe.Add(ref r3, ao));
+                s30 += x3 * v0; s31 += x3 * v1;
+            }
             ao += aStep;
             bo += bStep;
         }
         StoreVector(ref c0, cAt, w, s00, s01, alpha, beta, mode);
         StoreVector(ref c0, cAt + ldc, w, s10, s11, alpha, beta, mode);
         StoreVector(ref c0, cAt + 2 * ldc, w, s20, s21, alpha, beta, mode);
-        StoreVector(ref c0, cAt + 3 * ldc, w, s30, s31, alpha, beta, mode);
+        if (TRows.Count == 4) StoreVector(ref c0, cAt + 3 * ldc, w, s30, s31, alpha, beta, mode);
     }
 
     /// <summary>C[i..i+4, j..j+w].</summary>
@@ -233,42 +266,14 @@ internal sealed class ReproducibleBlas : IBlas
         StoreVector(ref c0, cAt + 3 * ldc, s3, alpha, beta, mode);
     }
 
-    /// <summary>C[i..i+3, j..j+2w] (the remainder rows of a product whose row count leaves three).</summary>
-    private static void Block3x2<T>(ref T a0, int aRow, int rs, int ks, ref T b0, int ldb, int j, ref T c0, int cAt, int ldc, int k, int w,
-        T alpha, T beta, StoreMode mode) where T : unmanaged, INumber<T>
-    {
-        Vector<T> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default;
-        ref var r0 = ref Unsafe.Add(ref a0, aRow);
-        ref var r1 = ref Unsafe.Add(ref r0, rs);
-        ref var r2 = ref Unsafe.Add(ref r1, rs);
-        ref var bCol0 = ref Unsafe.Add(ref b0, j);
-        ref var bCol1 = ref Unsafe.Add(ref bCol0, w);
-        nint ao = 0, bo = 0, aStep = ks, bStep = ldb;
-        for (var kk = 0; kk < k; kk++)
-        {
-            var v0 = Vector.LoadUnsafe(ref Unsafe.Add(ref bCol0, bo));
-            var v1 = Vector.LoadUnsafe(ref Unsafe.Add(ref bCol1, bo));
-            var x0 = new Vector<T>(Unsafe.Add(ref r0, ao));
-            var x1 = new Vector<T>(Unsafe.Add(ref r1, ao));
-            var x2 = new Vector<T>(Unsafe.Add(ref r2, ao));
-            s00 += x0 * v0; s01 += x0 * v1;
-            s10 += x1 * v0; s11 += x1 * v1;
-            s20 += x2 * v0; s21 += x2 * v1;
-            ao += aStep;
-            bo += bStep;
-        }
-        StoreVector(ref c0, cAt, w, s00, s01, alpha, beta, mode);
-        StoreVector(ref c0, cAt + ldc, w, s10, s11, alpha, beta, mode);
-        StoreVector(ref c0, cAt + 2 * ldc, w, s20, s21, alpha, beta, mode);
-    }
-
-    /// <summary>C[i..i+2, j..j+4w] (the remainder rows of a product whose row count leaves two).</summary>
-    private static void Block2x4<T>(ref T a0, int aRow, int rs, int ks, ref T b0, int ldb, int j, ref T c0, int cAt, int ldc, int k, int w,
-        T alpha, T beta, StoreMode mode) where T : unmanaged, INumber<T>
+    /// <summary>C[i..i+2, j..j+4w], or C[i, j..j+4w] for <see cref="One"/>: the rows left over by the 4-row blocks when they are two or one.</summary>
+    private static void Block2x4<T, TRows>(ref T a0, int aRow, int rs, int ks, ref T b0, int ldb, int j, ref T c0, int cAt, int ldc, int k, int w,
+        T alpha, T beta, StoreMode mode) where T : unmanaged, INumber<T> where TRows : struct, IRows
     {
         Vector<T> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default;
         ref var r0 = ref Unsafe.Add(ref a0, aRow);
-        ref var r1 = ref Unsafe.Add(ref r0, rs);
+        // One row: no reference to a second, which may lie past the end of op(A).
+        ref var r1 = ref TRows.Count == 2 ? ref Unsafe.Add(ref r0, rs) : ref r0;
         ref var bCol0 = ref Unsafe.Add(ref b0, j);
         ref var bCol1 = ref Unsafe.Add(ref bCol0, w);
         ref var bCol2 = ref Unsafe.Add(ref bCol1, w);
@@ -281,41 +286,22 @@ internal sealed class ReproducibleBlas : IBlas
             var v2 = Vector.LoadUnsafe(ref Unsafe.Add(ref bCol2, bo));
             var v3 = Vector.LoadUnsafe(ref Unsafe.Add(ref bCol3, bo));
             var x0 = new Vector<T>(Unsafe.Add(ref r0, ao));
-            var x1 = new Vector<T>(Unsafe.Add(ref r1, ao));
             s00 += x0 * v0; s01 += x0 * v1; s02 += x0 * v2; s03 += x0 * v3;
-            s10 += x1 * v0; s11 += x1 * v1; s12 += x1 * v2; s13 += x1 * v3;
+            if (TRows.Count == 2)
+            {
+                var x1 = new Vector<T>(Unsafe.Add(ref r1, ao));
+                s10 += x1 * v0; s11 += x1 * v1; s12 += x1 * v2; s13 += x1 * v3;
+            }
             ao += aStep;
             bo += bStep;
         }
         StoreVector(ref c0, cAt, w, s00, s01, alpha, beta, mode);
         StoreVector(ref c0, cAt + 2 * w, w, s02, s03, alpha, beta, mode);
-        StoreVector(ref c0, cAt + ldc, w, s10, s11, alpha, beta, mode);
-        StoreVector(ref c0, cAt + ldc + 2 * w, w, s12, s13, alpha, beta, mode);
-    }
-
-    /// <summary>C[i, j..j+4w] (the last row of a product whose row count leaves one).</summary>
-    private static void Block1x4<T>(ref T a0, int aRow, int ks, ref T b0, int ldb, int j, ref T c0, int cAt, int k, int w,
-        T alpha, T beta, StoreMode mode) where T : unmanaged, INumber<T>
-    {
-        Vector<T> s0 = default, s1 = default, s2 = default, s3 = default;
-        ref var r0 = ref Unsafe.Add(ref a0, aRow);
-        ref var bCol0 = ref Unsafe.Add(ref b0, j);
-        ref var bCol1 = ref Unsafe.Add(ref bCol0, w);
-        ref var bCol2 = ref Unsafe.Add(ref bCol1, w);
-        ref var bCol3 = ref Unsafe.Add(ref bCol2, w);
-        nint ao = 0, bo = 0, aStep = ks, bStep = ldb;
-        for (var kk = 0; kk < k; kk++)
+        if (TRows.Count == 2)
         {
-            var x0 = new Vector<T>(Unsafe.Add(ref r0, ao));
-            s0 += x0 * Vector.LoadUnsafe(ref Unsafe.Add(ref bCol0, bo));
-            s1 += x0 * Vector.LoadUnsafe(ref Unsafe.Add(ref bCol1, bo));
-            s2 += x0 * Vector.LoadUnsafe(ref Unsafe.Add(ref bCol2, bo));
-            s3 += x0 * Vector.LoadUnsafe(ref Unsafe.Add(ref bCol3, bo));
-            ao += aStep;
-            bo += bStep;
+            StoreVector(ref c0, cAt + ldc, w, s10, s11, alpha, beta, mode);
+            StoreVector(ref c0, cAt + ldc + 2 * w, w, s12, s13, alpha, beta, mode);
         }
-        StoreVector(ref c0, cAt, w, s0, s1, alpha, beta, mode);
-        StoreVector(ref c0, cAt + 2 * w, w, s2, s3, alpha, beta, mode);
     }
 
     /// <summary>C[i, j..j+w].</summary>
