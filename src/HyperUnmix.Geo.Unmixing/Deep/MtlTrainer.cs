@@ -167,12 +167,10 @@ internal static class MtlTrainer
         if (linear is not null)
         {
             if (bestResiduals is null) (bestResiduals, bestPassing) = HeldOutResiduals(net, best, heldOut);
-            test = TestNonlinearity(bestResiduals, linear) with { StoppedAt = stoppedAt, NetworkPixels = options.PixelTest ? bestPassing : null };
-            if (!test.Kept)
-            {
-                start.CopyTo(best, 0);
-                test = test with { NetworkPixels = null };
-            }
+            test = TestNonlinearity(bestResiduals, linear);
+            // The pixel count only of a network that is kept and applied with the test.
+            test = test with { StoppedAt = stoppedAt, NetworkPixels = test.Kept && options.PixelTest ? bestPassing : null };
+            if (!test.Kept) start.CopyTo(best, 0);
         }
         var model = MtlModel.FromNetwork(net, best, scale, initial.Names, initial.Wavelengths);
 
