@@ -108,8 +108,8 @@ internal sealed class ReproducibleBlas : IBlas
             if (full < m)
             {
                 // The last m % 4 rows (one block of Range's), across the columns with more accumulators per row: a row
-                // on its own, one vector at a time, waits on its one chain of additions (a third of the vector units'
-                // rate), and with P = 5 or a rank of 55 such rows took as long as all the 4-row blocks together.
+                // on its own, one vector at a time, waits on its one chain of additions. The apply's 5 x 96 x 55 product
+                // (four rows in a block, one left over) went from 38.6 to 55.9 GFLOP/s (docs/benchmarks.md).
                 var (lo, kn) = Range(shape, full, k);
                 var aAt = full * rs + lo * ks;
                 ref var bLo = ref Unsafe.Add(ref b0, lo * ldb);
